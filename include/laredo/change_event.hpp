@@ -1,0 +1,57 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "laredo/column_definition.hpp"
+#include "laredo/position.hpp"
+#include "laredo/row.hpp"
+#include "laredo/table_identifier.hpp"
+
+namespace laredo {
+
+enum class ChangeAction : std::uint8_t { Insert, Update, Delete, Truncate };
+
+std::string_view ToString(ChangeAction action) noexcept;
+
+/// One change to one row (or, for Truncate, to a whole table).
+struct ChangeEvent {
+  TableIdentifier table;
+  ChangeAction action = ChangeAction::Insert;
+  /// Where this change sits in the source's stream. Acknowledging it means this change and every
+  /// change the source emitted before it are durable.
+  Position position;
+  /// When the source produced the event (wall clock of the consumer).
+  std::chrono::system_clock::time_point timestamp{};
+  /// The row after the change: set for Insert and Update. May hold `Value::Unchanged()` columns.
+  Row new_values;
+  /// The row before the change, as far as the source knows it: for Update and Delete, at least the
+  /// identity (primary key) columns, or the whole row when the source has it. Empty when unknown.
+  Row old_values;
+  /// Commit time of the source transaction, when the source has one.
+  std::optional<std::chrono::system_clock::time_point> commit_time;
+  /// Source transaction identifier, when the source has one.
+  std::optional<std::uint64_t> transaction_id;
+};
+
+/// Receives a source's change stream. The engine implements it; a source calls it from the thread
+/// running `SyncSource::Stream`, one call at a time, in stream order. Calls may block (that is how
+/// backpressure reaches the source) and return early once the stream's stop token is triggered.
+class ChangeHandler {
+ public:
+  virtual ~ChangeHandler() = default;
+
+  virtual void OnChange(ChangeEvent event) = 0;
+
+  /// The source saw a table's columns change (e.g. a PostgreSQL Relation message with different
+  /// columns). Ordered with the changes around it. The default ignores it.
+  virtual void OnSchemaChange(const TableIdentifier& table, std::vector<ColumnDefinition> columns) {
+    (void)table;
+    (void)columns;
+  }
+};
+
+}  // namespace laredo

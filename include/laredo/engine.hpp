@@ -1,0 +1,120 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "laredo/engine_observer.hpp"
+#include "laredo/pipeline_options.hpp"
+#include "laredo/position.hpp"
+#include "laredo/source_status.hpp"
+#include "laredo/sync_source.hpp"
+#include "laredo/sync_target.hpp"
+#include "laredo/table_identifier.hpp"
+
+namespace laredo {
+
+/// Engine-wide settings.
+struct EngineOptions {
+  /// How often each source is acknowledged (when its durable position advanced). Default 1 s.
+  std::chrono::milliseconds ack_interval{1000};
+  /// How long `Stop()` lets pipelines apply what is buffered before abandoning the rest (abandoned
+  /// changes are not acknowledged, so a resumable source delivers them again). Default 5 s.
+  std::chrono::milliseconds drain_timeout{5000};
+  /// Consecutive `RetryableError`s from a source's `Init`, `Baseline` or `Stream` tolerated before
+  /// the source is marked failed. Default 5.
+  int source_max_retries = 5;
+  /// First delay before retrying a source; doubles per failure up to `source_max_backoff`.
+  /// Defaults 500 ms and 30 s.
+  std::chrono::milliseconds source_initial_backoff{500};
+  std::chrono::milliseconds source_max_backoff{30'000};
+  /// Rows between two `OnBaselineProgress` calls. Default 100,000.
+  std::uint64_t baseline_progress_rows = 100'000;
+  /// Hooks for metrics and logging. Default none.
+  std::shared_ptr<EngineObserver> observer;
+};
+
+/// A snapshot of one pipeline's status.
+struct PipelineStatus {
+  std::string id;
+  std::string source_id;
+  TableIdentifier table;
+  PipelineState state = PipelineState::Pending;
+  std::uint64_t baseline_rows = 0;
+  std::uint64_t changes_applied = 0;
+  std::size_t buffer_depth = 0;
+  std::size_t buffer_capacity = 0;
+  /// The failure that stopped the pipeline, if any.
+  std::string last_error;
+};
+
+/// Binds sources to targets through (source, table, target) pipelines and runs them.
+///
+/// Each source runs on its own thread (Init, ValidateTables, Baseline, Stream); its stream is
+/// demultiplexed by table into every pipeline of that table. Each pipeline has a bounded buffer
+/// and a worker thread that applies changes to its target. Per source, an ACK thread acknowledges
+/// the newest position that every live pipeline of the source has made durable.
+///
+/// Threading contract: configure (`AddSource`, `AddPipeline`) and then `Start()` from one thread.
+/// After `Start()`, every public method is thread-safe. `Stop()` is idempotent and runs from the
+/// destructor; it must not be called from an observer or target callback.
+class Engine {
+ public:
+  explicit Engine(EngineOptions options = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// Registers a source. Problems (duplicate id, null source) are reported by `Start()`.
+  void AddSource(std::string id, std::shared_ptr<SyncSource> source);
+
+  /// Binds `table` of source `source_id` to `target`; returns the pipeline id. Problems are
+  /// reported by `Start()`.
+  std::string AddPipeline(std::string source_id, TableIdentifier table,
+                          std::shared_ptr<SyncTarget> target, PipelineOptions options = {});
+
+  /// Checks the whole configuration, throwing one `ConfigError` listing every problem, then
+  /// starts the threads and returns. Source failures after this point (connection, validation)
+  /// are reported through the observer, `SourceError()` and `Pipelines()`.
+  void Start();
+
+  /// True once every pipeline has applied its baseline (or resumed without one); false when the
+  /// timeout passes first or a pipeline failed.
+  bool AwaitReady(std::chrono::milliseconds timeout);
+
+  /// Pauses a source: it stops consuming and its pipelines hold what they have buffered.
+  /// Throws `ConfigError` for an unknown id.
+  void Pause(std::string_view source_id);
+  void Resume(std::string_view source_id);
+
+  /// Stops sources, lets pipelines drain (bounded by `drain_timeout`), sends each source its final
+  /// ACK, calls `OnClose` on every target and `Close()` on every source, and joins every thread.
+  void Stop();
+
+  /// Blocks until the engine stopped itself (an `ErrorAction::StopEngine` pipeline) or `timeout`
+  /// passed; true if it stopped. `Stop()` must still be called to release the threads.
+  bool AwaitStopped(std::chrono::milliseconds timeout);
+
+  [[nodiscard]] std::vector<PipelineStatus> Pipelines() const;
+  /// Throws `ConfigError` for an unknown id.
+  [[nodiscard]] PipelineStatus Pipeline(std::string_view pipeline_id) const;
+  /// The last position acknowledged to the source; empty before the first ACK.
+  [[nodiscard]] Position LastAckedPosition(std::string_view source_id) const;
+  /// The same, printed by the source; empty before the first ACK.
+  [[nodiscard]] std::string LastAckedPositionString(std::string_view source_id) const;
+  [[nodiscard]] LagInfo GetLag(std::string_view source_id) const;
+  [[nodiscard]] SourceState GetSourceState(std::string_view source_id) const;
+  /// Why the source stopped, when it failed.
+  [[nodiscard]] std::optional<std::string> SourceError(std::string_view source_id) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace laredo

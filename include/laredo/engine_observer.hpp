@@ -1,0 +1,95 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "laredo/change_event.hpp"
+#include "laredo/position.hpp"
+#include "laredo/source_status.hpp"
+#include "laredo/sync_target.hpp"
+#include "laredo/table_identifier.hpp"
+
+namespace laredo {
+
+struct DeadLetter;
+
+/// A pipeline's lifecycle phase.
+enum class PipelineState : std::uint8_t {
+  Pending,    ///< configured, source not initialised yet
+  Baseline,   ///< receiving baseline rows
+  Streaming,  ///< baseline done (or resumed); applying changes
+  Paused,     ///< holding changes while its source is paused
+  Error,      ///< stopped by its error policy; left the ACK computation
+  Stopped,    ///< engine stopped
+};
+
+std::string_view ToString(PipelineState state) noexcept;
+
+/// Hooks for metrics and logging. Every method has an empty default, so adding hooks later never
+/// breaks an implementation.
+///
+/// Threading contract: called from the engine's source, pipeline and ACK threads, possibly at the
+/// same time; implementations must be thread-safe and quick (`OnChangeApplied` runs once per
+/// change on the hot path). They must not call back into the engine's `Stop()`.
+class EngineObserver {
+ public:
+  virtual ~EngineObserver() = default;
+
+  virtual void OnSourceStateChanged(std::string_view source_id, SourceState state) {
+    (void)source_id, (void)state;
+  }
+  virtual void OnPipelineStateChanged(std::string_view pipeline_id, PipelineState state) {
+    (void)pipeline_id, (void)state;
+  }
+  /// A source starts reading `table` for a baseline; `estimated_rows` when the source can tell.
+  virtual void OnBaselineStarted(std::string_view source_id, const TableIdentifier& table,
+                                 std::optional<std::uint64_t> estimated_rows) {
+    (void)source_id, (void)table, (void)estimated_rows;
+  }
+  /// Rows read so far for `table`, reported every `EngineOptions::baseline_progress_rows`.
+  virtual void OnBaselineProgress(std::string_view source_id, const TableIdentifier& table,
+                                  std::uint64_t rows, std::optional<std::uint64_t> estimated_rows) {
+    (void)source_id, (void)table, (void)rows, (void)estimated_rows;
+  }
+  /// A pipeline applied its whole baseline: `rows` delivered to the target after filters.
+  virtual void OnBaselineCompleted(std::string_view pipeline_id, const TableIdentifier& table,
+                                   std::uint64_t rows) {
+    (void)pipeline_id, (void)table, (void)rows;
+  }
+  virtual void OnChangeApplied(std::string_view pipeline_id, const ChangeEvent& event) {
+    (void)pipeline_id, (void)event;
+  }
+  /// The engine acknowledged `position` to the source.
+  virtual void OnAckAdvanced(std::string_view source_id, const Position& position,
+                             std::string_view position_text) {
+    (void)source_id, (void)position, (void)position_text;
+  }
+  /// Sampled once per ACK interval for each pipeline.
+  virtual void OnBufferDepth(std::string_view pipeline_id, std::size_t depth,
+                             std::size_t capacity) {
+    (void)pipeline_id, (void)depth, (void)capacity;
+  }
+  /// A buffered change was discarded by the DropOldest policy.
+  virtual void OnChangeDropped(std::string_view pipeline_id, const ChangeEvent& event) {
+    (void)pipeline_id, (void)event;
+  }
+  /// A failure in a source (`component_id` is the source id) or a pipeline (the pipeline id).
+  /// `will_retry` tells whether the engine tries again.
+  virtual void OnError(std::string_view component_id, std::string_view message, bool will_retry) {
+    (void)component_id, (void)message, (void)will_retry;
+  }
+  virtual void OnDeadLetter(const DeadLetter& letter) { (void)letter; }
+  /// A source's targets are about to be reloaded from a fresh baseline.
+  virtual void OnRebaseline(std::string_view source_id, std::string_view reason) {
+    (void)source_id, (void)reason;
+  }
+  /// A target answered a schema change.
+  virtual void OnSchemaChange(std::string_view pipeline_id, const TableIdentifier& table,
+                              const SchemaChangeResponse& response) {
+    (void)pipeline_id, (void)table, (void)response;
+  }
+};
+
+}  // namespace laredo

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace laredo {
+
+/// Root of every exception the library throws. `code()` is a stable, machine-readable string
+/// (for example "config", "wrong_type", "bad_position") that callers may switch on; the message is
+/// for humans and may change between releases.
+class Error : public std::runtime_error {
+ public:
+  Error(std::string code, const std::string& message)
+      : std::runtime_error(message), code_(std::move(code)) {}
+
+  [[nodiscard]] const std::string& code() const noexcept { return code_; }
+
+ private:
+  std::string code_;
+};
+
+/// The configuration is wrong; retrying without changing it cannot help. Carries every problem
+/// found, not only the first.
+class ConfigError : public Error {
+ public:
+  explicit ConfigError(std::vector<std::string> problems);
+
+  [[nodiscard]] const std::vector<std::string>& problems() const noexcept { return problems_; }
+
+ private:
+  std::vector<std::string> problems_;
+};
+
+/// A transient failure (network, server restart, throttling): the same call may succeed later.
+class RetryableError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// An unrecoverable failure: the component that threw cannot continue.
+class FatalError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// Input that does not follow its format: a malformed position string, a corrupt record, bytes
+/// that do not decode. Nothing was applied from it.
+class DataError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// Thrown by `SyncSource::Stream` when the stream cannot continue from where it was (a lost
+/// replication slot, a re-created temporary slot, a stream that ended). The engine answers by
+/// taking a fresh baseline that replaces the targets' contents, then streams from its position.
+class RebaselineRequired : public Error {
+ public:
+  explicit RebaselineRequired(const std::string& reason) : Error("rebaseline_required", reason) {}
+};
+
+}  // namespace laredo

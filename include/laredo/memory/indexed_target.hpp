@@ -1,0 +1,97 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "laredo/sync_target.hpp"
+
+namespace laredo::memory {
+
+/// A secondary index over one or more columns.
+struct IndexDefinition {
+  std::string name;
+  std::vector<std::string> columns;
+  /// A unique index maps each key to one row. When the source briefly holds two rows with one key
+  /// (inside a transaction), the row written last wins. Default false.
+  bool unique = false;
+};
+
+/// Options of `IndexedTarget`.
+struct IndexedTargetOptions {
+  /// Secondary indexes. Default none; `AddIndex` adds more before the engine starts.
+  std::vector<IndexDefinition> indexes;
+};
+
+/// Receives every change of the target, after it is applied. `old_row` is empty for inserts and
+/// baseline rows, `new_row` is empty for deletes. A truncate (or re-baseline) calls it once per
+/// removed row. Runs on the engine's pipeline thread outside the target's lock, so it may read the
+/// target; it must not block for long (it delays the pipeline).
+using ChangeListener =
+    std::function<void(const std::optional<Row>& old_row, const std::optional<Row>& new_row)>;
+
+/// An in-memory replica of one table, indexed by primary key and by any secondary indexes.
+///
+/// Rows are stored packed (one allocation per row, column names once per table), and the key
+/// indexes are open-addressing tables of row slots, so a million rows cost little more than their
+/// data. Inserts of an existing key and updates of a missing row are applied as upserts, so a
+/// change delivered twice leaves the same result; an update whose key changes moves the row.
+///
+/// Threading contract: the engine writes from one pipeline thread; any number of reader threads
+/// may call the read methods (`Get`, `Lookup`, `LookupAll`, `All`, `Count`, `Columns`) at the same
+/// time; readers see each change whole. Listeners are added before the engine starts.
+class IndexedTarget final : public SyncTarget {
+ public:
+  explicit IndexedTarget(IndexedTargetOptions options = {});
+  ~IndexedTarget() override;
+
+  /// Adds a secondary index; before the engine starts. Throws `ConfigError` for an empty or
+  /// duplicate name.
+  void AddIndex(IndexDefinition index);
+  /// Returns an id for `RemoveListener`.
+  std::uint64_t AddListener(ChangeListener listener);
+  void RemoveListener(std::uint64_t id);
+
+  /// The row with this primary key (values in primary-key order), if present.
+  [[nodiscard]] std::optional<Row> Get(const std::vector<Value>& primary_key) const;
+  /// The row whose `index` columns equal `values`: for a unique index, or the first match of a
+  /// non-unique one. Throws `laredo::Error` (code "no_such_index") for an unknown index.
+  [[nodiscard]] std::optional<Row> Lookup(const std::string& index,
+                                          const std::vector<Value>& values) const;
+  /// Every row whose `index` columns equal `values`.
+  [[nodiscard]] std::vector<Row> LookupAll(const std::string& index,
+                                           const std::vector<Value>& values) const;
+  /// Every row, in no particular order.
+  [[nodiscard]] std::vector<Row> All() const;
+  [[nodiscard]] std::size_t Count() const;
+  /// The table's columns as the source described them (empty before `OnInit`).
+  [[nodiscard]] std::vector<ColumnDefinition> Columns() const;
+  /// Whether the baseline has been applied completely.
+  [[nodiscard]] bool BaselineComplete() const;
+  /// Bytes of row data and index tables held, for sizing (excludes allocator overhead).
+  [[nodiscard]] std::size_t MemoryUsage() const;
+
+  // --- SyncTarget -------------------------------------------------------------------------
+  void OnInit(const TableIdentifier& table, const std::vector<ColumnDefinition>& columns) override;
+  void OnBaselineRow(const TableIdentifier& table, const Row& row) override;
+  void OnBaselineComplete(const TableIdentifier& table) override;
+  void OnInsert(const TableIdentifier& table, const Row& row) override;
+  void OnUpdate(const TableIdentifier& table, const Row& new_row, const Row& identity) override;
+  void OnDelete(const TableIdentifier& table, const Row& identity) override;
+  void OnTruncate(const TableIdentifier& table) override;
+  bool IsDurable() override { return true; }
+  SchemaChangeResponse OnSchemaChange(const TableIdentifier& table,
+                                      const std::vector<ColumnDefinition>& old_columns,
+                                      const std::vector<ColumnDefinition>& new_columns) override;
+  void OnClose(const TableIdentifier& table) override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace laredo::memory

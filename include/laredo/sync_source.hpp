@@ -1,0 +1,111 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "laredo/change_event.hpp"
+#include "laredo/column_definition.hpp"
+#include "laredo/position.hpp"
+#include "laredo/row.hpp"
+#include "laredo/source_config.hpp"
+#include "laredo/source_status.hpp"
+#include "laredo/table_identifier.hpp"
+#include "laredo/validation_error.hpp"
+
+namespace laredo {
+
+/// Called once per baseline row, on the thread running `SyncSource::Baseline`. May block
+/// (backpressure) and returns promptly once the baseline's stop token is triggered.
+using RowCallback = std::function<void(const TableIdentifier&, Row)>;
+
+/// A source of truth: a consistent point-in-time baseline, then an ordered change stream that
+/// starts exactly where the baseline ended.
+///
+/// Lifecycle, as the engine drives it: `Init` -> `ValidateTables` -> `Baseline` (skipped when
+/// resuming) -> `Stream` (blocking) -> `Close`. `Ack` arrives periodically while streaming.
+///
+/// Threading contract: the engine calls `Init`, `ValidateTables`, `Baseline` and `Stream` from one
+/// thread, in that order (`Baseline` and `Stream` again after a re-baseline or a retryable stream
+/// failure). `Close` comes once, after `Stream` returned and the final `Ack`, from the thread that
+/// stops the engine. `Ack`, `Pause`, `Resume`, `GetLag`, `State`, `LastAckedPosition` and the
+/// position functions may be called from other threads at any time, also while `Stream` runs, and
+/// must be thread-safe.
+///
+/// Retries: a `RetryableError` from `Init` or `Baseline` makes the engine try again with backoff;
+/// from `Stream`, the engine calls `Stream` again from the last position it fully dispatched.
+///
+/// Errors: throw `laredo::Error` subclasses. `Stream` throws `RebaselineRequired` when it can no
+/// longer continue from its position, and any other error when it cannot continue at all.
+class SyncSource {
+ public:
+  virtual ~SyncSource() = default;
+
+  /// Connects and discovers the columns of every table in `config.tables`.
+  virtual std::map<TableIdentifier, std::vector<ColumnDefinition>> Init(
+      const SourceConfig& config) = 0;
+
+  /// Every problem with `tables` at once; empty when all is well.
+  virtual std::vector<ValidationError> ValidateTables(
+      const std::vector<TableIdentifier>& tables) = 0;
+
+  /// Delivers one consistent snapshot of `tables` through `on_row`, then returns the position
+  /// where the change stream must start. Returns early (any position) when `stop` is triggered.
+  virtual Position Baseline(std::stop_token stop, const std::vector<TableIdentifier>& tables,
+                            const RowCallback& on_row) = 0;
+
+  /// Streams every change after `from` to `handler` until `stop` is triggered, then returns
+  /// normally. Throws on failure (see the class comment).
+  virtual void Stream(std::stop_token stop, const Position& from, ChangeHandler& handler) = 0;
+
+  /// Every change at or before `position` is durable in every target; the source may release it
+  /// (advance a slot, write a checkpoint).
+  virtual void Ack(const Position& position) = 0;
+
+  /// Whether the source can continue from `LastAckedPosition()` after a restart.
+  virtual bool SupportsResume() = 0;
+  /// The position saved by a previous run, or an empty Position.
+  virtual Position LastAckedPosition() = 0;
+
+  /// Negative, zero or positive as `a` is before, at or after `b`. A total order.
+  virtual int ComparePositions(const Position& a, const Position& b) = 0;
+  /// Round-trips through `PositionFromString`.
+  virtual std::string PositionToString(const Position& position) = 0;
+  /// Throws `laredo::DataError` (code "bad_position") for a string it did not produce.
+  virtual Position PositionFromString(std::string_view text) = 0;
+
+  /// Stops consuming without losing the connection; changes wait at the origin.
+  virtual void Pause() = 0;
+  virtual void Resume() = 0;
+
+  virtual LagInfo GetLag() = 0;
+  // Qualified: the method shares the enum's name.
+  virtual laredo::OrderingGuarantee OrderingGuarantee() = 0;
+  virtual SourceState State() = 0;
+
+  /// Releases connections and threads. Called once, after `Stream` returned.
+  virtual void Close() = 0;
+};
+
+/// Optional: a source that can discard its saved state (drop and re-create a replication slot).
+/// Discover it with `dynamic_cast`.
+class Resettable {
+ public:
+  virtual ~Resettable() = default;
+  virtual void ResetSource(bool drop_publication) = 0;
+};
+
+/// Optional: a source that can estimate how many rows a baseline of a table will deliver, so
+/// baseline progress can be reported as a fraction. Discover it with `dynamic_cast`.
+class BaselineSizeEstimator {
+ public:
+  virtual ~BaselineSizeEstimator() = default;
+  virtual std::optional<std::uint64_t> EstimateRows(const TableIdentifier& table) = 0;
+};
+
+}  // namespace laredo

@@ -1,0 +1,114 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "laredo/sync_source.hpp"
+
+namespace laredo::testsource {
+
+/// Options of `TestSource`.
+struct TestSourceOptions {
+  /// Resume mode: `SupportsResume()` is true and `LastAckedPosition()` returns the last ACK (or
+  /// `initial_acked_position`), so engine resume paths can be tested. Default false.
+  bool resumable = false;
+  /// In resume mode, the position a previous run acknowledged. Default none.
+  std::optional<std::uint64_t> initial_acked_position;
+};
+
+/// An in-memory source for unit tests: declare schemas and baseline rows, then inject changes and
+/// failures from the test thread and inspect what the engine acknowledged.
+///
+/// It keeps each table's current contents (keyed by primary key) and a log of every change, so a
+/// re-baseline sees the changes emitted so far and a stream resumes from any position. Positions
+/// are `uint64_t`: 0 is the empty table, each emitted change takes the next number. Total order.
+///
+/// Threading contract: every method is thread-safe. `Emit*` may be called before or after the
+/// engine starts, from any thread; they return at once (delivery is asynchronous).
+class TestSource final : public SyncSource {
+ public:
+  explicit TestSource(TestSourceOptions options = {});
+  ~TestSource() override;
+
+  // --- set-up -------------------------------------------------------------------------------
+  void SetSchema(const TableIdentifier& table, std::vector<ColumnDefinition> columns);
+  /// Adds a baseline row (not a change: it takes no position).
+  void AddRow(const TableIdentifier& table, Row row);
+  /// Problems `ValidateTables` will report.
+  void AddValidationError(ValidationError error);
+
+  // --- changes: each returns the position of the event ---------------------------------------
+  std::uint64_t EmitInsert(const TableIdentifier& table, Row row);
+  std::uint64_t EmitUpdate(const TableIdentifier& table, Row new_row, Row old_row);
+  std::uint64_t EmitDelete(const TableIdentifier& table, Row identity);
+  std::uint64_t EmitTruncate(const TableIdentifier& table);
+  /// A schema change, delivered in order with the changes (`ChangeHandler::OnSchemaChange`).
+  void EmitSchemaChange(const TableIdentifier& table, std::vector<ColumnDefinition> columns);
+
+  // --- failures -----------------------------------------------------------------------------
+  /// The next `Init` throws `RetryableError(message)`.
+  void FailNextInit(std::string message);
+  /// The next `Baseline` throws `RetryableError(message)` after delivering `after_rows` rows.
+  void FailNextBaseline(std::string message, std::uint64_t after_rows = 0);
+  /// The running (or next) `Stream` throws `FatalError(message)` once the events emitted so far
+  /// have been delivered.
+  void FailStream(std::string message);
+  /// The running (or next) `Stream` ends with `RebaselineRequired(reason)` once the events emitted
+  /// so far have been delivered; the engine must baseline again.
+  void EndStreamRequiringRebaseline(std::string reason);
+
+  // --- inspection ---------------------------------------------------------------------------
+  /// Every position passed to `Ack`, in call order.
+  [[nodiscard]] std::vector<std::uint64_t> AckedPositions() const;
+  [[nodiscard]] std::optional<std::uint64_t> LastAck() const;
+  /// Waits until an ACK at or after `position` arrived; false on timeout.
+  bool AwaitAck(std::uint64_t position, std::chrono::milliseconds timeout) const;
+  /// Waits until `Stream` delivered every event up to `position` to the engine.
+  bool AwaitDelivered(std::uint64_t position, std::chrono::milliseconds timeout) const;
+  /// The position of the newest emitted event (0 before any).
+  [[nodiscard]] std::uint64_t CurrentPosition() const;
+  /// How many times `Baseline` / `Stream` / `Init` were called.
+  [[nodiscard]] int BaselineCount() const;
+  [[nodiscard]] int StreamCount() const;
+  [[nodiscard]] int InitCount() const;
+  /// The `from` position of each `Stream` call.
+  [[nodiscard]] std::vector<std::uint64_t> StreamStarts() const;
+  /// Whether the source is paused / was closed.
+  [[nodiscard]] bool IsPaused() const;
+  [[nodiscard]] bool IsClosed() const;
+
+  // --- SyncSource ---------------------------------------------------------------------------
+  std::map<TableIdentifier, std::vector<ColumnDefinition>> Init(const SourceConfig& config) override;
+  std::vector<ValidationError> ValidateTables(const std::vector<TableIdentifier>& tables) override;
+  Position Baseline(std::stop_token stop, const std::vector<TableIdentifier>& tables,
+                    const RowCallback& on_row) override;
+  void Stream(std::stop_token stop, const Position& from, ChangeHandler& handler) override;
+  void Ack(const Position& position) override;
+  bool SupportsResume() override;
+  Position LastAckedPosition() override;
+  int ComparePositions(const Position& a, const Position& b) override;
+  std::string PositionToString(const Position& position) override;
+  Position PositionFromString(std::string_view text) override;
+  void Pause() override;
+  void Resume() override;
+  LagInfo GetLag() override;
+  laredo::OrderingGuarantee OrderingGuarantee() override;
+  SourceState State() override;
+  void Close() override;
+
+  /// The `uint64_t` inside a position; throws `laredo::DataError` for any other type.
+  static std::uint64_t Unwrap(const Position& position);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace laredo::testsource

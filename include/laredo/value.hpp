@@ -1,0 +1,133 @@
+#pragma once
+
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace laredo {
+
+/// One column value. Every source maps its native types onto these kinds through one mapping, so
+/// the same row compares equal whether it arrived in a baseline or in the change stream.
+///
+/// Kinds and their payloads:
+/// - `Null` (SQL NULL; `Value()` is null) and `Unchanged` (a column the source did not send
+///   because it did not change, e.g. a PostgreSQL TOAST value; targets keep the previous value);
+/// - `Bool`, `Int` (64-bit signed), `Double`;
+/// - `Text`, `Bytes` (arbitrary octets), `Numeric` (exact decimal kept as its text, e.g.
+///   "12.50", "NaN"), `Json` (the JSON document's text), `Uuid` (canonical lower-case text);
+/// - `Date` (days since 1970-01-01), `Time` (microseconds since midnight), `Timestamp` (without
+///   time zone) and `TimestampTz` (an instant), both microseconds since 1970-01-01T00:00:00.
+///
+/// Equality compares kind and payload: `Value(1) != Value(1.0)`, `Value("1") != Value::Numeric("1")`.
+/// Typed accessors throw `laredo::Error` (code "wrong_type") when the kind differs.
+/// Thread-safety: a value type; const access from several threads is safe.
+class Value {
+ public:
+  enum class Kind : std::uint8_t {
+    Null,
+    Unchanged,
+    Bool,
+    Int,
+    Double,
+    Text,
+    Bytes,
+    Numeric,
+    Json,
+    Uuid,
+    Date,
+    Time,
+    Timestamp,
+    TimestampTz,
+  };
+
+  using Micros = std::chrono::sys_time<std::chrono::microseconds>;
+
+  Value() = default;
+  Value(std::nullptr_t) {}  // NOLINT(google-explicit-constructor): Value v = nullptr reads well
+  Value(bool v) : kind_(Kind::Bool), data_(v) {}  // NOLINT(google-explicit-constructor)
+  template <std::integral T>
+    requires(!std::same_as<T, bool> && !std::same_as<T, char>)
+  Value(T v)  // NOLINT(google-explicit-constructor)
+      : kind_(Kind::Int), data_(static_cast<std::int64_t>(v)) {}
+  Value(double v) : kind_(Kind::Double), data_(v) {}   // NOLINT(google-explicit-constructor)
+  Value(float v) : Value(static_cast<double>(v)) {}    // NOLINT(google-explicit-constructor)
+  Value(const char* v) : Value(std::string(v)) {}      // NOLINT(google-explicit-constructor)
+  Value(std::string_view v) : Value(std::string(v)) {} // NOLINT(google-explicit-constructor)
+  Value(std::string v)  // NOLINT(google-explicit-constructor)
+      : kind_(Kind::Text), data_(std::move(v)) {}
+
+  static Value Unchanged() { return Value(Kind::Unchanged, std::monostate{}); }
+  static Value Bytes(std::string octets) { return Value(Kind::Bytes, std::move(octets)); }
+  static Value Numeric(std::string decimal_text) {
+    return Value(Kind::Numeric, std::move(decimal_text));
+  }
+  static Value Json(std::string json_text) { return Value(Kind::Json, std::move(json_text)); }
+  static Value Uuid(std::string canonical_text) {
+    return Value(Kind::Uuid, std::move(canonical_text));
+  }
+  static Value Date(std::int64_t days_since_epoch) { return Value(Kind::Date, days_since_epoch); }
+  static Value Time(std::int64_t micros_since_midnight) {
+    return Value(Kind::Time, micros_since_midnight);
+  }
+  static Value Timestamp(std::int64_t micros_since_epoch) {
+    return Value(Kind::Timestamp, micros_since_epoch);
+  }
+  static Value TimestampTz(std::int64_t micros_since_epoch) {
+    return Value(Kind::TimestampTz, micros_since_epoch);
+  }
+  static Value TimestampTz(Micros instant) {
+    return TimestampTz(instant.time_since_epoch().count());
+  }
+  /// Rebuilds a value from its kind and raw payload; `Decode` of the packed row formats uses it.
+  static Value FromInt(Kind kind, std::int64_t payload);
+  static Value FromString(Kind kind, std::string payload);
+
+  [[nodiscard]] Kind kind() const noexcept { return kind_; }
+  [[nodiscard]] bool IsNull() const noexcept { return kind_ == Kind::Null; }
+  [[nodiscard]] bool IsUnchanged() const noexcept { return kind_ == Kind::Unchanged; }
+  /// True for kinds whose payload is a string (Text, Bytes, Numeric, Json, Uuid).
+  [[nodiscard]] bool HoldsString() const noexcept { return data_.index() == 4; }
+  /// True for kinds whose payload is a 64-bit integer (Int, Date, Time, Timestamp, TimestampTz).
+  [[nodiscard]] bool HoldsInt() const noexcept { return data_.index() == 2; }
+
+  [[nodiscard]] bool AsBool() const;
+  [[nodiscard]] std::int64_t AsInt() const;
+  [[nodiscard]] double AsDouble() const;
+  [[nodiscard]] const std::string& AsText() const;
+  [[nodiscard]] const std::string& AsBytes() const;
+  [[nodiscard]] const std::string& AsNumeric() const;
+  [[nodiscard]] const std::string& AsJson() const;
+  [[nodiscard]] const std::string& AsUuid() const;
+  [[nodiscard]] std::int64_t AsDate() const;
+  [[nodiscard]] std::int64_t AsTime() const;
+  [[nodiscard]] Micros AsTimestamp() const;
+  [[nodiscard]] Micros AsTimestampTz() const;
+  /// The string payload of any string kind; throws for the others.
+  [[nodiscard]] const std::string& StringPayload() const;
+  /// The integer payload of any integer kind; throws for the others.
+  [[nodiscard]] std::int64_t IntPayload() const;
+
+  /// Human-readable rendering: "NULL", "true", "42", "1.5", the text itself, "\\x0a0b" for bytes,
+  /// ISO-8601 for dates and times ("2024-05-01T12:00:00.000001Z" for TimestampTz).
+  [[nodiscard]] std::string ToString() const;
+
+  friend bool operator==(const Value& a, const Value& b) noexcept {
+    return a.kind_ == b.kind_ && a.data_ == b.data_;
+  }
+
+ private:
+  using Data = std::variant<std::monostate, bool, std::int64_t, double, std::string>;
+  Value(Kind kind, Data data) : kind_(kind), data_(std::move(data)) {}
+
+  Kind kind_ = Kind::Null;
+  Data data_;
+};
+
+/// "Null", "Int", ... for messages.
+std::string_view KindName(Value::Kind kind) noexcept;
+
+}  // namespace laredo

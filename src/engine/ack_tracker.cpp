@@ -1,0 +1,19 @@
+#include "engine/ack_tracker.hpp"
+
+namespace laredo::engine {
+
+std::optional<AckPoint> MinimumAckPoint(const std::vector<std::optional<AckPoint>>& watermarks) {
+  std::optional<AckPoint> lowest;
+  for (const auto& mark : watermarks) {
+    if (mark && (!lowest || mark->seq < lowest->seq)) lowest = mark;
+  }
+  return lowest;
+}
+
+std::shared_ptr<const ChangeEvent> PositionCarrier(Position position) {
+  auto event = std::make_shared<ChangeEvent>();
+  event->position = std::move(position);
+  return event;
+}
+
+}  // namespace laredo::engine

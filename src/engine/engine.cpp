@@ -1,0 +1,314 @@
+#include "laredo/engine.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "engine/pipeline.hpp"
+#include "engine/source_runner.hpp"
+#include "laredo/error.hpp"
+#include "laredo/logging.hpp"
+
+namespace laredo {
+
+struct Engine::Impl {
+  struct SourceEntry {
+    std::string id;
+    std::shared_ptr<SyncSource> source;
+  };
+  struct PipelineEntry {
+    std::string id;
+    std::string source_id;
+    TableIdentifier table;
+    std::shared_ptr<SyncTarget> target;
+    PipelineOptions options;
+  };
+
+  EngineOptions options;
+  std::vector<SourceEntry> sources;
+  std::vector<PipelineEntry> pipeline_entries;
+
+  std::vector<std::unique_ptr<engine::Pipeline>> pipelines;
+  std::vector<std::unique_ptr<engine::SourceRunner>> runners;
+
+  std::mutex mu;
+  std::condition_variable status_cv;
+  bool started = false;
+  bool stopped = false;
+  std::optional<std::string> self_stop_reason;
+  std::mutex stop_mu;  // serialises Stop()
+
+  std::vector<std::string> Validate() const;
+  engine::SourceRunner* FindRunner(std::string_view id) const;
+  void NotifyStatus() {
+    { std::lock_guard lk(mu); }
+    status_cv.notify_all();
+  }
+  void StopEngineFromPipeline(const std::string& reason);
+};
+
+Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>()) {
+  if (!options.observer) options.observer = std::make_shared<EngineObserver>();
+  impl_->options = std::move(options);
+}
+
+Engine::~Engine() { Stop(); }
+
+void Engine::AddSource(std::string id, std::shared_ptr<SyncSource> source) {
+  std::lock_guard lk(impl_->mu);
+  if (impl_->started) throw ConfigError({"AddSource(\"" + id + "\") after Start()"});
+  impl_->sources.push_back({std::move(id), std::move(source)});
+}
+
+std::string Engine::AddPipeline(std::string source_id, TableIdentifier table,
+                                std::shared_ptr<SyncTarget> target, PipelineOptions options) {
+  std::lock_guard lk(impl_->mu);
+  if (impl_->started) throw ConfigError({"AddPipeline(\"" + source_id + "\") after Start()"});
+  std::string id = options.name;
+  if (id.empty()) {
+    const std::string base = source_id + "/" + table.ToString();
+    const auto same = std::count_if(impl_->pipeline_entries.begin(), impl_->pipeline_entries.end(),
+                                    [&](const auto& p) { return p.id.starts_with(base); });
+    id = same == 0 ? base : fmt::format("{}#{}", base, same + 1);
+  }
+  impl_->pipeline_entries.push_back(
+      {id, std::move(source_id), std::move(table), std::move(target), std::move(options)});
+  return id;
+}
+
+std::vector<std::string> Engine::Impl::Validate() const {
+  std::vector<std::string> problems;
+  if (options.ack_interval <= std::chrono::milliseconds::zero()) {
+    problems.push_back("EngineOptions.ack_interval must be positive");
+  }
+  if (options.drain_timeout < std::chrono::milliseconds::zero()) {
+    problems.push_back("EngineOptions.drain_timeout must not be negative");
+  }
+  if (options.source_max_retries < 0) problems.push_back("EngineOptions.source_max_retries < 0");
+  if (options.baseline_progress_rows == 0) {
+    problems.push_back("EngineOptions.baseline_progress_rows must be at least 1");
+  }
+  if (sources.empty()) problems.push_back("no sources: call AddSource before Start");
+  std::set<std::string> source_ids;
+  for (const auto& s : sources) {
+    if (s.id.empty()) problems.push_back("a source has an empty id");
+    if (!source_ids.insert(s.id).second) problems.push_back("source id \"" + s.id + "\" is used twice");
+    if (!s.source) problems.push_back("source \"" + s.id + "\" is null");
+  }
+  std::set<std::string> pipeline_ids;
+  std::set<std::tuple<std::string, TableIdentifier, SyncTarget*>> bindings;
+  for (const auto& p : pipeline_entries) {
+    const std::string where = "pipeline \"" + p.id + "\"";
+    if (!source_ids.contains(p.source_id)) {
+      problems.push_back(where + " names unknown source \"" + p.source_id + "\"");
+    }
+    if (p.table.schema.empty() || p.table.table.empty()) {
+      problems.push_back(where + " has an empty schema or table name");
+    }
+    if (!p.target) problems.push_back(where + " has a null target");
+    if (!pipeline_ids.insert(p.id).second) problems.push_back(where + ": id used twice");
+    if (p.target && !bindings.insert({p.source_id, p.table, p.target.get()}).second) {
+      problems.push_back(where + " binds the same target to the same table twice");
+    }
+    if (p.options.buffer_capacity == 0) problems.push_back(where + ": buffer_capacity must be >= 1");
+    const auto& policy = p.options.error_policy;
+    if (policy.max_retries < 0) problems.push_back(where + ": error_policy.max_retries < 0");
+    if (policy.initial_backoff < std::chrono::milliseconds::zero() ||
+        policy.max_backoff < policy.initial_backoff) {
+      problems.push_back(where + ": error_policy backoffs must satisfy 0 <= initial <= max");
+    }
+    if (!(policy.multiplier >= 1.0)) problems.push_back(where + ": error_policy.multiplier < 1");
+    for (const auto& f : p.options.filters) {
+      if (!f) problems.push_back(where + " has an empty filter");
+    }
+    for (const auto& t : p.options.transforms) {
+      if (!t) problems.push_back(where + " has an empty transform");
+    }
+  }
+  for (const auto& s : sources) {
+    const bool used = std::any_of(pipeline_entries.begin(), pipeline_entries.end(),
+                                  [&](const auto& p) { return p.source_id == s.id; });
+    if (!used) problems.push_back("source \"" + s.id + "\" has no pipelines");
+  }
+  return problems;
+}
+
+void Engine::Start() {
+  auto& d = *impl_;
+  {
+    std::lock_guard lk(d.mu);
+    if (d.started) throw ConfigError({"Start() called twice"});
+    if (auto problems = d.Validate(); !problems.empty()) throw ConfigError(std::move(problems));
+    d.started = true;
+  }
+  // A target bound to several pipelines is serialised by one mutex (see SyncTarget's contract).
+  std::map<SyncTarget*, int> uses;
+  for (const auto& p : d.pipeline_entries) ++uses[p.target.get()];
+  std::map<SyncTarget*, std::shared_ptr<std::mutex>> target_locks;
+  for (const auto& [target, count] : uses) {
+    if (count > 1) target_locks[target] = std::make_shared<std::mutex>();
+  }
+  for (auto& p : d.pipeline_entries) {
+    std::shared_ptr<std::mutex> lock;
+    if (auto it = target_locks.find(p.target.get()); it != target_locks.end()) lock = it->second;
+    d.pipelines.push_back(std::make_unique<engine::Pipeline>(p.id, p.source_id, p.table, p.target,
+                                                             p.options, d.options.observer, lock));
+  }
+  for (auto& s : d.sources) {
+    std::vector<engine::Pipeline*> mine;
+    for (std::size_t i = 0; i < d.pipeline_entries.size(); ++i) {
+      if (d.pipeline_entries[i].source_id == s.id) mine.push_back(d.pipelines[i].get());
+    }
+    d.runners.push_back(std::make_unique<engine::SourceRunner>(
+        s.id, s.source, d.options, mine,
+        engine::SourceRunner::Hooks{
+            .status_changed = [&d] { d.NotifyStatus(); },
+            .stop_engine = [&d](const std::string& reason) { d.StopEngineFromPipeline(reason); }}));
+  }
+  std::map<std::string, std::shared_ptr<SyncSource>, std::less<>> source_by_id;
+  for (const auto& s : d.sources) source_by_id[s.id] = s.source;
+  for (std::size_t i = 0; i < d.pipelines.size(); ++i) {
+    engine::SourceRunner* runner = d.FindRunner(d.pipeline_entries[i].source_id);
+    const auto source = source_by_id.at(d.pipeline_entries[i].source_id);
+    d.pipelines[i]->Start(engine::PipelineCallbacks{
+        .stop =
+            [&d, runner](const std::string& reason, bool whole_engine) {
+              if (whole_engine) {
+                d.StopEngineFromPipeline(reason);
+              } else {
+                runner->StopFromPipeline(reason);
+              }
+            },
+        .rebaseline = [runner](const std::string& reason) { runner->RequestRebaseline(reason); },
+        .status_changed = [&d] { d.NotifyStatus(); },
+        .position_to_string = [source](const Position& p) { return source->PositionToString(p); },
+    });
+  }
+  for (auto& r : d.runners) r->Start();
+  Logger()->info("engine started: {} source(s), {} pipeline(s)", d.runners.size(),
+                 d.pipelines.size());
+}
+
+void Engine::Impl::StopEngineFromPipeline(const std::string& reason) {
+  {
+    std::lock_guard lk(mu);
+    if (!self_stop_reason) self_stop_reason = reason;
+  }
+  Logger()->error("engine stopping itself: {}", reason);
+  for (auto& r : runners) r->StopFromPipeline("engine stopped: " + reason);
+  status_cv.notify_all();
+}
+
+engine::SourceRunner* Engine::Impl::FindRunner(std::string_view id) const {
+  for (const auto& r : runners) {
+    if (r->id() == id) return r.get();
+  }
+  return nullptr;
+}
+
+bool Engine::AwaitReady(std::chrono::milliseconds timeout) {
+  auto& d = *impl_;
+  std::unique_lock lk(d.mu);
+  if (!d.started) return false;
+  bool ready = false;
+  d.status_cv.wait_for(lk, timeout, [&] {
+    bool all_ready = true;
+    for (const auto& p : d.pipelines) {
+      if (p->Failed()) return true;  // will never become ready
+      all_ready = all_ready && p->Ready();
+    }
+    ready = all_ready;
+    return all_ready;
+  });
+  return ready;
+}
+
+bool Engine::AwaitStopped(std::chrono::milliseconds timeout) {
+  auto& d = *impl_;
+  std::unique_lock lk(d.mu);
+  return d.status_cv.wait_for(lk, timeout,
+                              [&] { return d.self_stop_reason.has_value() || d.stopped; });
+}
+
+
+void Engine::Stop() {
+  auto& d = *impl_;
+  std::lock_guard stop_lock(d.stop_mu);
+  {
+    std::lock_guard lk(d.mu);
+    if (!d.started || d.stopped) return;
+    d.stopped = true;
+  }
+  // 1. Sources stop producing; a source blocked on a full buffer is released by the stop token.
+  for (auto& r : d.runners) r->StopAndJoinSource();
+  // 2. Pipelines apply what they hold, within the drain timeout.
+  const auto deadline = std::chrono::steady_clock::now() + d.options.drain_timeout;
+  for (auto& p : d.pipelines) p->BeginDrain(deadline);
+  for (auto& p : d.pipelines) {
+    if (!p->WaitExited(deadline + std::chrono::milliseconds(100))) {
+      Logger()->warn("pipeline {}: drain timed out; undrained changes are not acknowledged",
+                     p->id());
+    }
+    p->RequestHardStop();
+  }
+  for (auto& p : d.pipelines) p->Join();
+  // 3. Final ACK, then Close.
+  for (auto& r : d.runners) r->Finish();
+  d.NotifyStatus();
+  Logger()->info("engine stopped");
+}
+
+std::vector<PipelineStatus> Engine::Pipelines() const {
+  std::vector<PipelineStatus> out;
+  for (const auto& p : impl_->pipelines) out.push_back(p->Status());
+  return out;
+}
+
+PipelineStatus Engine::Pipeline(std::string_view pipeline_id) const {
+  for (const auto& p : impl_->pipelines) {
+    if (p->id() == pipeline_id) return p->Status();
+  }
+  throw ConfigError({"unknown pipeline \"" + std::string(pipeline_id) + "\""});
+}
+
+namespace {
+engine::SourceRunner& Require(engine::SourceRunner* runner, std::string_view id) {
+  if (runner == nullptr) throw ConfigError({"unknown or not started source \"" + std::string(id) + "\""});
+  return *runner;
+}
+}  // namespace
+
+void Engine::Pause(std::string_view source_id) {
+  Require(impl_->FindRunner(source_id), source_id).Pause();
+}
+
+void Engine::Resume(std::string_view source_id) {
+  Require(impl_->FindRunner(source_id), source_id).Resume();
+}
+
+Position Engine::LastAckedPosition(std::string_view source_id) const {
+  return Require(impl_->FindRunner(source_id), source_id).LastAcked();
+}
+
+std::string Engine::LastAckedPositionString(std::string_view source_id) const {
+  return Require(impl_->FindRunner(source_id), source_id).LastAckedText();
+}
+
+LagInfo Engine::GetLag(std::string_view source_id) const {
+  return Require(impl_->FindRunner(source_id), source_id).Lag();
+}
+
+SourceState Engine::GetSourceState(std::string_view source_id) const {
+  return Require(impl_->FindRunner(source_id), source_id).State();
+}
+
+std::optional<std::string> Engine::SourceError(std::string_view source_id) const {
+  return Require(impl_->FindRunner(source_id), source_id).Error();
+}
+
+}  // namespace laredo

@@ -1,0 +1,498 @@
+#include "engine/pipeline.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "laredo/dead_letter.hpp"
+#include "laredo/error.hpp"
+#include "laredo/logging.hpp"
+
+namespace laredo::engine {
+namespace {
+
+// How often a pipeline re-asks a target that is not yet durable.
+constexpr auto kDurabilityPoll = std::chrono::milliseconds(20);
+
+std::string OperationName(const Item& item) {
+  switch (item.kind) {
+    case Item::Kind::BaselineRow: return "baseline_row";
+    case Item::Kind::Change: return std::string(ToString(item.event->action));
+    case Item::Kind::Init: return "init";
+    case Item::Kind::BaselineBegin: return "baseline_begin";
+    case Item::Kind::BaselineComplete: return "baseline_complete";
+    case Item::Kind::SchemaChange: return "schema_change";
+    case Item::Kind::Resume: return "resume";
+  }
+  return "?";
+}
+
+// Holds the shared-target lock, if any, for one target call.
+class TargetLock {
+ public:
+  explicit TargetLock(const std::shared_ptr<std::mutex>& mu) : mu_(mu.get()) {
+    if (mu_ != nullptr) mu_->lock();
+  }
+  ~TargetLock() {
+    if (mu_ != nullptr) mu_->unlock();
+  }
+  TargetLock(const TargetLock&) = delete;
+  TargetLock& operator=(const TargetLock&) = delete;
+
+ private:
+  std::mutex* mu_;
+};
+
+}  // namespace
+
+Pipeline::Pipeline(std::string id, std::string source_id, TableIdentifier table,
+                   std::shared_ptr<SyncTarget> target, PipelineOptions options,
+                   std::shared_ptr<EngineObserver> observer,
+                   std::shared_ptr<std::mutex> target_mutex)
+    : id_(std::move(id)),
+      source_id_(std::move(source_id)),
+      table_(std::move(table)),
+      target_(std::move(target)),
+      options_(std::move(options)),
+      observer_(std::move(observer)),
+      target_mutex_(std::move(target_mutex)) {}
+
+Pipeline::~Pipeline() {
+  hard_stop_.request_stop();
+  Join();
+}
+
+void Pipeline::Start(PipelineCallbacks callbacks) {
+  callbacks_ = std::move(callbacks);
+  worker_ = std::jthread([this](std::stop_token) { Run(hard_stop_.get_token()); });
+}
+
+bool Pipeline::Enqueue(Item item, std::stop_token stop) {
+  std::unique_lock lk(mu_);
+  if (!in_computation_ || halted_) return true;
+  const bool is_change = item.kind == Item::Kind::Change;
+  while (queue_.size() >= options_.buffer_capacity) {
+    // A paused pipeline holds everything; the policies only apply while it runs.
+    if (is_change && !paused_ && options_.buffer_policy == BufferPolicy::DropOldest) {
+      auto it = std::find_if(queue_.begin(), queue_.end(),
+                             [](const Item& i) { return i.kind == Item::Kind::Change; });
+      if (it != queue_.end()) {
+        auto dropped = std::move(it->event);
+        const auto seq = it->seq;
+        queue_.erase(it);
+        auto pos = std::lower_bound(unconfirmed_.begin(), unconfirmed_.end(), seq,
+                                    [](const auto& entry, std::uint64_t s) { return entry.first < s; });
+        if (pos != unconfirmed_.end() && pos->first == seq) unconfirmed_.erase(pos);
+        lk.unlock();
+        observer_->OnChangeDropped(id_, *dropped);
+        lk.lock();
+        continue;
+      }
+    } else if (is_change && !paused_ && options_.buffer_policy == BufferPolicy::Error) {
+      lk.unlock();
+      const auto reason = fmt::format("buffer full ({} changes) under BufferPolicy::Error",
+                                      options_.buffer_capacity);
+      if (options_.error_policy.on_exhausted == ErrorAction::Skip) {
+        WriteDeadLetter(item, reason, 1);  // dropped, and never holds back the ACK
+        observer_->OnError(id_, reason, false);
+      } else {
+        Fail(reason, &item, 1);
+      }
+      return true;
+    }
+    if (!not_full_.wait(lk, stop, [&] {
+          return queue_.size() < options_.buffer_capacity || !in_computation_ || halted_;
+        })) {
+      return false;
+    }
+    if (!in_computation_ || halted_) return true;
+  }
+  if (item.seq != 0) unconfirmed_.emplace_back(item.seq, item.prev);
+  queue_.push_back(std::move(item));
+  lk.unlock();
+  not_empty_.notify_one();
+  return true;
+}
+
+std::optional<AckPoint> Pipeline::Watermark(const AckPoint& published) const {
+  std::lock_guard lk(mu_);
+  if (!in_computation_) return std::nullopt;
+  if (unconfirmed_.empty() || published.seq < unconfirmed_.front().second.seq) return published;
+  return unconfirmed_.front().second;
+}
+
+void Pipeline::SetPaused(bool paused) {
+  {
+    std::lock_guard lk(mu_);
+    paused_ = paused;
+    if (state_ == PipelineState::Streaming && paused) state_ = PipelineState::Paused;
+    else if (state_ == PipelineState::Paused && !paused) state_ = PipelineState::Streaming;
+  }
+  not_empty_.notify_all();
+  not_full_.notify_all();
+  observer_->OnPipelineStateChanged(id_, Status().state);
+}
+
+void Pipeline::BeginDrain(std::chrono::steady_clock::time_point deadline) {
+  {
+    std::lock_guard lk(mu_);
+    draining_ = true;
+    drain_deadline_.store(deadline.time_since_epoch().count(), std::memory_order_release);
+  }
+  not_empty_.notify_all();
+}
+
+bool Pipeline::DrainExpired() const {
+  const auto deadline = drain_deadline_.load(std::memory_order_acquire);
+  return deadline != 0 &&
+         std::chrono::steady_clock::now().time_since_epoch().count() >= deadline;
+}
+
+bool Pipeline::WaitExited(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lk(mu_);
+  return exited_cv_.wait_until(lk, deadline, [&] { return exited_; });
+}
+
+void Pipeline::RequestHardStop() {
+  hard_stop_.request_stop();
+  not_empty_.notify_all();
+  not_full_.notify_all();
+}
+
+void Pipeline::Halt(PipelineState state, const std::string& reason) {
+  {
+    std::lock_guard lk(mu_);
+    if (halted_ || !in_computation_) return;
+    halted_ = true;
+    queue_.clear();  // `unconfirmed_` stays: the ACK must not pass what was never applied
+    state_ = state;
+    if (!reason.empty()) last_error_ = reason;
+  }
+  not_empty_.notify_all();
+  not_full_.notify_all();
+  observer_->OnPipelineStateChanged(id_, state);
+}
+
+void Pipeline::Join() {
+  if (worker_.joinable()) worker_.join();
+}
+
+PipelineStatus Pipeline::Status() const {
+  std::lock_guard lk(mu_);
+  return PipelineStatus{.id = id_,
+                        .source_id = source_id_,
+                        .table = table_,
+                        .state = state_,
+                        .baseline_rows = baseline_rows_.load(),
+                        .changes_applied = changes_applied_.load(),
+                        .buffer_depth = queue_.size(),
+                        .buffer_capacity = options_.buffer_capacity,
+                        .last_error = last_error_};
+}
+
+bool Pipeline::Failed() const {
+  std::lock_guard lk(mu_);
+  return state_ == PipelineState::Error;
+}
+
+void Pipeline::SetState(PipelineState state) {
+  {
+    std::lock_guard lk(mu_);
+    if (halted_ || !in_computation_) return;
+    if (state == PipelineState::Streaming && paused_) state = PipelineState::Paused;
+    if (state_ == state) return;
+    state_ = state;
+  }
+  observer_->OnPipelineStateChanged(id_, state);
+}
+
+void Pipeline::Run(std::stop_token stop) {
+  std::vector<Item> batch;
+  for (;;) {
+    bool wake_producer = false;
+    {
+      std::unique_lock lk(mu_);
+      for (;;) {
+        if (halted_ || stop.stop_requested()) goto done;
+        const bool can_apply = !paused_ && !queue_.empty() && in_computation_;
+        if (draining_ && (!can_apply || DrainExpired())) {
+          goto done;
+        }
+        if (can_apply) break;
+        if (durable_pending_) {
+          not_empty_.wait_for(lk, stop, kDurabilityPoll, [&] {
+            return halted_ || draining_ || (!paused_ && !queue_.empty() && in_computation_);
+          });
+          lk.unlock();
+          ConfirmApplied();
+          lk.lock();
+        } else {
+          not_empty_.wait(lk, stop, [&] {
+            return halted_ || draining_ || (!paused_ && !queue_.empty() && in_computation_);
+          });
+        }
+      }
+      wake_producer = queue_.size() >= options_.buffer_capacity;
+      batch.reserve(queue_.size());
+      std::move(queue_.begin(), queue_.end(), std::back_inserter(batch));
+      queue_.clear();
+    }
+    if (wake_producer) not_full_.notify_all();
+    for (auto& item : batch) {
+      if (DrainExpired()) break;
+      if (!ApplyWithRetry(item, stop)) break;
+    }
+    batch.clear();
+    ConfirmApplied();
+  }
+done:
+  ConfirmApplied();
+  try {
+    TargetLock lock(target_mutex_);
+    target_->OnClose(table_);
+  } catch (const std::exception& e) {
+    Logger()->warn("pipeline {}: OnClose failed: {}", id_, e.what());
+  }
+  {
+    std::lock_guard lk(mu_);
+    if (state_ != PipelineState::Error) state_ = PipelineState::Stopped;
+    exited_ = true;
+  }
+  exited_cv_.notify_all();
+  observer_->OnPipelineStateChanged(id_, Status().state);
+}
+
+void Pipeline::ConfirmApplied() {
+  if (applied_seq_ == 0 && !durable_pending_) return;
+  bool durable = false;
+  try {
+    TargetLock lock(target_mutex_);
+    durable = target_->IsDurable();
+  } catch (const std::exception& e) {
+    Logger()->warn("pipeline {}: IsDurable failed: {}", id_, e.what());
+  }
+  if (!durable) {
+    durable_pending_ = true;
+    return;
+  }
+  durable_pending_ = false;
+  std::lock_guard lk(mu_);
+  while (!unconfirmed_.empty() && unconfirmed_.front().first <= applied_seq_) {
+    unconfirmed_.pop_front();
+  }
+}
+
+bool Pipeline::ApplyWithRetry(Item& item, std::stop_token stop) {
+  int attempts = 0;
+  auto backoff = options_.error_policy.initial_backoff;
+  for (;;) {
+    std::string message;
+    bool retryable = true;
+    try {
+      ApplyOnce(item);
+      if (item.seq != 0) applied_seq_ = item.seq;
+      return true;
+    } catch (const FatalError& e) {
+      message = e.what();
+      retryable = false;
+    } catch (const std::exception& e) {
+      message = e.what();
+    }
+    ++attempts;
+    if (!retryable || attempts > options_.error_policy.max_retries) {
+      WriteDeadLetter(item, message, attempts);
+      if (options_.error_policy.on_exhausted == ErrorAction::Skip) {
+        Logger()->error("pipeline {}: skipping {} after {} attempts: {}", id_, OperationName(item),
+                        attempts, message);
+        observer_->OnError(id_, message, false);
+        if (item.seq != 0) applied_seq_ = item.seq;
+        return true;
+      }
+      Fail(message, nullptr, attempts);
+      return false;
+    }
+    Logger()->warn("pipeline {}: {} failed (attempt {}), retrying in {} ms: {}", id_,
+                   OperationName(item), attempts, backoff.count(), message);
+    observer_->OnError(id_, message, true);
+    {
+      std::unique_lock lk(mu_);
+      not_empty_.wait_for(lk, stop, backoff, [&] { return halted_; });
+      if (halted_ || stop.stop_requested()) return false;
+    }
+    const auto grown = std::chrono::duration_cast<std::chrono::milliseconds>(
+        backoff * options_.error_policy.multiplier);
+    backoff = std::min(grown, options_.error_policy.max_backoff);
+  }
+}
+
+void Pipeline::ApplyOnce(Item& item) {
+  TargetLock lock(target_mutex_);
+  switch (item.kind) {
+    case Item::Kind::Init:
+      target_->OnInit(table_, *item.columns);
+      columns_ = *item.columns;
+      return;
+    case Item::Kind::BaselineBegin:
+      ready_.store(false, std::memory_order_release);
+      if (item.reset) target_->OnTruncate(table_);
+      baseline_rows_.store(0);
+      SetState(PipelineState::Baseline);
+      return;
+    case Item::Kind::BaselineRow: {
+      if (!Passes(item.row)) return;
+      std::optional<Row> storage;
+      if (const Row* row = Transform(item.row, storage)) {
+        target_->OnBaselineRow(table_, *row);
+        baseline_rows_.fetch_add(1, std::memory_order_relaxed);
+      }
+      return;
+    }
+    case Item::Kind::BaselineComplete:
+      target_->OnBaselineComplete(table_);
+      SetState(PipelineState::Streaming);
+      ready_.store(true, std::memory_order_release);
+      observer_->OnBaselineCompleted(id_, table_, baseline_rows_.load());
+      if (callbacks_.status_changed) callbacks_.status_changed();
+      return;
+    case Item::Kind::Resume:
+      SetState(PipelineState::Streaming);
+      ready_.store(true, std::memory_order_release);
+      if (callbacks_.status_changed) callbacks_.status_changed();
+      return;
+    case Item::Kind::Change:
+      ApplyChange(*item.event);
+      changes_applied_.fetch_add(1, std::memory_order_relaxed);
+      observer_->OnChangeApplied(id_, *item.event);
+      return;
+    case Item::Kind::SchemaChange: {
+      auto response = target_->OnSchemaChange(table_, columns_, *item.columns);
+      observer_->OnSchemaChange(id_, table_, response);
+      switch (response.action) {
+        case SchemaChangeResponse::Action::Continue: columns_ = *item.columns; return;
+        case SchemaChangeResponse::Action::ReBaseline:
+          columns_ = *item.columns;
+          if (callbacks_.rebaseline) {
+            callbacks_.rebaseline("schema change of " + table_.ToString() + ": " +
+                                  response.message);
+          }
+          return;
+        case SchemaChangeResponse::Action::Error:
+          throw FatalError("schema_change_rejected",
+                           "target rejected the schema change of " + table_.ToString() + ": " +
+                               response.message);
+      }
+      return;
+    }
+  }
+}
+
+bool Pipeline::Passes(const Row& row) const {
+  return std::all_of(options_.filters.begin(), options_.filters.end(),
+                     [&](const RowFilter& f) { return f(row); });
+}
+
+const Row* Pipeline::Transform(const Row& row, std::optional<Row>& storage) const {
+  if (options_.transforms.empty()) return &row;
+  Row current = row;
+  for (const auto& transform : options_.transforms) {
+    auto next = transform(std::move(current));
+    if (!next) return nullptr;
+    current = std::move(*next);
+  }
+  storage = std::move(current);
+  return &*storage;
+}
+
+void Pipeline::ApplyChange(const ChangeEvent& event) {
+  switch (event.action) {
+    case ChangeAction::Insert: {
+      if (!Passes(event.new_values)) return;
+      std::optional<Row> storage;
+      if (const Row* row = Transform(event.new_values, storage)) target_->OnInsert(table_, *row);
+      return;
+    }
+    case ChangeAction::Update: {
+      const Row& identity = event.old_values.empty() ? event.new_values : event.old_values;
+      std::optional<Row> storage;
+      const Row* row = Passes(event.new_values) ? Transform(event.new_values, storage) : nullptr;
+      // A row that no longer passes the filter must leave the target.
+      if (row != nullptr) {
+        target_->OnUpdate(table_, *row, identity);
+      } else {
+        target_->OnDelete(table_, identity);
+      }
+      return;
+    }
+    case ChangeAction::Delete:
+      if (event.old_values.empty()) {
+        throw DataError("bad_event", "delete on " + table_.ToString() + " carries no identity");
+      }
+      target_->OnDelete(table_, event.old_values);
+      return;
+    case ChangeAction::Truncate: target_->OnTruncate(table_); return;
+  }
+}
+
+void Pipeline::Fail(const std::string& reason, const Item* item, int attempts) {
+  if (item != nullptr) WriteDeadLetter(*item, reason, attempts);
+  const auto action = options_.error_policy.on_exhausted;
+  Logger()->error("pipeline {}: failed: {}", id_, reason);
+  if (action == ErrorAction::Isolate || action == ErrorAction::Skip) {
+    {
+      std::lock_guard lk(mu_);
+      in_computation_ = false;  // leaves the ACK computation: the others go on
+      queue_.clear();
+      unconfirmed_.clear();
+      state_ = PipelineState::Error;
+      last_error_ = reason;
+    }
+    not_full_.notify_all();
+    not_empty_.notify_all();
+    observer_->OnPipelineStateChanged(id_, PipelineState::Error);
+    observer_->OnError(id_, reason + " (pipeline isolated; it no longer holds back the ACK)",
+                       false);
+  } else {
+    Halt(PipelineState::Error, reason);
+    observer_->OnError(id_, reason, false);
+    if (callbacks_.stop) callbacks_.stop(id_ + ": " + reason, action == ErrorAction::StopEngine);
+  }
+  if (callbacks_.status_changed) callbacks_.status_changed();
+}
+
+void Pipeline::WriteDeadLetter(const Item& item, const std::string& error, int attempts) {
+  if (item.kind != Item::Kind::BaselineRow && item.kind != Item::Kind::Change) return;
+  DeadLetter letter;
+  letter.pipeline_id = id_;
+  letter.table = table_;
+  letter.operation = OperationName(item);
+  letter.error = error;
+  letter.attempts = attempts;
+  letter.time = std::chrono::system_clock::now();
+  if (item.kind == Item::Kind::BaselineRow) {
+    letter.new_values = item.row;
+  } else {
+    letter.new_values = item.event->new_values;
+    letter.old_values = item.event->old_values;
+    if (callbacks_.position_to_string) {
+      try {
+        letter.position = callbacks_.position_to_string(item.event->position);
+      } catch (const std::exception& e) {
+        letter.position = std::string("<unprintable: ") + e.what() + ">";
+      }
+    }
+  }
+  observer_->OnDeadLetter(letter);
+  if (!options_.dead_letter) {
+    Logger()->error("pipeline {}: dead letter (no sink configured): {} {} {}", id_,
+                    letter.operation, letter.new_values.ToString(), error);
+    return;
+  }
+  try {
+    options_.dead_letter->Write(letter);
+  } catch (const std::exception& e) {
+    Logger()->error("pipeline {}: dead-letter sink failed, letter lost: {}", id_, e.what());
+    observer_->OnError(id_, std::string("dead-letter sink failed: ") + e.what(), false);
+  }
+}
+
+}  // namespace laredo::engine

@@ -1,0 +1,160 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/ack_tracker.hpp"
+#include "laredo/change_event.hpp"
+#include "laredo/engine.hpp"
+#include "laredo/engine_observer.hpp"
+#include "laredo/pipeline_options.hpp"
+#include "laredo/sync_target.hpp"
+
+namespace laredo::engine {
+
+/// One unit of work queued for a pipeline. Baseline rows and control items travel in the same
+/// queue as changes, so a target sees them in source order.
+struct Item {
+  enum class Kind : std::uint8_t {
+    Init,              // OnInit(columns)
+    BaselineBegin,     // start of a baseline; `reset` truncates the target first
+    BaselineRow,       // OnBaselineRow(row)
+    BaselineComplete,  // OnBaselineComplete; carries the baseline position's sequence number
+    Change,            // a change event
+    SchemaChange,      // OnSchemaChange(columns)
+    Resume,            // no baseline: the source resumed and the target kept its rows
+  };
+  Kind kind = Kind::Change;
+  bool reset = false;
+  /// Dispatch sequence number for items that carry a position (Change, BaselineComplete); 0 else.
+  std::uint64_t seq = 0;
+  /// The point dispatched just before this item: where the ACK may stand while this item waits.
+  AckPoint prev;
+  std::shared_ptr<const ChangeEvent> event;
+  Row row;
+  std::shared_ptr<const std::vector<ColumnDefinition>> columns;
+};
+
+/// What a pipeline asks of its source runner when its error policy says so.
+struct PipelineCallbacks {
+  /// Stop the source (ErrorAction::StopSource) or the whole engine (StopEngine).
+  std::function<void(const std::string& reason, bool whole_engine)> stop;
+  /// A target asked for a re-baseline after a schema change.
+  std::function<void(const std::string& reason)> rebaseline;
+  /// The pipeline's readiness or failure changed (wakes `AwaitReady`).
+  std::function<void()> status_changed;
+  /// Prints a position for dead letters.
+  std::function<std::string(const Position&)> position_to_string;
+};
+
+/// A bounded buffer plus the worker thread that applies it to one target.
+///
+/// Threading: `Enqueue` is called by the source thread only; `Watermark`, `Status`, `SetPaused`,
+/// `BeginDrain` from any thread. The target is called from the worker thread only (serialised by
+/// `target_mutex` when the target is shared with other pipelines).
+class Pipeline {
+ public:
+  Pipeline(std::string id, std::string source_id, TableIdentifier table,
+           std::shared_ptr<SyncTarget> target, PipelineOptions options,
+           std::shared_ptr<EngineObserver> observer, std::shared_ptr<std::mutex> target_mutex);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  void Start(PipelineCallbacks callbacks);
+
+  /// Queues `item`. Blocks while the buffer is full (always for baseline and control items, and
+  /// for changes under BufferPolicy::Block or while paused) until there is room or `stop` is
+  /// triggered. Returns false when the item was not queued because of `stop`. Items offered to a
+  /// failed pipeline are discarded.
+  bool Enqueue(Item item, std::stop_token stop);
+
+  /// The newest point such that every item at or before it that reached this pipeline is applied
+  /// and durable, capped at `published`. nullopt once the pipeline left the ACK computation
+  /// (isolated by its error policy).
+  [[nodiscard]] std::optional<AckPoint> Watermark(const AckPoint& published) const;
+
+  void SetPaused(bool paused);
+  /// Apply what is buffered until empty or `deadline`, then call `OnClose` and exit.
+  void BeginDrain(std::chrono::steady_clock::time_point deadline);
+  /// Stop without draining (ErrorAction::StopSource/StopEngine).
+  void Halt(PipelineState state, const std::string& reason);
+  /// Waits until the worker finished (drained or halted); false at the deadline.
+  bool WaitExited(std::chrono::steady_clock::time_point deadline);
+  /// Interrupts retries and waits; the worker exits after the target call in progress.
+  void RequestHardStop();
+  void Join();
+
+  [[nodiscard]] PipelineStatus Status() const;
+  [[nodiscard]] bool Ready() const { return ready_.load(std::memory_order_acquire); }
+  [[nodiscard]] bool Failed() const;
+  [[nodiscard]] const std::string& id() const { return id_; }
+  [[nodiscard]] const TableIdentifier& table() const { return table_; }
+  [[nodiscard]] const std::shared_ptr<SyncTarget>& target() const { return target_; }
+
+ private:
+  void Run(std::stop_token stop);
+  /// Applies one item with retries. Returns false when the pipeline must stop applying.
+  bool ApplyWithRetry(Item& item, std::stop_token stop);
+  void ApplyOnce(Item& item);
+  void ApplyChange(const ChangeEvent& event);
+  [[nodiscard]] bool Passes(const Row& row) const;
+  /// Runs the transforms: `&row` when there are none, else a pointer into `storage`, or nullptr
+  /// when a transform dropped the row.
+  const Row* Transform(const Row& row, std::optional<Row>& storage) const;
+  void Fail(const std::string& reason, const Item* item, int attempts);
+  void WriteDeadLetter(const Item& item, const std::string& error, int attempts);
+  void SetState(PipelineState state);
+  void ConfirmApplied();
+  [[nodiscard]] bool DrainExpired() const;
+
+  const std::string id_;
+  const std::string source_id_;
+  const TableIdentifier table_;
+  const std::shared_ptr<SyncTarget> target_;
+  const PipelineOptions options_;
+  const std::shared_ptr<EngineObserver> observer_;
+  const std::shared_ptr<std::mutex> target_mutex_;  // null unless the target is shared
+  PipelineCallbacks callbacks_;
+
+  mutable std::mutex mu_;
+  std::condition_variable_any not_empty_;
+  std::condition_variable_any not_full_;
+  std::deque<Item> queue_;
+  /// Items queued or applied but not yet durable, oldest first: their seq and `prev`.
+  std::deque<std::pair<std::uint64_t, AckPoint>> unconfirmed_;
+  bool paused_ = false;
+  bool draining_ = false;
+  bool in_computation_ = true;
+  bool halted_ = false;
+  PipelineState state_ = PipelineState::Pending;
+  std::string last_error_;
+  std::vector<ColumnDefinition> columns_;
+
+  // Worker-thread only.
+  std::uint64_t applied_seq_ = 0;  // newest sequence number applied, durable or not
+  bool durable_pending_ = false;
+
+  std::atomic<bool> ready_{false};
+  std::atomic<std::uint64_t> baseline_rows_{0};
+  std::atomic<std::uint64_t> changes_applied_{0};
+  /// steady_clock ticks of the drain deadline; 0 while not draining. Read per item while draining.
+  std::atomic<std::int64_t> drain_deadline_{0};
+  bool exited_ = false;
+  std::condition_variable exited_cv_;
+  std::stop_source hard_stop_;
+  std::jthread worker_;
+};
+
+}  // namespace laredo::engine

@@ -1,0 +1,436 @@
+#include "engine/source_runner.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "laredo/error.hpp"
+#include "laredo/logging.hpp"
+
+namespace laredo::engine {
+
+SourceRunner::SourceRunner(std::string id, std::shared_ptr<SyncSource> source,
+                           const EngineOptions& options, std::vector<Pipeline*> pipelines,
+                           Hooks hooks)
+    : id_(std::move(id)),
+      source_(std::move(source)),
+      options_(options),
+      pipelines_(std::move(pipelines)),
+      hooks_(std::move(hooks)) {
+  for (Pipeline* p : pipelines_) {
+    auto& route = routes_[p->table()];
+    if (route.empty()) tables_.push_back(p->table());
+    route.push_back(p);
+  }
+}
+
+SourceRunner::~SourceRunner() {
+  thread_.request_stop();
+  ack_thread_.request_stop();
+  wake_.notify_all();
+}
+
+void SourceRunner::Start() {
+  thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
+  ack_thread_ = std::jthread([this](std::stop_token stop) { AckLoop(stop); });
+}
+
+void SourceRunner::StopAndJoinSource() {
+  thread_.request_stop();
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SourceRunner::Finish() {
+  ack_thread_.request_stop();
+  wake_.notify_all();
+  if (ack_thread_.joinable()) ack_thread_.join();
+  TryAck();  // the final ACK covers everything the drain made durable
+  try {
+    source_->Close();
+  } catch (const std::exception& e) {
+    Logger()->warn("source {}: Close failed: {}", id_, e.what());
+    hooks_.status_changed();
+  }
+  ReportState();
+}
+
+void SourceRunner::Pause() {
+  {
+    std::lock_guard lk(mu_);
+    paused_ = true;
+  }
+  for (Pipeline* p : pipelines_) p->SetPaused(true);
+  source_->Pause();
+  ReportState();
+}
+
+void SourceRunner::Resume() {
+  {
+    std::lock_guard lk(mu_);
+    paused_ = false;
+  }
+  for (Pipeline* p : pipelines_) p->SetPaused(false);
+  source_->Resume();
+  ReportState();
+}
+
+void SourceRunner::StopFromPipeline(const std::string& reason) {
+  {
+    std::lock_guard lk(mu_);
+    if (!error_) error_ = "stopped by pipeline error policy: " + reason;
+  }
+  for (Pipeline* p : pipelines_) p->Halt(PipelineState::Stopped, "source stopped: " + reason);
+  thread_.request_stop();
+  wake_.notify_all();
+  hooks_.status_changed();
+}
+
+Position SourceRunner::LastAcked() const {
+  std::lock_guard lk(ack_mu_);
+  return last_acked_;
+}
+
+std::string SourceRunner::LastAckedText() const {
+  std::lock_guard lk(ack_mu_);
+  return last_acked_text_;
+}
+
+std::optional<std::string> SourceRunner::Error() const {
+  std::lock_guard lk(mu_);
+  return error_;
+}
+
+SourceState SourceRunner::State() const {
+  {
+    std::lock_guard lk(mu_);
+    if (error_) return SourceState::Error;
+  }
+  return source_->State();
+}
+
+void SourceRunner::ReportState() {
+  const SourceState state = State();
+  {
+    std::lock_guard lk(mu_);
+    if (state == reported_state_) return;
+    reported_state_ = state;
+  }
+  options_.observer->OnSourceStateChanged(id_, state);
+}
+
+void SourceRunner::Fail(const std::string& message) {
+  Logger()->error("source {}: {}", id_, message);
+  {
+    std::lock_guard lk(mu_);
+    if (!error_) error_ = message;
+  }
+  options_.observer->OnError(id_, message, false);
+  for (Pipeline* p : pipelines_) p->Halt(PipelineState::Error, message);
+  ReportState();
+  hooks_.status_changed();
+}
+
+bool SourceRunner::Backoff(std::stop_token stop, int failures) {
+  auto delay = options_.source_initial_backoff;
+  for (int i = 1; i < failures && delay < options_.source_max_backoff; ++i) delay *= 2;
+  delay = std::min(delay, options_.source_max_backoff);
+  std::unique_lock lk(mu_);
+  wake_.wait_for(lk, stop, delay, [] { return false; });
+  return !stop.stop_requested();
+}
+
+void SourceRunner::Run(std::stop_token stop) {
+  // Engine stop ends whichever stream is running.
+  std::stop_callback on_stop(stop, [this] {
+    std::lock_guard lk(mu_);
+    stream_source_.request_stop();
+  });
+  ReportState();
+
+  // Init, retried while the failure is retryable.
+  std::map<TableIdentifier, std::vector<ColumnDefinition>> columns;
+  for (int failures = 0;;) {
+    try {
+      columns = source_->Init(SourceConfig{.tables = tables_, .options = {}});
+      break;
+    } catch (const RetryableError& e) {
+      if (++failures > options_.source_max_retries) {
+        return Fail(fmt::format("Init failed {} times: {}", failures, e.what()));
+      }
+      options_.observer->OnError(id_, std::string("Init failed, retrying: ") + e.what(), true);
+      if (!Backoff(stop, failures)) return;
+    } catch (const std::exception& e) {
+      return Fail(std::string("Init failed: ") + e.what());
+    }
+  }
+  ReportState();
+
+  std::vector<ValidationError> problems;
+  for (const auto& table : tables_) {
+    if (!columns.contains(table)) {
+      problems.push_back({table, "TABLE_NOT_FOUND", "the source returned no columns for it"});
+    }
+  }
+  try {
+    auto found = source_->ValidateTables(tables_);
+    problems.insert(problems.end(), found.begin(), found.end());
+  } catch (const std::exception& e) {
+    problems.push_back({std::nullopt, "VALIDATION_FAILED", e.what()});
+  }
+  if (!problems.empty()) {
+    std::vector<std::string> lines;
+    for (const auto& p : problems) {
+      lines.push_back(p.ToString());
+      options_.observer->OnError(id_, p.ToString(), false);
+    }
+    return Fail(fmt::format("validation failed: {}", fmt::join(lines, "; ")));
+  }
+
+  for (Pipeline* p : pipelines_) {
+    Item init{.kind = Item::Kind::Init};
+    init.columns = std::make_shared<const std::vector<ColumnDefinition>>(columns[p->table()]);
+    if (!p->Enqueue(std::move(init), stop)) return;
+  }
+
+  // Resume only when the source kept its place and every target kept its rows.
+  bool need_baseline = true;
+  std::shared_ptr<const ChangeEvent> from;
+  try {
+    if (source_->SupportsResume() &&
+        std::all_of(pipelines_.begin(), pipelines_.end(),
+                    [](Pipeline* p) { return p->target()->KeepsStateAcrossRestarts(); })) {
+      Position acked = source_->LastAckedPosition();
+      if (acked.has_value()) {
+        from = PositionCarrier(acked);
+        {
+          std::lock_guard lk(ack_mu_);
+          last_acked_ = acked;
+          last_acked_text_ = source_->PositionToString(acked);
+        }
+        last_published_ = AckPoint{.seq = 0, .carrier = from};
+        frontier_.Publish(last_published_);
+        for (Pipeline* p : pipelines_) {
+          if (!p->Enqueue(Item{.kind = Item::Kind::Resume}, stop)) return;
+        }
+        need_baseline = false;
+        Logger()->info("source {}: resuming from {} without a baseline", id_, last_acked_text_);
+      }
+    }
+  } catch (const std::exception& e) {
+    return Fail(std::string("reading the resume position failed: ") + e.what());
+  }
+
+  bool reset = false;
+  int failures = 0;
+  while (!stop.stop_requested()) {
+    if (need_baseline) {
+      from = RunBaseline(stop, reset);
+      if (!from) return;
+      need_baseline = false;
+    }
+    {
+      std::lock_guard lk(mu_);
+      stream_source_ = std::stop_source();
+      if (stop.stop_requested()) stream_source_.request_stop();
+      stream_stop_ = stream_source_.get_token();
+    }
+    dispatched_since_failure_ = false;
+    try {
+      source_->Stream(stream_stop_, from->position, *this);
+      if (stop.stop_requested()) break;
+      std::optional<std::string> reason;
+      {
+        std::lock_guard lk(mu_);
+        reason.swap(rebaseline_reason_);
+      }
+      if (!reason) {
+        return Fail("Stream returned although it was not asked to stop");
+      }
+      options_.observer->OnRebaseline(id_, *reason);
+      need_baseline = reset = true;
+    } catch (const RebaselineRequired& e) {
+      if (stop.stop_requested()) break;
+      Logger()->warn("source {}: re-baselining: {}", id_, e.what());
+      options_.observer->OnRebaseline(id_, e.what());
+      need_baseline = reset = true;
+    } catch (const RetryableError& e) {
+      if (stop.stop_requested()) break;
+      failures = dispatched_since_failure_ ? 1 : failures + 1;
+      if (failures > options_.source_max_retries) {
+        return Fail(fmt::format("Stream failed {} times in a row: {}", failures, e.what()));
+      }
+      Logger()->warn("source {}: stream failed, retrying: {}", id_, e.what());
+      options_.observer->OnError(id_, std::string("Stream failed, retrying: ") + e.what(), true);
+      if (!Backoff(stop, failures)) break;
+      from = last_published_.carrier;  // continue after the last change every pipeline received
+    } catch (const std::exception& e) {
+      if (stop.stop_requested()) break;
+      return Fail(std::string("Stream failed: ") + e.what());
+    }
+    ReportState();
+  }
+}
+
+std::shared_ptr<const ChangeEvent> SourceRunner::RunBaseline(std::stop_token stop, bool reset) {
+  auto* estimator = dynamic_cast<BaselineSizeEstimator*>(source_.get());
+  for (int failures = 0;;) {
+    for (Pipeline* p : pipelines_) {
+      if (!p->Enqueue(Item{.kind = Item::Kind::BaselineBegin, .reset = reset}, stop)) {
+        return nullptr;
+      }
+    }
+    baseline_counts_.clear();
+    for (const auto& table : tables_) {
+      std::optional<std::uint64_t> estimate;
+      if (estimator != nullptr) {
+        try {
+          estimate = estimator->EstimateRows(table);
+        } catch (const std::exception&) {
+          // An estimate is a nicety; the baseline goes on without one.
+        }
+      }
+      options_.observer->OnBaselineStarted(id_, table, estimate);
+    }
+    Position position;
+    try {
+      position = source_->Baseline(stop, tables_, [&](const TableIdentifier& table, Row row) {
+        OnBaselineRow(table, std::move(row), stop);
+      });
+    } catch (const RetryableError& e) {
+      if (stop.stop_requested()) return nullptr;
+      if (++failures > options_.source_max_retries) {
+        Fail(fmt::format("Baseline failed {} times: {}", failures, e.what()));
+        return nullptr;
+      }
+      options_.observer->OnError(id_, std::string("Baseline failed, retrying: ") + e.what(), true);
+      if (!Backoff(stop, failures)) return nullptr;
+      reset = true;  // rows of the failed attempt must go
+      continue;
+    } catch (const std::exception& e) {
+      if (!stop.stop_requested()) Fail(std::string("Baseline failed: ") + e.what());
+      return nullptr;
+    }
+    if (stop.stop_requested()) return nullptr;
+    for (const auto& [table, rows] : baseline_counts_) {
+      options_.observer->OnBaselineProgress(id_, table, rows, std::nullopt);
+    }
+    auto carrier = PositionCarrier(std::move(position));
+    const AckPoint point{.seq = ++next_seq_, .carrier = carrier};
+    for (Pipeline* p : pipelines_) {
+      Item done{.kind = Item::Kind::BaselineComplete, .seq = point.seq, .prev = last_published_};
+      if (!p->Enqueue(std::move(done), stop)) return nullptr;
+    }
+    last_published_ = point;
+    frontier_.Publish(point);
+    return carrier;
+  }
+}
+
+void SourceRunner::OnBaselineRow(const TableIdentifier& table, Row row, std::stop_token stop) {
+  const auto* route = Route(table);
+  if (route == nullptr) return;
+  const auto rows = ++baseline_counts_[table];
+  if (rows % options_.baseline_progress_rows == 0) {
+    options_.observer->OnBaselineProgress(id_, table, rows, std::nullopt);
+  }
+  for (std::size_t i = 0; i < route->size(); ++i) {
+    Item item{.kind = Item::Kind::BaselineRow};
+    item.row = (i + 1 == route->size()) ? std::move(row) : row;
+    if (!(*route)[i]->Enqueue(std::move(item), stop)) return;
+  }
+}
+
+const std::vector<Pipeline*>* SourceRunner::Route(const TableIdentifier& table) {
+  // Sources mostly emit runs of one table: compare before hashing.
+  if (cached_table_ != nullptr && *cached_table_ == table) return cached_route_;
+  auto it = routes_.find(table);
+  if (it == routes_.end()) {
+    Logger()->warn("source {}: change for unconfigured table {} ignored", id_, table.ToString());
+    return nullptr;
+  }
+  cached_table_ = &it->first;
+  cached_route_ = &it->second;
+  return cached_route_;
+}
+
+void SourceRunner::OnChange(ChangeEvent event) {
+  if (stream_stop_.stop_requested()) return;
+  const auto* route = Route(event.table);
+  auto shared = std::make_shared<const ChangeEvent>(std::move(event));
+  const AckPoint point{.seq = ++next_seq_, .carrier = shared};
+  if (route != nullptr) {
+    for (Pipeline* p : *route) {
+      Item item{.kind = Item::Kind::Change, .seq = point.seq, .prev = last_published_,
+                .event = shared};
+      if (!p->Enqueue(std::move(item), stream_stop_)) return;  // stopping: never published
+    }
+  }
+  last_published_ = point;
+  frontier_.Publish(point);
+  dispatched_since_failure_ = true;
+}
+
+void SourceRunner::OnSchemaChange(const TableIdentifier& table,
+                                  std::vector<ColumnDefinition> columns) {
+  const auto* route = Route(table);
+  if (route == nullptr) return;
+  auto shared = std::make_shared<const std::vector<ColumnDefinition>>(std::move(columns));
+  for (Pipeline* p : *route) {
+    Item item{.kind = Item::Kind::SchemaChange};
+    item.columns = shared;
+    if (!p->Enqueue(std::move(item), stream_stop_)) return;
+  }
+}
+
+void SourceRunner::RequestRebaseline(const std::string& reason) {
+  std::lock_guard lk(mu_);
+  if (!rebaseline_reason_) rebaseline_reason_ = reason;
+  stream_source_.request_stop();
+}
+
+void SourceRunner::AckLoop(std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    {
+      std::unique_lock lk(mu_);
+      wake_.wait_for(lk, stop, options_.ack_interval, [] { return false; });
+    }
+    if (stop.stop_requested()) break;
+    TryAck();
+    ReportState();
+    for (Pipeline* p : pipelines_) {
+      const auto status = p->Status();
+      options_.observer->OnBufferDepth(status.id, status.buffer_depth, status.buffer_capacity);
+    }
+  }
+}
+
+void SourceRunner::TryAck() {
+  std::lock_guard lk(ack_mu_);
+  const AckPoint published = frontier_.Get();  // first: see PublishedFrontier
+  std::vector<std::optional<AckPoint>> marks;
+  marks.reserve(pipelines_.size());
+  for (Pipeline* p : pipelines_) marks.push_back(p->Watermark(published));
+  const auto low = MinimumAckPoint(marks);
+  if (!low || !low->carrier || low->seq <= last_acked_seq_) return;
+  const Position& position = low->carrier->position;
+  if (!position.has_value()) return;
+  try {
+    if (last_acked_.has_value() && source_->ComparePositions(position, last_acked_) <= 0) {
+      last_acked_seq_ = low->seq;  // not an advance (e.g. re-baseline at an older point)
+      return;
+    }
+    source_->Ack(position);
+    last_acked_ = position;
+    last_acked_seq_ = low->seq;
+    last_acked_text_ = source_->PositionToString(position);
+  } catch (const std::exception& e) {
+    Logger()->warn("source {}: Ack failed (will retry): {}", id_, e.what());
+    options_.observer->OnError(id_, std::string("Ack failed: ") + e.what(), true);
+    return;
+  }
+  options_.observer->OnAckAdvanced(id_, last_acked_, last_acked_text_);
+}
+
+}  // namespace laredo::engine

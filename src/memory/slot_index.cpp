@@ -1,0 +1,72 @@
+#include "memory/slot_index.hpp"
+
+namespace laredo::memory {
+namespace {
+constexpr std::size_t kInitialCapacity = 16;
+}  // namespace
+
+void SlotIndex::Insert(std::uint32_t hash, std::uint32_t slot) {
+  // Keep the load at or under 7/8 so probe runs stay short.
+  if ((size_ + 1) * 8 > entries_.size() * 7) Grow();
+  std::size_t i = hash & mask_;
+  while (entries_[i].slot != kNone) i = (i + 1) & mask_;
+  entries_[i] = Entry{hash, slot};
+  ++size_;
+}
+
+std::size_t SlotIndex::Locate(std::uint32_t hash, std::uint32_t slot) const {
+  if (entries_.empty()) return entries_.size();
+  for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
+    if (entries_[i].slot == kNone) return entries_.size();
+    if (entries_[i].hash == hash && entries_[i].slot == slot) return i;
+  }
+}
+
+bool SlotIndex::Erase(std::uint32_t hash, std::uint32_t slot) {
+  std::size_t i = Locate(hash, slot);
+  if (i == entries_.size()) return false;
+  // Backward shift: pull later members of the probe run into the hole.
+  for (std::size_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
+    if (entries_[j].slot == kNone) break;
+    const std::size_t home = entries_[j].hash & mask_;
+    const bool stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
+    if (stays) continue;
+    entries_[i] = entries_[j];
+    i = j;
+  }
+  entries_[i] = Entry{};
+  --size_;
+  return true;
+}
+
+bool SlotIndex::Reassign(std::uint32_t hash, std::uint32_t old_slot, std::uint32_t new_slot) {
+  const std::size_t i = Locate(hash, old_slot);
+  if (i == entries_.size()) return false;
+  entries_[i].slot = new_slot;
+  return true;
+}
+
+void SlotIndex::Clear() {
+  entries_.clear();
+  entries_.shrink_to_fit();
+  mask_ = 0;
+  size_ = 0;
+}
+
+void SlotIndex::Grow() {
+  std::vector<Entry> old = std::move(entries_);
+  const std::size_t capacity = old.empty() ? kInitialCapacity : old.size() * 2;
+  entries_.assign(capacity, Entry{});
+  mask_ = capacity - 1;
+  size_ = 0;
+  for (const Entry& e : old) {
+    if (e.slot != kNone) {
+      std::size_t i = e.hash & mask_;
+      while (entries_[i].slot != kNone) i = (i + 1) & mask_;
+      entries_[i] = e;
+      ++size_;
+    }
+  }
+}
+
+}  // namespace laredo::memory

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace laredo::memory {
+
+/// An open-addressing hash table (linear probing, backward-shift deletion) of row slot numbers.
+/// It stores only (hash, slot) pairs, 8 bytes each; key equality is decided by the caller, which
+/// can read the key from the slot's row. This is what keeps a million-row primary index at about
+/// 10-16 bytes per row. Not thread-safe; the owner locks.
+class SlotIndex {
+ public:
+  static constexpr std::uint32_t kNone = 0xFFFFFFFFu;
+
+  /// The slot of the entry with `hash` for which `matches(slot)` holds, or kNone.
+  template <typename Matches>
+  [[nodiscard]] std::uint32_t Find(std::uint32_t hash, Matches&& matches) const {
+    if (entries_.empty()) return kNone;
+    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      const Entry& e = entries_[i];
+      if (e.slot == kNone) return kNone;
+      if (e.hash == hash && matches(e.slot)) return e.slot;
+    }
+  }
+
+  void Insert(std::uint32_t hash, std::uint32_t slot);
+  /// Removes the entry (hash, slot); false when absent.
+  bool Erase(std::uint32_t hash, std::uint32_t slot);
+  /// Points the entry (hash, old_slot) at new_slot; false when absent.
+  bool Reassign(std::uint32_t hash, std::uint32_t old_slot, std::uint32_t new_slot);
+  void Clear();
+  [[nodiscard]] std::size_t size() const { return size_; }
+  [[nodiscard]] std::size_t MemoryBytes() const { return entries_.capacity() * sizeof(Entry); }
+
+ private:
+  struct Entry {
+    std::uint32_t hash = 0;
+    std::uint32_t slot = kNone;
+  };
+  [[nodiscard]] std::size_t Locate(std::uint32_t hash, std::uint32_t slot) const;
+  void Grow();
+
+  std::vector<Entry> entries_;
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
+};
+
+}  // namespace laredo::memory

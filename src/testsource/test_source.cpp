@@ -1,0 +1,430 @@
+#include "laredo/testsource/test_source.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <condition_variable>
+#include <mutex>
+#include <variant>
+
+#include "laredo/error.hpp"
+
+namespace laredo::testsource {
+namespace {
+
+struct SchemaChange {
+  TableIdentifier table;
+  std::vector<ColumnDefinition> columns;
+};
+
+// A failure armed to fire once the stream has delivered everything up to `after`.
+struct ArmedFailure {
+  std::string message;
+  std::uint64_t after = 0;
+  bool rebaseline = false;
+};
+
+struct Table {
+  std::vector<ColumnDefinition> columns;
+  std::vector<std::string> key_columns;
+  // Current contents keyed by the rendered primary key, so re-baselines see emitted changes.
+  std::map<std::string, Row> rows;
+};
+
+}  // namespace
+
+struct TestSource::Impl {
+  explicit Impl(TestSourceOptions o) : options(o) {}
+
+  TestSourceOptions options;
+  mutable std::mutex mu;
+  mutable std::condition_variable_any cv;
+  std::map<TableIdentifier, Table> tables;
+  std::vector<std::variant<ChangeEvent, SchemaChange>> log;  // position = index + 1
+  std::vector<ValidationError> validation_errors;
+  std::optional<std::string> init_failure;
+  std::optional<std::pair<std::string, std::uint64_t>> baseline_failure;
+  std::optional<ArmedFailure> stream_failure;
+  std::vector<std::uint64_t> acks;
+  std::vector<std::uint64_t> stream_starts;
+  std::uint64_t delivered = 0;
+  int init_count = 0;
+  int baseline_count = 0;
+  bool paused = false;
+  bool closed = false;
+  SourceState state = SourceState::Closed;
+
+  Table& TableOf(const TableIdentifier& t) {
+    auto it = tables.find(t);
+    if (it == tables.end()) {
+      throw Error("unknown_table", "TestSource: no schema set for " + t.ToString());
+    }
+    return it->second;
+  }
+
+  static std::string KeyOf(const Table& table, const Row& row) {
+    std::string key;
+    for (const auto& column : table.key_columns) {
+      const Value* v = row.Find(column);
+      if (v == nullptr) {
+        throw Error("no_key", fmt::format("TestSource: row {} lacks key column '{}'",
+                                          row.ToString(), column));
+      }
+      key += fmt::format("{}:{}|", static_cast<int>(v->kind()), v->ToString());
+    }
+    return key;
+  }
+
+  std::uint64_t Append(ChangeEvent event) {
+    event.position = static_cast<std::uint64_t>(log.size() + 1);
+    event.timestamp = std::chrono::system_clock::now();
+    log.emplace_back(std::move(event));
+    cv.notify_all();
+    return log.size();
+  }
+};
+
+TestSource::TestSource(TestSourceOptions options) : impl_(std::make_unique<Impl>(options)) {}
+TestSource::~TestSource() = default;
+
+void TestSource::SetSchema(const TableIdentifier& table, std::vector<ColumnDefinition> columns) {
+  std::lock_guard lk(impl_->mu);
+  Table& t = impl_->tables[table];
+  std::vector<std::pair<int, std::string>> keys;
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].primary_key) {
+      keys.emplace_back(columns[i].primary_key_ordinal != 0 ? columns[i].primary_key_ordinal
+                                                            : static_cast<int>(i + 1),
+                        columns[i].name);
+    }
+  }
+  std::sort(keys.begin(), keys.end());
+  t.key_columns.clear();
+  for (auto& [ordinal, name] : keys) t.key_columns.push_back(std::move(name));
+  if (t.key_columns.empty()) {  // no key: the whole row identifies it
+    for (const auto& c : columns) t.key_columns.push_back(c.name);
+  }
+  t.columns = std::move(columns);
+}
+
+void TestSource::AddRow(const TableIdentifier& table, Row row) {
+  std::lock_guard lk(impl_->mu);
+  Table& t = impl_->TableOf(table);
+  t.rows[Impl::KeyOf(t, row)] = std::move(row);
+}
+
+void TestSource::AddValidationError(ValidationError error) {
+  std::lock_guard lk(impl_->mu);
+  impl_->validation_errors.push_back(std::move(error));
+}
+
+std::uint64_t TestSource::EmitInsert(const TableIdentifier& table, Row row) {
+  std::lock_guard lk(impl_->mu);
+  Table& t = impl_->TableOf(table);
+  t.rows[Impl::KeyOf(t, row)] = row;
+  return impl_->Append(
+      ChangeEvent{.table = table, .action = ChangeAction::Insert, .new_values = std::move(row)});
+}
+
+std::uint64_t TestSource::EmitUpdate(const TableIdentifier& table, Row new_row, Row old_row) {
+  std::lock_guard lk(impl_->mu);
+  Table& t = impl_->TableOf(table);
+  Row stored = new_row;
+  auto old_it = t.rows.find(Impl::KeyOf(t, old_row.empty() ? new_row : old_row));
+  if (old_it != t.rows.end()) {
+    for (std::size_t i = 0; i < stored.size(); ++i) {
+      if (stored.value(i).IsUnchanged()) {
+        if (const Value* prev = old_it->second.Find((*stored.names())[i])) stored.value(i) = *prev;
+      }
+    }
+    t.rows.erase(old_it);
+  }
+  t.rows[Impl::KeyOf(t, new_row)] = std::move(stored);
+  return impl_->Append(ChangeEvent{.table = table,
+                                   .action = ChangeAction::Update,
+                                   .new_values = std::move(new_row),
+                                   .old_values = std::move(old_row)});
+}
+
+std::uint64_t TestSource::EmitDelete(const TableIdentifier& table, Row identity) {
+  std::lock_guard lk(impl_->mu);
+  Table& t = impl_->TableOf(table);
+  t.rows.erase(Impl::KeyOf(t, identity));
+  return impl_->Append(
+      ChangeEvent{.table = table, .action = ChangeAction::Delete, .old_values = std::move(identity)});
+}
+
+std::uint64_t TestSource::EmitTruncate(const TableIdentifier& table) {
+  std::lock_guard lk(impl_->mu);
+  impl_->TableOf(table).rows.clear();
+  return impl_->Append(ChangeEvent{.table = table, .action = ChangeAction::Truncate});
+}
+
+void TestSource::EmitSchemaChange(const TableIdentifier& table,
+                                  std::vector<ColumnDefinition> columns) {
+  std::lock_guard lk(impl_->mu);
+  impl_->TableOf(table).columns = columns;
+  // Takes a log slot so it is ordered with the changes, but it is not a position of its own.
+  impl_->log.emplace_back(SchemaChange{table, std::move(columns)});
+  impl_->cv.notify_all();
+}
+
+void TestSource::FailNextInit(std::string message) {
+  std::lock_guard lk(impl_->mu);
+  impl_->init_failure = std::move(message);
+}
+
+void TestSource::FailNextBaseline(std::string message, std::uint64_t after_rows) {
+  std::lock_guard lk(impl_->mu);
+  impl_->baseline_failure = {std::move(message), after_rows};
+}
+
+void TestSource::FailStream(std::string message) {
+  std::lock_guard lk(impl_->mu);
+  impl_->stream_failure = ArmedFailure{std::move(message), impl_->log.size(), false};
+  impl_->cv.notify_all();
+}
+
+void TestSource::EndStreamRequiringRebaseline(std::string reason) {
+  std::lock_guard lk(impl_->mu);
+  impl_->stream_failure = ArmedFailure{std::move(reason), impl_->log.size(), true};
+  impl_->cv.notify_all();
+}
+
+std::vector<std::uint64_t> TestSource::AckedPositions() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->acks;
+}
+
+std::optional<std::uint64_t> TestSource::LastAck() const {
+  std::lock_guard lk(impl_->mu);
+  if (impl_->acks.empty()) return std::nullopt;
+  return impl_->acks.back();
+}
+
+bool TestSource::AwaitAck(std::uint64_t position, std::chrono::milliseconds timeout) const {
+  std::unique_lock lk(impl_->mu);
+  return impl_->cv.wait_for(lk, timeout,
+                            [&] { return !impl_->acks.empty() && impl_->acks.back() >= position; });
+}
+
+bool TestSource::AwaitDelivered(std::uint64_t position, std::chrono::milliseconds timeout) const {
+  std::unique_lock lk(impl_->mu);
+  return impl_->cv.wait_for(lk, timeout, [&] { return impl_->delivered >= position; });
+}
+
+std::uint64_t TestSource::CurrentPosition() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->log.size();
+}
+
+int TestSource::BaselineCount() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->baseline_count;
+}
+
+int TestSource::StreamCount() const {
+  std::lock_guard lk(impl_->mu);
+  return static_cast<int>(impl_->stream_starts.size());
+}
+
+int TestSource::InitCount() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->init_count;
+}
+
+std::vector<std::uint64_t> TestSource::StreamStarts() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->stream_starts;
+}
+
+bool TestSource::IsPaused() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->paused;
+}
+
+bool TestSource::IsClosed() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->closed;
+}
+
+std::map<TableIdentifier, std::vector<ColumnDefinition>> TestSource::Init(
+    const SourceConfig& config) {
+  std::lock_guard lk(impl_->mu);
+  ++impl_->init_count;
+  impl_->state = SourceState::Connecting;
+  if (impl_->init_failure) {
+    auto message = std::move(*impl_->init_failure);
+    impl_->init_failure.reset();
+    impl_->state = SourceState::Error;
+    throw RetryableError("test_init", message);
+  }
+  std::map<TableIdentifier, std::vector<ColumnDefinition>> out;
+  for (const auto& table : config.tables) {
+    if (auto it = impl_->tables.find(table); it != impl_->tables.end()) {
+      out[table] = it->second.columns;
+    }
+  }
+  impl_->state = SourceState::Connected;
+  return out;
+}
+
+std::vector<ValidationError> TestSource::ValidateTables(const std::vector<TableIdentifier>&) {
+  std::lock_guard lk(impl_->mu);
+  return impl_->validation_errors;
+}
+
+Position TestSource::Baseline(std::stop_token stop, const std::vector<TableIdentifier>& tables,
+                              const RowCallback& on_row) {
+  std::vector<std::pair<TableIdentifier, std::vector<Row>>> snapshot;
+  std::uint64_t position = 0;
+  std::optional<std::pair<std::string, std::uint64_t>> failure;
+  {
+    std::lock_guard lk(impl_->mu);
+    ++impl_->baseline_count;
+    failure.swap(impl_->baseline_failure);
+    position = impl_->log.size();  // consistent with the rows copied under the same lock
+    for (const auto& table : tables) {
+      std::vector<Row> rows;
+      if (auto it = impl_->tables.find(table); it != impl_->tables.end()) {
+        for (const auto& [key, row] : it->second.rows) rows.push_back(row);
+      }
+      snapshot.emplace_back(table, std::move(rows));
+    }
+  }
+  std::uint64_t delivered = 0;
+  for (auto& [table, rows] : snapshot) {
+    for (auto& row : rows) {
+      if (stop.stop_requested()) return position;
+      if (failure && delivered == failure->second) throw RetryableError("test_baseline", failure->first);
+      on_row(table, std::move(row));
+      ++delivered;
+    }
+  }
+  if (failure) throw RetryableError("test_baseline", failure->first);
+  return position;
+}
+
+void TestSource::Stream(std::stop_token stop, const Position& from, ChangeHandler& handler) {
+  std::uint64_t next = (from.has_value() ? Unwrap(from) : 0) + 1;
+  std::unique_lock lk(impl_->mu);
+  impl_->stream_starts.push_back(next - 1);
+  impl_->state = impl_->paused ? SourceState::Paused : SourceState::Streaming;
+  // Schema-change entries share the log; skip to the first entry after `from`.
+  for (;;) {
+    impl_->cv.wait(lk, stop, [&] {
+      const bool failure_due = impl_->stream_failure && next > impl_->stream_failure->after;
+      return failure_due || (!impl_->paused && next <= impl_->log.size());
+    });
+    if (stop.stop_requested()) break;
+    if (impl_->stream_failure && next > impl_->stream_failure->after) {
+      ArmedFailure failure = std::move(*impl_->stream_failure);
+      impl_->stream_failure.reset();
+      impl_->state = failure.rebaseline ? SourceState::Connected : SourceState::Error;
+      lk.unlock();
+      if (failure.rebaseline) throw RebaselineRequired(failure.message);
+      throw FatalError("test_stream", failure.message);
+    }
+    auto entry = impl_->log[next - 1];
+    lk.unlock();
+    if (auto* event = std::get_if<ChangeEvent>(&entry)) {
+      handler.OnChange(std::move(*event));
+    } else {
+      auto& change = std::get<SchemaChange>(entry);
+      handler.OnSchemaChange(change.table, std::move(change.columns));
+    }
+    lk.lock();
+    impl_->delivered = next;
+    ++next;
+    impl_->cv.notify_all();
+  }
+  if (impl_->state == SourceState::Streaming || impl_->state == SourceState::Paused) {
+    impl_->state = SourceState::Connected;
+  }
+}
+
+void TestSource::Ack(const Position& position) {
+  const auto value = Unwrap(position);
+  std::lock_guard lk(impl_->mu);
+  impl_->acks.push_back(value);
+  impl_->cv.notify_all();
+}
+
+bool TestSource::SupportsResume() { return impl_->options.resumable; }
+
+Position TestSource::LastAckedPosition() {
+  std::lock_guard lk(impl_->mu);
+  if (!impl_->options.resumable) return {};
+  if (!impl_->acks.empty()) return impl_->acks.back();
+  if (impl_->options.initial_acked_position) return *impl_->options.initial_acked_position;
+  return {};
+}
+
+int TestSource::ComparePositions(const Position& a, const Position& b) {
+  const auto x = Unwrap(a);
+  const auto y = Unwrap(b);
+  return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+std::string TestSource::PositionToString(const Position& position) {
+  return std::to_string(Unwrap(position));
+}
+
+Position TestSource::PositionFromString(std::string_view text) {
+  std::uint64_t value = 0;
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end) {
+    throw DataError("bad_position",
+                    fmt::format("TestSource position must be a decimal uint64, got \"{}\"", text));
+  }
+  return value;
+}
+
+void TestSource::Pause() {
+  std::lock_guard lk(impl_->mu);
+  impl_->paused = true;
+  if (impl_->state == SourceState::Streaming) impl_->state = SourceState::Paused;
+  impl_->cv.notify_all();
+}
+
+void TestSource::Resume() {
+  std::lock_guard lk(impl_->mu);
+  impl_->paused = false;
+  if (impl_->state == SourceState::Paused) impl_->state = SourceState::Streaming;
+  impl_->cv.notify_all();
+}
+
+LagInfo TestSource::GetLag() {
+  std::lock_guard lk(impl_->mu);
+  // "Bytes" here are events: emitted but not yet handed to the engine.
+  return LagInfo{.lag_bytes = static_cast<std::int64_t>(impl_->log.size() - impl_->delivered),
+                 .lag_time = std::nullopt};
+}
+
+laredo::OrderingGuarantee TestSource::OrderingGuarantee() {
+  return laredo::OrderingGuarantee::TotalOrder;
+}
+
+SourceState TestSource::State() {
+  std::lock_guard lk(impl_->mu);
+  return impl_->state;
+}
+
+void TestSource::Close() {
+  std::lock_guard lk(impl_->mu);
+  impl_->closed = true;
+  impl_->state = SourceState::Closed;
+  impl_->cv.notify_all();
+}
+
+std::uint64_t TestSource::Unwrap(const Position& position) {
+  if (const auto* value = std::any_cast<std::uint64_t>(&position)) return *value;
+  throw DataError("bad_position",
+                  position.has_value()
+                      ? fmt::format("TestSource positions are uint64_t, got {}",
+                                    position.type().name())
+                      : std::string("TestSource got an empty position"));
+}
+
+}  // namespace laredo::testsource
