@@ -195,12 +195,12 @@ void Engine::Start() {
 }
 
 void Engine::Impl::StopEngineFromPipeline(const std::string& reason) {
-  {
-    std::lock_guard lk(mu);
-    if (!self_stop_reason) self_stop_reason = reason;
-  }
   Logger()->error("engine stopping itself: {}", reason);
   for (auto& r : runners) r->StopFromPipeline("engine stopped: " + reason);
+  {
+    std::lock_guard lk(mu);  // set last, so AwaitStopped sees every source stopped
+    if (!self_stop_reason) self_stop_reason = reason;
+  }
   status_cv.notify_all();
 }
 

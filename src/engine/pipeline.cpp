@@ -308,7 +308,9 @@ bool Pipeline::ApplyWithRetry(Item& item, std::stop_token stop) {
         if (item.seq != 0) applied_seq_ = item.seq;
         return true;
       }
-      Fail(message, nullptr, attempts);
+      Fail(fmt::format("{} failed after {} attempt(s): {}", OperationName(item), attempts,
+                       message),
+           nullptr, attempts);
       return false;
     }
     Logger()->warn("pipeline {}: {} failed (attempt {}), retrying in {} ms: {}", id_,

@@ -32,7 +32,7 @@ struct TestSourceOptions {
 ///
 /// Threading contract: every method is thread-safe. `Emit*` may be called before or after the
 /// engine starts, from any thread; they return at once (delivery is asynchronous).
-class TestSource final : public SyncSource {
+class TestSource : public SyncSource {
  public:
   explicit TestSource(TestSourceOptions options = {});
   ~TestSource() override;

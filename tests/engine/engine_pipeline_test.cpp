@@ -1,0 +1,164 @@
+// Filters, transforms, resume and schema changes.
+#include <gtest/gtest.h>
+
+#include "engine/test_util.hpp"
+
+namespace laredo::testing {
+namespace {
+
+using memory::IndexedTarget;
+using testsource::TestSource;
+using testsource::TestSourceOptions;
+
+std::vector<ColumnDefinition> StatusColumns() {
+  auto columns = IdNameColumns();
+  columns.push_back({.name = "status", .type = "text", .ordinal_position = 3});
+  return columns;
+}
+
+Row Account(std::int64_t id, std::string name, std::string status) {
+  return Row{{"id", id}, {"name", std::move(name)}, {"status", std::move(status)}};
+}
+
+TEST(EngineFilter, RowsLeavingTheFilterLeaveTheTarget) {
+  auto source = std::make_shared<TestSource>();
+  source->SetSchema(kUsers, StatusColumns());
+  source->AddRow(kUsers, Account(1, "a", "active"));
+  source->AddRow(kUsers, Account(2, "b", "inactive"));
+  auto target = std::make_shared<IndexedTarget>();
+  PipelineOptions options;
+  options.filters.push_back([](const Row& r) { return r.at("status").AsText() == "active"; });
+  Engine engine(FastOptions());
+  engine.AddSource("s", source);
+  engine.AddPipeline("s", kUsers, target, options);
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(10s));
+  EXPECT_EQ(target->Count(), 1U);  // baseline filtered
+
+  source->EmitInsert(kUsers, Account(3, "c", "inactive"));              // filtered out
+  source->EmitUpdate(kUsers, Account(1, "a", "inactive"), Row{{"id", 1}});  // leaves the filter
+  const auto last = source->EmitUpdate(kUsers, Account(2, "b", "active"), Row{{"id", 2}});  // enters
+  ASSERT_TRUE(source->AwaitAck(last, 10s));
+  EXPECT_FALSE(target->Get({Value(1)}).has_value());
+  EXPECT_FALSE(target->Get({Value(3)}).has_value());
+  ASSERT_TRUE(target->Get({Value(2)}).has_value());
+  EXPECT_EQ(target->Get({Value(2)})->at("status").AsText(), "active");
+  EXPECT_EQ(target->Count(), 1U);
+}
+
+TEST(EngineTransform, TransformsRewriteAndDropRows) {
+  auto source = std::make_shared<TestSource>();
+  source->SetSchema(kUsers, StatusColumns());
+  source->AddRow(kUsers, Account(1, "ada", "active"));
+  source->AddRow(kUsers, Account(2, "secret", "active"));
+  auto target = std::make_shared<IndexedTarget>();
+  PipelineOptions options;
+  options.transforms.push_back([](Row r) -> std::optional<Row> {
+    if (r.at("name").AsText() == "secret") return std::nullopt;  // drop
+    r["name"] = Value(r.at("name").AsText() + "!");
+    r.erase("status");
+    return r;
+  });
+  Engine engine(FastOptions());
+  engine.AddSource("s", source);
+  engine.AddPipeline("s", kUsers, target, options);
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(10s));
+  EXPECT_EQ(target->Count(), 1U);
+  EXPECT_EQ(*target->Get({Value(1)}), (Row{{"id", 1}, {"name", "ada!"}}));
+
+  source->EmitUpdate(kUsers, Account(1, "secret", "active"), Row{{"id", 1}});  // dropped -> delete
+  const auto last = source->EmitInsert(kUsers, Account(3, "bob", "x"));
+  ASSERT_TRUE(source->AwaitAck(last, 10s));
+  EXPECT_FALSE(target->Get({Value(1)}).has_value());
+  EXPECT_EQ(*target->Get({Value(3)}), (Row{{"id", 3}, {"name", "bob!"}}));
+}
+
+TEST(EngineResume, SkipsTheBaselineOnlyWhenSourceAndEveryTargetAllowIt) {
+  struct Case {
+    bool resumable;
+    bool keeps_state;
+    bool expect_baseline;
+  };
+  for (const auto& c : {Case{true, true, false}, Case{true, false, true}, Case{false, true, true}}) {
+    SCOPED_TRACE(::testing::Message() << "resumable=" << c.resumable
+                                    << " keeps_state=" << c.keeps_state);
+    auto source = std::make_shared<TestSource>(
+        TestSourceOptions{.resumable = c.resumable, .initial_acked_position = 2});
+    source->SetSchema(kUsers, IdNameColumns());
+    source->AddRow(kUsers, User(1, "baseline"));
+    source->EmitInsert(kUsers, User(10, "before the checkpoint"));  // position 1
+    source->EmitInsert(kUsers, User(11, "at the checkpoint"));      // position 2
+    source->EmitInsert(kUsers, User(12, "after the checkpoint"));   // position 3
+    auto target = std::make_shared<RecordingTarget>();
+    target->SetKeepsState(c.keeps_state);
+    Engine engine(FastOptions());
+    engine.AddSource("s", source);
+    engine.AddPipeline("s", kUsers, target);
+    engine.Start();
+    ASSERT_TRUE(engine.AwaitReady(10s));
+    EXPECT_EQ(source->BaselineCount(), c.expect_baseline ? 1 : 0);
+    const auto last = source->EmitInsert(kUsers, User(13, "new"));
+    ASSERT_TRUE(source->AwaitAck(last, 10s));
+    engine.Stop();
+    if (c.expect_baseline) {
+      EXPECT_EQ(target->CountOf("baseline"), 4U);  // the current contents
+      EXPECT_EQ(target->CountOf("insert"), 1U);
+    } else {
+      // Resumed after position 2: exactly the changes after the checkpoint are redelivered.
+      std::vector<std::int64_t> ids;
+      for (const auto& call : target->Calls()) {
+        if (call.op == "insert") ids.push_back(call.row.at("id").AsInt());
+      }
+      EXPECT_EQ(ids, (std::vector<std::int64_t>{12, 13}));
+      EXPECT_EQ(source->StreamStarts(), (std::vector<std::uint64_t>{2}));
+    }
+  }
+}
+
+TEST(EngineSchema, ContinueKeepsStreamingAndReBaselineReloads) {
+  auto source = std::make_shared<TestSource>();
+  source->SetSchema(kUsers, IdNameColumns());
+  source->AddRow(kUsers, User(1, "a"));
+  auto target = std::make_shared<RecordingTarget>();
+  Engine engine(FastOptions());
+  engine.AddSource("s", source);
+  engine.AddPipeline("s", kUsers, target);
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(10s));
+
+  source->EmitSchemaChange(kUsers, StatusColumns());  // target answers Continue (default)
+  auto last = source->EmitInsert(kUsers, Account(2, "b", "new"));
+  ASSERT_TRUE(source->AwaitAck(last, 10s));
+  EXPECT_EQ(target->CountOf("schema_change"), 1U);
+  EXPECT_EQ(target->Columns().size(), 3U);
+  EXPECT_EQ(source->BaselineCount(), 1);
+
+  target->SetSchemaResponse({SchemaChangeResponse::Action::ReBaseline, "type changed"});
+  source->EmitSchemaChange(kUsers, IdNameColumns());
+  last = source->EmitInsert(kUsers, User(3, "c"));
+  ASSERT_TRUE(Eventually([&] { return source->BaselineCount() == 2; }));
+  ASSERT_TRUE(source->AwaitAck(last, 10s));
+  EXPECT_EQ(target->CountOf("truncate"), 1U);
+}
+
+TEST(EngineSchema, ErrorAnswerFailsThePipelineWithoutRetries) {
+  auto source = std::make_shared<TestSource>();
+  source->SetSchema(kUsers, IdNameColumns());
+  auto target = std::make_shared<RecordingTarget>();
+  target->SetSchemaResponse({SchemaChangeResponse::Action::Error, "cannot take new columns"});
+  PipelineOptions options;
+  options.error_policy = QuickRetries(5, ErrorAction::Isolate);
+  Engine engine(FastOptions());
+  engine.AddSource("s", source);
+  const auto id = engine.AddPipeline("s", kUsers, target, options);
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(10s));
+  source->EmitSchemaChange(kUsers, StatusColumns());
+  ASSERT_TRUE(Eventually([&] { return engine.Pipeline(id).state == PipelineState::Error; }));
+  EXPECT_EQ(target->CountOf("schema_change"), 1U);  // not retried
+  EXPECT_NE(engine.Pipeline(id).last_error.find("cannot take new columns"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace laredo::testing
