@@ -1,0 +1,48 @@
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <string_view>
+
+#include "laredo/value.hpp"
+
+// One mapping from the contract's JSON values to `laredo::Value`, shared by baseline rows and
+// stream records so that the same row compares equal whichever way it arrived.
+namespace laredo::kinesis::contract {
+
+/// What a manifest column type maps to. `Unknown` falls back to the JSON type of each value.
+enum class ColumnKind : std::uint8_t {
+  Unknown,
+  Int,
+  Double,
+  Numeric,
+  Bool,
+  Text,
+  Json,
+  Uuid,
+  Bytes,
+  Date,
+  Time,
+  Timestamp,
+  TimestampTz,
+};
+
+/// Maps a type name ("bigint", "timestamp(3) with time zone", "numeric(10,2)", "varchar(20)")
+/// case-insensitively, ignoring type modifiers. Arrays and unrecognised types give `Unknown`.
+ColumnKind KindForType(std::string_view type_name);
+
+/// Converts one JSON value for a column of `kind`. JSON null gives a null Value for every kind.
+/// Throws `laredo::DataError` (code "bad_record") when the JSON value does not fit the kind; the
+/// message says what was expected and what was found, and the caller adds the column.
+Value ToValue(const nlohmann::json& json, ColumnKind kind);
+
+/// Time parsing for the contract's text forms. Each throws `laredo::DataError` ("bad_record").
+/// "YYYY-MM-DD" (or "infinity"/"-infinity") -> days since 1970-01-01.
+std::int64_t ParseDate(std::string_view text);
+/// "HH:MM:SS[.fraction]" -> microseconds since midnight (fraction beyond 6 digits truncated).
+std::int64_t ParseTime(std::string_view text);
+/// "YYYY-MM-DD[T ]HH:MM:SS[.fraction]" then, when `with_zone`, a required zone ("Z", "+HH",
+/// "+HH:MM", "+HHMM"); without it, no zone is allowed. -> microseconds since the epoch (UTC).
+std::int64_t ParseTimestamp(std::string_view text, bool with_zone);
+
+}  // namespace laredo::kinesis::contract
