@@ -80,9 +80,8 @@ bool Pipeline::Enqueue(Item item, std::stop_token stop) {
         auto dropped = std::move(it->event);
         const auto seq = it->seq;
         queue_.erase(it);
-        auto pos = std::lower_bound(unconfirmed_.begin(), unconfirmed_.end(), seq,
-                                    [](const auto& entry, std::uint64_t s) { return entry.first < s; });
-        if (pos != unconfirmed_.end() && pos->first == seq) unconfirmed_.erase(pos);
+        auto pos = std::lower_bound(unconfirmed_.begin(), unconfirmed_.end(), seq);
+        if (pos != unconfirmed_.end() && *pos == seq) unconfirmed_.erase(pos);
         lk.unlock();
         observer_->OnChangeDropped(id_, *dropped);
         lk.lock();
@@ -107,18 +106,21 @@ bool Pipeline::Enqueue(Item item, std::stop_token stop) {
     }
     if (!in_computation_ || halted_) return true;
   }
-  if (item.seq != 0) unconfirmed_.emplace_back(item.seq, item.prev);
+  if (item.seq != 0) unconfirmed_.push_back(item.seq);
   queue_.push_back(std::move(item));
+  enqueued_.fetch_add(1, std::memory_order_release);
+  // Waking an idle worker costs a futex call; a busy one finds the item on its next pass.
+  const bool wake = worker_waiting_;
   lk.unlock();
-  not_empty_.notify_one();
+  if (wake) not_empty_.notify_one();
   return true;
 }
 
 std::optional<AckPoint> Pipeline::Watermark(const AckPoint& published) const {
   std::lock_guard lk(mu_);
   if (!in_computation_) return std::nullopt;
-  if (unconfirmed_.empty() || published.seq < unconfirmed_.front().second.seq) return published;
-  return unconfirmed_.front().second;
+  if (unconfirmed_.empty() || published.seq < confirmed_.seq) return published;
+  return confirmed_;
 }
 
 void Pipeline::SetPaused(bool paused) {
@@ -206,12 +208,27 @@ void Pipeline::SetState(PipelineState state) {
   observer_->OnPipelineStateChanged(id_, state);
 }
 
+namespace {
+// About 20 us of polling: long enough to catch the next change of a busy source without a futex
+// round trip, short enough not to matter when the source is idle.
+constexpr int kSpinsBeforeSleep = 500;
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+}  // namespace
+
 void Pipeline::Run(std::stop_token stop) {
   std::vector<Item> batch;
   for (;;) {
     bool wake_producer = false;
     {
       std::unique_lock lk(mu_);
+      bool spun = false;
       for (;;) {
         if (halted_ || stop.stop_requested()) goto done;
         const bool can_apply = !paused_ && !queue_.empty() && in_computation_;
@@ -219,17 +236,31 @@ void Pipeline::Run(std::stop_token stop) {
           goto done;
         }
         if (can_apply) break;
+        if (!spun && !paused_ && in_computation_ && !draining_) {
+          spun = true;
+          const auto seen = enqueued_.load(std::memory_order_acquire);
+          lk.unlock();
+          for (int i = 0; i < kSpinsBeforeSleep &&
+                          enqueued_.load(std::memory_order_acquire) == seen;
+               ++i) {
+            CpuRelax();
+          }
+          lk.lock();
+          continue;
+        }
+        worker_waiting_ = true;
+        const auto wake = [&] {
+          return halted_ || draining_ || (!paused_ && !queue_.empty() && in_computation_);
+        };
         if (durable_pending_) {
-          not_empty_.wait_for(lk, stop, kDurabilityPoll, [&] {
-            return halted_ || draining_ || (!paused_ && !queue_.empty() && in_computation_);
-          });
+          not_empty_.wait_for(lk, stop, kDurabilityPoll, wake);
+          worker_waiting_ = false;
           lk.unlock();
           ConfirmApplied();
           lk.lock();
         } else {
-          not_empty_.wait(lk, stop, [&] {
-            return halted_ || draining_ || (!paused_ && !queue_.empty() && in_computation_);
-          });
+          not_empty_.wait(lk, stop, wake);
+          worker_waiting_ = false;
         }
       }
       wake_producer = queue_.size() >= options_.buffer_capacity;
@@ -263,7 +294,7 @@ done:
 }
 
 void Pipeline::ConfirmApplied() {
-  if (applied_seq_ == 0 && !durable_pending_) return;
+  if (applied_.seq == 0 && !durable_pending_) return;
   bool durable = false;
   try {
     TargetLock lock(target_mutex_);
@@ -277,9 +308,8 @@ void Pipeline::ConfirmApplied() {
   }
   durable_pending_ = false;
   std::lock_guard lk(mu_);
-  while (!unconfirmed_.empty() && unconfirmed_.front().first <= applied_seq_) {
-    unconfirmed_.pop_front();
-  }
+  while (!unconfirmed_.empty() && unconfirmed_.front() <= applied_.seq) unconfirmed_.pop_front();
+  if (applied_.seq > confirmed_.seq) confirmed_ = applied_;
 }
 
 bool Pipeline::ApplyWithRetry(Item& item, std::stop_token stop) {
@@ -290,7 +320,7 @@ bool Pipeline::ApplyWithRetry(Item& item, std::stop_token stop) {
     bool retryable = true;
     try {
       ApplyOnce(item);
-      if (item.seq != 0) applied_seq_ = item.seq;
+      MarkApplied(item);
       return true;
     } catch (const FatalError& e) {
       message = e.what();
@@ -305,7 +335,7 @@ bool Pipeline::ApplyWithRetry(Item& item, std::stop_token stop) {
         Logger()->error("pipeline {}: skipping {} after {} attempts: {}", id_, OperationName(item),
                         attempts, message);
         observer_->OnError(id_, message, false);
-        if (item.seq != 0) applied_seq_ = item.seq;
+        MarkApplied(item);
         return true;
       }
       Fail(fmt::format("{} failed after {} attempt(s): {}", OperationName(item), attempts,
@@ -325,6 +355,10 @@ bool Pipeline::ApplyWithRetry(Item& item, std::stop_token stop) {
         backoff * options_.error_policy.multiplier);
     backoff = std::min(grown, options_.error_policy.max_backoff);
   }
+}
+
+void Pipeline::MarkApplied(const Item& item) {
+  if (item.seq != 0) applied_ = AckPoint{.seq = item.seq, .carrier = item.event};
 }
 
 void Pipeline::ApplyOnce(Item& item) {

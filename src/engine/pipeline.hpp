@@ -39,8 +39,7 @@ struct Item {
   bool reset = false;
   /// Dispatch sequence number for items that carry a position (Change, BaselineComplete); 0 else.
   std::uint64_t seq = 0;
-  /// The point dispatched just before this item: where the ACK may stand while this item waits.
-  AckPoint prev;
+  /// The change; for BaselineComplete and Resume, a carrier of the position.
   std::shared_ptr<const ChangeEvent> event;
   Row row;
   std::shared_ptr<const std::vector<ColumnDefinition>> columns;
@@ -80,9 +79,10 @@ class Pipeline {
   /// failed pipeline are discarded.
   bool Enqueue(Item item, std::stop_token stop);
 
-  /// The newest point such that every item at or before it that reached this pipeline is applied
-  /// and durable, capped at `published`. nullopt once the pipeline left the ACK computation
-  /// (isolated by its error policy).
+  /// Where this pipeline allows the ACK to stand: `published` when everything it received is
+  /// durable, else the newest point it made durable (conservative: items of other pipelines between
+  /// that point and its oldest unconfirmed item are not counted). nullopt once the pipeline left
+  /// the ACK computation (isolated by its error policy).
   [[nodiscard]] std::optional<AckPoint> Watermark(const AckPoint& published) const;
 
   void SetPaused(bool paused);
@@ -117,6 +117,7 @@ class Pipeline {
   void WriteDeadLetter(const Item& item, const std::string& error, int attempts);
   void SetState(PipelineState state);
   void ConfirmApplied();
+  void MarkApplied(const Item& item);
   [[nodiscard]] bool DrainExpired() const;
 
   const std::string id_;
@@ -132,9 +133,14 @@ class Pipeline {
   std::condition_variable_any not_empty_;
   std::condition_variable_any not_full_;
   std::deque<Item> queue_;
-  /// Items queued or applied but not yet durable, oldest first: their seq and `prev`.
-  std::deque<std::pair<std::uint64_t, AckPoint>> unconfirmed_;
+  /// Sequence numbers queued or applied but not yet durable, oldest first.
+  std::deque<std::uint64_t> unconfirmed_;
+  /// The newest item made durable.
+  AckPoint confirmed_;
+  /// Bumped by every Enqueue: the worker spins on it briefly before sleeping.
+  std::atomic<std::uint64_t> enqueued_{0};
   bool paused_ = false;
+  bool worker_waiting_ = false;  // the worker sleeps on `not_empty_`
   bool draining_ = false;
   bool in_computation_ = true;
   bool halted_ = false;
@@ -143,7 +149,7 @@ class Pipeline {
   std::vector<ColumnDefinition> columns_;
 
   // Worker-thread only.
-  std::uint64_t applied_seq_ = 0;  // newest sequence number applied, durable or not
+  AckPoint applied_;  // newest positioned item applied, durable or not
   bool durable_pending_ = false;
 
   std::atomic<bool> ready_{false};

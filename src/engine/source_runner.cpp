@@ -319,7 +319,7 @@ std::shared_ptr<const ChangeEvent> SourceRunner::RunBaseline(std::stop_token sto
     auto carrier = PositionCarrier(std::move(position));
     const AckPoint point{.seq = ++next_seq_, .carrier = carrier};
     for (Pipeline* p : pipelines_) {
-      Item done{.kind = Item::Kind::BaselineComplete, .seq = point.seq, .prev = last_published_};
+      Item done{.kind = Item::Kind::BaselineComplete, .seq = point.seq, .event = carrier};
       if (!p->Enqueue(std::move(done), stop)) return nullptr;
     }
     last_published_ = point;
@@ -362,8 +362,7 @@ void SourceRunner::OnChange(ChangeEvent event) {
   const AckPoint point{.seq = ++next_seq_, .carrier = shared};
   if (route != nullptr) {
     for (Pipeline* p : *route) {
-      Item item{.kind = Item::Kind::Change, .seq = point.seq, .prev = last_published_,
-                .event = shared};
+      Item item{.kind = Item::Kind::Change, .seq = point.seq, .event = shared};
       if (!p->Enqueue(std::move(item), stream_stop_)) return;  // stopping: never published
     }
   }

@@ -38,7 +38,11 @@ struct TestSource::Impl {
 
   TestSourceOptions options;
   mutable std::mutex mu;
+  // `cv` wakes the stream (new events, failures, resume, close); `waiters_cv` wakes test threads
+  // in Await*. Separate, so a stream delivering a million events wakes nobody who is not waiting.
   mutable std::condition_variable_any cv;
+  mutable std::condition_variable waiters_cv;
+  mutable int waiters = 0;
   std::map<TableIdentifier, Table> tables;
   std::vector<std::variant<ChangeEvent, SchemaChange>> log;  // position = index + 1
   std::vector<ValidationError> validation_errors;
@@ -81,6 +85,19 @@ struct TestSource::Impl {
     log.emplace_back(std::move(event));
     cv.notify_all();
     return log.size();
+  }
+
+  void NotifyWaiters() const {
+    if (waiters > 0) waiters_cv.notify_all();
+  }
+
+  template <typename Pred>
+  bool Await(std::unique_lock<std::mutex>& lk, std::chrono::milliseconds timeout,
+             Pred pred) const {
+    ++waiters;
+    const bool ok = waiters_cv.wait_for(lk, timeout, pred);
+    --waiters;
+    return ok;
   }
 };
 
@@ -204,13 +221,13 @@ std::optional<std::uint64_t> TestSource::LastAck() const {
 
 bool TestSource::AwaitAck(std::uint64_t position, std::chrono::milliseconds timeout) const {
   std::unique_lock lk(impl_->mu);
-  return impl_->cv.wait_for(lk, timeout,
-                            [&] { return !impl_->acks.empty() && impl_->acks.back() >= position; });
+  return impl_->Await(lk, timeout,
+                      [&] { return !impl_->acks.empty() && impl_->acks.back() >= position; });
 }
 
 bool TestSource::AwaitDelivered(std::uint64_t position, std::chrono::milliseconds timeout) const {
   std::unique_lock lk(impl_->mu);
-  return impl_->cv.wait_for(lk, timeout, [&] { return impl_->delivered >= position; });
+  return impl_->Await(lk, timeout, [&] { return impl_->delivered >= position; });
 }
 
 std::uint64_t TestSource::CurrentPosition() const {
@@ -336,7 +353,7 @@ void TestSource::Stream(std::stop_token stop, const Position& from, ChangeHandle
     lk.lock();
     impl_->delivered = next;
     ++next;
-    impl_->cv.notify_all();
+    impl_->NotifyWaiters();
   }
   if (impl_->state == SourceState::Streaming || impl_->state == SourceState::Paused) {
     impl_->state = SourceState::Connected;
@@ -347,7 +364,7 @@ void TestSource::Ack(const Position& position) {
   const auto value = Unwrap(position);
   std::lock_guard lk(impl_->mu);
   impl_->acks.push_back(value);
-  impl_->cv.notify_all();
+  impl_->NotifyWaiters();
 }
 
 bool TestSource::SupportsResume() { return impl_->options.resumable; }
