@@ -74,12 +74,12 @@ bool Pipeline::Enqueue(Item item, std::stop_token stop) {
   while (queue_.size() >= options_.buffer_capacity) {
     // A paused pipeline holds everything; the policies only apply while it runs.
     if (is_change && !paused_ && options_.buffer_policy == BufferPolicy::DropOldest) {
-      auto it = std::find_if(queue_.begin(), queue_.end(),
-                             [](const Item& i) { return i.kind == Item::Kind::Change; });
-      if (it != queue_.end()) {
-        auto dropped = std::move(it->event);
-        const auto seq = it->seq;
-        queue_.erase(it);
+      std::size_t oldest = 0;
+      while (oldest < queue_.size() && queue_.at(oldest).kind != Item::Kind::Change) ++oldest;
+      if (oldest < queue_.size()) {
+        auto dropped = std::move(queue_.at(oldest).event);
+        const auto seq = queue_.at(oldest).seq;
+        queue_.erase_at(oldest);
         auto pos = std::lower_bound(unconfirmed_.begin(), unconfirmed_.end(), seq);
         if (pos != unconfirmed_.end() && *pos == seq) unconfirmed_.erase(pos);
         lk.unlock();
@@ -264,9 +264,7 @@ void Pipeline::Run(std::stop_token stop) {
         }
       }
       wake_producer = queue_.size() >= options_.buffer_capacity;
-      batch.reserve(queue_.size());
-      std::move(queue_.begin(), queue_.end(), std::back_inserter(batch));
-      queue_.clear();
+      queue_.drain_into(batch);
     }
     if (wake_producer) not_full_.notify_all();
     for (auto& item : batch) {

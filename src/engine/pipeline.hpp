@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/ack_tracker.hpp"
+#include "engine/ring_buffer.hpp"
 #include "laredo/change_event.hpp"
 #include "laredo/engine.hpp"
 #include "laredo/engine_observer.hpp"
@@ -132,7 +133,7 @@ class Pipeline {
   mutable std::mutex mu_;
   std::condition_variable_any not_empty_;
   std::condition_variable_any not_full_;
-  std::deque<Item> queue_;
+  RingBuffer<Item> queue_;
   /// Sequence numbers queued or applied but not yet durable, oldest first.
   std::deque<std::uint64_t> unconfirmed_;
   /// The newest item made durable.

@@ -314,7 +314,9 @@ std::shared_ptr<const ChangeEvent> SourceRunner::RunBaseline(std::stop_token sto
     }
     if (stop.stop_requested()) return nullptr;
     for (const auto& [table, rows] : baseline_counts_) {
-      options_.observer->OnBaselineProgress(id_, table, rows, std::nullopt);
+      if (rows % options_.baseline_progress_rows != 0) {  // else just reported
+        options_.observer->OnBaselineProgress(id_, table, rows, std::nullopt);
+      }
     }
     auto carrier = PositionCarrier(std::move(position));
     const AckPoint point{.seq = ++next_seq_, .carrier = carrier};

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -125,15 +126,29 @@ struct IndexedTarget::Impl {
 
   static std::string KeyOfSlotData(const std::uint8_t* data,
                                    const std::vector<std::uint32_t>& cols) {
-    std::vector<std::string_view> parts(cols.size());
+    std::string key;
+    AppendKeyOfSlotData(data, cols, key);
+    return key;
+  }
+
+  // Concatenates the encodings of `cols` (in that order) without allocating for the common case
+  // of keys of up to eight columns.
+  static void AppendKeyOfSlotData(const std::uint8_t* data, const std::vector<std::uint32_t>& cols,
+                                  std::string& key) {
+    constexpr std::size_t kInline = 8;
+    std::array<std::string_view, kInline> inline_parts;
+    std::vector<std::string_view> heap_parts;
+    std::string_view* parts = inline_parts.data();
+    if (cols.size() > kInline) {
+      heap_parts.resize(cols.size());
+      parts = heap_parts.data();
+    }
     packed::View(data).ForEach([&](std::uint32_t i, std::string_view encoded) {
       for (std::size_t k = 0; k < cols.size(); ++k) {
         if (cols[k] == i) parts[k] = encoded;
       }
     });
-    std::string key;
-    for (auto p : parts) key.append(p);
-    return key;
+    for (std::size_t k = 0; k < cols.size(); ++k) key.append(parts[k]);
   }
 
   Row Decode(std::uint32_t slot) const {
@@ -156,8 +171,11 @@ struct IndexedTarget::Impl {
 
   // ---- slots and indexes --------------------------------------------------------------------
   std::uint32_t FindSlot(const std::string& key) const {
+    std::string candidate;  // reused across probes; short keys stay in its inline buffer
     return primary.Find(HashKey(key), [&](std::uint32_t slot) {
-      return KeyOfSlotData(slots[slot].get(), key_columns) == key;
+      candidate.clear();
+      AppendKeyOfSlotData(slots[slot].get(), key_columns, candidate);
+      return candidate == key;
     });
   }
 
@@ -264,14 +282,21 @@ struct IndexedTarget::Impl {
     if (!identity_has_key) old_key = PrimaryKeyOf(new_row);
     const auto old_slot = FindSlot(old_key);
     if (old_slot == SlotIndex::kNone) return Upsert(new_row, listening);  // redelivery, or filtered before
-    Row old_row = Decode(old_slot);
+    const bool has_unchanged = std::any_of(new_row.values().begin(), new_row.values().end(),
+                                           [](const Value& v) { return v.IsUnchanged(); });
+    std::optional<Row> old_row;
+    if (has_unchanged || listening) old_row = Decode(old_slot);
     // Columns the source did not send (unchanged TOAST values) keep their stored value.
-    Row merged = new_row;
-    for (std::size_t i = 0; i < merged.size(); ++i) {
-      if (merged.value(i).IsUnchanged()) {
-        if (const Value* previous = old_row.Find((*merged.names())[i])) merged.value(i) = *previous;
+    std::optional<Row> merged_storage;
+    if (has_unchanged) {
+      merged_storage = new_row;
+      for (std::size_t i = 0; i < merged_storage->size(); ++i) {
+        Value& value = merged_storage->value(i);
+        if (!value.IsUnchanged()) continue;
+        if (const Value* previous = old_row->Find((*merged_storage->names())[i])) value = *previous;
       }
     }
+    const Row& merged = has_unchanged ? *merged_storage : new_row;
     const std::string new_key = PrimaryKeyOf(merged);
     Applied applied;
     if (new_key == old_key) {
@@ -281,7 +306,7 @@ struct IndexedTarget::Impl {
       Remove(old_slot, old_key);
       applied = Upsert(merged, listening);
     }
-    if (listening) applied.old_row = std::move(old_row);
+    if (listening) applied.old_row = std::move(*old_row);
     return applied;
   }
 

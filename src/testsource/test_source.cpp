@@ -41,8 +41,10 @@ struct TestSource::Impl {
   // `cv` wakes the stream (new events, failures, resume, close); `waiters_cv` wakes test threads
   // in Await*. Separate, so a stream delivering a million events wakes nobody who is not waiting.
   mutable std::condition_variable_any cv;
-  mutable std::condition_variable waiters_cv;
-  mutable int waiters = 0;
+  mutable std::condition_variable delivered_cv;
+  mutable std::condition_variable ack_cv;
+  mutable int delivered_waiters = 0;
+  mutable int ack_waiters = 0;
   std::map<TableIdentifier, Table> tables;
   std::vector<std::variant<ChangeEvent, SchemaChange>> log;  // position = index + 1
   std::vector<ValidationError> validation_errors;
@@ -83,19 +85,19 @@ struct TestSource::Impl {
     event.position = static_cast<std::uint64_t>(log.size() + 1);
     event.timestamp = std::chrono::system_clock::now();
     log.emplace_back(std::move(event));
-    cv.notify_all();
+    if (!paused) cv.notify_all();  // a paused stream has nothing to do with it
     return log.size();
   }
 
-  void NotifyWaiters() const {
-    if (waiters > 0) waiters_cv.notify_all();
+  static void Notify(std::condition_variable& cv, int waiters) {
+    if (waiters > 0) cv.notify_all();
   }
 
   template <typename Pred>
-  bool Await(std::unique_lock<std::mutex>& lk, std::chrono::milliseconds timeout,
-             Pred pred) const {
+  static bool Await(std::unique_lock<std::mutex>& lk, std::condition_variable& cv, int& waiters,
+                    std::chrono::milliseconds timeout, Pred pred) {
     ++waiters;
-    const bool ok = waiters_cv.wait_for(lk, timeout, pred);
+    const bool ok = cv.wait_for(lk, timeout, pred);
     --waiters;
     return ok;
   }
@@ -221,13 +223,14 @@ std::optional<std::uint64_t> TestSource::LastAck() const {
 
 bool TestSource::AwaitAck(std::uint64_t position, std::chrono::milliseconds timeout) const {
   std::unique_lock lk(impl_->mu);
-  return impl_->Await(lk, timeout,
-                      [&] { return !impl_->acks.empty() && impl_->acks.back() >= position; });
+  return Impl::Await(lk, impl_->ack_cv, impl_->ack_waiters, timeout,
+                     [&] { return !impl_->acks.empty() && impl_->acks.back() >= position; });
 }
 
 bool TestSource::AwaitDelivered(std::uint64_t position, std::chrono::milliseconds timeout) const {
   std::unique_lock lk(impl_->mu);
-  return impl_->Await(lk, timeout, [&] { return impl_->delivered >= position; });
+  return Impl::Await(lk, impl_->delivered_cv, impl_->delivered_waiters, timeout,
+                     [&] { return impl_->delivered >= position; });
 }
 
 std::uint64_t TestSource::CurrentPosition() const {
@@ -353,7 +356,7 @@ void TestSource::Stream(std::stop_token stop, const Position& from, ChangeHandle
     lk.lock();
     impl_->delivered = next;
     ++next;
-    impl_->NotifyWaiters();
+    Impl::Notify(impl_->delivered_cv, impl_->delivered_waiters);
   }
   if (impl_->state == SourceState::Streaming || impl_->state == SourceState::Paused) {
     impl_->state = SourceState::Connected;
@@ -364,7 +367,7 @@ void TestSource::Ack(const Position& position) {
   const auto value = Unwrap(position);
   std::lock_guard lk(impl_->mu);
   impl_->acks.push_back(value);
-  impl_->NotifyWaiters();
+  Impl::Notify(impl_->ack_cv, impl_->ack_waiters);
 }
 
 bool TestSource::SupportsResume() { return impl_->options.resumable; }

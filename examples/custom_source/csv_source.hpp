@@ -1,0 +1,57 @@
+#pragma once
+
+// The CSV source of the custom-source guide, in C++: baseline rows come from
+// DIR/schema.table.csv (header line = column names, first column = primary key), and changes
+// are lines appended to DIR/changes.log: "insert,schema.table,col=val,..." (also update/delete).
+
+#include <laredo/laredo.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+namespace csvsource {
+
+/// Threading: the engine's contract for sources; every method below locks `mu_`.
+class Source : public laredo::SyncSource {
+ public:
+  explicit Source(std::filesystem::path dir) : dir_(std::move(dir)) {}
+
+  std::map<laredo::TableIdentifier, std::vector<laredo::ColumnDefinition>> Init(
+      const laredo::SourceConfig& config) override;
+  std::vector<laredo::ValidationError> ValidateTables(
+      const std::vector<laredo::TableIdentifier>& tables) override;
+  laredo::Position Baseline(std::stop_token stop, const std::vector<laredo::TableIdentifier>& tables,
+                            const laredo::RowCallback& on_row) override;
+  void Stream(std::stop_token stop, const laredo::Position& from,
+              laredo::ChangeHandler& handler) override;
+  void Ack(const laredo::Position& position) override;
+  bool SupportsResume() override { return false; }
+  laredo::Position LastAckedPosition() override { return {}; }
+  int ComparePositions(const laredo::Position& a, const laredo::Position& b) override;
+  std::string PositionToString(const laredo::Position& position) override;
+  laredo::Position PositionFromString(std::string_view text) override;
+  void Pause() override;
+  void Resume() override;
+  laredo::LagInfo GetLag() override { return {}; }
+  laredo::OrderingGuarantee OrderingGuarantee() override {
+    return laredo::OrderingGuarantee::TotalOrder;
+  }
+  laredo::SourceState State() override;
+  void Close() override;
+
+ private:
+  [[nodiscard]] std::filesystem::path PathOf(const laredo::TableIdentifier& table) const;
+  static std::uint64_t Unwrap(const laredo::Position& position);
+
+  std::filesystem::path dir_;
+  std::mutex mu_;
+  laredo::SourceState state_ = laredo::SourceState::Closed;
+  std::uint64_t seq_ = 0;
+  std::uint64_t last_ack_ = 0;
+  bool paused_ = false;
+  std::map<laredo::TableIdentifier, std::vector<laredo::ColumnDefinition>> schemas_;
+};
+
+}  // namespace csvsource
