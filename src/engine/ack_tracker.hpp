@@ -10,13 +10,13 @@
 
 namespace laredo::engine {
 
-/// A dispatch sequence number and the event that carries the source position at that number.
-/// Sequence numbers are the engine's own total order of what a source dispatched; the ACK is
-/// computed on them so no position type needs to be understood, and the position is looked up
-/// only when an ACK is sent. `carrier` is null for "no position yet".
+/// A dispatch sequence number and the source position at that number. Sequence numbers are the
+/// engine's own total order of what a source dispatched; the ACK is computed on them, so no position
+/// type needs to be understood. An empty `position` means "no position yet". It is a value, not a
+/// pointer to the event, so publishing it never touches a reference count the workers also touch.
 struct AckPoint {
   std::uint64_t seq = 0;
-  std::shared_ptr<const ChangeEvent> carrier;
+  Position position;
 };
 
 /// The newest item that reached every pipeline of a source. Written by the source thread after it
@@ -24,9 +24,10 @@ struct AckPoint {
 /// watermarks, so every item at or before it is either queued in or confirmed by each pipeline.
 class PublishedFrontier {
  public:
-  void Publish(AckPoint point) {
+  void Publish(std::uint64_t seq, const Position& position) {
     std::lock_guard lk(mu_);
-    point_ = std::move(point);
+    point_.seq = seq;
+    point_.position = position;  // small positions live inside std::any: no allocation
   }
   [[nodiscard]] AckPoint Get() const {
     std::lock_guard lk(mu_);

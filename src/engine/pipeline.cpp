@@ -292,7 +292,7 @@ done:
 }
 
 void Pipeline::ConfirmApplied() {
-  if (applied_.seq == 0 && !durable_pending_) return;
+  if (applied_seq_ == 0 && !durable_pending_) return;
   bool durable = false;
   try {
     TargetLock lock(target_mutex_);
@@ -306,8 +306,11 @@ void Pipeline::ConfirmApplied() {
   }
   durable_pending_ = false;
   std::lock_guard lk(mu_);
-  while (!unconfirmed_.empty() && unconfirmed_.front() <= applied_.seq) unconfirmed_.pop_front();
-  if (applied_.seq > confirmed_.seq) confirmed_ = applied_;
+  while (!unconfirmed_.empty() && unconfirmed_.front() <= applied_seq_) unconfirmed_.pop_front();
+  if (applied_seq_ > confirmed_.seq && applied_event_) {
+    confirmed_.seq = applied_seq_;
+    confirmed_.position = applied_event_->position;
+  }
 }
 
 bool Pipeline::ApplyWithRetry(Item& item, std::stop_token stop) {
@@ -355,8 +358,10 @@ bool Pipeline::ApplyWithRetry(Item& item, std::stop_token stop) {
   }
 }
 
-void Pipeline::MarkApplied(const Item& item) {
-  if (item.seq != 0) applied_ = AckPoint{.seq = item.seq, .carrier = item.event};
+void Pipeline::MarkApplied(Item& item) {
+  if (item.seq == 0) return;
+  applied_seq_ = item.seq;
+  applied_event_ = std::move(item.event);
 }
 
 void Pipeline::ApplyOnce(Item& item) {

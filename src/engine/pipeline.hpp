@@ -118,7 +118,7 @@ class Pipeline {
   void WriteDeadLetter(const Item& item, const std::string& error, int attempts);
   void SetState(PipelineState state);
   void ConfirmApplied();
-  void MarkApplied(const Item& item);
+  void MarkApplied(Item& item);
   [[nodiscard]] bool DrainExpired() const;
 
   const std::string id_;
@@ -149,8 +149,10 @@ class Pipeline {
   std::string last_error_;
   std::vector<ColumnDefinition> columns_;
 
-  // Worker-thread only.
-  AckPoint applied_;  // newest positioned item applied, durable or not
+  // Worker-thread only: the newest positioned item applied, durable or not. The event is moved
+  // out of the item (no reference-count traffic); its position is copied once per batch.
+  std::uint64_t applied_seq_ = 0;
+  std::shared_ptr<const ChangeEvent> applied_event_;
   bool durable_pending_ = false;
 
   std::atomic<bool> ready_{false};

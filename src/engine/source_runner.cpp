@@ -209,8 +209,8 @@ void SourceRunner::Run(std::stop_token stop) {
           last_acked_ = acked;
           last_acked_text_ = source_->PositionToString(acked);
         }
-        last_published_ = AckPoint{.seq = 0, .carrier = from};
-        frontier_.Publish(last_published_);
+        last_published_position_ = acked;
+        frontier_.Publish(0, acked);
         for (Pipeline* p : pipelines_) {
           if (!p->Enqueue(Item{.kind = Item::Kind::Resume}, stop)) return;
         }
@@ -264,7 +264,7 @@ void SourceRunner::Run(std::stop_token stop) {
       Logger()->warn("source {}: stream failed, retrying: {}", id_, e.what());
       options_.observer->OnError(id_, std::string("Stream failed, retrying: ") + e.what(), true);
       if (!Backoff(stop, failures)) break;
-      from = last_published_.carrier;  // continue after the last change every pipeline received
+      from = PositionCarrier(last_published_position_);  // after the last change all received
     } catch (const std::exception& e) {
       if (stop.stop_requested()) break;
       return Fail(std::string("Stream failed: ") + e.what());
@@ -319,13 +319,13 @@ std::shared_ptr<const ChangeEvent> SourceRunner::RunBaseline(std::stop_token sto
       }
     }
     auto carrier = PositionCarrier(std::move(position));
-    const AckPoint point{.seq = ++next_seq_, .carrier = carrier};
+    const std::uint64_t seq = ++next_seq_;
     for (Pipeline* p : pipelines_) {
-      Item done{.kind = Item::Kind::BaselineComplete, .seq = point.seq, .event = carrier};
+      Item done{.kind = Item::Kind::BaselineComplete, .seq = seq, .event = carrier};
       if (!p->Enqueue(std::move(done), stop)) return nullptr;
     }
-    last_published_ = point;
-    frontier_.Publish(point);
+    last_published_position_ = carrier->position;
+    frontier_.Publish(seq, carrier->position);
     return carrier;
   }
 }
@@ -360,16 +360,22 @@ const std::vector<Pipeline*>* SourceRunner::Route(const TableIdentifier& table) 
 void SourceRunner::OnChange(ChangeEvent event) {
   if (stream_stop_.stop_requested()) return;
   const auto* route = Route(event.table);
+  const std::uint64_t seq = ++next_seq_;
+  // Copied before queueing: once queued, a worker may apply and free the event at any time.
+  Position position = event.position;
   auto shared = std::make_shared<const ChangeEvent>(std::move(event));
-  const AckPoint point{.seq = ++next_seq_, .carrier = shared};
   if (route != nullptr) {
-    for (Pipeline* p : *route) {
-      Item item{.kind = Item::Kind::Change, .seq = point.seq, .event = shared};
-      if (!p->Enqueue(std::move(item), stream_stop_)) return;  // stopping: never published
+    for (std::size_t i = 0; i < route->size(); ++i) {
+      // The last pipeline takes the source's reference: no reference-count increment for it.
+      Item item{.kind = Item::Kind::Change,
+                .seq = seq,
+                .event = (i + 1 == route->size()) ? std::move(shared) : shared};
+      if (!(*route)[i]->Enqueue(std::move(item), stream_stop_)) return;  // never published
     }
   }
-  last_published_ = point;
-  frontier_.Publish(point);
+  // Published after it reached every pipeline (see PublishedFrontier).
+  last_published_position_ = std::move(position);
+  frontier_.Publish(seq, last_published_position_);
   dispatched_since_failure_ = true;
 }
 
@@ -414,8 +420,8 @@ void SourceRunner::TryAck() {
   marks.reserve(pipelines_.size());
   for (Pipeline* p : pipelines_) marks.push_back(p->Watermark(published));
   const auto low = MinimumAckPoint(marks);
-  if (!low || !low->carrier || low->seq <= last_acked_seq_) return;
-  const Position& position = low->carrier->position;
+  if (!low || low->seq <= last_acked_seq_) return;
+  const Position& position = low->position;
   if (!position.has_value()) return;
   try {
     if (last_acked_.has_value() && source_->ComparePositions(position, last_acked_) <= 0) {

@@ -87,7 +87,8 @@ class SourceRunner final : public ChangeHandler {
 
   // Lifecycle thread only.
   std::uint64_t next_seq_ = 0;
-  AckPoint last_published_;
+  /// Position of the last change every pipeline received: where a retried Stream continues.
+  Position last_published_position_;
   std::stop_token stream_stop_;
   const TableIdentifier* cached_table_ = nullptr;
   const std::vector<Pipeline*>* cached_route_ = nullptr;

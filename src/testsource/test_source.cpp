@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <variant>
 
@@ -46,7 +47,9 @@ struct TestSource::Impl {
   mutable int delivered_waiters = 0;
   mutable int ack_waiters = 0;
   std::map<TableIdentifier, Table> tables;
-  std::vector<std::variant<ChangeEvent, SchemaChange>> log;  // position = index + 1
+  // position = index + 1. A deque: appending never moves existing entries, so the stream can copy
+  // an entry outside the lock while tests keep emitting.
+  std::deque<std::variant<ChangeEvent, SchemaChange>> log;
   std::vector<ValidationError> validation_errors;
   std::optional<std::string> init_failure;
   std::optional<std::pair<std::string, std::uint64_t>> baseline_failure;
@@ -345,13 +348,13 @@ void TestSource::Stream(std::stop_token stop, const Position& from, ChangeHandle
       if (failure.rebaseline) throw RebaselineRequired(failure.message);
       throw FatalError("test_stream", failure.message);
     }
-    auto entry = impl_->log[next - 1];
+    const auto& entry = impl_->log[next - 1];
     lk.unlock();
-    if (auto* event = std::get_if<ChangeEvent>(&entry)) {
-      handler.OnChange(std::move(*event));
+    if (const auto* event = std::get_if<ChangeEvent>(&entry)) {
+      handler.OnChange(*event);
     } else {
-      auto& change = std::get<SchemaChange>(entry);
-      handler.OnSchemaChange(change.table, std::move(change.columns));
+      const auto& change = std::get<SchemaChange>(entry);
+      handler.OnSchemaChange(change.table, change.columns);
     }
     lk.lock();
     impl_->delivered = next;
