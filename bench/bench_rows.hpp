@@ -13,8 +13,13 @@ namespace laredo::bench {
 
 inline std::vector<ColumnDefinition> BenchColumns() {
   return {
-      {.name = "id", .type = "bigint", .nullable = false, .ordinal_position = 1,
-       .primary_key = true, .primary_key_ordinal = 1, .type_oid = 20},
+      {.name = "id",
+       .type = "bigint",
+       .nullable = false,
+       .ordinal_position = 1,
+       .primary_key = true,
+       .primary_key_ordinal = 1,
+       .type_oid = 20},
       {.name = "a", .type = "integer", .ordinal_position = 2, .type_oid = 23},
       {.name = "b", .type = "text", .ordinal_position = 3, .type_oid = 25},
       {.name = "c", .type = "timestamp with time zone", .ordinal_position = 4, .type_oid = 1184},
@@ -26,7 +31,8 @@ inline std::vector<ColumnDefinition> BenchColumns() {
 class BenchRows {
  public:
   BenchRows()
-      : names_(ColumnNames::Make({"id", "a", "b", "c", "d"})), key_names_(ColumnNames::Make({"id"})) {}
+      : names_(ColumnNames::Make({"id", "a", "b", "c", "d"})),
+        key_names_(ColumnNames::Make({"id"})) {}
   /// The identity row of an update or delete (key columns only, as with REPLICA IDENTITY DEFAULT).
   [[nodiscard]] Row Key(std::int64_t id) const { return Row(key_names_, {Value(id)}); }
   [[nodiscard]] Row Make(std::int64_t id, std::int64_t version = 0) const {

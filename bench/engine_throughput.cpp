@@ -62,8 +62,8 @@ void RunEngine(benchmark::State& state, int tables, int fanout) {
     }
   }
   state.SetItemsProcessed(state.iterations() * kChanges);
-  state.counters["changes_per_s"] =
-      benchmark::Counter(static_cast<double>(kChanges), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["changes_per_s"] = benchmark::Counter(
+      static_cast<double>(kChanges), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_OnePipeline(benchmark::State& state) { RunEngine(state, 1, 1); }
@@ -71,7 +71,10 @@ void BM_FourTablesFourPipelines(benchmark::State& state) { RunEngine(state, 4, 1
 void BM_OneTableFanOutToFour(benchmark::State& state) { RunEngine(state, 1, 4); }
 
 BENCHMARK(BM_OnePipeline)->UseManualTime()->Iterations(2)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_FourTablesFourPipelines)->UseManualTime()->Iterations(2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FourTablesFourPipelines)
+    ->UseManualTime()
+    ->Iterations(2)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_OneTableFanOutToFour)->UseManualTime()->Iterations(2)->Unit(benchmark::kMillisecond);
 
 // The target alone, to separate its cost from the engine's.

@@ -38,7 +38,8 @@ std::vector<std::string> SplitCsv(const std::string& line) {
 
 laredo::TableIdentifier ParseTable(const std::string& text) {
   const auto dot = text.find('.');
-  if (dot == std::string::npos) throw laredo::DataError("bad_csv", "table must be schema.table: " + text);
+  if (dot == std::string::npos)
+    throw laredo::DataError("bad_csv", "table must be schema.table: " + text);
   return laredo::Table(text.substr(0, dot), text.substr(dot + 1));
 }
 
@@ -145,7 +146,8 @@ void Source::Stream(std::stop_token stop, const laredo::Position&, laredo::Chang
       laredo::Row row;
       for (std::size_t i = 2; i < fields.size(); ++i) {
         const auto eq = fields[i].find('=');
-        if (eq == std::string::npos) throw laredo::DataError("bad_csv", "expected col=val: " + fields[i]);
+        if (eq == std::string::npos)
+          throw laredo::DataError("bad_csv", "expected col=val: " + fields[i]);
         row[fields[i].substr(0, eq)] = laredo::Value(fields[i].substr(eq + 1));
       }
       if (fields[0] == "insert") {

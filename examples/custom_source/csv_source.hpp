@@ -4,10 +4,9 @@
 // DIR/schema.table.csv (header line = column names, first column = primary key), and changes
 // are lines appended to DIR/changes.log: "insert,schema.table,col=val,..." (also update/delete).
 
-#include <laredo/laredo.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <laredo/laredo.hpp>
 #include <map>
 #include <mutex>
 
@@ -22,7 +21,8 @@ class Source : public laredo::SyncSource {
       const laredo::SourceConfig& config) override;
   std::vector<laredo::ValidationError> ValidateTables(
       const std::vector<laredo::TableIdentifier>& tables) override;
-  laredo::Position Baseline(std::stop_token stop, const std::vector<laredo::TableIdentifier>& tables,
+  laredo::Position Baseline(std::stop_token stop,
+                            const std::vector<laredo::TableIdentifier>& tables,
                             const laredo::RowCallback& on_row) override;
   void Stream(std::stop_token stop, const laredo::Position& from,
               laredo::ChangeHandler& handler) override;

@@ -1,22 +1,22 @@
 // Wires the CSV source to an indexed in-memory target through the engine, then checks that the
 // baseline and an appended change both arrive. Exits non-zero on any mismatch.
-#include <laredo/laredo.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <laredo/laredo.hpp>
 #include <thread>
 
 #include "csv_source.hpp"
 
 int main() {
   using namespace std::chrono_literals;
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("laredo-csv-example-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("laredo-csv-example-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   {
     std::ofstream users(dir / "public.users.csv");
-    users << "id,name,email\n1,Ada,ada@example.com\n2,Grace,\"grace@example.com\"\n3,\"Hopper, G\",g@h\n";
+    users << "id,name,email\n1,Ada,ada@example.com\n2,Grace,\"grace@example.com\"\n3,\"Hopper, "
+             "G\",g@h\n";
     std::ofstream changes(dir / "changes.log");
   }
 
@@ -32,7 +32,8 @@ int main() {
     return 1;
   }
   std::printf("baseline: %zu rows\n", target->Count());
-  if (target->Count() != 3 || target->Get({laredo::Value("3")})->at("name").AsText() != "Hopper, G") {
+  if (target->Count() != 3 ||
+      target->Get({laredo::Value("3")})->at("name").AsText() != "Hopper, G") {
     std::fprintf(stderr, "unexpected baseline contents\n");
     return 1;
   }

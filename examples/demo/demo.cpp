@@ -1,12 +1,11 @@
 // laredo demo: an in-memory source feeds the engine, which keeps an indexed replica of a table;
 // a writer thread produces changes while the demo prints what a user wants to see. Ends by
 // itself after LAREDO_DEMO_SECONDS (default 10) or on Ctrl-C.
-#include <laredo/laredo.hpp>
-
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <laredo/laredo.hpp>
 #include <random>
 #include <thread>
 
@@ -18,8 +17,8 @@ extern "C" void OnSignal(int) { interrupted = true; }
 
 class ProgressPrinter : public laredo::EngineObserver {
  public:
-  void OnBaselineProgress(std::string_view, const laredo::TableIdentifier& table, std::uint64_t rows,
-                          std::optional<std::uint64_t>) override {
+  void OnBaselineProgress(std::string_view, const laredo::TableIdentifier& table,
+                          std::uint64_t rows, std::optional<std::uint64_t>) override {
     std::printf("  baseline %s: %llu rows read\n", table.ToString().c_str(),
                 static_cast<unsigned long long>(rows));
   }
@@ -45,19 +44,24 @@ int main() {
   const auto users = laredo::Table("public", "users");
   auto source = std::make_shared<laredo::testsource::TestSource>();
   source->SetSchema(users, {
-      {.name = "id", .type = "bigint", .nullable = false, .primary_key = true, .primary_key_ordinal = 1},
-      {.name = "name", .type = "text"},
-      {.name = "score", .type = "integer"},
-  });
+                               {.name = "id",
+                                .type = "bigint",
+                                .nullable = false,
+                                .primary_key = true,
+                                .primary_key_ordinal = 1},
+                               {.name = "name", .type = "text"},
+                               {.name = "score", .type = "integer"},
+                           });
   auto names = laredo::ColumnNames::Make({"id", "name", "score"});
   for (std::int64_t id = 1; id <= 200'000; ++id) {
-    source->AddRow(users, laredo::Row(names, {laredo::Value(id),
-                                              laredo::Value("user" + std::to_string(id)),
-                                              laredo::Value(id % 100)}));
+    source->AddRow(
+        users, laredo::Row(names, {laredo::Value(id), laredo::Value("user" + std::to_string(id)),
+                                   laredo::Value(id % 100)}));
   }
 
-  auto replica = std::make_shared<laredo::memory::IndexedTarget>(laredo::memory::IndexedTargetOptions{
-      .indexes = {{.name = "by_score", .columns = {"score"}, .unique = false}}});
+  auto replica =
+      std::make_shared<laredo::memory::IndexedTarget>(laredo::memory::IndexedTargetOptions{
+          .indexes = {{.name = "by_score", .columns = {"score"}, .unique = false}}});
   auto printer = std::make_shared<ProgressPrinter>();
   laredo::EngineOptions options;
   options.observer = printer;
@@ -87,11 +91,15 @@ int main() {
                                                           laredo::Value("new"), laredo::Value(0)}));
             ++next_id;
             break;
-          case 1: source->EmitDelete(users, laredo::Row{{"id", id}}); break;
+          case 1:
+            source->EmitDelete(users, laredo::Row{{"id", id}});
+            break;
           default:
-            source->EmitUpdate(users, laredo::Row(names, {laredo::Value(id), laredo::Value("updated"),
-                                                          laredo::Value(static_cast<std::int64_t>(rng() % 100))}),
-                               laredo::Row{{"id", id}});
+            source->EmitUpdate(
+                users,
+                laredo::Row(names, {laredo::Value(id), laredo::Value("updated"),
+                                    laredo::Value(static_cast<std::int64_t>(rng() % 100))}),
+                laredo::Row{{"id", id}});
         }
       }
       std::this_thread::sleep_for(5ms);  // pacing of the demo's writer
@@ -102,11 +110,12 @@ int main() {
   for (int s = 0; s < seconds && !interrupted; ++s) {
     std::this_thread::sleep_for(1s);  // reporting interval
     const auto applied = printer->applied.load();
-    std::printf("  %2ds  rows %8zu  changes/s %8llu  acked %-10s  lag %lld events  score=42: %zu rows\n",
-                s + 1, replica->Count(), static_cast<unsigned long long>(applied - last_applied),
-                engine.LastAckedPositionString("demo").c_str(),
-                static_cast<long long>(engine.GetLag("demo").lag_bytes),
-                replica->LookupAll("by_score", {laredo::Value(42)}).size());
+    std::printf(
+        "  %2ds  rows %8zu  changes/s %8llu  acked %-10s  lag %lld events  score=42: %zu rows\n",
+        s + 1, replica->Count(), static_cast<unsigned long long>(applied - last_applied),
+        engine.LastAckedPositionString("demo").c_str(),
+        static_cast<long long>(engine.GetLag("demo").lag_bytes),
+        replica->LookupAll("by_score", {laredo::Value(42)}).size());
     last_applied = applied;
   }
   writer.request_stop();

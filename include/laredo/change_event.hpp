@@ -48,7 +48,9 @@ class ChangeHandler {
 
   /// The source saw a table's columns change (e.g. a PostgreSQL Relation message with different
   /// columns). Ordered with the changes around it. The default ignores it.
-  virtual void OnSchemaChange(const TableIdentifier& table, std::vector<ColumnDefinition> columns) {
+  // By value: implementations keep the columns.
+  virtual void OnSchemaChange(const TableIdentifier& table,
+                              std::vector<ColumnDefinition> columns) {  // NOLINT(performance-unnecessary-value-param)
     (void)table;
     (void)columns;
   }

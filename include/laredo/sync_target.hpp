@@ -26,12 +26,14 @@ struct SchemaChangeResponse {
 /// Threading contract: the engine calls a target from its pipeline's worker thread only, never
 /// concurrently; a target bound to several pipelines is called from one pipeline at a time.
 /// Throwing from any method reports a failure that the pipeline's error policy handles (retry,
-/// dead letter, isolate, stop).
+/// dead letter, isolate, stop). `laredo::FatalError` and `laredo::DataError` skip the retries:
+/// the same call would fail the same way.
 class SyncTarget {
  public:
   virtual ~SyncTarget() = default;
 
-  virtual void OnInit(const TableIdentifier& table, const std::vector<ColumnDefinition>& columns) = 0;
+  virtual void OnInit(const TableIdentifier& table,
+                      const std::vector<ColumnDefinition>& columns) = 0;
   virtual void OnBaselineRow(const TableIdentifier& table, const Row& row) = 0;
   virtual void OnBaselineComplete(const TableIdentifier& table) = 0;
   virtual void OnInsert(const TableIdentifier& table, const Row& row) = 0;

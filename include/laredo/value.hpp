@@ -22,9 +22,9 @@ namespace laredo {
 /// - `Date` (days since 1970-01-01), `Time` (microseconds since midnight), `Timestamp` (without
 ///   time zone) and `TimestampTz` (an instant), both microseconds since 1970-01-01T00:00:00.
 ///
-/// Equality compares kind and payload: `Value(1) != Value(1.0)`, `Value("1") != Value::Numeric("1")`.
-/// Typed accessors throw `laredo::Error` (code "wrong_type") when the kind differs.
-/// Thread-safety: a value type; const access from several threads is safe.
+/// Equality compares kind and payload: `Value(1) != Value(1.0)`, `Value("1") !=
+/// Value::Numeric("1")`. Typed accessors throw `laredo::Error` (code "wrong_type") when the kind
+/// differs. Thread-safety: a value type; const access from several threads is safe.
 class Value {
  public:
   enum class Kind : std::uint8_t {
@@ -50,14 +50,14 @@ class Value {
   Value(std::nullptr_t) {}  // NOLINT(google-explicit-constructor): Value v = nullptr reads well
   Value(bool v) : kind_(Kind::Bool), data_(v) {}  // NOLINT(google-explicit-constructor)
   template <std::integral T>
-    requires(!std::same_as<T, bool> && !std::same_as<T, char>)
-  Value(T v)  // NOLINT(google-explicit-constructor)
+  requires(!std::same_as<T, bool> && !std::same_as<T, char>)
+      Value(T v)  // NOLINT(google-explicit-constructor)
       : kind_(Kind::Int), data_(static_cast<std::int64_t>(v)) {}
-  Value(double v) : kind_(Kind::Double), data_(v) {}   // NOLINT(google-explicit-constructor)
-  Value(float v) : Value(static_cast<double>(v)) {}    // NOLINT(google-explicit-constructor)
-  Value(const char* v) : Value(std::string(v)) {}      // NOLINT(google-explicit-constructor)
-  Value(std::string_view v) : Value(std::string(v)) {} // NOLINT(google-explicit-constructor)
-  Value(std::string v)  // NOLINT(google-explicit-constructor)
+  Value(double v) : kind_(Kind::Double), data_(v) {}    // NOLINT(google-explicit-constructor)
+  Value(float v) : Value(static_cast<double>(v)) {}     // NOLINT(google-explicit-constructor)
+  Value(const char* v) : Value(std::string(v)) {}       // NOLINT(google-explicit-constructor)
+  Value(std::string_view v) : Value(std::string(v)) {}  // NOLINT(google-explicit-constructor)
+  Value(std::string v)                                  // NOLINT(google-explicit-constructor)
       : kind_(Kind::Text), data_(std::move(v)) {}
 
   static Value Unchanged() { return Value(Kind::Unchanged, std::monostate{}); }

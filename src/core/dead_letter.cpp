@@ -13,13 +13,17 @@ namespace {
 
 nlohmann::json ValueToJson(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::Null: return nullptr;
-    case Value::Kind::Bool: return v.AsBool();
-    case Value::Kind::Int: return v.AsInt();
+    case Value::Kind::Null:
+      return nullptr;
+    case Value::Kind::Bool:
+      return v.AsBool();
+    case Value::Kind::Int:
+      return v.AsInt();
     case Value::Kind::Double:
       if (std::isfinite(v.AsDouble())) return v.AsDouble();
       return v.ToString();  // JSON has no NaN or infinities
-    default: return v.ToString();
+    default:
+      return v.ToString();
   }
 }
 
@@ -55,8 +59,8 @@ JsonLinesDeadLetterSink::JsonLinesDeadLetterSink(std::filesystem::path path)
 
 std::string JsonLinesDeadLetterSink::Format(const DeadLetter& letter) {
   nlohmann::json j;
-  j["time"] = fmt::format("{:%FT%T}Z", std::chrono::time_point_cast<std::chrono::microseconds>(
-                                           letter.time));
+  j["time"] = fmt::format("{:%FT%T}Z",
+                          std::chrono::time_point_cast<std::chrono::microseconds>(letter.time));
   j["pipeline"] = letter.pipeline_id;
   j["table"] = letter.table.ToString();
   j["operation"] = letter.operation;
@@ -74,7 +78,8 @@ void JsonLinesDeadLetterSink::Write(const DeadLetter& letter) {
   std::lock_guard lk(mu_);
   out_ << line << '\n';
   out_.flush();
-  if (!out_) throw Error("dead_letter_io", "writing dead-letter file " + path_.string() + " failed");
+  if (!out_)
+    throw Error("dead_letter_io", "writing dead-letter file " + path_.string() + " failed");
 }
 
 }  // namespace laredo

@@ -25,8 +25,8 @@ std::atomic<std::shared_ptr<spdlog::logger>>& Slot() {
 
 void SetLogger(std::shared_ptr<spdlog::logger> logger) {
   if (!logger) {
-    logger = std::make_shared<spdlog::logger>("laredo",
-                                              std::make_shared<spdlog::sinks::null_sink_mt>());
+    logger =
+        std::make_shared<spdlog::logger>("laredo", std::make_shared<spdlog::sinks::null_sink_mt>());
     logger->set_level(spdlog::level::off);
   }
   Slot().store(std::move(logger));

@@ -17,45 +17,66 @@ ConfigError::ConfigError(std::vector<std::string> problems)
 
 std::string_view ToString(ChangeAction action) noexcept {
   switch (action) {
-    case ChangeAction::Insert: return "insert";
-    case ChangeAction::Update: return "update";
-    case ChangeAction::Delete: return "delete";
-    case ChangeAction::Truncate: return "truncate";
+    case ChangeAction::Insert:
+      return "insert";
+    case ChangeAction::Update:
+      return "update";
+    case ChangeAction::Delete:
+      return "delete";
+    case ChangeAction::Truncate:
+      return "truncate";
   }
   return "?";
 }
 
 std::string_view ToString(OrderingGuarantee guarantee) noexcept {
   switch (guarantee) {
-    case OrderingGuarantee::TotalOrder: return "TotalOrder";
-    case OrderingGuarantee::PerTableOrder: return "PerTableOrder";
-    case OrderingGuarantee::PerPartitionOrder: return "PerPartitionOrder";
-    case OrderingGuarantee::BestEffort: return "BestEffort";
+    case OrderingGuarantee::TotalOrder:
+      return "TotalOrder";
+    case OrderingGuarantee::PerTableOrder:
+      return "PerTableOrder";
+    case OrderingGuarantee::PerPartitionOrder:
+      return "PerPartitionOrder";
+    case OrderingGuarantee::BestEffort:
+      return "BestEffort";
   }
   return "?";
 }
 
 std::string_view ToString(SourceState state) noexcept {
   switch (state) {
-    case SourceState::Connecting: return "Connecting";
-    case SourceState::Connected: return "Connected";
-    case SourceState::Streaming: return "Streaming";
-    case SourceState::Reconnecting: return "Reconnecting";
-    case SourceState::Paused: return "Paused";
-    case SourceState::Error: return "Error";
-    case SourceState::Closed: return "Closed";
+    case SourceState::Connecting:
+      return "Connecting";
+    case SourceState::Connected:
+      return "Connected";
+    case SourceState::Streaming:
+      return "Streaming";
+    case SourceState::Reconnecting:
+      return "Reconnecting";
+    case SourceState::Paused:
+      return "Paused";
+    case SourceState::Error:
+      return "Error";
+    case SourceState::Closed:
+      return "Closed";
   }
   return "?";
 }
 
 std::string_view ToString(PipelineState state) noexcept {
   switch (state) {
-    case PipelineState::Pending: return "Pending";
-    case PipelineState::Baseline: return "Baseline";
-    case PipelineState::Streaming: return "Streaming";
-    case PipelineState::Paused: return "Paused";
-    case PipelineState::Error: return "Error";
-    case PipelineState::Stopped: return "Stopped";
+    case PipelineState::Pending:
+      return "Pending";
+    case PipelineState::Baseline:
+      return "Baseline";
+    case PipelineState::Streaming:
+      return "Streaming";
+    case PipelineState::Paused:
+      return "Paused";
+    case PipelineState::Error:
+      return "Error";
+    case PipelineState::Stopped:
+      return "Stopped";
   }
   return "?";
 }

@@ -81,9 +81,7 @@ const Value& Row::at(std::string_view name) const {
   throw Error("no_such_column", fmt::format("row has no column '{}'", name));
 }
 
-Value& Row::at(std::string_view name) {
-  return const_cast<Value&>(std::as_const(*this).at(name));
-}
+Value& Row::at(std::string_view name) { return const_cast<Value&>(std::as_const(*this).at(name)); }
 
 const Value* Row::Find(std::string_view name) const noexcept {
   auto i = IndexOf(name);

@@ -12,8 +12,7 @@ namespace laredo {
 namespace {
 
 [[noreturn]] void WrongType(Value::Kind wanted, Value::Kind actual) {
-  throw Error("wrong_type",
-              fmt::format("value is {}, not {}", KindName(actual), KindName(wanted)));
+  throw Error("wrong_type", fmt::format("value is {}, not {}", KindName(actual), KindName(wanted)));
 }
 
 std::string FormatDate(std::int64_t days) {
@@ -50,20 +49,34 @@ std::string FormatTimestamp(std::int64_t micros, bool utc) {
 
 std::string_view KindName(Value::Kind kind) noexcept {
   switch (kind) {
-    case Value::Kind::Null: return "Null";
-    case Value::Kind::Unchanged: return "Unchanged";
-    case Value::Kind::Bool: return "Bool";
-    case Value::Kind::Int: return "Int";
-    case Value::Kind::Double: return "Double";
-    case Value::Kind::Text: return "Text";
-    case Value::Kind::Bytes: return "Bytes";
-    case Value::Kind::Numeric: return "Numeric";
-    case Value::Kind::Json: return "Json";
-    case Value::Kind::Uuid: return "Uuid";
-    case Value::Kind::Date: return "Date";
-    case Value::Kind::Time: return "Time";
-    case Value::Kind::Timestamp: return "Timestamp";
-    case Value::Kind::TimestampTz: return "TimestampTz";
+    case Value::Kind::Null:
+      return "Null";
+    case Value::Kind::Unchanged:
+      return "Unchanged";
+    case Value::Kind::Bool:
+      return "Bool";
+    case Value::Kind::Int:
+      return "Int";
+    case Value::Kind::Double:
+      return "Double";
+    case Value::Kind::Text:
+      return "Text";
+    case Value::Kind::Bytes:
+      return "Bytes";
+    case Value::Kind::Numeric:
+      return "Numeric";
+    case Value::Kind::Json:
+      return "Json";
+    case Value::Kind::Uuid:
+      return "Uuid";
+    case Value::Kind::Date:
+      return "Date";
+    case Value::Kind::Time:
+      return "Time";
+    case Value::Kind::Timestamp:
+      return "Timestamp";
+    case Value::Kind::TimestampTz:
+      return "TimestampTz";
   }
   return "?";
 }
@@ -74,7 +87,8 @@ Value Value::FromInt(Kind kind, std::int64_t payload) {
     case Kind::Date:
     case Kind::Time:
     case Kind::Timestamp:
-    case Kind::TimestampTz: return Value(kind, payload);
+    case Kind::TimestampTz:
+      return Value(kind, payload);
     default:
       throw Error("wrong_type", fmt::format("{} does not hold an integer", KindName(kind)));
   }
@@ -86,7 +100,8 @@ Value Value::FromString(Kind kind, std::string payload) {
     case Kind::Bytes:
     case Kind::Numeric:
     case Kind::Json:
-    case Kind::Uuid: return Value(kind, std::move(payload));
+    case Kind::Uuid:
+      return Value(kind, std::move(payload));
     default:
       throw Error("wrong_type", fmt::format("{} does not hold a string", KindName(kind)));
   }
@@ -107,10 +122,10 @@ double Value::AsDouble() const {
   return std::get<double>(data_);
 }
 
-#define LAREDO_STRING_ACCESSOR(Method, KindValue)               \
-  const std::string& Value::Method() const {                    \
+#define LAREDO_STRING_ACCESSOR(Method, KindValue)                    \
+  const std::string& Value::Method() const {                         \
     if (kind_ != Kind::KindValue) WrongType(Kind::KindValue, kind_); \
-    return std::get<std::string>(data_);                        \
+    return std::get<std::string>(data_);                             \
   }
 LAREDO_STRING_ACCESSOR(AsText, Text)
 LAREDO_STRING_ACCESSOR(AsBytes, Bytes)
@@ -151,10 +166,14 @@ std::int64_t Value::IntPayload() const {
 
 std::string Value::ToString() const {
   switch (kind_) {
-    case Kind::Null: return "NULL";
-    case Kind::Unchanged: return "<unchanged>";
-    case Kind::Bool: return std::get<bool>(data_) ? "true" : "false";
-    case Kind::Int: return std::to_string(std::get<std::int64_t>(data_));
+    case Kind::Null:
+      return "NULL";
+    case Kind::Unchanged:
+      return "<unchanged>";
+    case Kind::Bool:
+      return std::get<bool>(data_) ? "true" : "false";
+    case Kind::Int:
+      return std::to_string(std::get<std::int64_t>(data_));
     case Kind::Double: {
       const double d = std::get<double>(data_);
       if (std::isnan(d)) return "NaN";
@@ -171,16 +190,20 @@ std::string Value::ToString() const {
     case Kind::Text:
     case Kind::Numeric:
     case Kind::Json:
-    case Kind::Uuid: return std::get<std::string>(data_);
+    case Kind::Uuid:
+      return std::get<std::string>(data_);
     case Kind::Date: {
       const auto days = std::get<std::int64_t>(data_);
       if (days == std::numeric_limits<std::int32_t>::max()) return "infinity";
       if (days == std::numeric_limits<std::int32_t>::min()) return "-infinity";
       return FormatDate(days);
     }
-    case Kind::Time: return FormatTimeOfDay(std::get<std::int64_t>(data_));
-    case Kind::Timestamp: return FormatTimestamp(std::get<std::int64_t>(data_), false);
-    case Kind::TimestampTz: return FormatTimestamp(std::get<std::int64_t>(data_), true);
+    case Kind::Time:
+      return FormatTimeOfDay(std::get<std::int64_t>(data_));
+    case Kind::Timestamp:
+      return FormatTimestamp(std::get<std::int64_t>(data_), false);
+    case Kind::TimestampTz:
+      return FormatTimestamp(std::get<std::int64_t>(data_), true);
   }
   return "?";
 }

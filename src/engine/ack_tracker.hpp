@@ -11,9 +11,10 @@
 namespace laredo::engine {
 
 /// A dispatch sequence number and the source position at that number. Sequence numbers are the
-/// engine's own total order of what a source dispatched; the ACK is computed on them, so no position
-/// type needs to be understood. An empty `position` means "no position yet". It is a value, not a
-/// pointer to the event, so publishing it never touches a reference count the workers also touch.
+/// engine's own total order of what a source dispatched; the ACK is computed on them, so no
+/// position type needs to be understood. An empty `position` means "no position yet". It is a
+/// value, not a pointer to the event, so publishing it never touches a reference count the workers
+/// also touch.
 struct AckPoint {
   std::uint64_t seq = 0;
   Position position;

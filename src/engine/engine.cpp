@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "engine/pipeline.hpp"
 #include "engine/source_runner.hpp"
@@ -97,7 +98,8 @@ std::vector<std::string> Engine::Impl::Validate() const {
   std::set<std::string> source_ids;
   for (const auto& s : sources) {
     if (s.id.empty()) problems.push_back("a source has an empty id");
-    if (!source_ids.insert(s.id).second) problems.push_back("source id \"" + s.id + "\" is used twice");
+    if (!source_ids.insert(s.id).second)
+      problems.push_back("source id \"" + s.id + "\" is used twice");
     if (!s.source) problems.push_back("source \"" + s.id + "\" is null");
   }
   std::set<std::string> pipeline_ids;
@@ -115,7 +117,8 @@ std::vector<std::string> Engine::Impl::Validate() const {
     if (p.target && !bindings.insert({p.source_id, p.table, p.target.get()}).second) {
       problems.push_back(where + " binds the same target to the same table twice");
     }
-    if (p.options.buffer_capacity == 0) problems.push_back(where + ": buffer_capacity must be >= 1");
+    if (p.options.buffer_capacity == 0)
+      problems.push_back(where + ": buffer_capacity must be >= 1");
     const auto& policy = p.options.error_policy;
     if (policy.max_retries < 0) problems.push_back(where + ": error_policy.max_retries < 0");
     if (policy.initial_backoff < std::chrono::milliseconds::zero() ||
@@ -153,11 +156,14 @@ void Engine::Start() {
   for (const auto& [target, count] : uses) {
     if (count > 1) target_locks[target] = std::make_shared<std::mutex>();
   }
+  // Each source and each pipeline keeps a thread busy under load.
+  const bool spin = d.sources.size() + d.pipeline_entries.size() <=
+                    std::max(1U, std::thread::hardware_concurrency());
   for (auto& p : d.pipeline_entries) {
     std::shared_ptr<std::mutex> lock;
     if (auto it = target_locks.find(p.target.get()); it != target_locks.end()) lock = it->second;
-    d.pipelines.push_back(std::make_unique<engine::Pipeline>(p.id, p.source_id, p.table, p.target,
-                                                             p.options, d.options.observer, lock));
+    d.pipelines.push_back(std::make_unique<engine::Pipeline>(
+        p.id, p.source_id, p.table, p.target, p.options, d.options.observer, lock, spin));
   }
   for (auto& s : d.sources) {
     std::vector<engine::Pipeline*> mine;
@@ -235,7 +241,6 @@ bool Engine::AwaitStopped(std::chrono::milliseconds timeout) {
                               [&] { return d.self_stop_reason.has_value() || d.stopped; });
 }
 
-
 void Engine::Stop() {
   auto& d = *impl_;
   std::lock_guard stop_lock(d.stop_mu);
@@ -278,7 +283,8 @@ PipelineStatus Engine::Pipeline(std::string_view pipeline_id) const {
 
 namespace {
 engine::SourceRunner& Require(engine::SourceRunner* runner, std::string_view id) {
-  if (runner == nullptr) throw ConfigError({"unknown or not started source \"" + std::string(id) + "\""});
+  if (runner == nullptr)
+    throw ConfigError({"unknown or not started source \"" + std::string(id) + "\""});
   return *runner;
 }
 }  // namespace

@@ -16,13 +16,20 @@ constexpr auto kDurabilityPoll = std::chrono::milliseconds(20);
 
 std::string OperationName(const Item& item) {
   switch (item.kind) {
-    case Item::Kind::BaselineRow: return "baseline_row";
-    case Item::Kind::Change: return std::string(ToString(item.event->action));
-    case Item::Kind::Init: return "init";
-    case Item::Kind::BaselineBegin: return "baseline_begin";
-    case Item::Kind::BaselineComplete: return "baseline_complete";
-    case Item::Kind::SchemaChange: return "schema_change";
-    case Item::Kind::Resume: return "resume";
+    case Item::Kind::BaselineRow:
+      return "baseline_row";
+    case Item::Kind::Change:
+      return std::string(ToString(item.event->action));
+    case Item::Kind::Init:
+      return "init";
+    case Item::Kind::BaselineBegin:
+      return "baseline_begin";
+    case Item::Kind::BaselineComplete:
+      return "baseline_complete";
+    case Item::Kind::SchemaChange:
+      return "schema_change";
+    case Item::Kind::Resume:
+      return "resume";
   }
   return "?";
 }
@@ -48,14 +55,15 @@ class TargetLock {
 Pipeline::Pipeline(std::string id, std::string source_id, TableIdentifier table,
                    std::shared_ptr<SyncTarget> target, PipelineOptions options,
                    std::shared_ptr<EngineObserver> observer,
-                   std::shared_ptr<std::mutex> target_mutex)
+                   std::shared_ptr<std::mutex> target_mutex, bool spin_before_sleep)
     : id_(std::move(id)),
       source_id_(std::move(source_id)),
       table_(std::move(table)),
       target_(std::move(target)),
       options_(std::move(options)),
       observer_(std::move(observer)),
-      target_mutex_(std::move(target_mutex)) {}
+      target_mutex_(std::move(target_mutex)),
+      spin_before_sleep_(spin_before_sleep) {}
 
 Pipeline::~Pipeline() {
   hard_stop_.request_stop();
@@ -127,8 +135,10 @@ void Pipeline::SetPaused(bool paused) {
   {
     std::lock_guard lk(mu_);
     paused_ = paused;
-    if (state_ == PipelineState::Streaming && paused) state_ = PipelineState::Paused;
-    else if (state_ == PipelineState::Paused && !paused) state_ = PipelineState::Streaming;
+    if (state_ == PipelineState::Streaming && paused)
+      state_ = PipelineState::Paused;
+    else if (state_ == PipelineState::Paused && !paused)
+      state_ = PipelineState::Streaming;
   }
   not_empty_.notify_all();
   not_full_.notify_all();
@@ -146,8 +156,7 @@ void Pipeline::BeginDrain(std::chrono::steady_clock::time_point deadline) {
 
 bool Pipeline::DrainExpired() const {
   const auto deadline = drain_deadline_.load(std::memory_order_acquire);
-  return deadline != 0 &&
-         std::chrono::steady_clock::now().time_since_epoch().count() >= deadline;
+  return deadline != 0 && std::chrono::steady_clock::now().time_since_epoch().count() >= deadline;
 }
 
 bool Pipeline::WaitExited(std::chrono::steady_clock::time_point deadline) {
@@ -228,7 +237,7 @@ void Pipeline::Run(std::stop_token stop) {
     bool wake_producer = false;
     {
       std::unique_lock lk(mu_);
-      bool spun = false;
+      bool spun = !spin_before_sleep_;
       for (;;) {
         if (halted_ || stop.stop_requested()) goto done;
         const bool can_apply = !paused_ && !queue_.empty() && in_computation_;
@@ -240,9 +249,8 @@ void Pipeline::Run(std::stop_token stop) {
           spun = true;
           const auto seen = enqueued_.load(std::memory_order_acquire);
           lk.unlock();
-          for (int i = 0; i < kSpinsBeforeSleep &&
-                          enqueued_.load(std::memory_order_acquire) == seen;
-               ++i) {
+          for (int i = 0;
+               i < kSpinsBeforeSleep && enqueued_.load(std::memory_order_acquire) == seen; ++i) {
             CpuRelax();
           }
           lk.lock();
@@ -326,6 +334,9 @@ bool Pipeline::ApplyWithRetry(Item& item, std::stop_token stop) {
     } catch (const FatalError& e) {
       message = e.what();
       retryable = false;
+    } catch (const DataError& e) {  // malformed input: the same input fails the same way
+      message = e.what();
+      retryable = false;
     } catch (const std::exception& e) {
       message = e.what();
     }
@@ -339,8 +350,7 @@ bool Pipeline::ApplyWithRetry(Item& item, std::stop_token stop) {
         MarkApplied(item);
         return true;
       }
-      Fail(fmt::format("{} failed after {} attempt(s): {}", OperationName(item), attempts,
-                       message),
+      Fail(fmt::format("{} failed after {} attempt(s): {}", OperationName(item), attempts, message),
            nullptr, attempts);
       return false;
     }
@@ -407,7 +417,9 @@ void Pipeline::ApplyOnce(Item& item) {
       auto response = target_->OnSchemaChange(table_, columns_, *item.columns);
       observer_->OnSchemaChange(id_, table_, response);
       switch (response.action) {
-        case SchemaChangeResponse::Action::Continue: columns_ = *item.columns; return;
+        case SchemaChangeResponse::Action::Continue:
+          columns_ = *item.columns;
+          return;
         case SchemaChangeResponse::Action::ReBaseline:
           columns_ = *item.columns;
           if (callbacks_.rebaseline) {
@@ -416,9 +428,9 @@ void Pipeline::ApplyOnce(Item& item) {
           }
           return;
         case SchemaChangeResponse::Action::Error:
-          throw FatalError("schema_change_rejected",
-                           "target rejected the schema change of " + table_.ToString() + ": " +
-                               response.message);
+          throw FatalError("schema_change_rejected", "target rejected the schema change of " +
+                                                         table_.ToString() + ": " +
+                                                         response.message);
       }
       return;
     }
@@ -468,7 +480,9 @@ void Pipeline::ApplyChange(const ChangeEvent& event) {
       }
       target_->OnDelete(table_, event.old_values);
       return;
-    case ChangeAction::Truncate: target_->OnTruncate(table_); return;
+    case ChangeAction::Truncate:
+      target_->OnTruncate(table_);
+      return;
   }
 }
 

@@ -65,9 +65,12 @@ struct PipelineCallbacks {
 /// `target_mutex` when the target is shared with other pipelines).
 class Pipeline {
  public:
+  /// `spin_before_sleep`: poll briefly for the next change before sleeping; worth it only when
+  /// every busy engine thread has a core of its own.
   Pipeline(std::string id, std::string source_id, TableIdentifier table,
            std::shared_ptr<SyncTarget> target, PipelineOptions options,
-           std::shared_ptr<EngineObserver> observer, std::shared_ptr<std::mutex> target_mutex);
+           std::shared_ptr<EngineObserver> observer, std::shared_ptr<std::mutex> target_mutex,
+           bool spin_before_sleep);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -128,6 +131,7 @@ class Pipeline {
   const PipelineOptions options_;
   const std::shared_ptr<EngineObserver> observer_;
   const std::shared_ptr<std::mutex> target_mutex_;  // null unless the target is shared
+  const bool spin_before_sleep_;
   PipelineCallbacks callbacks_;
 
   mutable std::mutex mu_;

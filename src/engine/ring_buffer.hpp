@@ -58,7 +58,8 @@ class RingBuffer {
  private:
   void Grow() {
     std::vector<T> bigger(slots_.empty() ? 16 : slots_.size() * 2);
-    for (std::size_t k = 0; k < size_; ++k) bigger[k] = std::move(slots_[(head_ + k) % slots_.size()]);
+    for (std::size_t k = 0; k < size_; ++k)
+      bigger[k] = std::move(slots_[(head_ + k) % slots_.size()]);
     slots_ = std::move(bigger);
     head_ = 0;
   }

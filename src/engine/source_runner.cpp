@@ -291,6 +291,7 @@ std::shared_ptr<const ChangeEvent> SourceRunner::RunBaseline(std::stop_token sto
           // An estimate is a nicety; the baseline goes on without one.
         }
       }
+      baseline_estimates_[table] = estimate;
       options_.observer->OnBaselineStarted(id_, table, estimate);
     }
     Position position;
@@ -315,7 +316,7 @@ std::shared_ptr<const ChangeEvent> SourceRunner::RunBaseline(std::stop_token sto
     if (stop.stop_requested()) return nullptr;
     for (const auto& [table, rows] : baseline_counts_) {
       if (rows % options_.baseline_progress_rows != 0) {  // else just reported
-        options_.observer->OnBaselineProgress(id_, table, rows, std::nullopt);
+        options_.observer->OnBaselineProgress(id_, table, rows, baseline_estimates_[table]);
       }
     }
     auto carrier = PositionCarrier(std::move(position));
@@ -335,7 +336,7 @@ void SourceRunner::OnBaselineRow(const TableIdentifier& table, Row row, std::sto
   if (route == nullptr) return;
   const auto rows = ++baseline_counts_[table];
   if (rows % options_.baseline_progress_rows == 0) {
-    options_.observer->OnBaselineProgress(id_, table, rows, std::nullopt);
+    options_.observer->OnBaselineProgress(id_, table, rows, baseline_estimates_[table]);
   }
   for (std::size_t i = 0; i < route->size(); ++i) {
     Item item{.kind = Item::Kind::BaselineRow};

@@ -94,6 +94,7 @@ class SourceRunner final : public ChangeHandler {
   const std::vector<Pipeline*>* cached_route_ = nullptr;
   bool dispatched_since_failure_ = false;
   std::map<TableIdentifier, std::uint64_t> baseline_counts_;
+  std::map<TableIdentifier, std::optional<std::uint64_t>> baseline_estimates_;
 
   PublishedFrontier frontier_;
 

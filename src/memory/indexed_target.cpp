@@ -26,7 +26,7 @@ std::uint32_t HashKey(std::string_view key) {
 struct Secondary {
   IndexDefinition definition;
   std::vector<std::uint32_t> columns;
-  SlotIndex unique;  // unique indexes
+  SlotIndex unique;                                                          // unique indexes
   std::unordered_map<std::string, std::unordered_set<std::uint32_t>> multi;  // non-unique ones
 };
 
@@ -281,7 +281,8 @@ struct IndexedTarget::Impl {
         identity.empty() ? std::string() : KeyOfRow(identity, key_columns, &identity_has_key);
     if (!identity_has_key) old_key = PrimaryKeyOf(new_row);
     const auto old_slot = FindSlot(old_key);
-    if (old_slot == SlotIndex::kNone) return Upsert(new_row, listening);  // redelivery, or filtered before
+    if (old_slot == SlotIndex::kNone)
+      return Upsert(new_row, listening);  // redelivery, or filtered before
     const bool has_unchanged = std::any_of(new_row.values().begin(), new_row.values().end(),
                                            [](const Value& v) { return v.IsUnchanged(); });
     std::optional<Row> old_row;
@@ -407,8 +408,8 @@ void IndexedTarget::OnInit(const TableIdentifier& table,
       if (auto i = new_names->Find(column)) {
         s.columns.push_back(static_cast<std::uint32_t>(*i));
       } else {
-        problems.push_back(fmt::format("index \"{}\" names column \"{}\" that {} lacks",
-                                       index.name, column, table.ToString()));
+        problems.push_back(fmt::format("index \"{}\" names column \"{}\" that {} lacks", index.name,
+                                       column, table.ToString()));
       }
     }
     secondaries.push_back(std::move(s));
@@ -494,9 +495,9 @@ SchemaChangeResponse IndexedTarget::OnSchemaChange(
   for (const auto& index : d.options.indexes) {
     for (const auto& column : index.columns) {
       if (find(column) == nullptr) {
-        return {SchemaChangeResponse::Action::Error,
-                fmt::format("index \"{}\" needs column \"{}\", which was dropped", index.name,
-                            column)};
+        return {
+            SchemaChangeResponse::Action::Error,
+            fmt::format("index \"{}\" needs column \"{}\", which was dropped", index.name, column)};
       }
     }
   }

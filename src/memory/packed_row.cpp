@@ -50,8 +50,11 @@ void AppendValue(std::string& out, const Value& value) {
   out.push_back(static_cast<char>(value.kind()));
   switch (value.kind()) {
     case Value::Kind::Null:
-    case Value::Kind::Unchanged: return;
-    case Value::Kind::Bool: out.push_back(value.AsBool() ? 1 : 0); return;
+    case Value::Kind::Unchanged:
+      return;
+    case Value::Kind::Bool:
+      out.push_back(value.AsBool() ? 1 : 0);
+      return;
     case Value::Kind::Double: {
       const double d = value.AsDouble();
       char bytes[sizeof d];
@@ -96,14 +99,19 @@ const std::uint8_t* View::Skip(const std::uint8_t* p) {
   if (tag == kAbsent) return p;
   switch (static_cast<Value::Kind>(tag)) {
     case Value::Kind::Null:
-    case Value::Kind::Unchanged: return p;
-    case Value::Kind::Bool: return p + 1;
-    case Value::Kind::Double: return p + sizeof(double);
+    case Value::Kind::Unchanged:
+      return p;
+    case Value::Kind::Bool:
+      return p + 1;
+    case Value::Kind::Double:
+      return p + sizeof(double);
     case Value::Kind::Int:
     case Value::Kind::Date:
     case Value::Kind::Time:
     case Value::Kind::Timestamp:
-    case Value::Kind::TimestampTz: ReadVarint(p); return p;
+    case Value::Kind::TimestampTz:
+      ReadVarint(p);
+      return p;
     default: {
       const auto length = ReadVarint(p);
       return p + length;
@@ -115,9 +123,12 @@ Value DecodeValue(std::string_view encoded) {
   const auto* p = reinterpret_cast<const std::uint8_t*>(encoded.data());
   const auto kind = static_cast<Value::Kind>(*p++);
   switch (kind) {
-    case Value::Kind::Null: return Value();
-    case Value::Kind::Unchanged: return Value::Unchanged();
-    case Value::Kind::Bool: return Value(*p != 0);
+    case Value::Kind::Null:
+      return Value();
+    case Value::Kind::Unchanged:
+      return Value::Unchanged();
+    case Value::Kind::Bool:
+      return Value(*p != 0);
     case Value::Kind::Double: {
       double d = 0;
       std::memcpy(&d, p, sizeof d);
@@ -127,7 +138,8 @@ Value DecodeValue(std::string_view encoded) {
     case Value::Kind::Date:
     case Value::Kind::Time:
     case Value::Kind::Timestamp:
-    case Value::Kind::TimestampTz: return Value::FromInt(kind, UnZigZag(ReadVarint(p)));
+    case Value::Kind::TimestampTz:
+      return Value::FromInt(kind, UnZigZag(ReadVarint(p)));
     default: {
       const auto length = ReadVarint(p);
       return Value::FromString(kind, std::string(reinterpret_cast<const char*>(p), length));

@@ -172,8 +172,8 @@ std::uint64_t TestSource::EmitDelete(const TableIdentifier& table, Row identity)
   std::lock_guard lk(impl_->mu);
   Table& t = impl_->TableOf(table);
   t.rows.erase(Impl::KeyOf(t, identity));
-  return impl_->Append(
-      ChangeEvent{.table = table, .action = ChangeAction::Delete, .old_values = std::move(identity)});
+  return impl_->Append(ChangeEvent{
+      .table = table, .action = ChangeAction::Delete, .old_values = std::move(identity)});
 }
 
 std::uint64_t TestSource::EmitTruncate(const TableIdentifier& table) {
@@ -319,7 +319,8 @@ Position TestSource::Baseline(std::stop_token stop, const std::vector<TableIdent
   for (auto& [table, rows] : snapshot) {
     for (auto& row : rows) {
       if (stop.stop_requested()) return position;
-      if (failure && delivered == failure->second) throw RetryableError("test_baseline", failure->first);
+      if (failure && delivered == failure->second)
+        throw RetryableError("test_baseline", failure->first);
       on_row(table, std::move(row));
       ++delivered;
     }
@@ -443,11 +444,10 @@ void TestSource::Close() {
 
 std::uint64_t TestSource::Unwrap(const Position& position) {
   if (const auto* value = std::any_cast<std::uint64_t>(&position)) return *value;
-  throw DataError("bad_position",
-                  position.has_value()
-                      ? fmt::format("TestSource positions are uint64_t, got {}",
-                                    position.type().name())
-                      : std::string("TestSource got an empty position"));
+  throw DataError("bad_position", position.has_value()
+                                      ? fmt::format("TestSource positions are uint64_t, got {}",
+                                                    position.type().name())
+                                      : std::string("TestSource got an empty position"));
 }
 
 }  // namespace laredo::testsource

@@ -9,11 +9,6 @@ namespace {
 using memory::IndexedTarget;
 using testsource::TestSource;
 
-std::shared_ptr<TestSource> UsersSource() {
-  auto source = std::make_shared<TestSource>();
-  source->SetSchema(kUsers, IdNameColumns());
-  return source;
-}
 
 bool NonDecreasing(const std::vector<std::uint64_t>& v) {
   return std::is_sorted(v.begin(), v.end()) &&
@@ -220,7 +215,9 @@ TEST(EngineStop, StopIsPromptWithFullBuffersAndAcksOnlyWhatWasApplied) {
   const auto started = std::chrono::steady_clock::now();
   engine->Stop();
   const auto took = std::chrono::steady_clock::now() - started;
-  EXPECT_LT(took, 2s) << "Stop took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+  EXPECT_LT(took, 2s) << "Stop took "
+                      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                      << " ms";
   EXPECT_LT(target->Applied(), 1000U);  // it really was cut short
   ASSERT_TRUE(source->LastAck().has_value());
   EXPECT_LE(*source->LastAck(), target->Applied());  // final ACK covers only applied changes

@@ -9,21 +9,16 @@ namespace {
 using memory::IndexedTarget;
 using testsource::TestSource;
 
-std::shared_ptr<TestSource> UsersSource() {
-  auto source = std::make_shared<TestSource>();
-  source->SetSchema(kUsers, IdNameColumns());
-  return source;
-}
 
 TEST(EngineConfig, EveryProblemIsReportedAtOnce) {
   EngineOptions options;
   options.ack_interval = 0ms;
   Engine engine(options);
   engine.AddSource("a", UsersSource());
-  engine.AddSource("a", UsersSource());          // duplicate id
-  engine.AddSource("lonely", UsersSource());     // no pipelines
-  engine.AddSource("null", nullptr);             // null source
-  engine.AddPipeline("a", kUsers, nullptr);      // null target
+  engine.AddSource("a", UsersSource());                                    // duplicate id
+  engine.AddSource("lonely", UsersSource());                               // no pipelines
+  engine.AddSource("null", nullptr);                                       // null source
+  engine.AddPipeline("a", kUsers, nullptr);                                // null target
   engine.AddPipeline("ghost", kUsers, std::make_shared<IndexedTarget>());  // unknown source
   PipelineOptions zero;
   zero.buffer_capacity = 0;

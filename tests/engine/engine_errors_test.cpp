@@ -12,12 +12,6 @@ namespace {
 using memory::IndexedTarget;
 using testsource::TestSource;
 
-std::shared_ptr<TestSource> UsersSource() {
-  auto source = std::make_shared<TestSource>();
-  source->SetSchema(kUsers, IdNameColumns());
-  source->SetSchema(kOrders, IdNameColumns());
-  return source;
-}
 
 TEST(EngineErrors, RetryThenSuccess) {
   auto source = UsersSource();
@@ -72,7 +66,8 @@ TEST(EngineErrors, IsolateLeavesOtherPipelinesRunningAndTheAckMoving) {
   EXPECT_EQ(healthy->Count(), 21U);
   EXPECT_EQ(broken->CountOf("insert"), 1U);
   EXPECT_EQ(broken->Attempts(), 4);  // id 1 once, id 2 three times, id 3 never
-  EXPECT_NE(engine.Pipeline(broken_id).last_error.find("insert failed after 3 attempt(s): injected failure for id 2"),
+  EXPECT_NE(engine.Pipeline(broken_id).last_error.find(
+                "insert failed after 3 attempt(s): injected failure for id 2"),
             std::string::npos)
       << engine.Pipeline(broken_id).last_error;
   EXPECT_FALSE(engine.AwaitReady(10ms));  // a failed pipeline means not ready
@@ -115,6 +110,39 @@ TEST(EngineErrors, DeadLetterIsWrittenOnceAsJsonLines) {
   std::filesystem::remove(path);
 }
 
+/// A target that rejects one key as malformed data.
+class RejectsData : public RecordingTarget {
+ public:
+  void OnInsert(const TableIdentifier& table, const Row& row) override {
+    ++calls;
+    if (row.at("id").AsInt() == 2) throw DataError("bad_value", "id 2 is malformed");
+    RecordingTarget::OnInsert(table, row);
+  }
+  std::atomic<int> calls{0};
+};
+
+TEST(EngineErrors, DataErrorsAreNotRetried) {
+  auto source = UsersSource();
+  auto target = std::make_shared<RejectsData>();
+  auto dead = std::make_shared<InMemoryDeadLetterSink>();
+  PipelineOptions options;
+  options.error_policy = QuickRetries(5, ErrorAction::Skip);
+  options.dead_letter = dead;
+  Engine engine(FastOptions());
+  engine.AddSource("s", source);
+  engine.AddPipeline("s", kUsers, target, options);
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(10s));
+  source->EmitInsert(kUsers, User(1, "a"));
+  source->EmitInsert(kUsers, User(2, "b"));
+  const auto last = source->EmitInsert(kUsers, User(3, "c"));
+  ASSERT_TRUE(source->AwaitAck(last, 10s));
+  EXPECT_EQ(target->calls.load(), 3);  // one attempt each: no retries for id 2
+  ASSERT_EQ(dead->Count(), 1U);
+  EXPECT_EQ(dead->Letters()[0].attempts, 1);
+  EXPECT_EQ(dead->Letters()[0].new_values, User(2, "b"));
+}
+
 TEST(EngineErrors, StopSourceFreezesTheAckBeforeTheFailedChange) {
   auto source = UsersSource();
   auto target = std::make_shared<RecordingTarget>();
@@ -132,7 +160,8 @@ TEST(EngineErrors, StopSourceFreezesTheAckBeforeTheFailedChange) {
   const auto good = source->EmitInsert(kUsers, User(2, "b"));
   source->EmitInsert(kUsers, User(3, "poison"));
   ASSERT_TRUE(Eventually([&] { return engine.SourceError("s").has_value(); }));
-  EXPECT_NE(engine.SourceError("s").value_or("").find("injected failure for id 3"), std::string::npos);
+  EXPECT_NE(engine.SourceError("s").value_or("").find("injected failure for id 3"),
+            std::string::npos);
   source->EmitInsert(kOrders, User(9, "after"));
   engine.Stop();
   EXPECT_EQ(source->LastAck(), good);  // the failed change and everything after stay unacked

@@ -35,9 +35,10 @@ TEST(EngineFilter, RowsLeavingTheFilterLeaveTheTarget) {
   ASSERT_TRUE(engine.AwaitReady(10s));
   EXPECT_EQ(target->Count(), 1U);  // baseline filtered
 
-  source->EmitInsert(kUsers, Account(3, "c", "inactive"));              // filtered out
+  source->EmitInsert(kUsers, Account(3, "c", "inactive"));                  // filtered out
   source->EmitUpdate(kUsers, Account(1, "a", "inactive"), Row{{"id", 1}});  // leaves the filter
-  const auto last = source->EmitUpdate(kUsers, Account(2, "b", "active"), Row{{"id", 2}});  // enters
+  const auto last =
+      source->EmitUpdate(kUsers, Account(2, "b", "active"), Row{{"id", 2}});  // enters
   ASSERT_TRUE(source->AwaitAck(last, 10s));
   EXPECT_FALSE(target->Get({Value(1)}).has_value());
   EXPECT_FALSE(target->Get({Value(3)}).has_value());
@@ -80,9 +81,10 @@ TEST(EngineResume, SkipsTheBaselineOnlyWhenSourceAndEveryTargetAllowIt) {
     bool keeps_state;
     bool expect_baseline;
   };
-  for (const auto& c : {Case{true, true, false}, Case{true, false, true}, Case{false, true, true}}) {
-    SCOPED_TRACE(::testing::Message() << "resumable=" << c.resumable
-                                    << " keeps_state=" << c.keeps_state);
+  for (const auto& c :
+       {Case{true, true, false}, Case{true, false, true}, Case{false, true, true}}) {
+    SCOPED_TRACE(::testing::Message()
+                 << "resumable=" << c.resumable << " keeps_state=" << c.keeps_state);
     auto source = std::make_shared<TestSource>(
         TestSourceOptions{.resumable = c.resumable, .initial_acked_position = 2});
     source->SetSchema(kUsers, IdNameColumns());

@@ -33,14 +33,26 @@ inline const TableIdentifier kOrders = Table("public", "orders");
 
 inline std::vector<ColumnDefinition> IdNameColumns() {
   return {
-      {.name = "id", .type = "bigint", .nullable = false, .ordinal_position = 1,
-       .primary_key = true, .primary_key_ordinal = 1},
+      {.name = "id",
+       .type = "bigint",
+       .nullable = false,
+       .ordinal_position = 1,
+       .primary_key = true,
+       .primary_key_ordinal = 1},
       {.name = "name", .type = "text", .ordinal_position = 2},
   };
 }
 
 inline Row User(std::int64_t id, std::string name) {
   return Row{{"id", id}, {"name", std::move(name)}};
+}
+
+/// A test source with the users and orders tables declared, both (id bigint pk, name text).
+inline std::shared_ptr<testsource::TestSource> UsersSource() {
+  auto source = std::make_shared<testsource::TestSource>();
+  source->SetSchema(kUsers, IdNameColumns());
+  source->SetSchema(kOrders, IdNameColumns());
+  return source;
 }
 
 /// A target that records every call, can be made slow, can be gated (blocks applying until
@@ -61,7 +73,9 @@ class RecordingTarget : public SyncTarget {
   void OnBaselineRow(const TableIdentifier&, const Row& row) override {
     Apply("baseline", row, {});
   }
-  void OnBaselineComplete(const TableIdentifier&) override { Record({"baseline_complete", {}, {}}); }
+  void OnBaselineComplete(const TableIdentifier&) override {
+    Record({"baseline_complete", {}, {}});
+  }
   void OnInsert(const TableIdentifier&, const Row& row) override { Apply("insert", row, {}); }
   void OnUpdate(const TableIdentifier&, const Row& row, const Row& identity) override {
     Apply("update", row, identity);
@@ -212,7 +226,8 @@ class RecordingObserver : public EngineObserver {
     std::lock_guard lk(mu_);
     rebaselines.emplace_back(reason);
   }
-  void OnBaselineCompleted(std::string_view id, const TableIdentifier&, std::uint64_t rows) override {
+  void OnBaselineCompleted(std::string_view id, const TableIdentifier&,
+                           std::uint64_t rows) override {
     std::lock_guard lk(mu_);
     baseline_rows[std::string(id)] = rows;
   }

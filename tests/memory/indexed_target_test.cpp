@@ -15,10 +15,18 @@ using laredo::testing::kUsers;
 
 std::vector<ColumnDefinition> Columns() {
   return {
-      {.name = "tenant", .type = "int", .nullable = false, .ordinal_position = 1,
-       .primary_key = true, .primary_key_ordinal = 2},
-      {.name = "id", .type = "bigint", .nullable = false, .ordinal_position = 2,
-       .primary_key = true, .primary_key_ordinal = 1},
+      {.name = "tenant",
+       .type = "int",
+       .nullable = false,
+       .ordinal_position = 1,
+       .primary_key = true,
+       .primary_key_ordinal = 2},
+      {.name = "id",
+       .type = "bigint",
+       .nullable = false,
+       .ordinal_position = 2,
+       .primary_key = true,
+       .primary_key_ordinal = 1},
       {.name = "email", .type = "text", .ordinal_position = 3},
       {.name = "team", .type = "text", .ordinal_position = 4},
       {.name = "bio", .type = "text", .ordinal_position = 5},
@@ -27,8 +35,11 @@ std::vector<ColumnDefinition> Columns() {
 
 Row Person(std::int64_t id, std::int64_t tenant, std::string email, std::string team,
            Value bio = Value("short")) {
-  return Row{{"tenant", tenant}, {"id", id}, {"email", std::move(email)},
-             {"team", std::move(team)}, {"bio", std::move(bio)}};
+  return Row{{"tenant", tenant},
+             {"id", id},
+             {"email", std::move(email)},
+             {"team", std::move(team)},
+             {"bio", std::move(bio)}};
 }
 
 class IndexedTargetTest : public ::testing::Test {
@@ -58,7 +69,10 @@ TEST_F(IndexedTargetTest, CompositePrimaryKeyInKeyOrdinalOrder) {
 }
 
 TEST_F(IndexedTargetTest, RowsRoundTripEveryValueKind) {
-  Row row{{"tenant", 1}, {"id", 2}, {"email", "e"}, {"team", Value()},
+  Row row{{"tenant", 1},
+          {"id", 2},
+          {"email", "e"},
+          {"team", Value()},
           {"bio", Value::Json(R"({"k":[1,2]})")}};
   target.OnInsert(kUsers, row);
   EXPECT_EQ(*Get(2, 1), row);

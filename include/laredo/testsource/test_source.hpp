@@ -85,7 +85,8 @@ class TestSource : public SyncSource {
   [[nodiscard]] bool IsClosed() const;
 
   // --- SyncSource ---------------------------------------------------------------------------
-  std::map<TableIdentifier, std::vector<ColumnDefinition>> Init(const SourceConfig& config) override;
+  std::map<TableIdentifier, std::vector<ColumnDefinition>> Init(
+      const SourceConfig& config) override;
   std::vector<ValidationError> ValidateTables(const std::vector<TableIdentifier>& tables) override;
   Position Baseline(std::stop_token stop, const std::vector<TableIdentifier>& tables,
                     const RowCallback& on_row) override;
