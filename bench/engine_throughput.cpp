@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "bench_rows.hpp"
 #include "laredo/laredo.hpp"
@@ -15,7 +16,11 @@ using namespace std::chrono_literals;
 using laredo::bench::BenchColumns;
 using laredo::bench::BenchRows;
 
-constexpr std::int64_t kChanges = 1'000'000;
+// LAREDO_BENCH_CHANGES overrides the count (e.g. smaller for profiling under valgrind).
+const std::int64_t kChanges = [] {
+  const char* env = std::getenv("LAREDO_BENCH_CHANGES");
+  return env != nullptr ? std::atoll(env) : 1'000'000;
+}();
 
 // tables: how many tables (one pipeline each); fanout: pipelines per table.
 void RunEngine(benchmark::State& state, int tables, int fanout) {

@@ -110,6 +110,12 @@ class Value {
   [[nodiscard]] const std::string& StringPayload() const;
   /// The integer payload of any integer kind; throws for the others.
   [[nodiscard]] std::int64_t IntPayload() const;
+  /// Unchecked views of the payload for hot loops (encoders): null when the payload is not of
+  /// that representation.
+  [[nodiscard]] const std::string* StringIf() const noexcept { return std::get_if<std::string>(&data_); }
+  [[nodiscard]] const std::int64_t* IntIf() const noexcept { return std::get_if<std::int64_t>(&data_); }
+  [[nodiscard]] const double* DoubleIf() const noexcept { return std::get_if<double>(&data_); }
+  [[nodiscard]] const bool* BoolIf() const noexcept { return std::get_if<bool>(&data_); }
 
   /// Human-readable rendering: "NULL", "true", "42", "1.5", the text itself, "\\x0a0b" for bytes,
   /// ISO-8601 for dates and times ("2024-05-01T12:00:00.000001Z" for TimestampTz).

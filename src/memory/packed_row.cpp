@@ -5,12 +5,16 @@
 namespace laredo::memory::packed {
 namespace {
 
+// Writes the varint into a local buffer first: one append instead of a push_back per byte.
 void AppendVarint(std::string& out, std::uint64_t v) {
+  char buf[10];
+  std::size_t n = 0;
   while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+    buf[n++] = static_cast<char>((v & 0x7F) | 0x80);
     v >>= 7;
   }
-  out.push_back(static_cast<char>(v));
+  buf[n++] = static_cast<char>(v);
+  out.append(buf, n);
 }
 
 // Only reads buffers this file wrote, so no bounds are needed beyond the encoding's own.
@@ -48,29 +52,19 @@ std::size_t VarintSize(std::uint64_t v) {
 
 void AppendValue(std::string& out, const Value& value) {
   out.push_back(static_cast<char>(value.kind()));
-  switch (value.kind()) {
-    case Value::Kind::Null:
-    case Value::Kind::Unchanged:
-      return;
-    case Value::Kind::Bool:
-      out.push_back(value.AsBool() ? 1 : 0);
-      return;
-    case Value::Kind::Double: {
-      const double d = value.AsDouble();
-      char bytes[sizeof d];
-      std::memcpy(bytes, &d, sizeof d);
-      out.append(bytes, sizeof d);
-      return;
-    }
-    default:
-      if (value.HoldsInt()) {
-        AppendVarint(out, ZigZag(value.IntPayload()));
-      } else {
-        const std::string& s = value.StringPayload();
-        AppendVarint(out, s.size());
-        out.append(s);
-      }
-  }
+  // The payload's representation decides the encoding; the tag above keeps the kind.
+  if (const auto* i = value.IntIf()) {
+    AppendVarint(out, ZigZag(*i));
+  } else if (const auto* s = value.StringIf()) {
+    AppendVarint(out, s->size());
+    out.append(*s);
+  } else if (const auto* d = value.DoubleIf()) {
+    char bytes[sizeof(double)];
+    std::memcpy(bytes, d, sizeof(double));
+    out.append(bytes, sizeof(double));
+  } else if (const auto* b = value.BoolIf()) {
+    out.push_back(*b ? 1 : 0);
+  }  // Null and Unchanged: the tag alone
 }
 
 std::unique_ptr<std::uint8_t[]> Pack(std::string_view columns, std::uint32_t column_count) {
@@ -78,12 +72,16 @@ std::unique_ptr<std::uint8_t[]> Pack(std::string_view columns, std::uint32_t col
   const std::size_t body = VarintSize(column_count) + columns.size();
   std::size_t total = body + 1;
   while (VarintSize(total) + body != total) total = VarintSize(total) + body;
-  std::string header;
-  AppendVarint(header, total);
-  AppendVarint(header, column_count);
   auto buffer = std::make_unique_for_overwrite<std::uint8_t[]>(total);
-  std::memcpy(buffer.get(), header.data(), header.size());
-  std::memcpy(buffer.get() + header.size(), columns.data(), columns.size());
+  std::uint8_t* p = buffer.get();
+  for (std::uint64_t v : {static_cast<std::uint64_t>(total), std::uint64_t{column_count}}) {
+    while (v >= 0x80) {
+      *p++ = static_cast<std::uint8_t>((v & 0x7F) | 0x80);
+      v >>= 7;
+    }
+    *p++ = static_cast<std::uint8_t>(v);
+  }
+  std::memcpy(p, columns.data(), columns.size());
   return buffer;
 }
 
