@@ -139,9 +139,12 @@ TEST(EngineSchema, ContinueKeepsStreamingAndReBaselineReloads) {
   target->SetSchemaResponse({SchemaChangeResponse::Action::ReBaseline, "type changed"});
   source->EmitSchemaChange(kUsers, IdNameColumns());
   last = source->EmitInsert(kUsers, User(3, "c"));
-  ASSERT_TRUE(Eventually([&] { return source->BaselineCount() == 2; }));
-  ASSERT_TRUE(source->AwaitAck(last, 10s));
+  // The insert may be applied (and ACKed) before the stream stops for the re-baseline, so wait
+  // for the second baseline to complete rather than for the ACK.
+  ASSERT_TRUE(Eventually([&] { return target->CountOf("baseline_complete") == 2; }));
+  EXPECT_EQ(source->BaselineCount(), 2);
   EXPECT_EQ(target->CountOf("truncate"), 1U);
+  ASSERT_TRUE(source->AwaitAck(last, 10s));
 }
 
 TEST(EngineSchema, ErrorAnswerFailsThePipelineWithoutRetries) {
