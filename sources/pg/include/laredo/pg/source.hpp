@@ -1,0 +1,147 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "laredo/pg/lsn.hpp"
+#include "laredo/pg/position.hpp"
+#include "laredo/sync_source.hpp"
+
+namespace laredo::pg {
+
+/// How the source keeps its replication slot.
+enum class SlotMode : std::uint8_t {
+  /// A TEMPORARY slot that lives as long as the replication connection: every start (and every
+  /// lost connection) means a full baseline. `SupportsResume()` is false.
+  Ephemeral,
+  /// A named persistent slot: after a restart the source continues from the slot's
+  /// `confirmed_flush_lsn` when the targets kept their rows.
+  Stateful,
+};
+
+/// Reconnect policy for a lost replication connection while streaming.
+struct ReconnectPolicy {
+  /// First delay after a connection loss. Default 100 ms.
+  std::chrono::milliseconds initial_backoff{100};
+  /// Upper bound of the delay. Default 10 s.
+  std::chrono::milliseconds max_backoff{10'000};
+  /// Growth of the delay per failed attempt. Default 2.
+  double multiplier = 2.0;
+  /// Consecutive failed attempts before `Stream` gives up with a `FatalError`. Default 10.
+  int max_attempts = 10;
+};
+
+/// Per-table publication settings (PostgreSQL 15 or later), applied when the source manages the
+/// publication, and to the baseline, so that baseline and stream deliver the same rows and columns.
+struct TableOptions {
+  /// Replicate only these columns (a publication column list). Must include the primary key.
+  /// Default empty: every column.
+  std::vector<std::string> columns;
+  /// Replicate only rows for which this SQL boolean expression holds (a publication row filter),
+  /// e.g. "status = 'active'". For UPDATE and DELETE to be published, the columns it uses must
+  /// be part of the replica identity (the primary key, or REPLICA IDENTITY FULL). An update that
+  /// moves a row out of the filter arrives as a delete. Default empty: every row.
+  std::string row_filter;
+};
+
+/// Options of `Source`. An aggregate: use designated initializers.
+struct SourceOptions {
+  /// libpq connection string, URI or key=value (TLS settings such as sslmode are honoured).
+  /// Required. Never logged: messages use a redacted copy.
+  std::string conninfo;
+  /// Default `Stateful`.
+  SlotMode slot_mode = SlotMode::Stateful;
+  /// Replication slot name. Default empty: "laredo_slot" when stateful, a name unique to this
+  /// process when ephemeral.
+  std::string slot_name;
+  /// Publication the slot decodes with. Default "laredo_pub".
+  std::string publication_name = "laredo_pub";
+  /// Whether the source creates the publication (`FOR TABLE` the configured tables) and adds or
+  /// removes tables so that it matches the configuration. Needs ownership of the tables (or
+  /// superuser). When false, the publication must exist. Default true.
+  bool manage_publication = true;
+  /// Default: see `ReconnectPolicy`.
+  ReconnectPolicy reconnect;
+  /// How often a standby status update is sent even when nothing changed (also while paused, so
+  /// the server's wal_sender_timeout does not end the connection). Keep it well under the
+  /// server's wal_sender_timeout (default 60 s). Default 10 s.
+  std::chrono::milliseconds status_interval{10'000};
+  /// Stateful only: never resume from the slot; every start takes a fresh baseline (which
+  /// re-creates the slot, see `Source::Baseline`). Default false.
+  bool always_baseline = false;
+  /// Connections that copy tables at the same time during a baseline, all importing the same
+  /// snapshot. Default 1.
+  int baseline_parallelism = 1;
+  /// Column lists and row filters per table. Needs `manage_publication`. Default none.
+  std::map<TableIdentifier, TableOptions> tables;
+};
+
+/// A PostgreSQL logical replication source (pgoutput, protocol version 1).
+///
+/// Baseline: creates the slot with an exported snapshot and COPYs every table inside that
+/// snapshot (REPEATABLE READ + SET TRANSACTION SNAPSHOT), so the stream continues exactly where
+/// the baseline ends. A baseline always creates a new slot; in stateful mode an existing slot of
+/// the same name is dropped first, because a snapshot can only be exported when a slot is created
+/// and replaying the old slot's backlog over a newer snapshot would apply stale changes.
+///
+/// Stream: one thread (the one calling `Baseline` and `Stream`) owns the replication connection.
+/// Each change carries a `StreamPosition`; acknowledging it reports the server only what is safe
+/// (see `StreamPosition::ack_lsn`). On connection loss a stateful source reconnects with backoff
+/// and resumes after the last change it dispatched; an ephemeral one throws `RebaselineRequired`
+/// (its temporary slot died with the connection). A slot the server invalidated (wal_status
+/// 'lost') is dropped and `RebaselineRequired` thrown; the next baseline re-creates it.
+///
+/// Threading contract: the `SyncSource` one. `Init`, `ValidateTables`, `Baseline` and `Stream`
+/// from one thread; `Ack`, `Pause`, `Resume`, `State`, `GetLag`, `LastAckedPosition`,
+/// `EstimateRows`, `ResetSource` and the position functions from any thread (`GetLag`,
+/// `EstimateRows`, `LastAckedPosition` and `ResetSource` open their own short connections).
+/// `Ack` only records the position; the stream thread sends it to the server.
+class Source final : public SyncSource, public Resettable, public BaselineSizeEstimator {
+ public:
+  /// Throws `ConfigError` listing every problem with `options`.
+  explicit Source(SourceOptions options);
+  ~Source() override;
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
+
+  std::map<TableIdentifier, std::vector<ColumnDefinition>> Init(
+      const SourceConfig& config) override;
+  std::vector<ValidationError> ValidateTables(const std::vector<TableIdentifier>& tables) override;
+  Position Baseline(std::stop_token stop, const std::vector<TableIdentifier>& tables,
+                    const RowCallback& on_row) override;
+  void Stream(std::stop_token stop, const Position& from, ChangeHandler& handler) override;
+  void Ack(const Position& position) override;
+  bool SupportsResume() override;
+  Position LastAckedPosition() override;
+  int ComparePositions(const Position& a, const Position& b) override;
+  std::string PositionToString(const Position& position) override;
+  Position PositionFromString(std::string_view text) override;
+  void Pause() override;
+  void Resume() override;
+  LagInfo GetLag() override;
+  laredo::OrderingGuarantee OrderingGuarantee() override;
+  SourceState State() override;
+  void Close() override;
+
+  /// Drops the slot (and, when asked, the publication); the next baseline creates them again.
+  void ResetSource(bool drop_publication) override;
+
+  /// pg_class.reltuples of the table; nullopt when the server has no estimate yet.
+  std::optional<std::uint64_t> EstimateRows(const TableIdentifier& table) override;
+
+  /// The slot this source uses (generated for an ephemeral source without a name).
+  [[nodiscard]] const std::string& slot_name() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace laredo::pg

@@ -1,0 +1,192 @@
+#include "baseline_copy.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "copy_text.hpp"
+#include "pg_connection.hpp"
+#include "type_mapping.hpp"
+
+namespace laredo::pg {
+namespace {
+
+PgConnection OpenSnapshotConnection(std::string_view conninfo, std::string_view snapshot) {
+  auto conn = PgConnection::Connect(conninfo, ConnectionKind::Normal, "laredo baseline");
+  conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "starting the baseline transaction");
+  conn.Exec(fmt::format("SET TRANSACTION SNAPSHOT {}", conn.QuoteLiteral(snapshot)),
+            "importing the slot's snapshot");
+  return conn;
+}
+
+// Copies one table, calling `emit` per row; false when stopped.
+bool CopyTable(PgConnection& conn, const CopyJob& job, std::stop_token stop,
+               const std::function<void(Row)>& emit) {
+  std::vector<std::string> quoted;
+  std::vector<std::string> names;
+  for (const auto& c : job.columns) {
+    quoted.push_back(conn.QuoteIdent(c.name));
+    names.push_back(c.name);
+  }
+  const auto shared_names = ColumnNames::Make(std::move(names));
+  const std::string what = fmt::format("copying {}", job.table.ToString());
+  const std::string table = conn.QuoteTable(job.table.schema, job.table.table);
+  conn.Exec(job.row_filter.empty()
+                ? fmt::format("COPY {} ({}) TO STDOUT", table, fmt::join(quoted, ", "))
+                : fmt::format("COPY (SELECT {} FROM {} WHERE ({})) TO STDOUT",
+                              fmt::join(quoted, ", "), table, job.row_filter),
+            what);
+  CopyTextParser parser;
+  for (;;) {
+    char* raw = nullptr;
+    const int n = PQgetCopyData(conn.get(), &raw, 0);
+    if (n == -1) break;
+    if (n == -2) ThrowCommandError(conn.get(), nullptr, what);
+    std::unique_ptr<char, void (*)(void*)> line(raw, PQfreemem);
+    const auto& fields = parser.Parse(std::string_view(raw, static_cast<std::size_t>(n)));
+    if (fields.size() != job.columns.size()) {
+      throw DataError("bad_copy_line", fmt::format("{}: expected {} fields, got {}", what,
+                                                   job.columns.size(), fields.size()));
+    }
+    std::vector<Value> values;
+    values.reserve(fields.size());
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      values.push_back(fields[i].is_null ? Value()
+                                         : TextToValue(job.columns[i].type_oid, fields[i].text));
+    }
+    emit(Row(shared_names, std::move(values)));
+    if (stop.stop_requested()) return false;  // the connection is dropped mid-COPY by the caller
+  }
+  ResultPtr result(PQgetResult(conn.get()));
+  if (!result || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+    ThrowCommandError(conn.get(), result.get(), what);
+  }
+  while (ResultPtr rest{PQgetResult(conn.get())}) {
+  }
+  return true;
+}
+
+// Rows travel from workers to the calling thread in batches, through a bounded queue.
+struct Batch {
+  const TableIdentifier* table = nullptr;
+  std::vector<Row> rows;
+};
+
+class BatchQueue {
+ public:
+  bool Push(Batch batch) {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return closed_ || queue_.size() < kCapacity; });
+    if (closed_) return false;
+    queue_.push_back(std::move(batch));
+    cv_.notify_all();
+    return true;
+  }
+  // False when every producer finished and the queue is empty, or the queue was closed.
+  bool Pop(Batch& out, std::stop_token stop) {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, stop, [&] { return closed_ || !queue_.empty() || producers_ == 0; });
+    if (queue_.empty()) return false;
+    out = std::move(queue_.front());
+    queue_.pop_front();
+    cv_.notify_all();
+    return true;
+  }
+  void AddProducer() {
+    std::lock_guard lk(mu_);
+    ++producers_;
+  }
+  void ProducerDone(std::exception_ptr error) {
+    std::lock_guard lk(mu_);
+    --producers_;
+    if (error && !error_) {
+      error_ = error;
+      closed_ = true;
+    }
+    cv_.notify_all();
+  }
+  void Close() {
+    std::lock_guard lk(mu_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+  std::exception_ptr error() {
+    std::lock_guard lk(mu_);
+    return error_;
+  }
+
+ private:
+  static constexpr std::size_t kCapacity = 16;
+  std::mutex mu_;
+  std::condition_variable_any cv_;
+  std::deque<Batch> queue_;
+  int producers_ = 0;
+  bool closed_ = false;
+  std::exception_ptr error_;
+};
+
+}  // namespace
+
+void CopySnapshot(std::string_view conninfo, std::string_view snapshot,
+                  const std::vector<CopyJob>& jobs, int parallelism, std::stop_token stop,
+                  const CopyRowSink& sink) {
+  if (jobs.empty()) return;
+  const auto workers = static_cast<std::size_t>(std::max(1, parallelism));
+  if (workers == 1 || jobs.size() == 1) {
+    auto conn = OpenSnapshotConnection(conninfo, snapshot);
+    for (const auto& job : jobs) {
+      if (!CopyTable(conn, job, stop, [&](Row row) { sink(job.table, std::move(row)); })) return;
+    }
+    conn.Exec("COMMIT", "ending the baseline transaction");
+    return;
+  }
+  constexpr std::size_t kBatchRows = 1024;
+  BatchQueue queue;
+  std::atomic<std::size_t> next_job{0};
+  std::stop_source abort;  // set when the consumer leaves early
+  std::vector<std::jthread> threads;
+  for (std::size_t w = 0; w < std::min(workers, jobs.size()); ++w) {
+    queue.AddProducer();
+    threads.emplace_back([&] {
+      std::exception_ptr error;
+      try {
+        auto conn = OpenSnapshotConnection(conninfo, snapshot);
+        for (std::size_t i = next_job++; i < jobs.size(); i = next_job++) {
+          Batch batch{.table = &jobs[i].table, .rows = {}};
+          const bool done = CopyTable(conn, jobs[i], abort.get_token(), [&](Row row) {
+            batch.rows.push_back(std::move(row));
+            if (batch.rows.size() == kBatchRows) {
+              if (!queue.Push(std::move(batch))) abort.request_stop();
+              batch = Batch{.table = &jobs[i].table, .rows = {}};
+            }
+          });
+          if (!done) break;
+          if (!batch.rows.empty() && !queue.Push(std::move(batch))) break;
+        }
+      } catch (...) {
+        error = std::current_exception();
+      }
+      queue.ProducerDone(error);
+    });
+  }
+  Batch batch;
+  while (queue.Pop(batch, stop)) {
+    for (auto& row : batch.rows) {
+      sink(*batch.table, std::move(row));
+      if (stop.stop_requested()) break;
+    }
+    if (stop.stop_requested()) break;
+  }
+  abort.request_stop();
+  queue.Close();
+  threads.clear();  // joins
+  if (auto error = queue.error(); error && !stop.stop_requested()) std::rethrow_exception(error);
+}
+
+}  // namespace laredo::pg

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <functional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "laredo/column_definition.hpp"
+#include "laredo/row.hpp"
+#include "laredo/table_identifier.hpp"
+
+namespace laredo::pg {
+
+/// One table of a baseline and its discovered columns (COPY reads exactly these, in this order).
+struct CopyJob {
+  TableIdentifier table;
+  std::vector<ColumnDefinition> columns;
+  /// The publication's row filter, applied to the baseline too; empty for every row.
+  std::string row_filter;
+};
+
+using CopyRowSink = std::function<void(const TableIdentifier&, Row)>;
+
+/// Reads every table of `jobs` with `COPY ... TO STDOUT` inside the exported `snapshot`
+/// (REPEATABLE READ + SET TRANSACTION SNAPSHOT), on up to `parallelism` connections that all
+/// import it. Values go through the same type mapping as the stream (lesson 3).
+///
+/// Threading: `sink` is called on the calling thread only, one row at a time, whatever the
+/// parallelism (worker threads hand rows over in batches through a bounded queue, so a slow sink
+/// slows the copy instead of buffering the tables). Returns early once `stop` is triggered.
+/// Throws `RetryableError` on connection loss and the classified error otherwise.
+void CopySnapshot(std::string_view conninfo, std::string_view snapshot,
+                  const std::vector<CopyJob>& jobs, int parallelism, std::stop_token stop,
+                  const CopyRowSink& sink);
+
+}  // namespace laredo::pg

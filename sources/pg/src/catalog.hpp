@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "laredo/column_definition.hpp"
+#include "laredo/pg/lsn.hpp"
+#include "laredo/pg/source.hpp"
+#include "laredo/table_identifier.hpp"
+#include "laredo/validation_error.hpp"
+#include "pg_connection.hpp"
+
+namespace laredo::pg {
+
+/// Catalog queries of the source, on a normal connection. Pure request/response: no state.
+
+/// Columns of each table that exists (missing tables are absent from the result): every
+/// non-dropped, non-generated column in attnum order, which is the order of COPY's output and of
+/// pgoutput's tuples.
+std::map<TableIdentifier, std::vector<ColumnDefinition>> DiscoverColumns(
+    PgConnection& conn, const std::vector<TableIdentifier>& tables);
+
+/// Every problem at once: wal_level, REPLICATION privilege, publication existence (when not
+/// managed) and, per table, existence, SELECT privilege, and a primary key or REPLICA IDENTITY
+/// FULL.
+std::vector<ValidationError> Validate(PgConnection& conn,
+                                      const std::vector<TableIdentifier>& tables,
+                                      std::string_view publication, bool manage_publication);
+
+/// Creates the publication FOR TABLE `tables`, or changes it so that it lists exactly them: tables
+/// are added and dropped one by one, except when column lists or row filters are involved (now or
+/// before), then the whole list is SET (their text cannot be compared with the server's
+/// normalised form). A FOR ALL TABLES publication is left alone.
+void SyncPublication(PgConnection& conn, std::string_view publication,
+                     const std::vector<TableIdentifier>& tables,
+                     const std::map<TableIdentifier, TableOptions>& options);
+
+struct SlotInfo {
+  std::optional<Lsn> confirmed_flush;
+  std::string wal_status;
+  bool active = false;
+};
+std::optional<SlotInfo> QuerySlotInfo(PgConnection& conn, std::string_view slot);
+
+/// pg_class.reltuples; nullopt when never analysed or the table is missing.
+std::optional<std::uint64_t> EstimateRowCount(PgConnection& conn, const TableIdentifier& table);
+
+/// pg_current_wal_lsn() - confirmed_flush_lsn of the slot, 0 when unknown.
+std::int64_t SlotLagBytes(PgConnection& conn, std::string_view slot);
+
+}  // namespace laredo::pg

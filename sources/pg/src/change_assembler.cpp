@@ -1,0 +1,213 @@
+#include "change_assembler.hpp"
+
+#include <fmt/format.h>
+
+#include "laredo/error.hpp"
+#include "replication_messages.hpp"
+#include "type_mapping.hpp"
+
+namespace laredo::pg {
+
+ChangeAssembler::ChangeAssembler(std::map<TableIdentifier, std::vector<ColumnDefinition>> known,
+                                 StreamPosition skip_through)
+    : columns_(std::move(known)),
+      skip_through_(skip_through),
+      last_dispatched_(skip_through),
+      previous_end_(skip_through.ack_lsn) {}
+
+const ChangeAssembler::Relation* ChangeAssembler::Find(std::uint32_t relation_id) const {
+  auto it = relations_.find(relation_id);
+  if (it == relations_.end()) {
+    // The server always sends a Relation before the first change that uses it.
+    throw DataError("pgoutput_protocol",
+                    fmt::format("change for relation {} before its Relation message", relation_id));
+  }
+  return &it->second;
+}
+
+Row ChangeAssembler::ToRow(const Relation& rel, const TupleData& tuple) const {
+  if (tuple.size() != rel.type_oids.size()) {
+    throw DataError("pgoutput_protocol",
+                    fmt::format("{}: tuple has {} columns, relation has {}", rel.table.ToString(),
+                                tuple.size(), rel.type_oids.size()));
+  }
+  std::vector<Value> values;
+  values.reserve(tuple.size());
+  for (std::size_t i = 0; i < tuple.size(); ++i) {
+    switch (tuple[i].kind) {
+      case TupleColumn::Kind::Null:
+        values.emplace_back();
+        break;
+      case TupleColumn::Kind::UnchangedToast:
+        values.push_back(Value::Unchanged());  // lesson 4: kept by the target
+        break;
+      case TupleColumn::Kind::Text:
+        values.push_back(TextToValue(rel.type_oids[i], tuple[i].data));
+        break;
+      case TupleColumn::Kind::Binary:
+        throw DataError("pgoutput_protocol", "binary tuple data although binary was not requested");
+    }
+  }
+  return Row(rel.names, std::move(values));
+}
+
+Row ChangeAssembler::KeyRow(const Relation& rel, const TupleData& tuple) const {
+  Row full = ToRow(rel, tuple);
+  std::vector<Value> values;
+  for (std::size_t i = 0; i < rel.key.size(); ++i) {
+    if (rel.key[i]) values.push_back(full.value(i));
+  }
+  return Row(rel.key_names, std::move(values));
+}
+
+void ChangeAssembler::OnRelation(const RelationMessage& m, ChangeHandler& handler) {
+  Relation rel;
+  rel.table = Table(m.namespace_name, m.relation_name);
+  std::vector<std::string> names;
+  std::vector<std::string> key_names;
+  for (const auto& c : m.columns) {
+    names.push_back(c.name);
+    rel.type_oids.push_back(c.type_oid);
+    rel.key.push_back(c.key);
+    if (c.key) key_names.push_back(c.name);
+  }
+  rel.names = ColumnNames::Make(std::move(names));
+  rel.key_names = ColumnNames::Make(std::move(key_names));
+  auto known = columns_.find(rel.table);
+  rel.wanted = known != columns_.end();
+  if (rel.wanted) {
+    const auto& old = known->second;
+    bool same = old.size() == m.columns.size();
+    for (std::size_t i = 0; same && i < old.size(); ++i) {
+      same = old[i].name == m.columns[i].name && old[i].type_oid == m.columns[i].type_oid &&
+             old[i].type_modifier == m.columns[i].type_modifier;
+    }
+    if (!same) {
+      std::vector<ColumnDefinition> now;
+      int pk_ordinal = 0;
+      for (std::size_t i = 0; i < m.columns.size(); ++i) {
+        const auto& c = m.columns[i];
+        ColumnDefinition d{.name = c.name,
+                           .type = TypeName(c.type_oid),
+                           .ordinal_position = static_cast<int>(i + 1),
+                           .type_oid = c.type_oid,
+                           .type_modifier = c.type_modifier};
+        const ColumnDefinition* before = nullptr;
+        for (const auto& o : old) {
+          if (o.name == c.name) before = &o;
+        }
+        if (before != nullptr && before->type_oid == c.type_oid) {
+          d.type = before->type;
+          d.nullable = before->nullable;
+          d.default_value = before->default_value;
+        }
+        // Under REPLICA IDENTITY FULL every column is flagged as key: not a primary key.
+        const bool key =
+            before != nullptr ? before->primary_key : (c.key && m.replica_identity != 'f');
+        if (key) {
+          d.primary_key = true;
+          d.primary_key_ordinal = ++pk_ordinal;
+        }
+        now.push_back(std::move(d));
+      }
+      known->second = now;
+      Dispatch(handler);  // changes before the Relation message keep the old columns
+      handler.OnSchemaChange(rel.table, std::move(now));
+    }
+  }
+  relations_[m.relation_id] = std::move(rel);
+}
+
+ChangeEvent ChangeAssembler::NewEvent(const Relation& rel, ChangeAction action) {
+  ChangeEvent e;
+  e.table = rel.table;
+  e.action = action;
+  e.position = StreamPosition{.commit_lsn = commit_lsn_, .index = index_, .ack_lsn = previous_end_};
+  e.timestamp = std::chrono::system_clock::now();
+  e.commit_time = commit_time_;
+  e.transaction_id = xid_;
+  return e;
+}
+
+void ChangeAssembler::Queue(ChangeEvent event, ChangeHandler& handler) {
+  Dispatch(handler);  // the held change was not the last of its transaction
+  held_ = std::move(event);
+}
+
+void ChangeAssembler::Dispatch(ChangeHandler& handler) {
+  if (!held_) return;
+  ChangeEvent event = std::move(*held_);
+  held_.reset();
+  const auto& position = std::any_cast<const StreamPosition&>(event.position);
+  if (StreamPosition::Compare(position, skip_through_) <= 0) return;  // delivered before
+  last_dispatched_ = position;
+  handler.OnChange(std::move(event));
+}
+
+void ChangeAssembler::Handle(const PgoutputMessage& message, ChangeHandler& handler) {
+  std::visit(
+      [&](const auto& m) {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, BeginMessage>) {
+          in_transaction_ = true;
+          commit_lsn_ = m.final_lsn;
+          index_ = 0;
+          xid_ = m.xid;
+          commit_time_ = FromPgEpochMicros(m.commit_time);
+        } else if constexpr (std::is_same_v<M, CommitMessage>) {
+          if (held_) {
+            std::any_cast<StreamPosition&>(held_->position).ack_lsn = m.end_lsn;
+            Dispatch(handler);
+          }
+          previous_end_ = m.end_lsn;
+          in_transaction_ = false;
+          last_commit_time_ = FromPgEpochMicros(m.commit_time);
+        } else if constexpr (std::is_same_v<M, RelationMessage>) {
+          OnRelation(m, handler);
+        } else if constexpr (std::is_same_v<M, InsertMessage>) {
+          const auto* rel = Find(m.relation_id);
+          ++index_;  // counted even when not emitted, so indexes match across reconnects
+          if (!rel->wanted) return;
+          ChangeEvent e = NewEvent(*rel, ChangeAction::Insert);
+          e.new_values = ToRow(*rel, m.new_tuple);
+          Queue(std::move(e), handler);
+        } else if constexpr (std::is_same_v<M, UpdateMessage>) {
+          const auto* rel = Find(m.relation_id);
+          ++index_;
+          if (!rel->wanted) return;
+          ChangeEvent e = NewEvent(*rel, ChangeAction::Update);
+          e.new_values = ToRow(*rel, m.new_tuple);
+          if (m.old_kind == OldTuple::Full) {
+            e.old_values = ToRow(*rel, m.old_tuple);
+          } else {
+            e.old_values = KeyRow(*rel, m.old_kind == OldTuple::Key ? m.old_tuple : m.new_tuple);
+          }
+          Queue(std::move(e), handler);
+        } else if constexpr (std::is_same_v<M, DeleteMessage>) {
+          const auto* rel = Find(m.relation_id);
+          ++index_;
+          if (!rel->wanted) return;
+          ChangeEvent e = NewEvent(*rel, ChangeAction::Delete);
+          e.old_values =
+              m.old_kind == OldTuple::Full ? ToRow(*rel, m.old_tuple) : KeyRow(*rel, m.old_tuple);
+          Queue(std::move(e), handler);
+        } else if constexpr (std::is_same_v<M, TruncateMessage>) {
+          for (const auto id : m.relation_ids) {
+            const auto* rel = Find(id);
+            ++index_;
+            if (!rel->wanted) continue;
+            Queue(NewEvent(*rel, ChangeAction::Truncate), handler);
+          }
+        } else if constexpr (std::is_same_v<M, StreamStartMessage> ||
+                             std::is_same_v<M, StreamStopMessage> ||
+                             std::is_same_v<M, StreamCommitMessage> ||
+                             std::is_same_v<M, StreamAbortMessage>) {
+          throw DataError("pgoutput_protocol",
+                          "streamed-transaction message although protocol version 1 was asked");
+        }
+        // Origin, Type and logical decoding messages carry nothing to apply.
+      },
+      message);
+}
+
+}  // namespace laredo::pg

@@ -1,0 +1,78 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "laredo/change_event.hpp"
+#include "laredo/pg/position.hpp"
+#include "pgoutput_decoder.hpp"
+
+namespace laredo::pg {
+
+/// Turns decoded pgoutput messages into `ChangeEvent`s with ACK-safe positions. No I/O.
+///
+/// Each change is held back until the next message shows whether it was the last of its
+/// transaction: only the last one gets the commit end LSN as its `ack_lsn`; the others get the
+/// previous transaction's end (see `StreamPosition`). Changes at or before `skip_through` are
+/// dropped, so a stream restarted from an older server position delivers nothing twice.
+///
+/// Threading: one instance per stream connection, used by the stream thread.
+class ChangeAssembler {
+ public:
+  /// `known` holds the columns the targets were initialised with; a Relation message whose
+  /// columns differ from them raises `OnSchemaChange`. Changes of other tables are not emitted.
+  ChangeAssembler(std::map<TableIdentifier, std::vector<ColumnDefinition>> known,
+                  StreamPosition skip_through);
+
+  void Handle(const PgoutputMessage& message, ChangeHandler& handler);
+
+  [[nodiscard]] bool in_transaction() const noexcept { return in_transaction_; }
+  /// The last change handed to the handler (or `skip_through` before any).
+  [[nodiscard]] const StreamPosition& last_dispatched() const noexcept { return last_dispatched_; }
+  /// Commit time of the newest transaction seen.
+  [[nodiscard]] std::optional<std::chrono::system_clock::time_point> last_commit_time() const {
+    return last_commit_time_;
+  }
+  /// Columns now known per table (updated by schema changes).
+  [[nodiscard]] const std::map<TableIdentifier, std::vector<ColumnDefinition>>& columns() const {
+    return columns_;
+  }
+
+ private:
+  struct Relation {
+    TableIdentifier table;
+    bool wanted = false;
+    std::shared_ptr<const ColumnNames> names;
+    std::vector<std::uint32_t> type_oids;
+    std::vector<bool> key;
+    std::shared_ptr<const ColumnNames> key_names;
+  };
+
+  void OnRelation(const RelationMessage& m, ChangeHandler& handler);
+  const Relation* Find(std::uint32_t relation_id) const;
+  Row ToRow(const Relation& rel, const TupleData& tuple) const;
+  Row KeyRow(const Relation& rel, const TupleData& tuple) const;
+  void Queue(ChangeEvent event, ChangeHandler& handler);
+  void Dispatch(ChangeHandler& handler);
+  ChangeEvent NewEvent(const Relation& rel, ChangeAction action);
+
+  std::map<TableIdentifier, std::vector<ColumnDefinition>> columns_;
+  std::unordered_map<std::uint32_t, Relation> relations_;
+  StreamPosition skip_through_;
+  StreamPosition last_dispatched_;
+  Lsn previous_end_;
+  bool in_transaction_ = false;
+  Lsn commit_lsn_;
+  std::uint32_t index_ = 0;
+  std::uint32_t xid_ = 0;
+  std::chrono::system_clock::time_point commit_time_{};
+  std::optional<std::chrono::system_clock::time_point> last_commit_time_;
+  std::optional<ChangeEvent> held_;
+};
+
+}  // namespace laredo::pg

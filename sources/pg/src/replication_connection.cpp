@@ -1,0 +1,108 @@
+#include "replication_connection.hpp"
+
+#include <fmt/format.h>
+#include <poll.h>
+
+#include "replication_messages.hpp"
+
+namespace laredo::pg {
+
+CreatedSlot ReplicationConnection::CreateSlot(std::string_view slot, bool temporary) {
+  const std::string sql =
+      fmt::format("CREATE_REPLICATION_SLOT {}{} LOGICAL pgoutput EXPORT_SNAPSHOT",
+                  conn_.QuoteIdent(slot), temporary ? " TEMPORARY" : "");
+  auto result = conn_.Exec(sql, fmt::format("creating replication slot {}", slot));
+  if (PQntuples(result.get()) != 1 || PQnfields(result.get()) < 3) {
+    throw RetryableError("pg_protocol", "CREATE_REPLICATION_SLOT returned an unexpected result");
+  }
+  CreatedSlot created;
+  created.consistent_point = Lsn::Parse(GetValue(result.get(), 0, 1).value_or(""));
+  created.snapshot_name = GetValue(result.get(), 0, 2).value_or("");
+  return created;
+}
+
+void ReplicationConnection::DropSlot(std::string_view slot) {
+  conn_.Exec(fmt::format("DROP_REPLICATION_SLOT {} WAIT", conn_.QuoteIdent(slot)),
+             fmt::format("dropping replication slot {}", slot));
+}
+
+ReplicationConnection::SlotState ReplicationConnection::QuerySlot(std::string_view slot) {
+  // Simple protocol only: walsender connections take no parameters.
+  auto result = conn_.Exec(fmt::format("SELECT coalesce(wal_status, '') FROM pg_replication_slots "
+                                       "WHERE slot_name = {}",
+                                       conn_.QuoteLiteral(slot)),
+                           fmt::format("reading replication slot {}", slot));
+  SlotState state;
+  if (PQntuples(result.get()) == 1) {
+    state.exists = true;
+    state.wal_status = GetValue(result.get(), 0, 0).value_or("");
+  }
+  return state;
+}
+
+void ReplicationConnection::StartReplication(std::string_view slot, Lsn start,
+                                             std::string_view publication) {
+  // publication_names is a list of identifiers: quote the name, then quote that as a literal.
+  const std::string sql = fmt::format(
+      "START_REPLICATION SLOT {} LOGICAL {} (proto_version '1', publication_names {})",
+      conn_.QuoteIdent(slot), start.ToString(), conn_.QuoteLiteral(conn_.QuoteIdent(publication)));
+  auto result = conn_.Exec(sql, fmt::format("starting replication from slot {}", slot));
+  if (PQresultStatus(result.get()) != PGRES_COPY_BOTH) {
+    throw RetryableError("pg_protocol", "START_REPLICATION did not enter COPY BOTH mode");
+  }
+}
+
+void ReplicationConnection::ThrowStreamEnded() {
+  // The server ended COPY BOTH: its result says why (an ERROR, or a clean end of stream).
+  ResultPtr result(PQgetResult(conn_.get()));
+  if (result && PQresultStatus(result.get()) == PGRES_FATAL_ERROR) {
+    ThrowCommandError(conn_.get(), result.get(), "streaming changes");
+  }
+  throw RetryableError("pg_connection", fmt::format("the server ended the replication stream: {}",
+                                                    PQerrorMessage(conn_.get())));
+}
+
+ReplicationConnection::ReadStatus ReplicationConnection::Read(std::chrono::milliseconds timeout,
+                                                              std::span<const std::byte>& message) {
+  buffer_.reset();
+  for (int round = 0; round < 2; ++round) {
+    char* data = nullptr;
+    const int n = PQgetCopyData(conn_.get(), &data, 1);
+    if (n > 0) {
+      buffer_.reset(data);
+      message = std::span<const std::byte>(reinterpret_cast<const std::byte*>(data),  // NOLINT
+                                           static_cast<std::size_t>(n));
+      return ReadStatus::Message;
+    }
+    if (n == -1) ThrowStreamEnded();
+    if (n == -2) ThrowCommandError(conn_.get(), nullptr, "reading the replication stream");
+    if (round == 1) break;
+    // Nothing buffered: wait for the socket, then pull what arrived into libpq.
+    pollfd fd{.fd = PQsocket(conn_.get()), .events = POLLIN, .revents = 0};
+    const int ready = poll(&fd, 1, static_cast<int>(timeout.count()));
+    if (ready < 0 && errno != EINTR) {
+      throw RetryableError("pg_connection", "poll on the replication socket failed");
+    }
+    if (ready <= 0) return ReadStatus::Timeout;
+    if (PQconsumeInput(conn_.get()) == 0) {
+      ThrowCommandError(conn_.get(), nullptr, "reading the replication stream");
+    }
+  }
+  return ReadStatus::Timeout;
+}
+
+void ReplicationConnection::SendStatus(Lsn write, Lsn flush, bool reply_requested) {
+  const StandbyStatusUpdate update{.write = write,
+                                   .flush = flush,
+                                   .apply = flush,
+                                   .client_time = ToPgEpochMicros(std::chrono::system_clock::now()),
+                                   .reply_requested = reply_requested};
+  const auto bytes = EncodeStandbyStatusUpdate(update);
+  if (PQputCopyData(conn_.get(), reinterpret_cast<const char*>(bytes.data()),  // NOLINT
+                    static_cast<int>(bytes.size())) != 1 ||
+      PQflush(conn_.get()) != 0) {
+    ThrowCommandError(conn_.get(), nullptr, "sending a standby status update");
+  }
+}
+
+}  // namespace laredo::pg

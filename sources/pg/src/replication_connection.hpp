@@ -1,0 +1,66 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "laredo/pg/lsn.hpp"
+#include "pg_connection.hpp"
+
+namespace laredo::pg {
+
+/// What CREATE_REPLICATION_SLOT returned.
+struct CreatedSlot {
+  /// Where decoding of the new slot starts: the baseline's position.
+  Lsn consistent_point;
+  /// The exported snapshot; valid until this connection runs its next command.
+  std::string snapshot_name;
+};
+
+/// A `replication=database` connection speaking the streaming replication protocol.
+///
+/// Threading: owned by one thread (the source's lifecycle thread, which runs Baseline and Stream).
+/// Nothing here is safe to call from another thread; other threads hand values to that thread.
+class ReplicationConnection {
+ public:
+  explicit ReplicationConnection(PgConnection conn) : conn_(std::move(conn)) {}
+
+  /// CREATE_REPLICATION_SLOT ... LOGICAL pgoutput EXPORT_SNAPSHOT (TEMPORARY when asked).
+  CreatedSlot CreateSlot(std::string_view slot, bool temporary);
+  /// DROP_REPLICATION_SLOT ... WAIT (waits for a walsender that is still exiting to release it).
+  void DropSlot(std::string_view slot);
+  /// Whether the slot exists, and its wal_status ("reserved", "extended", "unreserved", "lost").
+  struct SlotState {
+    bool exists = false;
+    std::string wal_status;
+  };
+  SlotState QuerySlot(std::string_view slot);
+
+  /// START_REPLICATION SLOT ... LOGICAL start (proto_version '1', publication_names ...).
+  void StartReplication(std::string_view slot, Lsn start, std::string_view publication);
+
+  enum class ReadStatus : std::uint8_t { Message, Timeout };
+  /// Waits up to `timeout` for the next CopyData message. On `Message`, `message` views its body
+  /// until the next Read. Throws `RetryableError` when the connection is lost or the server ends
+  /// the stream, and the classified error when the server reports one.
+  ReadStatus Read(std::chrono::milliseconds timeout, std::span<const std::byte>& message);
+
+  /// Sends a standby status update ('r') and flushes it.
+  void SendStatus(Lsn write, Lsn flush, bool reply_requested);
+
+  [[nodiscard]] PgConnection& connection() noexcept { return conn_; }
+
+ private:
+  struct FreeMem {
+    void operator()(char* p) const noexcept { PQfreemem(p); }
+  };
+  [[noreturn]] void ThrowStreamEnded();
+
+  PgConnection conn_;
+  std::unique_ptr<char, FreeMem> buffer_;
+};
+
+}  // namespace laredo::pg

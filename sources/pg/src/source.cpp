@@ -1,0 +1,283 @@
+#include "laredo/pg/source.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "baseline_copy.hpp"
+#include "catalog.hpp"
+#include "laredo/error.hpp"
+#include "laredo/logging.hpp"
+#include "source_impl.hpp"
+
+namespace laredo::pg {
+namespace {
+
+std::vector<std::string> CheckOptions(const SourceOptions& o) {
+  std::vector<std::string> problems;
+  if (o.conninfo.empty()) problems.emplace_back("pg source: conninfo is empty");
+  if (o.slot_name.size() > 63) problems.emplace_back("pg source: slot_name longer than 63 bytes");
+  for (const char c : o.slot_name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+      problems.push_back(fmt::format(
+          "pg source: slot_name \"{}\" may hold only lower-case letters, digits and '_'",
+          o.slot_name));
+      break;
+    }
+  }
+  if (o.publication_name.empty()) problems.emplace_back("pg source: publication_name is empty");
+  if (o.reconnect.initial_backoff.count() <= 0 || o.reconnect.max_backoff.count() <= 0 ||
+      o.reconnect.multiplier < 1.0 || o.reconnect.max_attempts < 0) {
+    problems.emplace_back(
+        "pg source: reconnect needs positive backoffs, multiplier >= 1, max_attempts >= 0");
+  }
+  if (o.status_interval.count() <= 0) problems.emplace_back("pg source: status_interval <= 0");
+  if (o.baseline_parallelism < 1) problems.emplace_back("pg source: baseline_parallelism < 1");
+  return problems;
+}
+
+std::string DefaultSlotName(SlotMode mode) {
+  if (mode == SlotMode::Stateful) return "laredo_slot";
+  static std::atomic<int> counter{0};
+  return fmt::format("laredo_tmp_{}_{}", ::getpid(), ++counter);
+}
+
+const StreamPosition& AsPosition(const Position& p) {
+  const auto* pos = std::any_cast<StreamPosition>(&p);
+  if (pos == nullptr) throw DataError("bad_position", "not a laredo::pg::StreamPosition");
+  return *pos;
+}
+
+}  // namespace
+
+Source::Impl::Impl(SourceOptions o) : options(std::move(o)) {
+  slot = options.slot_name.empty() ? DefaultSlotName(options.slot_mode) : options.slot_name;
+}
+
+void Source::Impl::RecordAck(const StreamPosition& p, bool replace) {
+  std::lock_guard lk(mu);
+  if (replace || !has_ack || StreamPosition::Compare(p, acked) > 0) {
+    acked = p;
+    has_ack = true;
+  }
+}
+
+bool Source::Impl::Wait(std::stop_token stop, std::chrono::milliseconds delay) {
+  std::unique_lock lk(mu);
+  wake.wait_for(lk, stop, delay, [] { return false; });
+  return !stop.stop_requested();
+}
+
+Source::Source(SourceOptions options) {
+  if (auto problems = CheckOptions(options); !problems.empty()) throw ConfigError(problems);
+  impl_ = std::make_unique<Impl>(std::move(options));
+}
+
+Source::~Source() = default;
+
+const std::string& Source::slot_name() const noexcept { return impl_->slot; }
+
+std::map<TableIdentifier, std::vector<ColumnDefinition>> Source::Init(const SourceConfig& config) {
+  impl_->SetState(SourceState::Connecting);
+  impl_->tables = config.tables;
+  auto conn = PgConnection::Connect(impl_->options.conninfo, ConnectionKind::Normal);
+  auto discovered = DiscoverColumns(conn, config.tables);
+  // A column list narrows what both the baseline and the stream deliver.
+  impl_->option_problems.clear();
+  for (const auto& [table, table_options] : impl_->options.tables) {
+    auto it = discovered.find(table);
+    if (it == discovered.end() || table_options.columns.empty()) continue;
+    std::vector<ColumnDefinition> kept;
+    for (const auto& c : it->second) {
+      const bool listed = std::find(table_options.columns.begin(), table_options.columns.end(),
+                                    c.name) != table_options.columns.end();
+      if (listed) kept.push_back(c);
+      if (!listed && c.primary_key) {
+        impl_->option_problems.push_back(
+            {table, "COLUMN_LIST_MISSES_KEY",
+             fmt::format("the column list leaves out primary key column \"{}\"", c.name)});
+      }
+    }
+    for (const auto& name : table_options.columns) {
+      const bool found = std::any_of(it->second.begin(), it->second.end(),
+                                     [&](const ColumnDefinition& c) { return c.name == name; });
+      if (!found) {
+        impl_->option_problems.push_back(
+            {table, "COLUMN_NOT_FOUND",
+             fmt::format("column list names \"{}\", which the table does not have", name)});
+      }
+    }
+    it->second = std::move(kept);
+  }
+  impl_->columns = std::move(discovered);
+  impl_->SetState(SourceState::Connected);
+  return impl_->columns;
+}
+
+std::vector<ValidationError> Source::ValidateTables(const std::vector<TableIdentifier>& tables) {
+  auto conn = PgConnection::Connect(impl_->options.conninfo, ConnectionKind::Normal);
+  const auto& o = impl_->options;
+  auto problems = Validate(conn, tables, o.publication_name, o.manage_publication);
+  problems.insert(problems.end(), impl_->option_problems.begin(), impl_->option_problems.end());
+  if (problems.empty() && o.manage_publication) {
+    try {
+      SyncPublication(conn, o.publication_name, tables, o.tables);
+    } catch (const SqlError& e) {
+      problems.push_back({std::nullopt, "PUBLICATION_SYNC_FAILED", e.what()});
+    }
+  }
+  return problems;
+}
+
+Position Source::Baseline(std::stop_token stop, const std::vector<TableIdentifier>& tables,
+                          const RowCallback& on_row) {
+  auto& impl = *impl_;
+  // Ends the previous stream; a temporary slot goes with its connection.
+  impl.repl.reset();
+  impl.repl_streaming = false;
+  impl.SetState(SourceState::Connecting);
+  ReplicationConnection repl(PgConnection::Connect(
+      impl.options.conninfo, ConnectionKind::Replication, "laredo replication"));
+  const bool ephemeral = impl.options.slot_mode == SlotMode::Ephemeral;
+  if (ephemeral) {
+    // The previous temporary slot goes when its backend exits, which happens shortly after the
+    // connection closed (a re-baseline): wait for it, bounded.
+    for (int i = 0; i < 200 && repl.QuerySlot(impl.slot).exists; ++i) {
+      if (!impl.Wait(stop, std::chrono::milliseconds(25))) return {};
+    }
+    if (repl.QuerySlot(impl.slot).exists) {
+      throw RetryableError("pg_slot_in_use",
+                           fmt::format("temporary replication slot {} is still held by an "
+                                       "earlier connection",
+                                       impl.slot));
+    }
+  } else if (repl.QuerySlot(impl.slot).exists) {
+    // A snapshot is exported only when a slot is created: a fresh baseline needs a fresh slot.
+    Logger()->info("pg source: dropping slot {} to take a fresh baseline", impl.slot);
+    repl.DropSlot(impl.slot);
+  }
+  const CreatedSlot created = repl.CreateSlot(impl.slot, ephemeral);
+  std::vector<CopyJob> jobs;
+  for (const auto& t : tables) {
+    auto it = impl.columns.find(t);
+    if (it == impl.columns.end()) continue;
+    auto table_options = impl.options.tables.find(t);
+    jobs.push_back({.table = t,
+                    .columns = it->second,
+                    .row_filter = table_options == impl.options.tables.end()
+                                      ? std::string()
+                                      : table_options->second.row_filter});
+  }
+  CopySnapshot(impl.options.conninfo, created.snapshot_name, jobs,
+               impl.options.baseline_parallelism, stop, on_row);
+  impl.repl.emplace(std::move(repl));
+  const StreamPosition position{
+      .commit_lsn = created.consistent_point, .index = 0, .ack_lsn = created.consistent_point};
+  // The new slot starts at its consistent point: that much is acknowledged by definition, and
+  // positions of an older slot must not count any more.
+  impl.RecordAck(position, true);
+  impl.sent_flush = created.consistent_point.value();
+  impl.SetState(SourceState::Connected);
+  return position;
+}
+
+void Source::Ack(const Position& position) { impl_->RecordAck(AsPosition(position), false); }
+
+bool Source::SupportsResume() {
+  return impl_->options.slot_mode == SlotMode::Stateful && !impl_->options.always_baseline;
+}
+
+Position Source::LastAckedPosition() {
+  if (!SupportsResume()) return {};
+  auto conn = PgConnection::Connect(impl_->options.conninfo, ConnectionKind::Normal);
+  auto info = QuerySlotInfo(conn, impl_->slot);
+  if (!info || !info->confirmed_flush || info->wal_status == "lost") return {};
+  const StreamPosition p{
+      .commit_lsn = *info->confirmed_flush, .index = 0, .ack_lsn = *info->confirmed_flush};
+  impl_->RecordAck(p, true);  // what the slot confirmed is acknowledged by definition
+  impl_->sent_flush = p.ack_lsn.value();
+  return p;
+}
+
+int Source::ComparePositions(const Position& a, const Position& b) {
+  if (!a.has_value() || !b.has_value()) {
+    return static_cast<int>(a.has_value()) - static_cast<int>(b.has_value());
+  }
+  return StreamPosition::Compare(AsPosition(a), AsPosition(b));
+}
+
+std::string Source::PositionToString(const Position& position) {
+  return position.has_value() ? AsPosition(position).ToString() : std::string();
+}
+
+Position Source::PositionFromString(std::string_view text) { return StreamPosition::Parse(text); }
+
+void Source::Pause() { impl_->paused = true; }
+
+void Source::Resume() {
+  impl_->paused = false;
+  std::lock_guard lk(impl_->mu);
+  impl_->wake.notify_all();
+}
+
+LagInfo Source::GetLag() {
+  LagInfo lag;
+  auto conn = PgConnection::Connect(impl_->options.conninfo, ConnectionKind::Normal);
+  lag.lag_bytes = SlotLagBytes(conn, impl_->slot);
+  std::lock_guard lk(impl_->mu);
+  if (impl_->last_commit_time && impl_->last_commit_received) {
+    // How old the newest delivered transaction was when it arrived.
+    const auto behind = *impl_->last_commit_received - *impl_->last_commit_time;
+    lag.lag_time = std::max(std::chrono::milliseconds(0),
+                            std::chrono::duration_cast<std::chrono::milliseconds>(behind));
+  }
+  return lag;
+}
+
+laredo::OrderingGuarantee Source::OrderingGuarantee() {
+  return laredo::OrderingGuarantee::TotalOrder;
+}
+
+SourceState Source::State() { return impl_->state.load(); }
+
+void Source::Close() {
+  auto& impl = *impl_;
+  // Stream has returned and its thread is done: the connection is ours now. Send the final ACK
+  // (the drain after Stream may have made more durable) before closing.
+  if (impl.repl && impl.repl_streaming && impl.options.slot_mode == SlotMode::Stateful) {
+    try {
+      const Lsn flush(std::max(impl.sent_flush.load(), [&] {
+        std::lock_guard lk(impl.mu);
+        return impl.has_ack ? impl.acked.ack_lsn.value() : 0;
+      }()));
+      impl.repl->SendStatus(flush, flush, false);
+    } catch (const std::exception& e) {
+      Logger()->warn("pg source: final status update failed: {}", e.what());
+    }
+  }
+  impl.repl.reset();
+  impl.repl_streaming = false;
+  impl.SetState(SourceState::Closed);
+}
+
+void Source::ResetSource(bool drop_publication) {
+  auto conn = PgConnection::Connect(impl_->options.conninfo, ConnectionKind::Normal);
+  conn.ExecParams(
+      "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+      "WHERE slot_name = $1",
+      {impl_->slot}, fmt::format("dropping replication slot {}", impl_->slot));
+  if (drop_publication) {
+    conn.Exec(fmt::format("DROP PUBLICATION IF EXISTS {}",
+                          conn.QuoteIdent(impl_->options.publication_name)),
+              "dropping the publication");
+  }
+}
+
+std::optional<std::uint64_t> Source::EstimateRows(const TableIdentifier& table) {
+  auto conn = PgConnection::Connect(impl_->options.conninfo, ConnectionKind::Normal);
+  return EstimateRowCount(conn, table);
+}
+
+}  // namespace laredo::pg

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "laredo/pg/source.hpp"
+#include "replication_connection.hpp"
+
+namespace laredo::pg {
+
+/// State of `Source`, shared by its two files: lifecycle (source.cpp) and streaming
+/// (source_stream.cpp).
+struct Source::Impl {
+  explicit Impl(SourceOptions o);
+
+  void SetState(SourceState s) { state.store(s); }
+  /// The position the stream thread may report as flushed (see source_stream.cpp).
+  Lsn ComputeFlush(const StreamPosition& last_dispatched, Lsn idle_lsn);
+  /// Records `p` as acknowledged if it is newer than what is recorded.
+  void RecordAck(const StreamPosition& p, bool replace);
+  /// Waits for `delay` or until stop or Resume; false when stopped.
+  bool Wait(std::stop_token stop, std::chrono::milliseconds delay);
+
+  void StreamLoop(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler);
+  void Pump(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler);
+
+  const SourceOptions options;
+  std::string slot;
+
+  // Lifecycle thread only (Init, ValidateTables, Baseline, Stream; Close after they returned).
+  std::vector<TableIdentifier> tables;
+  std::map<TableIdentifier, std::vector<ColumnDefinition>> columns;
+  std::vector<ValidationError> option_problems;  // found by Init, reported by ValidateTables
+  std::optional<ReplicationConnection> repl;
+  bool repl_streaming = false;  // repl is in COPY BOTH mode
+
+  // Any thread.
+  std::atomic<SourceState> state{SourceState::Connecting};
+  std::atomic<bool> paused{false};
+  std::atomic<std::uint64_t> sent_flush{0};
+
+  std::mutex mu;  // guards the members below
+  std::condition_variable_any wake;
+  bool has_ack = false;
+  StreamPosition acked;
+  std::optional<std::chrono::system_clock::time_point> last_commit_time;
+  std::optional<std::chrono::system_clock::time_point> last_commit_received;
+};
+
+}  // namespace laredo::pg

@@ -1,0 +1,190 @@
+// Source::Stream: the replication loop, its flow control and its reconnects. Runs on the one
+// thread that owns the replication connection (lesson 16); other threads only leave values in
+// Impl for it (the ACK, the pause flag).
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+
+#include "change_assembler.hpp"
+#include "laredo/error.hpp"
+#include "laredo/logging.hpp"
+#include "laredo/pg/source.hpp"
+#include "replication_messages.hpp"
+#include "source_impl.hpp"
+
+namespace laredo::pg {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+bool IsSlotInvalidated(const SqlError& e) {
+  return std::string_view(e.what()).find("can no longer get changes from replication slot") !=
+             std::string_view::npos ||
+         std::string_view(e.what()).find("has been invalidated") != std::string_view::npos;
+}
+
+}  // namespace
+
+// What may be reported to the server as flushed: exactly the engine's durable ACK (lesson 2),
+// except that once every dispatched change is acknowledged, WAL that the server has shown to hold
+// nothing for us (a keepalive's end while no transaction was open) may be released too, so an
+// idle source does not pin WAL. Never moves backwards.
+Lsn Source::Impl::ComputeFlush(const StreamPosition& last_dispatched, Lsn idle_lsn) {
+  Lsn flush;
+  {
+    std::lock_guard lk(mu);
+    if (has_ack) {
+      flush = acked.ack_lsn;
+      if (StreamPosition::Compare(acked, last_dispatched) >= 0) flush = std::max(flush, idle_lsn);
+    }
+  }
+  return std::max(flush, Lsn(sent_flush.load()));
+}
+
+void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler) {
+  ChangeAssembler assembler(columns, resume);
+  PgoutputDecoder decoder;
+  auto last_status = Clock::now();
+  Lsn received(sent_flush.load());
+  Lsn idle_lsn;
+  constexpr int kBatch = 4096;  // messages between two looks at the ACK and the clock
+
+  // Keeps the caller's resume point and the known columns current, however Pump ends.
+  struct Sync {
+    ChangeAssembler& a;
+    StreamPosition& resume;
+    std::map<TableIdentifier, std::vector<ColumnDefinition>>& columns;
+    ~Sync() {
+      resume = a.last_dispatched();
+      columns = a.columns();
+    }
+  } sync{assembler, resume, columns};
+
+  while (!stop.stop_requested()) {
+    bool reply = false;
+    if (paused) {
+      // Not reading holds the changes at the server; the status updates below keep the
+      // walsender from timing out meanwhile.
+      SetState(SourceState::Paused);
+      Wait(stop, std::min<std::chrono::milliseconds>(options.status_interval, 100ms));
+    } else {
+      SetState(SourceState::Streaming);
+      for (int n = 0; n < kBatch && !stop.stop_requested() && !paused; ++n) {
+        std::span<const std::byte> body;
+        if (repl->Read(n == 0 ? 100ms : 0ms, body) == ReplicationConnection::ReadStatus::Timeout) {
+          break;
+        }
+        const auto message = DecodeReplicationMessage(body);
+        if (const auto* x = std::get_if<XLogData>(&message)) {
+          received = std::max(received, x->wal_start);
+          const auto decoded = decoder.Decode(x->payload);
+          assembler.Handle(decoded, handler);
+          if (std::holds_alternative<CommitMessage>(decoded)) {
+            std::lock_guard lk(mu);
+            last_commit_time = assembler.last_commit_time();
+            last_commit_received = std::chrono::system_clock::now();
+          }
+        } else {
+          const auto& k = std::get<PrimaryKeepalive>(message);
+          received = std::max(received, k.wal_end);
+          if (!assembler.in_transaction()) idle_lsn = std::max(idle_lsn, k.wal_end);
+          reply = reply || k.reply_requested;
+        }
+      }
+    }
+    const Lsn flush = ComputeFlush(assembler.last_dispatched(), idle_lsn);
+    const auto now = Clock::now();
+    if (reply || flush.value() != sent_flush.load() ||
+        now - last_status >= options.status_interval) {
+      repl->SendStatus(std::max(received, flush), flush, false);
+      sent_flush = flush.value();
+      last_status = now;
+    }
+  }
+}
+
+void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
+                              ChangeHandler& handler) {
+  const bool ephemeral = options.slot_mode == SlotMode::Ephemeral;
+  int failures = 0;
+  auto delay = options.reconnect.initial_backoff;
+  while (!stop.stop_requested()) {
+    try {
+      if (!repl || repl_streaming) {
+        repl.reset();
+        repl_streaming = false;
+        if (ephemeral) {
+          throw RebaselineRequired(
+              fmt::format("temporary replication slot {} ended with its connection", slot));
+        }
+        repl.emplace(PgConnection::Connect(options.conninfo, ConnectionKind::Replication,
+                                           "laredo replication"));
+      }
+      const auto state_of_slot = repl->QuerySlot(slot);
+      if (!state_of_slot.exists) {
+        throw RebaselineRequired(fmt::format("replication slot {} does not exist", slot));
+      }
+      if (state_of_slot.wal_status == "lost") {
+        throw SqlError("55000", fmt::format("replication slot {} has been invalidated", slot));
+      }
+      // The server starts at max(this, confirmed_flush_lsn); the assembler drops what was
+      // dispatched already.
+      repl->StartReplication(slot, resume.ack_lsn, options.publication_name);
+      repl_streaming = true;
+      if (failures > 0) Logger()->info("pg source: slot {} streaming again", slot);
+      failures = 0;
+      delay = options.reconnect.initial_backoff;
+      Pump(stop, resume, handler);
+      return;  // stopped; the connection stays open for Close's final status update
+    } catch (const SqlError& e) {
+      if (!IsSlotInvalidated(e)) throw;
+      Logger()->warn("pg source: slot {} invalidated, dropping it: {}", slot, e.what());
+      try {
+        if (repl && !repl_streaming) repl->DropSlot(slot);
+      } catch (const std::exception& drop) {
+        Logger()->warn("pg source: dropping invalidated slot {} failed: {}", slot, drop.what());
+      }
+      repl.reset();
+      repl_streaming = false;
+      throw RebaselineRequired(
+          fmt::format("replication slot {} was invalidated: {}", slot, e.what()));
+    } catch (const RetryableError& e) {
+      repl.reset();
+      repl_streaming = false;
+      if (stop.stop_requested()) return;
+      if (ephemeral) {
+        throw RebaselineRequired(fmt::format(
+            "replication connection lost, temporary slot {} went with it: {}", slot, e.what()));
+      }
+      if (++failures > options.reconnect.max_attempts) {
+        SetState(SourceState::Error);
+        throw FatalError("pg_reconnect_exhausted",
+                         fmt::format("gave up reconnecting replication slot {} after {} "
+                                     "attempts: {}",
+                                     slot, failures - 1, e.what()));
+      }
+      SetState(SourceState::Reconnecting);
+      Logger()->warn(
+          "pg source: replication connection lost (attempt {} of {}), retrying in {} ms: {}",
+          failures, options.reconnect.max_attempts, delay.count(), e.what());
+      if (!Wait(stop, delay)) return;
+      delay = std::min(options.reconnect.max_backoff,
+                       std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(
+                           static_cast<double>(delay.count()) * options.reconnect.multiplier))));
+    }
+  }
+}
+
+void Source::Stream(std::stop_token stop, const Position& from, ChangeHandler& handler) {
+  StreamPosition resume;
+  if (from.has_value()) {
+    const auto* p = std::any_cast<StreamPosition>(&from);
+    if (p == nullptr) throw DataError("bad_position", "not a laredo::pg::StreamPosition");
+    resume = *p;
+  }
+  impl_->StreamLoop(stop, resume, handler);
+}
+
+}  // namespace laredo::pg

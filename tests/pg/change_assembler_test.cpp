@@ -1,0 +1,162 @@
+#include "change_assembler.hpp"
+
+#include <gtest/gtest.h>
+
+#include "laredo/error.hpp"
+
+namespace laredo::pg {
+namespace {
+
+const TableIdentifier kT = Table("public", "t");
+
+// Records what the assembler hands on.
+struct Recorder : ChangeHandler {
+  void OnChange(ChangeEvent event) override { events.push_back(std::move(event)); }
+  void OnSchemaChange(const TableIdentifier& table,
+                      std::vector<ColumnDefinition> columns) override {
+    schema_changes.emplace_back(table, std::move(columns));
+    schema_change_after.push_back(events.size());
+  }
+  StreamPosition Pos(std::size_t i) const {
+    return std::any_cast<StreamPosition>(events.at(i).position);
+  }
+  std::vector<ChangeEvent> events;
+  std::vector<std::pair<TableIdentifier, std::vector<ColumnDefinition>>> schema_changes;
+  std::vector<std::size_t> schema_change_after;
+};
+
+std::map<TableIdentifier, std::vector<ColumnDefinition>> Known() {
+  return {{kT,
+           {{.name = "id",
+             .type = "integer",
+             .nullable = false,
+             .ordinal_position = 1,
+             .primary_key = true,
+             .primary_key_ordinal = 1,
+             .type_oid = 23},
+            {.name = "v", .type = "text", .ordinal_position = 2, .type_oid = 25}}}};
+}
+
+RelationMessage Relation(std::uint32_t id, const std::string& table, bool extra = false) {
+  RelationMessage m{.relation_id = id, .namespace_name = "public", .relation_name = table};
+  m.columns = {{.key = true, .name = "id", .type_oid = 23}, {.name = "v", .type_oid = 25}};
+  if (extra) m.columns.push_back({.name = "w", .type_oid = 20});
+  return m;
+}
+
+InsertMessage Insert(std::uint32_t rel, std::string_view id, std::string_view v) {
+  return {.relation_id = rel,
+          .new_tuple = {{TupleColumn::Kind::Text, id}, {TupleColumn::Kind::Text, v}}};
+}
+
+BeginMessage Begin(std::uint64_t commit_lsn) {
+  return {.final_lsn = Lsn(commit_lsn), .commit_time = 0, .xid = 7};
+}
+CommitMessage Commit(std::uint64_t commit_lsn, std::uint64_t end_lsn) {
+  return {.commit_lsn = Lsn(commit_lsn), .end_lsn = Lsn(end_lsn)};
+}
+
+const StreamPosition kStart{.commit_lsn = Lsn(100), .index = 0, .ack_lsn = Lsn(100)};
+
+TEST(ChangeAssemblerTest, OnlyTheLastChangeOfATransactionAcksItsCommitEnd) {
+  ChangeAssembler a(Known(), kStart);
+  Recorder r;
+  a.Handle(Relation(1, "t"), r);
+  a.Handle(Begin(200), r);
+  a.Handle(Insert(1, "1", "a"), r);
+  EXPECT_TRUE(r.events.empty());  // held until the next message tells whether it was the last
+  a.Handle(Insert(1, "2", "b"), r);
+  ASSERT_EQ(r.events.size(), 1U);
+  EXPECT_EQ(r.Pos(0), (StreamPosition{Lsn(200), 1, Lsn(100)}));
+  a.Handle(Commit(200, 240), r);
+  ASSERT_EQ(r.events.size(), 2U);
+  EXPECT_EQ(r.Pos(1), (StreamPosition{Lsn(200), 2, Lsn(240)}));
+  a.Handle(Begin(300), r);
+  a.Handle(Insert(1, "3", "c"), r);
+  a.Handle(Insert(1, "4", "d"), r);
+  EXPECT_EQ(r.Pos(2), (StreamPosition{Lsn(300), 1, Lsn(240)}));  // previous transaction's end
+  EXPECT_EQ(r.events[2].new_values, (Row{{"id", 3}, {"v", "c"}}));
+  EXPECT_EQ(r.events[2].transaction_id, std::optional<std::uint64_t>(7));
+  EXPECT_TRUE(a.in_transaction());
+}
+
+TEST(ChangeAssemblerTest, SkipsWhatWasDispatchedBeforeAReconnect) {
+  ChangeAssembler a(Known(), StreamPosition{Lsn(200), 1, Lsn(100)});
+  Recorder r;
+  a.Handle(Relation(1, "t"), r);
+  a.Handle(Begin(200), r);
+  a.Handle(Insert(1, "1", "a"), r);
+  a.Handle(Insert(1, "2", "b"), r);
+  a.Handle(Commit(200, 240), r);
+  ASSERT_EQ(r.events.size(), 1U);
+  EXPECT_EQ(r.Pos(0), (StreamPosition{Lsn(200), 2, Lsn(240)}));
+  EXPECT_EQ(a.last_dispatched(), r.Pos(0));
+}
+
+TEST(ChangeAssemblerTest, UnchangedToastAndOldKeys) {
+  ChangeAssembler a(Known(), kStart);
+  Recorder r;
+  a.Handle(Relation(1, "t"), r);
+  a.Handle(Begin(200), r);
+  UpdateMessage u{
+      .relation_id = 1,
+      .old_kind = OldTuple::Key,
+      .old_tuple = {{TupleColumn::Kind::Text, "1"}, {TupleColumn::Kind::Null, {}}},
+      .new_tuple = {{TupleColumn::Kind::Text, "2"}, {TupleColumn::Kind::UnchangedToast, {}}}};
+  a.Handle(u, r);
+  a.Handle(
+      DeleteMessage{.relation_id = 1,
+                    .old_kind = OldTuple::Key,
+                    .old_tuple = {{TupleColumn::Kind::Text, "2"}, {TupleColumn::Kind::Null, {}}}},
+      r);
+  a.Handle(Commit(200, 240), r);
+  ASSERT_EQ(r.events.size(), 2U);
+  EXPECT_EQ(r.events[0].action, ChangeAction::Update);
+  EXPECT_EQ(r.events[0].new_values, (Row{{"id", 2}, {"v", Value::Unchanged()}}));
+  EXPECT_EQ(r.events[0].old_values, (Row{{"id", 1}}));
+  EXPECT_EQ(r.events[1].action, ChangeAction::Delete);
+  EXPECT_EQ(r.events[1].old_values, (Row{{"id", 2}}));
+}
+
+TEST(ChangeAssemblerTest, OtherTablesAreCountedButNotEmitted) {
+  ChangeAssembler a(Known(), kStart);
+  Recorder r;
+  a.Handle(Relation(1, "t"), r);
+  a.Handle(Relation(2, "other"), r);
+  a.Handle(Begin(200), r);
+  a.Handle(Insert(2, "1", "x"), r);
+  a.Handle(Insert(1, "1", "a"), r);
+  a.Handle(Commit(200, 240), r);
+  ASSERT_EQ(r.events.size(), 1U);
+  EXPECT_EQ(r.Pos(0), (StreamPosition{Lsn(200), 2, Lsn(240)}));
+}
+
+TEST(ChangeAssemblerTest, SchemaChangeComesAfterTheChangesBeforeIt) {
+  ChangeAssembler a(Known(), kStart);
+  Recorder r;
+  a.Handle(Relation(1, "t"), r);
+  EXPECT_TRUE(r.schema_changes.empty());  // same columns as the targets know
+  a.Handle(Begin(200), r);
+  a.Handle(Insert(1, "1", "a"), r);
+  a.Handle(Relation(1, "t", true), r);
+  ASSERT_EQ(r.schema_changes.size(), 1U);
+  EXPECT_EQ(r.schema_change_after[0], 1U);  // the held insert went first
+  const auto& cols = r.schema_changes[0].second;
+  ASSERT_EQ(cols.size(), 3U);
+  EXPECT_EQ(cols[0].type, "integer");  // known column keeps its catalog name
+  EXPECT_TRUE(cols[0].primary_key);
+  EXPECT_EQ(cols[2].name, "w");
+  EXPECT_EQ(cols[2].type_oid, 20U);
+  a.Handle(Relation(1, "t", true), r);
+  EXPECT_EQ(r.schema_changes.size(), 1U);  // now known
+}
+
+TEST(ChangeAssemblerTest, ChangeBeforeItsRelationIsAProtocolError) {
+  ChangeAssembler a(Known(), kStart);
+  Recorder r;
+  a.Handle(Begin(200), r);
+  EXPECT_THROW(a.Handle(Insert(9, "1", "a"), r), DataError);
+}
+
+}  // namespace
+}  // namespace laredo::pg

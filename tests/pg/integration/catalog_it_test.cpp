@@ -1,0 +1,122 @@
+// Schema discovery, validation and publication management against a real server.
+#include <algorithm>
+#include <set>
+
+#include "pg_harness.hpp"
+
+namespace laredo::pg::testing {
+namespace {
+
+std::set<std::string> Codes(const std::vector<ValidationError>& errors) {
+  std::set<std::string> codes;
+  for (const auto& e : errors) codes.insert(e.code);
+  return codes;
+}
+
+TEST_F(PgTest, DiscoversColumnsTypesNullabilityAndKeyOrder) {
+  Exec("CREATE TABLE " + Q("orders") +
+       " (region text NOT NULL, note varchar(20), amount numeric(10,2) DEFAULT 0,"
+       "  id bigint NOT NULL, dropped int, created timestamptz, total int GENERATED ALWAYS AS (1) "
+       "STORED,"
+       "  PRIMARY KEY (id, region))");
+  Exec("ALTER TABLE " + Q("orders") + " DROP COLUMN dropped");
+  Source source(Options());
+  auto columns = source.Init(SourceConfig{.tables = {T("orders"), T("missing")}});
+  ASSERT_EQ(columns.size(), 1U);  // a missing table is absent, not an error
+  const auto& c = columns.at(T("orders"));
+  ASSERT_EQ(c.size(), 5U);  // dropped and generated columns are not replicated
+  EXPECT_EQ(c[0].name, "region");
+  EXPECT_EQ(c[0].type, "text");
+  EXPECT_EQ(c[0].type_oid, 25U);
+  EXPECT_FALSE(c[0].nullable);
+  EXPECT_TRUE(c[0].primary_key);
+  EXPECT_EQ(c[0].primary_key_ordinal, 2);
+  EXPECT_EQ(c[1].name, "note");
+  EXPECT_EQ(c[1].type, "character varying(20)");
+  EXPECT_EQ(c[1].type_oid, 1043U);
+  EXPECT_EQ(c[1].type_modifier, 24);  // 20 + VARHDRSZ
+  EXPECT_TRUE(c[1].nullable);
+  EXPECT_FALSE(c[1].primary_key);
+  EXPECT_EQ(c[2].type, "numeric(10,2)");
+  EXPECT_EQ(c[2].default_value, std::optional<std::string>("0"));
+  EXPECT_EQ(c[3].name, "id");
+  EXPECT_EQ(c[3].primary_key_ordinal, 1);
+  EXPECT_EQ(c[3].ordinal_position, 4);
+  EXPECT_EQ(c[4].name, "created");
+  EXPECT_EQ(c[4].type, "timestamp with time zone");
+  EXPECT_EQ(c[4].ordinal_position, 6);
+}
+
+TEST_F(PgTest, ValidationReportsEveryProblemAtOnce) {
+  Exec("CREATE TABLE " + Q("good") + " (id int PRIMARY KEY)");
+  Exec("CREATE TABLE " + Q("nokey") + " (id int)");
+  Exec("CREATE TABLE " + Q("full_identity") + " (id int)");
+  Exec("ALTER TABLE " + Q("full_identity") + " REPLICA IDENTITY FULL");
+  Exec("CREATE TABLE " + Q("secret") + " (id int PRIMARY KEY)");
+  const std::string role = name_ + "_role";
+  Exec("DROP ROLE IF EXISTS " + role);
+  Exec("CREATE ROLE " + role + " LOGIN PASSWORD 'pw_" + role + "' NOREPLICATION");
+  Exec("GRANT USAGE ON SCHEMA " + name_ + " TO " + role);
+  for (const auto* t : {"good", "nokey", "full_identity"}) {
+    Exec("GRANT SELECT ON " + Q(t) + " TO " + role);
+  }
+  auto options = Options();
+  options.conninfo = conninfo_ + " user=" + role + " password=pw_" + role;
+  options.manage_publication = false;
+  Source source(options);
+  auto errors =
+      source.ValidateTables({T("good"), T("nokey"), T("full_identity"), T("secret"), T("absent")});
+  Exec("REVOKE ALL ON SCHEMA " + name_ + " FROM " + role);
+  Exec("REVOKE ALL ON ALL TABLES IN SCHEMA " + name_ + " FROM " + role);
+  Exec("DROP ROLE " + role);
+  EXPECT_EQ(Codes(errors),
+            (std::set<std::string>{"NO_REPLICATION_PRIVILEGE", "PUBLICATION_NOT_FOUND",
+                                   "NO_PRIMARY_KEY", "NO_SELECT_PRIVILEGE", "TABLE_NOT_FOUND"}));
+  for (const auto& e : errors) {
+    if (e.code == "NO_PRIMARY_KEY") {
+      EXPECT_EQ(e.table, T("nokey"));
+    }
+    if (e.code == "NO_SELECT_PRIVILEGE") {
+      EXPECT_EQ(e.table, T("secret"));
+    }
+    if (e.code == "TABLE_NOT_FOUND") {
+      EXPECT_EQ(e.table, T("absent"));
+    }
+    // No credentials in any message.
+    EXPECT_EQ(e.message.find("pw_"), std::string::npos) << e.message;
+  }
+}
+
+TEST_F(PgTest, ConnectionErrorsAreRetryableAndHideThePassword) {
+  auto options = Options();
+  options.conninfo = conninfo_ + " password=wrong_secret_42";
+  Source source(options);
+  try {
+    source.Init(SourceConfig{.tables = {T("x")}});
+    FAIL() << "expected an error";
+  } catch (const RetryableError& e) {
+    EXPECT_EQ(std::string(e.what()).find("wrong_secret_42"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(PgTest, PublicationIsCreatedAndKeptInSyncWithTheTables) {
+  for (const auto* t : {"a", "b", "c"}) Exec("CREATE TABLE " + Q(t) + " (id int PRIMARY KEY)");
+  const auto published = [&] {
+    std::set<std::string> names;
+    for (const auto& row :
+         Query("SELECT tablename FROM pg_publication_tables WHERE pubname = '" + name_ + "'")) {
+      names.insert(row[0].value_or(""));
+    }
+    return names;
+  };
+  Source source(Options());
+  EXPECT_TRUE(source.ValidateTables({T("a"), T("b")}).empty());
+  EXPECT_EQ(published(), (std::set<std::string>{"a", "b"}));
+  EXPECT_TRUE(source.ValidateTables({T("b"), T("c")}).empty());
+  EXPECT_EQ(published(), (std::set<std::string>{"b", "c"}));
+  source.ResetSource(true);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pg_publication WHERE pubname = '" + name_ + "'"), "0");
+}
+
+}  // namespace
+}  // namespace laredo::pg::testing

@@ -1,0 +1,146 @@
+// ACK safety, reconnects and idle slots against a real server.
+#include "pg_harness.hpp"
+
+namespace laredo::pg::testing {
+namespace {
+
+using laredo::testing::FastOptions;
+using laredo::testing::RecordingObserver;
+using laredo::testing::RecordingTarget;
+
+struct Harness {
+  explicit Harness(SourceOptions options)
+      : observer(std::make_shared<RecordingObserver>()),
+        source(std::make_shared<Source>(std::move(options))),
+        engine(FastOptions(observer)) {
+    engine.AddSource("pg", source);
+  }
+  std::shared_ptr<RecordingObserver> observer;
+  std::shared_ptr<Source> source;
+  Engine engine;
+};
+
+TEST_F(PgTest, ConfirmedFlushNeverPassesWhatTheTargetMadeDurable) {
+  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY)");
+  Lsn after;
+  {
+    Harness h(Options());
+    auto target = std::make_shared<RecordingTarget>();
+    target->SetDurable(false);
+    h.engine.AddPipeline("pg", T("t"), target);
+    h.engine.Start();
+    ASSERT_TRUE(h.engine.AwaitReady(30s));
+    for (int i = 1; i <= 5; ++i) {
+      Exec("INSERT INTO " + Q("t") + " VALUES (" + std::to_string(i) + ")");
+    }
+    after = CurrentLsn();
+    ASSERT_TRUE(target->AwaitApplied(5, 30s));
+    // Status updates kept flowing after everything was received...
+    ASSERT_TRUE(Eventually(
+        [&] {
+          auto w = Scalar(
+              "SELECT r.write_lsn FROM pg_stat_replication r JOIN pg_replication_slots s "
+              "ON s.active_pid = r.pid WHERE s.slot_name = '" +
+              name_ + "'");
+          return !w.empty() && Lsn::Parse(w) >= after;
+        },
+        30s));
+    h.engine.Stop();  // ...and the final ACK went out
+  }
+  // ...yet the slot still holds every transaction: none was durable. (The slot may move up to
+  // the first transaction's commit, so its LSN alone proves nothing; what it still delivers does.)
+  ASSERT_TRUE(Eventually([&] {
+    return Query("SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + name_ + "' AND active")
+        .empty();
+  }));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pg_logical_slot_peek_binary_changes('" + name_ +
+                   "', NULL, NULL, 'proto_version', '1', 'publication_names', '" + name_ +
+                   "') WHERE get_byte(data, 0) = ascii('I')"),
+            "5");
+
+  // A durable target receives them on resume, and then the slot moves past them.
+  Harness h(Options());
+  auto target = std::make_shared<RecordingTarget>();
+  target->SetKeepsState(true);
+  h.engine.AddPipeline("pg", T("t"), target);
+  h.engine.Start();
+  ASSERT_TRUE(target->AwaitApplied(5, 30s));
+  EXPECT_EQ(target->CountOf("insert"), 5U);
+  EXPECT_EQ(target->CountOf("baseline"), 0U);
+  ASSERT_TRUE(Eventually([&] { return ConfirmedFlush().value() >= after; }, 30s));
+  h.engine.Stop();
+}
+
+TEST_F(PgTest, IdleSourceAdvancesItsSlot) {
+  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY)");
+  Exec("CREATE TABLE " + Q("unrelated") + " (id int PRIMARY KEY)");
+  Harness h(Options());
+  h.engine.AddPipeline("pg", T("t"), std::make_shared<memory::IndexedTarget>());
+  h.engine.Start();
+  ASSERT_TRUE(h.engine.AwaitReady(30s));
+  for (int i = 0; i < 20; ++i) {
+    Exec("INSERT INTO " + Q("unrelated") + " VALUES (" + std::to_string(i) + ")");
+  }
+  const Lsn written = CurrentLsn();
+  EXPECT_TRUE(Eventually([&] { return ConfirmedFlush().value() >= written; }, 30s))
+      << ConfirmedFlush()->ToString() << " < " << written.ToString();
+  h.engine.Stop();
+}
+
+void KillWalsenderMidStream(PgTest& t, SlotMode mode) {
+  t.Exec("CREATE TABLE " + t.Q("t") + " (id int PRIMARY KEY, v int)");
+  t.Exec("INSERT INTO " + t.Q("t") + " SELECT g, 0 FROM generate_series(1, 100) g");
+  Harness h(t.Options(mode));
+  auto target = std::make_shared<memory::IndexedTarget>();
+  h.engine.AddPipeline("pg", t.T("t"), target);
+  h.engine.Start();
+  ASSERT_TRUE(h.engine.AwaitReady(30s));
+  for (int i = 101; i <= 200; ++i) {
+    t.Exec("INSERT INTO " + t.Q("t") + " VALUES (" + std::to_string(i) + ", 1)");
+    if (i == 150) {
+      ASSERT_TRUE(Eventually([&] { return t.KillWalsender(); }, 30s));
+    }
+  }
+  t.Exec("UPDATE " + t.Q("t") + " SET v = v + 10 WHERE id % 3 = 0");
+  t.Exec("DELETE FROM " + t.Q("t") + " WHERE id % 7 = 0");
+  ASSERT_TRUE(t.Converged(*target, "t"));
+  EXPECT_TRUE(
+      Eventually([&] { return h.engine.GetSourceState("pg") == SourceState::Streaming; }, 30s));
+  if (mode == SlotMode::Ephemeral) {
+    EXPECT_FALSE(h.observer->Rebaselines().empty());  // a new temporary slot, a new baseline
+  } else {
+    EXPECT_TRUE(h.observer->Rebaselines().empty());  // resumed from the slot
+  }
+  h.engine.Stop();
+}
+
+TEST_F(PgTest, StatefulSourceReconnectsAfterWalsenderIsKilled) {
+  KillWalsenderMidStream(*this, SlotMode::Stateful);
+}
+
+TEST_F(PgTest, EphemeralSourceRebaselinesAfterWalsenderIsKilled) {
+  KillWalsenderMidStream(*this, SlotMode::Ephemeral);
+}
+
+TEST_F(PgTest, PausedSourceKeepsItsConnection) {
+  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY)");
+  Harness h(Options());
+  auto target = std::make_shared<memory::IndexedTarget>();
+  h.engine.AddPipeline("pg", T("t"), target);
+  h.engine.Start();
+  ASSERT_TRUE(h.engine.AwaitReady(30s));
+  const auto pid = AwaitWalsenderPid();
+  ASSERT_FALSE(pid.empty());
+  h.engine.Pause("pg");
+  ASSERT_TRUE(Eventually([&] { return h.source->State() == SourceState::Paused; }));
+  Exec("INSERT INTO " + Q("t") + " SELECT g FROM generate_series(1, 1000) g");
+  EXPECT_EQ(target->Count(), 0U);
+  h.engine.Resume("pg");
+  ASSERT_TRUE(Converged(*target, "t"));
+  EXPECT_EQ(Scalar("SELECT active_pid FROM pg_replication_slots WHERE slot_name = '" + name_ + "'"),
+            pid);  // same walsender: the connection survived the pause
+  h.engine.Stop();
+}
+
+}  // namespace
+}  // namespace laredo::pg::testing

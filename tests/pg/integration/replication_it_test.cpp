@@ -1,0 +1,192 @@
+// Baseline and streaming through the real engine into the indexed in-memory target.
+#include "pg_harness.hpp"
+
+namespace laredo::pg::testing {
+namespace {
+
+using laredo::testing::FastOptions;
+using laredo::testing::RecordingTarget;
+
+// Drives one source and one target per table through a real engine.
+struct Replica {
+  explicit Replica(SourceOptions options) : source(std::make_shared<Source>(std::move(options))) {
+    engine.AddSource("pg", source);
+  }
+  std::shared_ptr<memory::IndexedTarget> Add(const TableIdentifier& table) {
+    auto target = std::make_shared<memory::IndexedTarget>();
+    engine.AddPipeline("pg", table, target);
+    return target;
+  }
+  StreamPosition Acked() const {
+    auto p = engine.LastAckedPosition("pg");
+    return p.has_value() ? std::any_cast<StreamPosition>(p) : StreamPosition{};
+  }
+  std::shared_ptr<Source> source;
+  Engine engine{FastOptions()};
+};
+
+constexpr const char* kAllTypes =
+    " (id bigint PRIMARY KEY, b bool, i2 smallint, i4 int, i8 bigint, f4 real, f8 float8,"
+    "  n numeric(20,5), n_nan numeric, t text, vc varchar(10), bp char(4), by bytea, u uuid,"
+    "  j json, jb jsonb, d date, tm time, ts timestamp, tstz timestamptz, arr int[], iv interval,"
+    "  nm name, d_inf date, ts_inf timestamptz)";
+
+std::string AllTypesValues(int id) {
+  return "(" + std::to_string(id) +
+         ", true, -32768, 2147483647, -9223372036854775808, 1.17549e-38, 0.1, "
+         "123456789012345.12345,"
+         " 'NaN', E'tab\\there\\nnewline \\\\ back', 'abc', 'ab', '\\x00ff10'::bytea,"
+         " 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', '{\"a\": [1, 2]}', '{\"b\": {\"c\": null}}',"
+         " '2024-02-29', '23:59:59.999999', '1999-12-31 23:59:59.5', '2024-05-01 "
+         "12:00:00.000001+02',"
+         " '{1,NULL,3}', '1 year 2 mons 3 days 04:05:06', 'nm', 'infinity', '-infinity')";
+}
+
+Row WithoutId(Row row) {
+  row.erase("id");
+  return row;
+}
+
+TEST_F(PgTest, BaselineThenStreamOfEveryTypeMatchesTheTable) {
+  Exec("CREATE TABLE " + Q("all_types") + kAllTypes);
+  Exec("INSERT INTO " + Q("all_types") + " VALUES " + AllTypesValues(1));
+  Exec("INSERT INTO " + Q("all_types") + " (id) VALUES (2)");  // every other column NULL
+  Replica r(Options());
+  auto target = r.Add(T("all_types"));
+  r.engine.Start();
+  ASSERT_TRUE(r.engine.AwaitReady(30s));
+  ASSERT_TRUE(Converged(*target, "all_types"));
+
+  // The same row through the stream compares equal to the one from the baseline.
+  Exec("INSERT INTO " + Q("all_types") + " VALUES " + AllTypesValues(11));
+  Exec("INSERT INTO " + Q("all_types") + " (id) VALUES (12)");
+  ASSERT_TRUE(Converged(*target, "all_types"));
+  EXPECT_EQ(WithoutId(*target->Get({Value(1)})), WithoutId(*target->Get({Value(11)})));
+  EXPECT_EQ(WithoutId(*target->Get({Value(2)})), WithoutId(*target->Get({Value(12)})));
+  const Row row = *target->Get({Value(1)});
+  EXPECT_EQ(row.at("n"), Value::Numeric("123456789012345.12345"));
+  EXPECT_EQ(row.at("by"), Value::Bytes(std::string("\x00\xff\x10", 3)));
+  EXPECT_EQ(row.at("u"), Value::Uuid("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"));
+  EXPECT_EQ(row.at("t"), Value("tab\there\nnewline \\ back"));
+  EXPECT_EQ(row.at("tstz"), Value::TimestampTz(1714557600000001));
+  EXPECT_EQ(row.at("arr"), Value("{1,NULL,3}"));
+
+  Exec("UPDATE " + Q("all_types") + " SET t = 'changed', f8 = -0.5, jb = '[1]' WHERE id = 1");
+  Exec("UPDATE " + Q("all_types") + " SET id = 3 WHERE id = 2");  // key change moves the row
+  Exec("DELETE FROM " + Q("all_types") + " WHERE id = 12");
+  ASSERT_TRUE(Converged(*target, "all_types"));
+
+  Exec("TRUNCATE " + Q("all_types"));
+  ASSERT_TRUE(Eventually([&] { return target->Count() == 0; }));
+  Exec("INSERT INTO " + Q("all_types") + " VALUES " + AllTypesValues(5));
+  ASSERT_TRUE(Converged(*target, "all_types"));
+  r.engine.Stop();
+}
+
+TEST_F(PgTest, TransactionOverTwoTablesIsAckedAtItsCommitEnd) {
+  Exec("CREATE TABLE " + Q("a") + " (id int PRIMARY KEY, v text)");
+  Exec("CREATE TABLE " + Q("b") + " (id int PRIMARY KEY, v text)");
+  Replica r(Options());
+  auto ta = r.Add(T("a"));
+  auto tb = r.Add(T("b"));
+  r.engine.Start();
+  ASSERT_TRUE(r.engine.AwaitReady(30s));
+  const Lsn before = CurrentLsn();
+  Exec("BEGIN");
+  Exec("INSERT INTO " + Q("a") + " VALUES (1, 'a1')");
+  Exec("INSERT INTO " + Q("b") + " VALUES (1, 'b1'), (2, 'b2')");
+  Exec("UPDATE " + Q("a") + " SET v = 'a1x' WHERE id = 1");
+  Exec("COMMIT");
+  const Lsn after = CurrentLsn();
+  ASSERT_TRUE(Converged(*ta, "a"));
+  ASSERT_TRUE(Converged(*tb, "b"));
+  // The ACK reaches the transaction's last change, whose ack_lsn is the commit end.
+  ASSERT_TRUE(Eventually([&] { return r.Acked().index == 4; }));
+  const auto acked = r.Acked();
+  EXPECT_GT(acked.commit_lsn, before);
+  EXPECT_GT(acked.ack_lsn, acked.commit_lsn);
+  EXPECT_LE(acked.ack_lsn, after);
+  ASSERT_TRUE(Eventually([&] { return ConfirmedFlush() >= acked.ack_lsn; }));
+  r.engine.Stop();
+}
+
+TEST_F(PgTest, UnchangedToastValueIsKept) {
+  Exec("CREATE TABLE " + Q("docs") + " (id int PRIMARY KEY, body text, n int)");
+  Replica r(Options());
+  auto target = r.Add(T("docs"));
+  r.engine.Start();
+  ASSERT_TRUE(r.engine.AwaitReady(30s));
+  Exec("INSERT INTO " + Q("docs") +
+       " SELECT 1, string_agg(md5(i::text), ''), 0 FROM generate_series(1, 32768) i");  // 1 MiB
+  ASSERT_TRUE(Converged(*target, "docs"));
+  Exec("UPDATE " + Q("docs") + " SET n = 1 WHERE id = 1");  // body arrives as unchanged TOAST
+  ASSERT_TRUE(Eventually([&] {
+    auto row = target->Get({Value(1)});
+    return row && row->at("n") == Value(1);
+  }));
+  const auto row = *target->Get({Value(1)});
+  EXPECT_EQ(row.at("body").AsText().size(), 32768U * 32U);
+  EXPECT_EQ(Index(target->All()), ReadTable("docs"));
+  r.engine.Stop();
+}
+
+TEST_F(PgTest, ReplicaIdentityFullDeliversOldRows) {
+  Exec("CREATE TABLE " + Q("full_rows") + " (id int PRIMARY KEY, v text, w int)");
+  Exec("ALTER TABLE " + Q("full_rows") + " REPLICA IDENTITY FULL");
+  Exec("CREATE TABLE " + Q("key_rows") + " (id int PRIMARY KEY, v text)");
+  Exec("INSERT INTO " + Q("full_rows") + " VALUES (1, 'old', 7)");
+  Exec("INSERT INTO " + Q("key_rows") + " VALUES (1, 'old')");
+  auto full = std::make_shared<RecordingTarget>();
+  auto keyed = std::make_shared<RecordingTarget>();
+  Replica r(Options());
+  r.engine.AddPipeline("pg", T("full_rows"), full);
+  r.engine.AddPipeline("pg", T("key_rows"), keyed);
+  r.engine.Start();
+  ASSERT_TRUE(r.engine.AwaitReady(30s));
+  Exec("UPDATE " + Q("full_rows") + " SET v = 'new' WHERE id = 1");
+  Exec("DELETE FROM " + Q("full_rows") + " WHERE id = 1");
+  Exec("UPDATE " + Q("key_rows") + " SET v = 'new' WHERE id = 1");
+  Exec("DELETE FROM " + Q("key_rows") + " WHERE id = 1");
+  ASSERT_TRUE(full->AwaitApplied(3, 30s));  // baseline row, update, delete
+  ASSERT_TRUE(keyed->AwaitApplied(3, 30s));
+  const Row old_full{{"id", 1}, {"v", "old"}, {"w", 7}};
+  const Row new_full{{"id", 1}, {"v", "new"}, {"w", 7}};
+  std::vector<RecordingTarget::Call> calls = full->Calls();
+  std::erase_if(calls, [](const auto& c) { return c.op != "update" && c.op != "delete"; });
+  ASSERT_EQ(calls.size(), 2U);
+  EXPECT_EQ(calls[0].identity, old_full);
+  EXPECT_EQ(calls[0].row, new_full);
+  EXPECT_EQ(calls[1].identity, new_full);
+  calls = keyed->Calls();
+  std::erase_if(calls, [](const auto& c) { return c.op != "update" && c.op != "delete"; });
+  ASSERT_EQ(calls.size(), 2U);
+  EXPECT_EQ(calls[0].identity, (Row{{"id", 1}}));
+  EXPECT_EQ(calls[1].identity, (Row{{"id", 1}}));
+  r.engine.Stop();
+}
+
+TEST_F(PgTest, ParallelBaselineOfSeveralTables) {
+  for (int i = 0; i < 4; ++i) {
+    const auto t = "p" + std::to_string(i);
+    Exec("CREATE TABLE " + Q(t) + " (id int PRIMARY KEY, v text)");
+    Exec("INSERT INTO " + Q(t) + " SELECT g, 'row ' || g FROM generate_series(1, 5000) g");
+  }
+  auto options = Options(SlotMode::Ephemeral);
+  options.baseline_parallelism = 3;
+  Replica r(options);
+  std::vector<std::shared_ptr<memory::IndexedTarget>> targets;
+  for (int i = 0; i < 4; ++i) targets.push_back(r.Add(T("p" + std::to_string(i))));
+  r.engine.Start();
+  ASSERT_TRUE(r.engine.AwaitReady(30s));
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(targets[static_cast<std::size_t>(i)]->Count(), 5000U);
+    Exec("UPDATE " + Q("p" + std::to_string(i)) + " SET v = 'x' WHERE id = 7");
+  }
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_TRUE(Converged(*targets[static_cast<std::size_t>(i)], "p" + std::to_string(i)));
+  }
+  r.engine.Stop();
+}
+
+}  // namespace
+}  // namespace laredo::pg::testing

@@ -1,0 +1,65 @@
+#include "laredo/pg/position.hpp"
+
+#include <gtest/gtest.h>
+
+#include "laredo/error.hpp"
+#include "laredo/pg/source.hpp"
+
+namespace laredo::pg {
+namespace {
+
+TEST(StreamPositionTest, RoundTripsThroughText) {
+  const StreamPosition p{.commit_lsn = Lsn(0x16B374D848), .index = 3, .ack_lsn = Lsn(0x16B374D000)};
+  EXPECT_EQ(p.ToString(), "pg1:16/B374D848:3:16/B374D000");
+  EXPECT_EQ(StreamPosition::Parse(p.ToString()), p);
+  const StreamPosition zero;
+  EXPECT_EQ(StreamPosition::Parse(zero.ToString()), zero);
+}
+
+TEST(StreamPositionTest, RejectsTextItWouldNotProduce) {
+  for (const char* bad :
+       {"", "pg1:", "pg2:0/1:1:0/1", "pg1:0/1:1", "pg1:0/1:01:0/1", "pg1:0/1:-1:0/1",
+        "pg1:0/1:1:0/1:", "pg1:0/a:1:0/1", "pg1:0/1:x:0/1", "pg1:0/1:99999999999:0/1"}) {
+    EXPECT_THROW(StreamPosition::Parse(bad), DataError) << bad;
+  }
+}
+
+TEST(StreamPositionTest, OrdersByCommitThenIndex) {
+  const StreamPosition base{.commit_lsn = Lsn(100), .index = 0, .ack_lsn = Lsn(100)};
+  const StreamPosition first{.commit_lsn = Lsn(100), .index = 1, .ack_lsn = Lsn(100)};
+  const StreamPosition last{.commit_lsn = Lsn(100), .index = 2, .ack_lsn = Lsn(180)};
+  const StreamPosition next{.commit_lsn = Lsn(180), .index = 1, .ack_lsn = Lsn(180)};
+  EXPECT_LT(StreamPosition::Compare(base, first), 0);
+  EXPECT_LT(StreamPosition::Compare(first, last), 0);
+  EXPECT_LT(StreamPosition::Compare(last, next), 0);
+  EXPECT_GT(StreamPosition::Compare(next, base), 0);
+  EXPECT_EQ(StreamPosition::Compare(last, last), 0);
+}
+
+TEST(StreamPositionTest, SourcePositionFunctionsAgree) {
+  Source source(SourceOptions{.conninfo = "host=127.0.0.1"});
+  const StreamPosition p{.commit_lsn = Lsn(7), .index = 2, .ack_lsn = Lsn(5)};
+  const Position any = p;
+  EXPECT_EQ(source.PositionToString(any), p.ToString());
+  EXPECT_EQ(std::any_cast<StreamPosition>(source.PositionFromString(p.ToString())), p);
+  EXPECT_EQ(source.ComparePositions(any, Position{}), 1);
+  EXPECT_EQ(source.ComparePositions(Position{}, Position{}), 0);
+  EXPECT_THROW(source.ComparePositions(any, Position{42}), DataError);
+  EXPECT_THROW(source.PositionFromString("nonsense"), DataError);
+}
+
+TEST(SourceOptionsTest, ReportsEveryProblem) {
+  try {
+    Source source(SourceOptions{.conninfo = "",
+                                .slot_name = "Bad-Name",
+                                .publication_name = "",
+                                .status_interval = std::chrono::milliseconds(0),
+                                .baseline_parallelism = 0});
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.problems().size(), 5U);
+  }
+}
+
+}  // namespace
+}  // namespace laredo::pg
