@@ -75,7 +75,7 @@ void Pipeline::Start(PipelineCallbacks callbacks) {
   worker_ = std::jthread([this](std::stop_token) { Run(hard_stop_.get_token()); });
 }
 
-bool Pipeline::Enqueue(Item item, std::stop_token stop) {
+bool Pipeline::Enqueue(Item item, const std::stop_token& stop) {
   std::unique_lock lk(mu_);
   if (!in_computation_ || halted_) return true;
   const bool is_change = item.kind == Item::Kind::Change;

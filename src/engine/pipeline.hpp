@@ -81,7 +81,7 @@ class Pipeline {
   /// for changes under BufferPolicy::Block or while paused) until there is room or `stop` is
   /// triggered. Returns false when the item was not queued because of `stop`. Items offered to a
   /// failed pipeline are discarded.
-  bool Enqueue(Item item, std::stop_token stop);
+  bool Enqueue(Item item, const std::stop_token& stop);
 
   /// Where this pipeline allows the ACK to stand: `published` when everything it received is
   /// durable, else the newest point it made durable (conservative: items of other pipelines between

@@ -331,7 +331,8 @@ std::shared_ptr<const ChangeEvent> SourceRunner::RunBaseline(std::stop_token sto
   }
 }
 
-void SourceRunner::OnBaselineRow(const TableIdentifier& table, Row row, std::stop_token stop) {
+void SourceRunner::OnBaselineRow(const TableIdentifier& table, Row row,
+                                 const std::stop_token& stop) {
   const auto* route = Route(table);
   if (route == nullptr) return;
   const auto rows = ++baseline_counts_[table];

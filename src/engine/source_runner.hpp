@@ -68,7 +68,7 @@ class SourceRunner final : public ChangeHandler {
   void Run(std::stop_token stop);
   /// One baseline into every pipeline; the carrier of its position, or null (stopped or failed).
   std::shared_ptr<const ChangeEvent> RunBaseline(std::stop_token stop, bool reset);
-  void OnBaselineRow(const TableIdentifier& table, Row row, std::stop_token stop);
+  void OnBaselineRow(const TableIdentifier& table, Row row, const std::stop_token& stop);
   /// Waits out a retry delay; false when stopped meanwhile.
   bool Backoff(std::stop_token stop, int failures);
   void Fail(const std::string& message);

@@ -336,10 +336,12 @@ void TestSource::Stream(std::stop_token stop, const Position& from, ChangeHandle
   impl_->state = impl_->paused ? SourceState::Paused : SourceState::Streaming;
   // Schema-change entries share the log; skip to the first entry after `from`.
   for (;;) {
-    impl_->cv.wait(lk, stop, [&] {
+    const auto ready = [&] {
       const bool failure_due = impl_->stream_failure && next > impl_->stream_failure->after;
       return failure_due || (!impl_->paused && next <= impl_->log.size());
-    });
+    };
+    // Check first: waiting with a stop token registers a stop callback on every call.
+    if (!ready()) impl_->cv.wait(lk, stop, ready);
     if (stop.stop_requested()) break;
     if (impl_->stream_failure && next > impl_->stream_failure->after) {
       ArmedFailure failure = std::move(*impl_->stream_failure);
