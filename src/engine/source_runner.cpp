@@ -196,14 +196,14 @@ void SourceRunner::Run(std::stop_token stop) {
 
   // Resume only when the source kept its place and every target kept its rows.
   bool need_baseline = true;
-  std::shared_ptr<const ChangeEvent> from;
+  Position from;
   try {
     if (source_->SupportsResume() &&
         std::all_of(pipelines_.begin(), pipelines_.end(),
                     [](Pipeline* p) { return p->target()->KeepsStateAcrossRestarts(); })) {
       Position acked = source_->LastAckedPosition();
       if (acked.has_value()) {
-        from = PositionCarrier(acked);
+        from = acked;
         {
           std::lock_guard lk(ack_mu_);
           last_acked_ = acked;
@@ -226,19 +226,21 @@ void SourceRunner::Run(std::stop_token stop) {
   int failures = 0;
   while (!stop.stop_requested()) {
     if (need_baseline) {
-      from = RunBaseline(stop, reset);
-      if (!from) return;
+      auto baseline_end = RunBaseline(stop, reset);
+      if (!baseline_end) return;
+      from = std::move(*baseline_end);
       need_baseline = false;
     }
     {
       std::lock_guard lk(mu_);
+      rebaseline_reason_.reset();  // a request from an earlier stream is answered by now
       stream_source_ = std::stop_source();
       if (stop.stop_requested()) stream_source_.request_stop();
       stream_stop_ = stream_source_.get_token();
     }
     dispatched_since_failure_ = false;
     try {
-      source_->Stream(stream_stop_, from->position, *this);
+      source_->Stream(stream_stop_, from, *this);
       if (stop.stop_requested()) break;
       std::optional<std::string> reason;
       {
@@ -264,7 +266,7 @@ void SourceRunner::Run(std::stop_token stop) {
       Logger()->warn("source {}: stream failed, retrying: {}", id_, e.what());
       options_.observer->OnError(id_, std::string("Stream failed, retrying: ") + e.what(), true);
       if (!Backoff(stop, failures)) break;
-      from = PositionCarrier(last_published_position_);  // after the last change all received
+      from = last_published_position_;  // after the last change every pipeline received
     } catch (const std::exception& e) {
       if (stop.stop_requested()) break;
       return Fail(std::string("Stream failed: ") + e.what());
@@ -273,12 +275,12 @@ void SourceRunner::Run(std::stop_token stop) {
   }
 }
 
-std::shared_ptr<const ChangeEvent> SourceRunner::RunBaseline(std::stop_token stop, bool reset) {
+std::optional<Position> SourceRunner::RunBaseline(std::stop_token stop, bool reset) {
   auto* estimator = dynamic_cast<BaselineSizeEstimator*>(source_.get());
   for (int failures = 0;;) {
     for (Pipeline* p : pipelines_) {
       if (!p->Enqueue(Item{.kind = Item::Kind::BaselineBegin, .reset = reset}, stop)) {
-        return nullptr;
+        return std::nullopt;
       }
     }
     baseline_counts_.clear();
@@ -300,20 +302,20 @@ std::shared_ptr<const ChangeEvent> SourceRunner::RunBaseline(std::stop_token sto
         OnBaselineRow(table, std::move(row), stop);
       });
     } catch (const RetryableError& e) {
-      if (stop.stop_requested()) return nullptr;
+      if (stop.stop_requested()) return std::nullopt;
       if (++failures > options_.source_max_retries) {
         Fail(fmt::format("Baseline failed {} times: {}", failures, e.what()));
-        return nullptr;
+        return std::nullopt;
       }
       options_.observer->OnError(id_, std::string("Baseline failed, retrying: ") + e.what(), true);
-      if (!Backoff(stop, failures)) return nullptr;
+      if (!Backoff(stop, failures)) return std::nullopt;
       reset = true;  // rows of the failed attempt must go
       continue;
     } catch (const std::exception& e) {
       if (!stop.stop_requested()) Fail(std::string("Baseline failed: ") + e.what());
-      return nullptr;
+      return std::nullopt;
     }
-    if (stop.stop_requested()) return nullptr;
+    if (stop.stop_requested()) return std::nullopt;
     for (const auto& [table, rows] : baseline_counts_) {
       if (rows % options_.baseline_progress_rows != 0) {  // else just reported
         options_.observer->OnBaselineProgress(id_, table, rows, baseline_estimates_[table]);
@@ -323,11 +325,11 @@ std::shared_ptr<const ChangeEvent> SourceRunner::RunBaseline(std::stop_token sto
     const std::uint64_t seq = ++next_seq_;
     for (Pipeline* p : pipelines_) {
       Item done{.kind = Item::Kind::BaselineComplete, .seq = seq, .event = carrier};
-      if (!p->Enqueue(std::move(done), stop)) return nullptr;
+      if (!p->Enqueue(std::move(done), stop)) return std::nullopt;
     }
     last_published_position_ = carrier->position;
     frontier_.Publish(seq, carrier->position);
-    return carrier;
+    return carrier->position;
   }
 }
 

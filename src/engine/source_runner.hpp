@@ -66,8 +66,8 @@ class SourceRunner final : public ChangeHandler {
 
  private:
   void Run(std::stop_token stop);
-  /// One baseline into every pipeline; the carrier of its position, or null (stopped or failed).
-  std::shared_ptr<const ChangeEvent> RunBaseline(std::stop_token stop, bool reset);
+  /// One baseline into every pipeline; its end position, or nullopt (stopped or failed).
+  std::optional<Position> RunBaseline(std::stop_token stop, bool reset);
   void OnBaselineRow(const TableIdentifier& table, Row row, const std::stop_token& stop);
   /// Waits out a retry delay; false when stopped meanwhile.
   bool Backoff(std::stop_token stop, int failures);
