@@ -1,0 +1,289 @@
+// Streaming throughput against a real PostgreSQL: pg_recvlogical vs laredo::pg::Source -> Engine
+// -> IndexedTarget on the same WAL.
+//
+//   LAREDO_PG_CONNINFO=... laredo_bench_pg_streaming [N [ROUNDS]]   (default 1,000,000, 3)
+//
+// Creates the bench table, a publication and two pgoutput slots per round, then runs the workload
+// (N inserts, then N updates, 1,000 rows per transaction). In each round both consumers read the
+// same backlog, one after the other: pg_recvlogical to /dev/null on its slot (until --endpos), and
+// laredo on its own until every change is applied to the IndexedTarget and the engine has
+// acknowledged the last commit. The medians over the rounds are the figures.
+// The source re-creates its slot on a baseline (docs/pg-source.md), so the target is wrapped in
+// one that keeps state across restarts: the engine then resumes from the slot's confirmed
+// position and streams the backlog, as a restarted stateful consumer would.
+#include <algorithm>
+#include <any>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+
+#include "laredo/laredo.hpp"
+#include "laredo/pg/source.hpp"
+#include "pg_bench_util.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using laredo::pg::Lsn;
+using laredo::pg::StreamPosition;
+namespace bench = laredo::bench;
+
+constexpr const char* kPublication = "laredo_bench_pub";
+constexpr const char* kRecvSlot = "laredo_bench_recvlogical";
+constexpr const char* kOurSlot = "laredo_bench_laredo";
+
+// Forwards to an IndexedTarget but claims to keep its rows across restarts, so that the engine
+// resumes from the slot instead of taking a baseline (which would re-create the slot).
+class ResumingTarget final : public laredo::SyncTarget {
+ public:
+  explicit ResumingTarget(std::shared_ptr<laredo::memory::IndexedTarget> inner)
+      : inner_(std::move(inner)) {}
+  void OnInit(const laredo::TableIdentifier& t,
+              const std::vector<laredo::ColumnDefinition>& c) override {
+    inner_->OnInit(t, c);
+  }
+  void OnBaselineRow(const laredo::TableIdentifier& t, const laredo::Row& r) override {
+    inner_->OnBaselineRow(t, r);
+  }
+  void OnBaselineComplete(const laredo::TableIdentifier& t) override {
+    inner_->OnBaselineComplete(t);
+  }
+  void OnInsert(const laredo::TableIdentifier& t, const laredo::Row& r) override {
+    inner_->OnInsert(t, r);
+  }
+  void OnUpdate(const laredo::TableIdentifier& t, const laredo::Row& n,
+                const laredo::Row& id) override {
+    inner_->OnUpdate(t, n, id);
+  }
+  void OnDelete(const laredo::TableIdentifier& t, const laredo::Row& id) override {
+    inner_->OnDelete(t, id);
+  }
+  void OnTruncate(const laredo::TableIdentifier& t) override { inner_->OnTruncate(t); }
+  bool IsDurable() override { return inner_->IsDurable(); }
+  bool KeepsStateAcrossRestarts() override { return true; }
+  laredo::SchemaChangeResponse OnSchemaChange(
+      const laredo::TableIdentifier& t, const std::vector<laredo::ColumnDefinition>& o,
+      const std::vector<laredo::ColumnDefinition>& n) override {
+    return inner_->OnSchemaChange(t, o, n);
+  }
+  void OnClose(const laredo::TableIdentifier& t) override { inner_->OnClose(t); }
+
+ private:
+  std::shared_ptr<laredo::memory::IndexedTarget> inner_;
+};
+
+// Remembers the position of the last expected change and wakes the waiter on every ACK.
+class DoneObserver final : public laredo::EngineObserver {
+ public:
+  explicit DoneObserver(std::uint64_t expected) : expected_(expected) {}
+
+  void OnChangeApplied(std::string_view, const laredo::ChangeEvent& event) override {
+    const std::uint64_t n = ++applied_;
+    if (n == 1) first_applied_ = bench::Clock::now();
+    if (n != expected_) return;
+    std::lock_guard lk(mu_);
+    last_ = std::any_cast<StreamPosition>(event.position);
+    cv_.notify_all();
+  }
+  void OnAckAdvanced(std::string_view, const laredo::Position& position,
+                     std::string_view) override {
+    std::lock_guard lk(mu_);
+    acked_ = std::any_cast<StreamPosition>(position);
+    cv_.notify_all();
+  }
+  void OnError(std::string_view component, std::string_view message, bool will_retry) override {
+    std::fprintf(stderr, "error in %.*s%s: %.*s\n", static_cast<int>(component.size()),
+                 component.data(), will_retry ? " (retrying)" : "",
+                 static_cast<int>(message.size()), message.data());
+  }
+
+  /// Waits up to `timeout` until the last change is applied and acknowledged; returns the ACK.
+  std::optional<StreamPosition> AwaitDone(std::chrono::milliseconds timeout) {
+    std::unique_lock lk(mu_);
+    const bool done = cv_.wait_for(lk, timeout, [&] {
+      return last_ && acked_ && StreamPosition::Compare(*acked_, *last_) >= 0;
+    });
+    return done ? acked_ : std::nullopt;
+  }
+  std::uint64_t applied() const { return applied_.load(); }
+  /// When the first change was applied (read after `AwaitDone`).
+  bench::Clock::time_point first_applied() const { return first_applied_; }
+
+ private:
+  const std::uint64_t expected_;
+  std::atomic<std::uint64_t> applied_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<StreamPosition> last_;
+  std::optional<StreamPosition> acked_;
+  bench::Clock::time_point first_applied_{};  // written once by the pipeline thread
+};
+
+void RecreateSlot(const bench::PgConn& conn, const std::string& slot) {
+  conn.Exec(
+      "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" +
+      slot + "'");
+  conn.Exec("SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
+}
+
+std::string SlotName(const char* prefix, int round) { return prefix + std::to_string(round); }
+
+struct Timing {
+  double seconds = 0;
+  double cpu_seconds = 0;  // of the consumer process (for laredo: this process while it ran)
+};
+
+// (a) pg_recvlogical to /dev/null until the end of the workload.
+Timing TimeRecvLogical(const std::string& conninfo, const std::string& slot, Lsn end_lsn) {
+  const auto [conninfo_no_password, password] = bench::SplitPassword(conninfo);
+  Timing t;
+  const auto start = bench::Clock::now();
+  const int rc = bench::RunTool({bench::PgTool("pg_recvlogical"), "-d", conninfo_no_password,
+                                 "--slot", slot, "--plugin=pgoutput", "-o", "proto_version=1", "-o",
+                                 std::string("publication_names=") + kPublication, "--start",
+                                 "--endpos", end_lsn.ToString(), "--no-loop", "-f", "/dev/null"},
+                                password, &t.cpu_seconds);
+  t.seconds = bench::Seconds(bench::Clock::now() - start);
+  if (rc != 0) throw std::runtime_error("pg_recvlogical failed (exit " + std::to_string(rc) + ")");
+  return t;
+}
+
+// (b) laredo: resumes from the slot's confirmed position and streams the backlog into an
+// IndexedTarget until the last change is applied and acknowledged. Checks the result.
+Timing TimeLaredo(const bench::PgConn& conn, const std::string& conninfo, const std::string& slot,
+                  std::int64_t n, bool first_round) {
+  const std::uint64_t changes = 2ULL * static_cast<std::uint64_t>(n);
+  auto replica = std::make_shared<laredo::memory::IndexedTarget>();
+  auto observer = std::make_shared<DoneObserver>(changes);
+  laredo::EngineOptions options;
+  options.ack_interval = 50ms;  // adds at most 50 ms to the measured time
+  options.observer = observer;
+  auto source = std::make_shared<laredo::pg::Source>(laredo::pg::SourceOptions{
+      .conninfo = conninfo,
+      .slot_mode = laredo::pg::SlotMode::Stateful,
+      .slot_name = slot,
+      .publication_name = kPublication,
+      .manage_publication = false,
+  });
+  const std::int64_t rss_before = bench::ResidentBytes();
+  const double cpu_before = bench::SelfCpuSeconds();
+  laredo::Engine engine(options);
+  engine.AddSource("pg", source);
+  engine.AddPipeline("pg", laredo::Table("public", "bench"),
+                     std::make_shared<ResumingTarget>(replica));
+  const auto start = bench::Clock::now();
+  engine.Start();
+  const auto acked = observer->AwaitDone(30min);
+  const auto end = bench::Clock::now();
+  Timing t{.seconds = bench::Seconds(end - start),
+           .cpu_seconds = bench::SelfCpuSeconds() - cpu_before};
+  const std::int64_t rss_after = bench::ResidentBytes();
+  if (!acked) {
+    throw std::runtime_error("laredo did not finish: " + std::to_string(observer->applied()) +
+                             " of " + std::to_string(changes) + " changes applied; " +
+                             engine.SourceError("pg").value_or("no source error"));
+  }
+  engine.Stop();  // sends the final standby status update
+  const Lsn confirmed = Lsn::Parse(conn.Query(
+      "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '" + slot + "'"));
+  const auto rows = static_cast<double>(replica->Count());
+  std::printf(
+      "  laredo:         %.0f changes/s (%.2f s), client CPU %.2f s; first change after %.2f s, "
+      "then %.0f changes/s; target %.0f bytes/row (MemoryUsage), RSS +%.0f bytes/row%s\n",
+      static_cast<double>(changes) / t.seconds, t.seconds, t.cpu_seconds,
+      bench::Seconds(observer->first_applied() - start),
+      static_cast<double>(changes - 1) / bench::Seconds(end - observer->first_applied()),
+      static_cast<double>(replica->MemoryUsage()) / rows,
+      static_cast<double>(rss_after - rss_before) / rows,
+      first_round ? "" : " (the allocator reuses the previous round's memory)");
+  if (replica->Count() != static_cast<std::size_t>(n) || confirmed < acked->ack_lsn) {
+    throw std::runtime_error("wrong result: " + std::to_string(replica->Count()) +
+                             " rows, last ACK " + acked->ack_lsn.ToString() + ", slot confirmed " +
+                             confirmed.ToString());
+  }
+  return t;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+int Run(std::int64_t n, int rounds) {
+  bench::BenchServer server;
+  const std::string& conninfo = server.conninfo();
+  const bench::PgConn conn(conninfo);
+  const std::uint64_t changes = 2ULL * static_cast<std::uint64_t>(n);
+
+  // Setup before the workload: table, publication and one slot per consumer and round (a slot
+  // can be consumed once; several rounds show how much a loaded machine moves the figures).
+  conn.Exec("DROP PUBLICATION IF EXISTS " + std::string(kPublication));
+  bench::CreateBenchTable(conn);
+  conn.Exec("CREATE PUBLICATION " + std::string(kPublication) + " FOR TABLE bench");
+  for (int r = 0; r < rounds; ++r) {
+    RecreateSlot(conn, SlotName(kRecvSlot, r));
+    RecreateSlot(conn, SlotName(kOurSlot, r));
+  }
+  const Lsn start_lsn = Lsn::Parse(conn.Query("SELECT pg_current_wal_lsn()"));
+
+  // Synchronous commit, so that pg_current_wal_lsn() afterwards covers the last commit.
+  conn.Exec("SET synchronous_commit = on");
+  const auto workload_start = bench::Clock::now();
+  bench::InsertBenchRows(conn, n);
+  bench::UpdateBenchRows(conn, n);
+  const double workload_s = bench::Seconds(bench::Clock::now() - workload_start);
+  const Lsn end_lsn = Lsn::Parse(conn.Query("SELECT pg_current_wal_lsn()"));
+  std::printf(
+      "workload: %lld inserts + %lld updates in %.1f s, %.0f WAL bytes/change\n",
+      static_cast<long long>(n), static_cast<long long>(n), workload_s,
+      static_cast<double>(end_lsn.value() - start_lsn.value()) / static_cast<double>(changes));
+
+  std::vector<double> recv_rates;
+  std::vector<double> our_rates;
+  std::vector<double> ratios;
+  for (int r = 0; r < rounds; ++r) {
+    std::printf("round %d of %d\n", r + 1, rounds);
+    // Alternate who goes first, so that neither profits from the other warming the caches.
+    auto run_recv = [&] {
+      const Timing t = TimeRecvLogical(conninfo, SlotName(kRecvSlot, r), end_lsn);
+      std::printf("  pg_recvlogical: %.0f changes/s (%.2f s), client CPU %.2f s\n",
+                  static_cast<double>(changes) / t.seconds, t.seconds, t.cpu_seconds);
+      return t;
+    };
+    Timing recv;
+    Timing ours;
+    if (r % 2 == 0) {
+      recv = run_recv();
+      ours = TimeLaredo(conn, conninfo, SlotName(kOurSlot, r), n, r == 0);
+    } else {
+      ours = TimeLaredo(conn, conninfo, SlotName(kOurSlot, r), n, false);
+      recv = run_recv();
+    }
+    recv_rates.push_back(static_cast<double>(changes) / recv.seconds);
+    our_rates.push_back(static_cast<double>(changes) / ours.seconds);
+    ratios.push_back(recv.seconds / ours.seconds);
+    std::printf("  ratio %.2fx\n", ratios.back());
+    conn.Exec("SELECT pg_drop_replication_slot('" + SlotName(kRecvSlot, r) + "')");
+    conn.Exec("SELECT pg_drop_replication_slot('" + SlotName(kOurSlot, r) + "')");
+  }
+  std::printf("pg_recvlogical: %.0f changes/s (median of %d)\n", Median(recv_rates), rounds);
+  std::printf("laredo:         %.0f changes/s (median of %d)\n", Median(our_rates), rounds);
+  std::printf("ratio laredo / pg_recvlogical: %.2fx median, %.2fx .. %.2fx (acceptance >= 1.3x)\n",
+              Median(ratios), *std::min_element(ratios.begin(), ratios.end()),
+              *std::max_element(ratios.begin(), ratios.end()));
+  conn.Exec("DROP PUBLICATION " + std::string(kPublication));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const int rounds = argc > 2 ? std::atoi(argv[2]) : 3;
+    if (rounds <= 0) throw std::runtime_error("usage: [N [ROUNDS]]");
+    return Run(bench::CountArg(argc, argv, 1'000'000), rounds);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pg_streaming: %s\n", e.what());
+    return 1;
+  }
+}
