@@ -76,7 +76,9 @@ void Pipeline::Start(PipelineCallbacks callbacks) {
 }
 
 bool Pipeline::Enqueue(Item item, const std::stop_token& stop) {
+  std::vector<Item> dead;  // declared first: destroyed after the lock is released
   std::unique_lock lk(mu_);
+  if (!graveyard_.empty()) dead.swap(graveyard_);
   if (!in_computation_ || halted_) return true;
   const bool is_change = item.kind == Item::Kind::Change;
   while (queue_.size() >= options_.buffer_capacity) {
@@ -279,6 +281,14 @@ void Pipeline::Run(std::stop_token stop) {
       if (DrainExpired()) break;
       if (!ApplyWithRetry(item, stop)) break;
     }
+    {
+      std::lock_guard lk(mu_);
+      if (graveyard_.empty()) {
+        graveyard_.swap(batch);  // `batch` takes the graveyard's spare capacity
+      } else {
+        std::move(batch.begin(), batch.end(), std::back_inserter(graveyard_));
+      }
+    }
     batch.clear();
     ConfirmApplied();
   }
@@ -371,7 +381,7 @@ bool Pipeline::ApplyWithRetry(Item& item, std::stop_token stop) {
 void Pipeline::MarkApplied(Item& item) {
   if (item.seq == 0) return;
   applied_seq_ = item.seq;
-  applied_event_ = std::move(item.event);
+  applied_event_ = item.event;  // the item itself goes back to the source thread to be freed
 }
 
 void Pipeline::ApplyOnce(Item& item) {

@@ -140,6 +140,10 @@ class Pipeline {
   RingBuffer<Item> queue_;
   /// Sequence numbers queued or applied but not yet durable, oldest first.
   std::deque<std::uint64_t> unconfirmed_;
+  /// Applied items waiting to be destroyed by the source thread on its next Enqueue. Their rows
+  /// were allocated there; freeing them on the thread that allocated them keeps glibc's malloc on
+  /// its fast path (cross-thread frees cost more than the rest of the hand-off together).
+  std::vector<Item> graveyard_;
   /// The newest item made durable.
   AckPoint confirmed_;
   /// Bumped by every Enqueue: the worker spins on it briefly before sleeping.
