@@ -9,7 +9,7 @@ laredo_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev libspdlog-dev nlohmann-json3-dev
   libpq-dev libssl-dev zlib1g-dev libboost1.81-dev
-  postgresql-15 postgresql-client-15
+  postgresql-15 postgresql-client-15 openssl
 )
 
 laredo_install_packages() {

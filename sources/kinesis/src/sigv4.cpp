@@ -165,7 +165,7 @@ Signature Sign(const Credentials& credentials, const Scope& scope, const Request
     }
     has_host = has_host || lower == "host";
     auto [it, inserted] = canonical.try_emplace(std::move(lower), TrimHeaderValue(value));
-    if (!inserted) it->second += "," + TrimHeaderValue(value);
+    if (!inserted) it->second.append(1, ',').append(TrimHeaderValue(value));
   }
   if (!has_host) throw std::invalid_argument("sigv4: the request has no Host header");
   for (const auto& [name, value] : result.headers) canonical.emplace(name, value);

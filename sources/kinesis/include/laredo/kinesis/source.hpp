@@ -1,0 +1,127 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "laredo/kinesis/aws_credentials.hpp"
+#include "laredo/kinesis/checkpoint_store.hpp"
+#include "laredo/sync_source.hpp"
+
+namespace laredo::kinesis {
+
+/// A Kinesis record that does not follow the data contract (docs/kinesis-data-contract.md).
+struct MalformedRecord {
+  std::string shard_id;
+  std::string sequence_number;
+  std::string partition_key;
+  /// The record's data as received.
+  std::string data;
+  /// Why it was rejected.
+  std::string error;
+};
+
+/// Configuration of `Source`. Validated once, in `Init`, which reports every problem at once.
+struct SourceOptions {
+  /// S3 bucket holding `manifest.json` and the table objects. Required.
+  std::string bucket;
+  /// Key prefix of the snapshot, e.g. "exports/orders" (a trailing '/' is optional). Default "".
+  std::string prefix;
+  /// Kinesis stream to follow. Default "": the manifest's `stream`.
+  std::string stream_name;
+  /// Default "": AWS_REGION, else AWS_DEFAULT_REGION.
+  std::string region;
+  /// Endpoint URL overrides ("http://127.0.0.1:4567"); plain HTTP is allowed. Default "": AWS.
+  /// S3 is addressed path-style (https://host/bucket/key).
+  std::string s3_endpoint;
+  std::string kinesis_endpoint;
+  /// Default: from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.
+  std::optional<AwsCredentials> credentials;
+
+  /// How long an open, caught-up shard (no records, MillisBehindLatest 0) waits before its next
+  /// GetRecords. Default 1 s.
+  std::chrono::milliseconds poll_interval{1000};
+  /// Least time between two GetRecords on one shard (Kinesis allows 5 per second). Default 200 ms.
+  std::chrono::milliseconds min_get_records_interval{200};
+  /// `Limit` of each GetRecords call (Kinesis allows at most 10000). Default 10000.
+  int max_records_per_call = 10000;
+  /// How often the shard list is refreshed to find new shards; it is also refreshed whenever a
+  /// shard ends. Default 10 s.
+  std::chrono::milliseconds shard_discovery_interval{10'000};
+  /// Longest wait after repeated throttling of one shard (the wait doubles from 100 ms). Default 5
+  /// s.
+  std::chrono::milliseconds max_throttle_backoff{5000};
+  /// Page size of S3 listings (`max-keys`); 0 leaves the server's default (1000). Default 0.
+  int list_page_size = 0;
+
+  /// Where acknowledged positions are kept. With one, `SupportsResume()` is true and a restart
+  /// continues after the saved position. Default none.
+  std::shared_ptr<CheckpointStore> checkpoint_store;
+
+  /// Called (on the thread running `Stream`) for each record that does not follow the contract.
+  /// Such a record produces no change event; it is also logged and counted
+  /// (`Source::MalformedRecords`). Must not throw. Default none.
+  std::function<void(const MalformedRecord&)> on_malformed_record;
+
+  /// Testing hook: called before every AWS request with its operation name ("GetRecords",
+  /// "GetShardIterator", "GetObject", ...). Returning an AWS error type (for example
+  /// "ProvisionedThroughputExceededException" or "ExpiredIteratorException") makes the request
+  /// fail with that error instead of reaching the server. Default none.
+  std::function<std::optional<std::string>(std::string_view operation)> fault_injector;
+};
+
+/// Baseline from a JSON-Lines snapshot in S3, then the change stream from Kinesis. The data
+/// contract is docs/kinesis-data-contract.md.
+///
+/// Positions are `StreamPosition` values (the `std::any` payload): the snapshot id plus, per
+/// shard, the sequence number of the last record delivered. Every event carries the frontier of
+/// every shard as of that event. Records reach the handler one at a time, from the thread running
+/// `Stream`; a child shard is read only after all of its parents were read to their end, so the
+/// changes of one key stay in order across splits and merges.
+///
+/// Threading contract: that of `laredo::SyncSource`. `Init`, `ValidateTables`, `Baseline` and
+/// `Stream` come from one thread; `Ack`, `Pause`, `Resume`, `GetLag`, `State`,
+/// `LastAckedPosition`, `MalformedRecords` and the position functions are thread-safe.
+class Source final : public laredo::SyncSource {
+ public:
+  explicit Source(SourceOptions options);
+  ~Source() override;
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
+
+  std::map<TableIdentifier, std::vector<ColumnDefinition>> Init(
+      const SourceConfig& config) override;
+  std::vector<ValidationError> ValidateTables(const std::vector<TableIdentifier>& tables) override;
+  Position Baseline(std::stop_token stop, const std::vector<TableIdentifier>& tables,
+                    const RowCallback& on_row) override;
+  void Stream(std::stop_token stop, const Position& from, ChangeHandler& handler) override;
+  void Ack(const Position& position) override;
+  bool SupportsResume() override;
+  Position LastAckedPosition() override;
+  int ComparePositions(const Position& a, const Position& b) override;
+  std::string PositionToString(const Position& position) override;
+  Position PositionFromString(std::string_view text) override;
+  void Pause() override;
+  void Resume() override;
+  LagInfo GetLag() override;
+  laredo::OrderingGuarantee OrderingGuarantee() override;
+  SourceState State() override;
+  void Close() override;
+
+  /// Records rejected as malformed since construction.
+  [[nodiscard]] std::uint64_t MalformedRecords() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace laredo::kinesis

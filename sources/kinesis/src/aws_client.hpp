@@ -1,0 +1,90 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http_client.hpp"
+#include "laredo/kinesis/aws_credentials.hpp"
+#include "sigv4.hpp"
+
+// Signed requests to one AWS service endpoint, and the JSON protocol that Kinesis and DynamoDB
+// share. Private to laredo::kinesis.
+namespace laredo::kinesis::aws {
+
+/// Lets a test answer a request in place of the server (throttling, expired iterators). Called
+/// with the operation ("GetRecords", "GetObject"); returning a response skips the network.
+using FaultInjector = std::function<std::optional<http::Response>(std::string_view operation)>;
+
+/// Everything needed to reach one service.
+struct ServiceConfig {
+  std::shared_ptr<http::Client> http;
+  AwsCredentials credentials;
+  std::string region;
+  std::string service;  // signing name: "kinesis", "s3", "dynamodb"
+  http::Endpoint endpoint;
+  FaultInjector fault_injector;
+};
+
+/// The default endpoint of `service` in `region`, or `override_url` when it is not empty.
+http::Endpoint ResolveEndpoint(std::string_view override_url, std::string_view service,
+                               std::string_view region);
+
+/// A request before signing: the endpoint comes from the service, the query is encoded by
+/// the signer.
+struct SignedRequest {
+  std::string method;
+  /// Already percent-encoded (`sigv4::EncodePath`).
+  std::string path = "/";
+  /// Decoded query parameters.
+  sigv4::HeaderList query;
+  http::HeaderList headers;
+  std::string body;
+};
+
+/// Signs and sends. Thread-safe (the HTTP client is; the rest is immutable).
+class SignedClient {
+ public:
+  explicit SignedClient(ServiceConfig config);
+
+  /// Signs `request` for this service and sends it to the service's endpoint. S3 requests
+  /// without a body send UNSIGNED-PAYLOAD, every other the body's hash.
+  http::Response Send(std::string_view operation, const SignedRequest& request,
+                      const http::BodyCallback* on_body);
+
+  [[nodiscard]] const ServiceConfig& config() const noexcept { return config_; }
+
+ private:
+  ServiceConfig config_;
+};
+
+/// Throws the error an AWS JSON-protocol failure means. Codes:
+///  - "throttled" (RetryableError): ProvisionedThroughputExceeded, LimitExceeded, Throttling,
+///    RequestLimitExceeded, KMSThrottling, and HTTP 5xx ("server_error");
+///  - "expired_iterator" (RetryableError): ExpiredIteratorException;
+///  - "not_found" (FatalError): ResourceNotFoundException;
+///  - "conditional_check_failed" (FatalError): DynamoDB's failed ConditionExpression;
+///  - "aws_error" (FatalError): any other client error.
+[[noreturn]] void ThrowJsonError(std::string_view service, std::string_view operation,
+                                 const http::Response& response);
+
+/// The JSON protocol: POST / with X-Amz-Target "<prefix>.<Operation>".
+class JsonApi {
+ public:
+  /// `target_prefix` "Kinesis_20131202" / "DynamoDB_20120810"; `content_type`
+  /// "application/x-amz-json-1.1" / "application/x-amz-json-1.0".
+  JsonApi(ServiceConfig config, std::string target_prefix, std::string content_type);
+
+  /// Calls `operation` and returns the response document; failures throw (`ThrowJsonError`).
+  nlohmann::json Call(std::string_view operation, const nlohmann::json& input);
+
+ private:
+  SignedClient client_;
+  std::string target_prefix_;
+  std::string content_type_;
+};
+
+}  // namespace laredo::kinesis::aws

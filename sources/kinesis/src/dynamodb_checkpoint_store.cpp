@@ -1,0 +1,169 @@
+#include "laredo/kinesis/dynamodb_checkpoint_store.hpp"
+
+#include <fmt/format.h>
+
+#include <mutex>
+
+#include "aws_client.hpp"
+#include "laredo/error.hpp"
+
+namespace laredo::kinesis {
+namespace {
+
+using nlohmann::json;
+
+struct Stored {
+  StreamPosition position;
+  std::uint64_t version = 0;
+};
+
+}  // namespace
+
+struct DynamoDbCheckpointStore::Impl {
+  DynamoDbCheckpointOptions options;
+  aws::JsonApi api;
+  std::mutex mutex;
+  std::optional<Stored> known;  // the item as last read or written
+
+  Impl(DynamoDbCheckpointOptions o, aws::ServiceConfig config)
+      : options(std::move(o)),
+        api(std::move(config), "DynamoDB_20120810", "application/x-amz-json-1.0") {}
+
+  [[nodiscard]] json Key() const { return {{options.key_attribute, {{"S", options.key}}}}; }
+
+  std::optional<Stored> Read() {
+    const json out = api.Call(
+        "GetItem", {{"TableName", options.table}, {"Key", Key()}, {"ConsistentRead", true}});
+    const auto item = out.find("Item");
+    if (item == out.end() || !item->is_object()) return std::nullopt;
+    const auto corrupt = [&](const std::string& why) {
+      return DataError("bad_checkpoint",
+                       fmt::format("checkpoint item {}={} in DynamoDB table {} is not valid: {}",
+                                   options.key_attribute, options.key, options.table, why));
+    };
+    try {
+      Stored stored;
+      stored.position = StreamPosition::Parse(item->at("position").at("S").get<std::string>());
+      stored.version = std::stoull(item->at("version").at("N").get<std::string>());
+      return stored;
+    } catch (const DataError& e) {
+      throw corrupt(e.what());
+    } catch (const std::exception& e) {
+      throw corrupt(e.what());
+    }
+  }
+};
+
+DynamoDbCheckpointStore::DynamoDbCheckpointStore(DynamoDbCheckpointOptions options) {
+  if (options.region.empty()) options.region = RegionFromEnvironment();
+  const AwsCredentials credentials =
+      options.credentials.value_or(AwsCredentials::FromEnvironment());
+  std::vector<std::string> problems;
+  if (options.table.empty()) problems.emplace_back("DynamoDbCheckpointOptions.table is empty");
+  if (options.key.empty()) problems.emplace_back("DynamoDbCheckpointOptions.key is empty");
+  if (options.key_attribute.empty()) {
+    problems.emplace_back("DynamoDbCheckpointOptions.key_attribute is empty");
+  }
+  if (options.region.empty()) {
+    problems.emplace_back("no region: set DynamoDbCheckpointOptions.region or AWS_REGION");
+  }
+  if (credentials.empty()) {
+    problems.emplace_back(
+        "no credentials: set DynamoDbCheckpointOptions.credentials or AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY");
+  }
+  if (!problems.empty()) throw ConfigError(std::move(problems));
+  aws::ServiceConfig config{
+      .http = http::MakeBeastClient(),
+      .credentials = credentials,
+      .region = options.region,
+      .service = "dynamodb",
+      .endpoint = aws::ResolveEndpoint(options.endpoint, "dynamodb", options.region),
+      .fault_injector = {}};
+  impl_ = std::make_unique<Impl>(std::move(options), std::move(config));
+}
+
+DynamoDbCheckpointStore::~DynamoDbCheckpointStore() = default;
+
+std::optional<StreamPosition> DynamoDbCheckpointStore::Load() {
+  const std::lock_guard lock(impl_->mutex);
+  impl_->known = impl_->Read();
+  if (!impl_->known) return std::nullopt;
+  return impl_->known->position;
+}
+
+void DynamoDbCheckpointStore::Save(const StreamPosition& position) {
+  const std::lock_guard lock(impl_->mutex);
+  Impl& d = *impl_;
+  bool fresh = false;  // whether `known` was read in this call
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    if (!fresh && !d.known) {
+      d.known = d.Read();
+      fresh = true;
+    }
+    if (d.known && d.known->position.snapshot_id == position.snapshot_id) {
+      if (d.known->position == position) return;
+      if (!StreamPosition::Covers(position, d.known->position)) {
+        throw FatalError(
+            "checkpoint_backwards",
+            fmt::format("refusing to move checkpoint {} in {} back from {} to {}", d.options.key,
+                        d.options.table, d.known->position.ToString(), position.ToString()));
+      }
+    }
+    const std::uint64_t version = d.known ? d.known->version + 1 : 1;
+    json input = {
+        {"TableName", d.options.table},
+        {"Item",
+         {{d.options.key_attribute, {{"S", d.options.key}}},
+          {"position", {{"S", position.ToString()}}},
+          {"version", {{"N", std::to_string(version)}}}}},
+        {"ExpressionAttributeNames", {{"#k", d.options.key_attribute}, {"#v", "version"}}}};
+    if (d.known) {
+      input["ConditionExpression"] = "#v = :v";
+      input["ExpressionAttributeValues"] = {{":v", {{"N", std::to_string(d.known->version)}}}};
+      input["ExpressionAttributeNames"].erase("#k");
+    } else {
+      input["ConditionExpression"] = "attribute_not_exists(#k)";
+      input["ExpressionAttributeNames"].erase("#v");
+    }
+    try {
+      d.api.Call("PutItem", input);
+      d.known = Stored{position, version};
+      return;
+    } catch (const FatalError& e) {
+      if (e.code() != "conditional_check_failed") throw;
+      // Another writer moved the item: read it again and re-check the direction.
+      d.known = d.Read();
+      fresh = true;
+    }
+  }
+  throw RetryableError("checkpoint_contention",
+                       fmt::format("checkpoint {} in {} kept changing under 20 attempts to save",
+                                   d.options.key, d.options.table));
+}
+
+void DynamoDbCheckpointStore::CreateTableIfMissing() {
+  const std::lock_guard lock(impl_->mutex);
+  Impl& d = *impl_;
+  try {
+    d.api.Call("DescribeTable", {{"TableName", d.options.table}});
+    return;
+  } catch (const FatalError& e) {
+    if (e.code() != "not_found") throw;
+  }
+  try {
+    d.api.Call(
+        "CreateTable",
+        {{"TableName", d.options.table},
+         {"AttributeDefinitions",
+          json::array({{{"AttributeName", d.options.key_attribute}, {"AttributeType", "S"}}})},
+         {"KeySchema",
+          json::array({{{"AttributeName", d.options.key_attribute}, {"KeyType", "HASH"}}})},
+         {"BillingMode", "PAY_PER_REQUEST"}});
+  } catch (const FatalError& e) {
+    // A concurrent creator won the race: that is fine.
+    if (std::string_view(e.what()).find("ResourceInUseException") == std::string_view::npos) throw;
+  }
+}
+
+}  // namespace laredo::kinesis

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aws_client.hpp"
+
+// The Kinesis Data Streams operations the source needs, plus the few the tests use to produce.
+namespace laredo::kinesis::aws {
+
+struct ShardInfo {
+  std::string shard_id;
+  std::string parent_shard_id;           // "" when none
+  std::string adjacent_parent_shard_id;  // "" when none (set for a merge's child)
+  std::string starting_hash_key;
+  std::string ending_hash_key;
+  std::string starting_sequence_number;
+  std::string ending_sequence_number;  // "" while the shard is open
+};
+
+struct KinesisRecord {
+  std::string sequence_number;
+  std::string partition_key;
+  std::string data;  // decoded bytes
+};
+
+struct GetRecordsResult {
+  std::vector<KinesisRecord> records;
+  /// Absent once the shard is closed and read to its end.
+  std::optional<std::string> next_shard_iterator;
+  std::int64_t millis_behind_latest = 0;
+};
+
+struct PutRecordResult {
+  std::string shard_id;
+  std::string sequence_number;
+};
+
+/// Thread-safe: every call is one independent request.
+class KinesisClient {
+ public:
+  explicit KinesisClient(ServiceConfig config);
+
+  /// "CREATING", "ACTIVE", ...; throws FatalError "not_found" for an unknown stream.
+  std::string DescribeStreamStatus(const std::string& stream);
+  /// Every shard, open and closed, following NextToken pages.
+  std::vector<ShardInfo> ListShards(const std::string& stream);
+  /// `type` "TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER" or "AFTER_SEQUENCE_NUMBER".
+  std::string GetShardIterator(const std::string& stream, const std::string& shard_id,
+                               const std::string& type,
+                               const std::optional<std::string>& sequence_number);
+  GetRecordsResult GetRecords(const std::string& iterator, int limit);
+
+  // For tests and tools that produce.
+  void CreateStream(const std::string& stream, int shard_count);
+  void DeleteStream(const std::string& stream);
+  PutRecordResult PutRecord(const std::string& stream, const std::string& partition_key,
+                            const std::string& data);
+  /// Up to 500 (partition key, data) pairs in one call; records the server rejected (throttled)
+  /// are sent again until all are in. Returns each record's result, in input order.
+  std::vector<PutRecordResult> PutRecords(
+      const std::string& stream, const std::vector<std::pair<std::string, std::string>>& records);
+  void SplitShard(const std::string& stream, const std::string& shard_id,
+                  const std::string& new_starting_hash_key);
+  void MergeShards(const std::string& stream, const std::string& shard_id,
+                   const std::string& adjacent_shard_id);
+
+ private:
+  JsonApi api_;
+};
+
+}  // namespace laredo::kinesis::aws

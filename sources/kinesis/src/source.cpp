@@ -1,0 +1,334 @@
+#include "laredo/kinesis/source.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "contract.hpp"
+#include "gzip_lines.hpp"
+#include "kinesis_client.hpp"
+#include "laredo/error.hpp"
+#include "laredo/logging.hpp"
+#include "s3_client.hpp"
+#include "shard_streamer.hpp"
+
+namespace laredo::kinesis {
+namespace {
+
+// Thrown from inside an object's body callback to abandon it when the baseline is stopped.
+struct BaselineStopped {};
+
+const StreamPosition& AsStreamPosition(const Position& position) {
+  const auto* p = std::any_cast<StreamPosition>(&position);
+  if (p == nullptr) throw DataError("bad_position", "not a kinesis source position");
+  return *p;
+}
+
+// The public hook names an AWS error; these turn it into the response the server would send.
+aws::FaultInjector JsonFault(const SourceOptions& options) {
+  if (!options.fault_injector) return {};
+  return
+      [hook = options.fault_injector](std::string_view operation) -> std::optional<http::Response> {
+        auto type = hook(operation);
+        if (!type) return std::nullopt;
+        return http::Response{
+            .status = 400,
+            .headers = {},
+            .body = nlohmann::json{{"__type", *type}, {"message", "injected"}}.dump()};
+      };
+}
+
+aws::FaultInjector XmlFault(const SourceOptions& options) {
+  if (!options.fault_injector) return {};
+  return [hook =
+              options.fault_injector](std::string_view operation) -> std::optional<http::Response> {
+    auto type = hook(operation);
+    if (!type) return std::nullopt;
+    return http::Response{
+        .status = 503,
+        .headers = {},
+        .body = fmt::format("<Error><Code>{}</Code><Message>injected</Message></Error>", *type)};
+  };
+}
+
+}  // namespace
+
+struct Source::Impl {
+  SourceOptions options;
+  std::unique_ptr<aws::S3Client> s3;
+  std::unique_ptr<aws::KinesisClient> kinesis;
+  std::optional<contract::Manifest> manifest;
+  std::unique_ptr<contract::Decoder> decoder;
+  std::string stream;
+  StreamShared shared;
+  std::atomic<SourceState> state{SourceState::Connecting};
+  std::mutex ack_mutex;
+  std::optional<StreamPosition> last_saved;  // guarded by ack_mutex
+
+  [[nodiscard]] std::string Key(std::string_view relative) const {
+    return options.prefix + std::string(relative);
+  }
+  [[nodiscard]] std::string ManifestUrl() const {
+    return fmt::format("s3://{}/{}manifest.json", options.bucket, options.prefix);
+  }
+
+  void Connect() {
+    std::vector<std::string> problems;
+    if (options.bucket.empty()) problems.emplace_back("SourceOptions.bucket is empty");
+    if (options.region.empty()) options.region = RegionFromEnvironment();
+    if (options.region.empty()) {
+      problems.emplace_back("no region: set SourceOptions.region or AWS_REGION");
+    }
+    const AwsCredentials credentials =
+        options.credentials.value_or(AwsCredentials::FromEnvironment());
+    if (credentials.empty()) {
+      problems.emplace_back(
+          "no credentials: set SourceOptions.credentials or AWS_ACCESS_KEY_ID and "
+          "AWS_SECRET_ACCESS_KEY");
+    }
+    if (options.max_records_per_call < 1 || options.max_records_per_call > 10000) {
+      problems.emplace_back("SourceOptions.max_records_per_call must be within 1..10000");
+    }
+    if (options.list_page_size < 0 || options.list_page_size > 1000) {
+      problems.emplace_back("SourceOptions.list_page_size must be within 0..1000");
+    }
+    http::Endpoint s3_endpoint;
+    http::Endpoint kinesis_endpoint;
+    try {
+      s3_endpoint = aws::ResolveEndpoint(options.s3_endpoint, "s3", options.region);
+      kinesis_endpoint = aws::ResolveEndpoint(options.kinesis_endpoint, "kinesis", options.region);
+    } catch (const ConfigError& e) {
+      problems.insert(problems.end(), e.problems().begin(), e.problems().end());
+    }
+    if (!problems.empty()) throw ConfigError(std::move(problems));
+    if (!options.prefix.empty() && !options.prefix.ends_with('/')) options.prefix += '/';
+
+    std::shared_ptr<http::Client> client = http::MakeBeastClient();
+    s3 = std::make_unique<aws::S3Client>(aws::ServiceConfig{.http = client,
+                                                            .credentials = credentials,
+                                                            .region = options.region,
+                                                            .service = "s3",
+                                                            .endpoint = s3_endpoint,
+                                                            .fault_injector = XmlFault(options)});
+    kinesis = std::make_unique<aws::KinesisClient>(
+        aws::ServiceConfig{.http = client,
+                           .credentials = credentials,
+                           .region = options.region,
+                           .service = "kinesis",
+                           .endpoint = kinesis_endpoint,
+                           .fault_injector = JsonFault(options)});
+  }
+
+  void ReadObject(std::stop_token stop, const TableIdentifier& table, const std::string& key,
+                  const RowCallback& on_row) {
+    LineReader reader(CompressionForKey(key));
+    const auto on_line = [&](std::string_view line, std::uint64_t line_number) {
+      if (stop.stop_requested()) throw BaselineStopped{};
+      if (line.find_first_not_of(" \t") == std::string_view::npos) return;  // blank lines
+      Row row;
+      try {
+        row = decoder->DecodeRow(table, line);
+      } catch (const DataError& e) {
+        throw DataError(e.code(), fmt::format("s3://{}/{} line {}: {}", options.bucket, key,
+                                              line_number, e.what()));
+      }
+      on_row(table, std::move(row));
+    };
+    try {
+      s3->GetObject(options.bucket, key,
+                    [&](std::string_view chunk) { reader.Feed(chunk, on_line); });
+      reader.Finish(on_line);
+    } catch (const DataError& e) {
+      if (e.code() == "bad_object") {
+        throw DataError(e.code(), fmt::format("s3://{}/{}: {}", options.bucket, key, e.what()));
+      }
+      throw;
+    }
+  }
+};
+
+Source::Source(SourceOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+}
+
+Source::~Source() = default;
+
+std::map<TableIdentifier, std::vector<ColumnDefinition>> Source::Init(const SourceConfig& config) {
+  Impl& d = *impl_;
+  if (!d.s3) d.Connect();
+  d.state = SourceState::Connecting;
+  std::string text;
+  try {
+    text = d.s3->GetObjectText(d.options.bucket, d.Key("manifest.json"));
+  } catch (const FatalError& e) {
+    throw FatalError(e.code(), fmt::format("reading manifest {}: {}", d.ManifestUrl(), e.what()));
+  }
+  try {
+    d.manifest = contract::ParseManifest(text);
+  } catch (const DataError& e) {
+    throw DataError(e.code(), fmt::format("manifest {}: {}", d.ManifestUrl(), e.what()));
+  }
+  d.decoder = std::make_unique<contract::Decoder>(*d.manifest);
+  d.stream = d.options.stream_name.empty() ? d.manifest->stream : d.options.stream_name;
+  d.state = SourceState::Connected;
+
+  std::map<TableIdentifier, std::vector<ColumnDefinition>> columns;
+  for (const auto& table : config.tables) {
+    if (const auto it = d.manifest->tables.find(table); it != d.manifest->tables.end()) {
+      columns.emplace(table, it->second.columns);
+    }
+  }
+  return columns;
+}
+
+std::vector<ValidationError> Source::ValidateTables(const std::vector<TableIdentifier>& tables) {
+  Impl& d = *impl_;
+  if (!d.manifest) throw FatalError("not_initialized", "ValidateTables called before Init");
+  std::vector<ValidationError> problems;
+  for (const auto& table : tables) {
+    if (!d.manifest->tables.contains(table)) {
+      problems.push_back({table, "TABLE_NOT_FOUND",
+                          fmt::format("not in the manifest {} (snapshot {})", d.ManifestUrl(),
+                                      d.manifest->snapshot_id)});
+    }
+  }
+  try {
+    const std::string status = d.kinesis->DescribeStreamStatus(d.stream);
+    if (status != "ACTIVE" && status != "UPDATING") {
+      problems.push_back({std::nullopt, "STREAM_NOT_ACTIVE",
+                          fmt::format("Kinesis stream {} is {}", d.stream, status)});
+    }
+  } catch (const Error& e) {
+    problems.push_back({std::nullopt,
+                        e.code() == "not_found" ? "STREAM_NOT_FOUND" : "STREAM_UNREACHABLE",
+                        fmt::format("Kinesis stream {}: {}", d.stream, e.what())});
+  }
+  return problems;
+}
+
+Position Source::Baseline(std::stop_token stop, const std::vector<TableIdentifier>& tables,
+                          const RowCallback& on_row) {
+  Impl& d = *impl_;
+  if (!d.manifest) throw FatalError("not_initialized", "Baseline called before Init");
+  try {
+    for (const auto& table : tables) {
+      const auto it = d.manifest->tables.find(table);
+      if (it == d.manifest->tables.end()) continue;
+      for (const auto& object : it->second.objects) {
+        // An entry ending in '/' names every object under it, in key order.
+        std::vector<std::string> keys;
+        if (object.ends_with('/')) {
+          keys = d.s3->ListAllObjects(d.options.bucket, d.Key(object), d.options.list_page_size);
+        } else {
+          keys.push_back(d.Key(object));
+        }
+        for (const auto& key : keys) {
+          if (stop.stop_requested()) return {};
+          d.ReadObject(stop, table, key, on_row);
+        }
+      }
+    }
+  } catch (const BaselineStopped&) {
+    return {};
+  }
+  return Position(d.manifest->StartPosition());
+}
+
+void Source::Stream(std::stop_token stop, const Position& from, ChangeHandler& handler) {
+  Impl& d = *impl_;
+  if (!d.decoder) throw FatalError("not_initialized", "Stream called before Init");
+  const StreamPosition start =
+      from.has_value() ? AsStreamPosition(from) : d.manifest->StartPosition();
+  d.state = SourceState::Streaming;
+  ShardStreamer streamer(*d.kinesis, d.stream, *d.decoder, d.options, d.shared);
+  try {
+    streamer.Run(stop, start, handler);
+  } catch (const RetryableError&) {
+    d.state = SourceState::Reconnecting;
+    throw;
+  } catch (...) {
+    d.state = SourceState::Error;
+    throw;
+  }
+  d.state = SourceState::Connected;
+}
+
+void Source::Ack(const Position& position) {
+  Impl& d = *impl_;
+  if (!d.options.checkpoint_store) return;
+  const StreamPosition& p = AsStreamPosition(position);
+  const std::lock_guard lock(d.ack_mutex);
+  // The engine acks in order; an older or equal position is not an advance.
+  if (d.last_saved && d.last_saved->snapshot_id == p.snapshot_id &&
+      StreamPosition::Covers(*d.last_saved, p)) {
+    return;
+  }
+  d.options.checkpoint_store->Save(p);
+  d.last_saved = p;
+}
+
+bool Source::SupportsResume() { return impl_->options.checkpoint_store != nullptr; }
+
+Position Source::LastAckedPosition() {
+  Impl& d = *impl_;
+  if (!d.options.checkpoint_store) return {};
+  auto saved = d.options.checkpoint_store->Load();
+  if (!saved) return {};
+  const std::lock_guard lock(d.ack_mutex);
+  d.last_saved = saved;
+  return Position(std::move(*saved));
+}
+
+int Source::ComparePositions(const Position& a, const Position& b) {
+  return StreamPosition::Compare(AsStreamPosition(a), AsStreamPosition(b));
+}
+
+std::string Source::PositionToString(const Position& position) {
+  return AsStreamPosition(position).ToString();
+}
+
+Position Source::PositionFromString(std::string_view text) {
+  return Position(StreamPosition::Parse(text));
+}
+
+void Source::Pause() {
+  {
+    const std::lock_guard lock(impl_->shared.mutex);
+    impl_->shared.paused = true;
+  }
+  impl_->shared.wake.notify_all();
+}
+
+void Source::Resume() {
+  {
+    const std::lock_guard lock(impl_->shared.mutex);
+    impl_->shared.paused = false;
+  }
+  impl_->shared.wake.notify_all();
+}
+
+LagInfo Source::GetLag() {
+  const std::int64_t behind = impl_->shared.millis_behind.load();
+  LagInfo lag;
+  if (behind >= 0) lag.lag_time = std::chrono::milliseconds(behind);
+  return lag;
+}
+
+laredo::OrderingGuarantee Source::OrderingGuarantee() {
+  return laredo::OrderingGuarantee::PerPartitionOrder;
+}
+
+SourceState Source::State() {
+  {
+    const std::lock_guard lock(impl_->shared.mutex);
+    if (impl_->shared.paused && impl_->state.load() == SourceState::Streaming) {
+      return SourceState::Paused;
+    }
+  }
+  return impl_->state.load();
+}
+
+void Source::Close() { impl_->state = SourceState::Closed; }
+
+std::uint64_t Source::MalformedRecords() const { return impl_->shared.malformed.load(); }
+
+}  // namespace laredo::kinesis

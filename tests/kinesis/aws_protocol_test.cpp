@@ -1,0 +1,117 @@
+// The small protocol pieces under the AWS clients: endpoint URLs, base64, the XML scanner, and
+// how AWS error responses map onto laredo's error types.
+#include <gtest/gtest.h>
+
+#include "aws_client.hpp"
+#include "base64.hpp"
+#include "http_client.hpp"
+#include "laredo/error.hpp"
+#include "xml_scan.hpp"
+
+namespace laredo::kinesis {
+namespace {
+
+TEST(EndpointTest, ParsesSchemesHostsAndPorts) {
+  const auto plain = http::Endpoint::Parse("http://127.0.0.1:4567");
+  EXPECT_FALSE(plain.tls);
+  EXPECT_EQ(plain.host, "127.0.0.1");
+  EXPECT_EQ(plain.port, 4567);
+  EXPECT_EQ(plain.HostHeader(), "127.0.0.1:4567");
+
+  const auto tls = http::Endpoint::Parse("https://kinesis.us-east-1.amazonaws.com/");
+  EXPECT_TRUE(tls.tls);
+  EXPECT_EQ(tls.port, 443);
+  EXPECT_EQ(tls.HostHeader(), "kinesis.us-east-1.amazonaws.com");
+
+  const auto v6 = http::Endpoint::Parse("http://[::1]:9000");
+  EXPECT_EQ(v6.host, "::1");
+  EXPECT_EQ(v6.HostHeader(), "[::1]:9000");
+}
+
+TEST(EndpointTest, RejectsWhatItCannotUse) {
+  EXPECT_THROW(http::Endpoint::Parse("ftp://host"), ConfigError);
+  EXPECT_THROW(http::Endpoint::Parse("http://host:0"), ConfigError);
+  EXPECT_THROW(http::Endpoint::Parse("http://host:99999"), ConfigError);
+  EXPECT_THROW(http::Endpoint::Parse("http://host/path"), ConfigError);
+  EXPECT_THROW(http::Endpoint::Parse("http://"), ConfigError);
+}
+
+TEST(Base64Test, RoundTripsEveryLength) {
+  std::string bytes;
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(base64::Decode(base64::Encode(bytes)), bytes) << i;
+    bytes += static_cast<char>(i * 37);
+  }
+  EXPECT_EQ(base64::Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(base64::Encode("fo"), "Zm8=");
+  EXPECT_EQ(base64::Decode("Zm8"), "fo");
+  EXPECT_THROW(base64::Decode("Zm9v!mFy"), DataError);
+  EXPECT_THROW(base64::Decode("Z"), DataError);
+}
+
+TEST(XmlScanTest, FindsElementsWhateverTheirNamespace) {
+  const std::string doc = R"(<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <IsTruncated>true</IsTruncated>
+  <Contents><Key>a/part-0.jsonl</Key><Size>10</Size></Contents>
+  <s3:Contents><s3:Key>a/b&amp;c &#x263A;.jsonl</s3:Key></s3:Contents>
+  <CommonPrefixes><Prefix>a/</Prefix></CommonPrefixes>
+  <NextContinuationToken>tok+/=</NextContinuationToken>
+  <Empty/>
+</ListBucketResult>)";
+  EXPECT_EQ(xml::ElementTexts(doc, "Key"),
+            (std::vector<std::string>{"a/part-0.jsonl", "a/b&c \xE2\x98\xBA.jsonl"}));
+  EXPECT_EQ(xml::FirstElementText(doc, "IsTruncated"), "true");
+  EXPECT_EQ(xml::FirstElementText(doc, "NextContinuationToken"), "tok+/=");
+  EXPECT_EQ(xml::FirstElementText(doc, "Missing"), std::nullopt);
+  EXPECT_EQ(xml::FirstElementText(doc, "Empty"), std::nullopt);
+}
+
+TEST(XmlScanTest, LeavesUnknownEntitiesAlone) {
+  EXPECT_EQ(xml::Unescape("a &lt;b&gt; &quot;&apos; &bogus; &#65;&#x42; &"),
+            "a <b> \"' &bogus; AB &");
+}
+
+template <class E>
+E Thrown(const http::Response& response) {
+  try {
+    aws::ThrowJsonError("kinesis", "GetRecords", response);
+  } catch (const E& e) {
+    return e;
+  }
+  throw std::logic_error("did not throw the expected type");
+}
+
+http::Response JsonError(unsigned status, const std::string& type) {
+  return {.status = status,
+          .headers = {},
+          .body = R"({"__type":")" + type + R"(","message":"details here"})"};
+}
+
+TEST(AwsErrorTest, ThrottlingAndExpiryAreRetryable) {
+  EXPECT_EQ(Thrown<RetryableError>(JsonError(400, "ProvisionedThroughputExceededException")).code(),
+            "throttled");
+  EXPECT_EQ(Thrown<RetryableError>(JsonError(400, "LimitExceededException")).code(), "throttled");
+  EXPECT_EQ(Thrown<RetryableError>(JsonError(400, "ExpiredIteratorException")).code(),
+            "expired_iterator");
+  EXPECT_EQ(Thrown<RetryableError>(JsonError(500, "InternalFailure")).code(), "server_error");
+}
+
+TEST(AwsErrorTest, ClientErrorsAreFatalAndNamed) {
+  const auto e = Thrown<FatalError>(JsonError(400, "ResourceNotFoundException"));
+  EXPECT_EQ(e.code(), "not_found");
+  EXPECT_NE(std::string(e.what()).find("details here"), std::string::npos);
+  // DynamoDB's prefixed form.
+  EXPECT_EQ(Thrown<FatalError>(JsonError(400,
+                                         "com.amazonaws.dynamodb.v20120810#"
+                                         "ConditionalCheckFailedException"))
+                .code(),
+            "conditional_check_failed");
+  EXPECT_EQ(Thrown<FatalError>(JsonError(400, "InvalidArgumentException")).code(), "aws_error");
+  EXPECT_EQ(
+      Thrown<FatalError>(http::Response{.status = 403, .headers = {}, .body = "not json"}).code(),
+      "aws_error");
+}
+
+}  // namespace
+}  // namespace laredo::kinesis
