@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -37,6 +38,22 @@ struct ChangeEvent {
   std::optional<std::uint64_t> transaction_id;
 };
 
+/// A record the source consumed from its stream but could not turn into a change: bytes that are
+/// not the data contract, a value that does not parse. Sources report it through
+/// `ChangeHandler::OnInvalidRecord` instead of skipping it; the engine reports it to the observer
+/// and writes it as a dead letter, then goes on with the stream.
+struct InvalidRecord {
+  /// The table the record was meant for, when the source could tell.
+  std::optional<TableIdentifier> table;
+  /// Where the record sat in the stream; empty when the source has no position for it. Once
+  /// reported the record counts as consumed: acknowledging this position releases it.
+  Position position;
+  /// The record as received (sources may cut very large ones), for the dead letter.
+  std::string payload;
+  /// Why the source rejected it.
+  std::string error;
+};
+
 /// Receives a source's change stream. The engine implements it; a source calls it from the thread
 /// running `SyncSource::Stream`, one call at a time, in stream order. Calls may block (that is how
 /// backpressure reaches the source) and return early once the stream's stop token is triggered.
@@ -48,12 +65,17 @@ class ChangeHandler {
 
   /// The source saw a table's columns change (e.g. a PostgreSQL Relation message with different
   /// columns). Ordered with the changes around it. The default ignores it.
-  // By value: implementations keep the columns.
-  virtual void OnSchemaChange(const TableIdentifier& table,
-                              std::vector<ColumnDefinition> columns) {  // NOLINT(performance-unnecessary-value-param)
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): implementations keep the columns.
+  virtual void OnSchemaChange(const TableIdentifier& table, std::vector<ColumnDefinition> columns) {
     (void)table;
     (void)columns;
   }
+
+  /// The source consumed a record it cannot deliver (see `InvalidRecord`). Ordered with the
+  /// changes around it. The engine's implementation writes a dead letter before it returns, so the
+  /// source may release the record once a later position is acknowledged. The default ignores it.
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): implementations keep the record.
+  virtual void OnInvalidRecord(InvalidRecord record) { (void)record; }
 };
 
 }  // namespace laredo

@@ -69,6 +69,7 @@ std::string JsonLinesDeadLetterSink::Format(const DeadLetter& letter) {
   j["attempts"] = letter.attempts;
   j["new"] = letter.new_values.empty() ? nlohmann::json(nullptr) : RowToJson(letter.new_values);
   j["old"] = letter.old_values.empty() ? nlohmann::json(nullptr) : RowToJson(letter.old_values);
+  if (!letter.payload.empty()) j["payload"] = letter.payload;
   // Invalid UTF-8 in text must not make the letter unwritable.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

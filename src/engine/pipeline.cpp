@@ -544,10 +544,14 @@ void Pipeline::WriteDeadLetter(const Item& item, const std::string& error, int a
       }
     }
   }
+  DeliverDeadLetter(letter);
+}
+
+void Pipeline::DeliverDeadLetter(const DeadLetter& letter) {
   observer_->OnDeadLetter(letter);
   if (!options_.dead_letter) {
-    Logger()->error("pipeline {}: dead letter (no sink configured): {} {} {}", id_,
-                    letter.operation, letter.new_values.ToString(), error);
+    Logger()->error("pipeline {}: dead letter (no sink configured): {} {}{} {}", id_,
+                    letter.operation, letter.new_values.ToString(), letter.payload, letter.error);
     return;
   }
   try {

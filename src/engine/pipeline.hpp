@@ -106,6 +106,12 @@ class Pipeline {
   [[nodiscard]] const std::string& id() const { return id_; }
   [[nodiscard]] const TableIdentifier& table() const { return table_; }
   [[nodiscard]] const std::shared_ptr<SyncTarget>& target() const { return target_; }
+  [[nodiscard]] const DeadLetterSink* dead_letter_sink() const {
+    return options_.dead_letter.get();
+  }
+  /// Reports `letter` to the observer and writes it to this pipeline's sink (logs it when there is
+  /// none). A failing sink is logged and reported; the letter is then lost. Any thread.
+  void DeliverDeadLetter(const DeadLetter& letter);
 
  private:
   void Run(std::stop_token stop);

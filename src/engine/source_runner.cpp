@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "laredo/dead_letter.hpp"
 #include "laredo/error.hpp"
 #include "laredo/logging.hpp"
 
@@ -392,6 +393,50 @@ void SourceRunner::OnSchemaChange(const TableIdentifier& table,
     Item item{.kind = Item::Kind::SchemaChange};
     item.columns = shared;
     if (!p->Enqueue(std::move(item), stream_stop_)) return;
+  }
+}
+
+void SourceRunner::OnInvalidRecord(InvalidRecord record) {
+  if (stream_stop_.stop_requested()) return;
+  std::string position_text;
+  if (record.position.has_value()) {
+    try {
+      position_text = source_->PositionToString(record.position);
+    } catch (const std::exception& e) {
+      position_text = std::string("<unprintable: ") + e.what() + ">";
+    }
+  }
+  const std::string message =
+      fmt::format("invalid record{}{}: {}", record.table ? " for " + record.table->ToString() : "",
+                  position_text.empty() ? "" : " at " + position_text, record.error);
+  Logger()->error("source {}: {}", id_, message);
+  options_.observer->OnError(id_, message, false);
+
+  // One letter per sink: the pipelines of its table, or every pipeline when the table is unknown
+  // (pipelines often share one sink; the letter must not be written once per pipeline).
+  DeadLetter letter{.table = record.table.value_or(TableIdentifier{}),
+                    .operation = "invalid_record",
+                    .position = position_text,
+                    .payload = std::move(record.payload),
+                    .error = std::move(record.error),
+                    .attempts = 1,
+                    .time = std::chrono::system_clock::now()};
+  const std::vector<Pipeline*>* route = record.table ? Route(*record.table) : nullptr;
+  const std::vector<Pipeline*>& targets = route != nullptr ? *route : pipelines_;
+  std::vector<const DeadLetterSink*> written;
+  for (Pipeline* p : targets) {
+    if (std::find(written.begin(), written.end(), p->dead_letter_sink()) != written.end()) continue;
+    written.push_back(p->dead_letter_sink());
+    letter.pipeline_id = p->id();
+    p->DeliverDeadLetter(letter);
+  }
+
+  // Consumed: ACKs may pass it now that the letter is written.
+  if (record.position.has_value()) {
+    const std::uint64_t seq = ++next_seq_;
+    last_published_position_ = std::move(record.position);
+    frontier_.Publish(seq, last_published_position_);
+    dispatched_since_failure_ = true;
   }
 }
 

@@ -63,6 +63,7 @@ class SourceRunner final : public ChangeHandler {
   // ChangeHandler: called by the source inside Stream.
   void OnChange(ChangeEvent event) override;
   void OnSchemaChange(const TableIdentifier& table, std::vector<ColumnDefinition> columns) override;
+  void OnInvalidRecord(InvalidRecord record) override;
 
  private:
   void Run(std::stop_token stop);

@@ -49,7 +49,7 @@ struct TestSource::Impl {
   std::map<TableIdentifier, Table> tables;
   // position = index + 1. A deque: appending never moves existing entries, so the stream can copy
   // an entry outside the lock while tests keep emitting.
-  std::deque<std::variant<ChangeEvent, SchemaChange>> log;
+  std::deque<std::variant<ChangeEvent, SchemaChange, InvalidRecord>> log;
   std::vector<ValidationError> validation_errors;
   std::optional<std::string> init_failure;
   std::optional<std::pair<std::string, std::uint64_t>> baseline_failure;
@@ -189,6 +189,18 @@ void TestSource::EmitSchemaChange(const TableIdentifier& table,
   // Takes a log slot so it is ordered with the changes, but it is not a position of its own.
   impl_->log.emplace_back(SchemaChange{table, std::move(columns)});
   impl_->cv.notify_all();
+}
+
+std::uint64_t TestSource::EmitInvalidRecord(std::optional<TableIdentifier> table,
+                                            std::string payload, std::string error) {
+  std::lock_guard lk(impl_->mu);
+  const auto position = static_cast<std::uint64_t>(impl_->log.size() + 1);
+  impl_->log.emplace_back(InvalidRecord{.table = std::move(table),
+                                        .position = position,
+                                        .payload = std::move(payload),
+                                        .error = std::move(error)});
+  if (!impl_->paused) impl_->cv.notify_all();
+  return position;
 }
 
 void TestSource::FailNextInit(std::string message) {
@@ -355,6 +367,8 @@ void TestSource::Stream(std::stop_token stop, const Position& from, ChangeHandle
     lk.unlock();
     if (const auto* event = std::get_if<ChangeEvent>(&entry)) {
       handler.OnChange(*event);
+    } else if (const auto* invalid = std::get_if<InvalidRecord>(&entry)) {
+      handler.OnInvalidRecord(*invalid);
     } else {
       const auto& change = std::get<SchemaChange>(entry);
       handler.OnSchemaChange(change.table, change.columns);

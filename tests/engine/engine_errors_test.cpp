@@ -12,7 +12,6 @@ namespace {
 using memory::IndexedTarget;
 using testsource::TestSource;
 
-
 TEST(EngineErrors, RetryThenSuccess) {
   auto source = UsersSource();
   auto target = std::make_shared<RecordingTarget>();
@@ -108,6 +107,61 @@ TEST(EngineErrors, DeadLetterIsWrittenOnceAsJsonLines) {
   EXPECT_EQ(observer->DeadLetterCount(), 1U);
   EXPECT_EQ(target->CountOf("insert"), 2U);
   std::filesystem::remove(path);
+}
+
+TEST(EngineErrors, InvalidRecordReachesObserverAndEachSinkOnceAndTheAckPassesIt) {
+  auto source = UsersSource();
+  auto users = std::make_shared<RecordingTarget>();
+  auto users_copy = std::make_shared<RecordingTarget>();
+  auto orders = std::make_shared<RecordingTarget>();
+  auto observer = std::make_shared<RecordingObserver>();
+  auto shared_sink = std::make_shared<InMemoryDeadLetterSink>();
+  auto orders_sink = std::make_shared<InMemoryDeadLetterSink>();
+  PipelineOptions shared_options;
+  shared_options.dead_letter = shared_sink;
+  PipelineOptions orders_options;
+  orders_options.dead_letter = orders_sink;
+  Engine engine(FastOptions(observer));
+  engine.AddSource("s", source);
+  const auto users_id = engine.AddPipeline("s", kUsers, users, shared_options);
+  engine.AddPipeline("s", kUsers, users_copy, shared_options);
+  engine.AddPipeline("s", kOrders, orders, orders_options);
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(10s));
+  source->EmitInsert(kUsers, User(1, "a"));
+  const auto bad = source->EmitInvalidRecord(kUsers, "{not json", "unexpected end of input");
+  // Nothing follows it: the ACK must still reach the invalid record, or a checkpointing source
+  // would read it again after every restart.
+  ASSERT_TRUE(source->AwaitAck(bad, 10s));
+  // Both users pipelines share a sink: written once. The orders pipeline's sink is not involved.
+  ASSERT_EQ(shared_sink->Count(), 1U);
+  EXPECT_EQ(orders_sink->Count(), 0U);
+  const auto letter = shared_sink->Letters()[0];
+  EXPECT_EQ(letter.operation, "invalid_record");
+  EXPECT_EQ(letter.pipeline_id, users_id);
+  EXPECT_EQ(letter.table, kUsers);
+  EXPECT_EQ(letter.payload, "{not json");
+  EXPECT_EQ(letter.error, "unexpected end of input");
+  EXPECT_EQ(letter.position, std::to_string(bad));
+  EXPECT_NE(JsonLinesDeadLetterSink::Format(letter).find(R"("payload":"{not json")"),
+            std::string::npos);
+  EXPECT_EQ(observer->DeadLetterCount(), 1U);
+  const auto errors = observer->Errors();
+  ASSERT_EQ(errors.size(), 1U);
+  EXPECT_EQ(errors[0].id, "s");
+  EXPECT_FALSE(errors[0].will_retry);
+  EXPECT_NE(errors[0].message.find("unexpected end of input"), std::string::npos);
+  EXPECT_NE(errors[0].message.find(std::to_string(bad)), std::string::npos);
+
+  // A record whose table is unknown goes to every distinct sink; the stream goes on.
+  source->EmitInvalidRecord(std::nullopt, "\x00\x01", "not a JSON object");
+  const auto last = source->EmitInsert(kUsers, User(2, "b"));
+  ASSERT_TRUE(source->AwaitAck(last, 10s));
+  EXPECT_EQ(shared_sink->Count(), 2U);
+  EXPECT_EQ(orders_sink->Count(), 1U);
+  EXPECT_EQ(users->CountOf("insert"), 2U);
+  EXPECT_EQ(users_copy->CountOf("insert"), 2U);
+  EXPECT_EQ(engine.GetSourceState("s"), SourceState::Streaming);
 }
 
 /// A target that rejects one key as malformed data.

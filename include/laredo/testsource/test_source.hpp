@@ -51,6 +51,10 @@ class TestSource : public SyncSource {
   std::uint64_t EmitTruncate(const TableIdentifier& table);
   /// A schema change, delivered in order with the changes (`ChangeHandler::OnSchemaChange`).
   void EmitSchemaChange(const TableIdentifier& table, std::vector<ColumnDefinition> columns);
+  /// A record the source could not decode, delivered in order through
+  /// `ChangeHandler::OnInvalidRecord`; it takes a position like a change.
+  std::uint64_t EmitInvalidRecord(std::optional<TableIdentifier> table, std::string payload,
+                                  std::string error);
 
   // --- failures -----------------------------------------------------------------------------
   /// The next `Init` throws `RetryableError(message)`.

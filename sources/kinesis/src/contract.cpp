@@ -169,6 +169,20 @@ Row Decoder::DecodeRow(const TableIdentifier& table, std::string_view json_line)
   return FullRow(*it->second, row, false, context);
 }
 
+std::optional<TableIdentifier> Decoder::TableOf(std::string_view data) const noexcept {
+  try {
+    const json record = json::parse(data, nullptr, false);
+    if (!record.is_object()) return std::nullopt;
+    const auto it = record.find("table");
+    if (it == record.end() || !it->is_string()) return std::nullopt;
+    TableIdentifier id = ParseTableName(it->get_ref<const std::string&>());
+    if (!tables_.contains(id)) return std::nullopt;
+    return id;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 DecodedRecord Decoder::DecodeRecord(std::string_view data) const {
   const json record = ParseJson(data, "record");
   if (!record.is_object())

@@ -78,6 +78,10 @@ class Decoder {
   /// value of the wrong type. Never skips silently.
   [[nodiscard]] DecodedRecord DecodeRecord(std::string_view data) const;
 
+  /// The known table a record names, if it is a JSON object with a valid "table"; used to route
+  /// the report of a record `DecodeRecord` rejected. Never throws.
+  [[nodiscard]] std::optional<TableIdentifier> TableOf(std::string_view data) const noexcept;
+
   struct Table;
 
  private:

@@ -76,11 +76,18 @@ void ShardStreamer::Deliver(const std::string& shard_id, aws::KinesisRecord& rec
     shared_.malformed.fetch_add(1);
     Logger()->warn("kinesis stream {}: malformed record {} on {} (partition key '{}'): {}", stream_,
                    record.sequence_number, shard_id, record.partition_key, e.what());
+    const std::string error =
+        fmt::format("shard {} sequence number {} (partition key '{}'): {}", shard_id,
+                    record.sequence_number, record.partition_key, e.what());
     if (options_.on_malformed_record) {
       options_.on_malformed_record(MalformedRecord{shard_id, record.sequence_number,
-                                                   record.partition_key, std::move(record.data),
-                                                   e.what()});
+                                                   record.partition_key, record.data, e.what()});
     }
+    // The engine reports it (observer + dead letter) before the frontier can be acknowledged.
+    handler.OnInvalidRecord(InvalidRecord{.table = decoder_.TableOf(record.data),
+                                          .position = frontier_,
+                                          .payload = std::move(record.data),
+                                          .error = error});
     return;
   }
   decoded.event.position = frontier_;
@@ -140,7 +147,11 @@ void ShardStreamer::Run(std::stop_token stop, StreamPosition from, ChangeHandler
   while (!stop.stop_requested()) {
     {
       std::unique_lock lock(shared_.mutex);
-      shared_.wake.wait(lock, stop, [&] { return !shared_.paused; });
+      if (shared_.paused) {
+        shared_.parked = true;
+        shared_.wake.wait(lock, stop, [&] { return !shared_.paused; });
+        shared_.parked = false;
+      }
     }
     if (stop.stop_requested()) break;
     if (rediscover_ || Clock::now() - last_discovery_ >= options_.shard_discovery_interval) {

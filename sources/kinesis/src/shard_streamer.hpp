@@ -26,6 +26,8 @@ struct StreamShared {
   std::mutex mutex;
   std::condition_variable_any wake;
   bool paused = false;  // guarded by mutex
+  /// The stream thread is parked by a pause: no request in flight. Guarded by mutex.
+  bool parked = false;
   /// Largest MillisBehindLatest among the shards being read; -1 before the first answer.
   std::atomic<std::int64_t> millis_behind{-1};
   std::atomic<std::uint64_t> malformed{0};

@@ -320,7 +320,8 @@ laredo::OrderingGuarantee Source::OrderingGuarantee() {
 SourceState Source::State() {
   {
     const std::lock_guard lock(impl_->shared.mutex);
-    if (impl_->shared.paused && impl_->state.load() == SourceState::Streaming) {
+    // Paused once the stream thread is parked: a GetRecords in flight at Pause still delivers.
+    if (impl_->shared.parked && impl_->state.load() == SourceState::Streaming) {
       return SourceState::Paused;
     }
   }

@@ -180,15 +180,24 @@ class CollectingHandler : public ChangeHandler {
     std::unique_lock lock(mutex_);
     return cv_.wait_for(lock, timeout, [&] { return events_.size() >= n; });
   }
+  void OnInvalidRecord(InvalidRecord record) override {
+    std::lock_guard lock(mutex_);
+    invalid_.push_back(std::move(record));
+  }
   std::vector<ChangeEvent> Events() const {
     std::lock_guard lock(mutex_);
     return events_;
+  }
+  std::vector<InvalidRecord> Invalid() const {
+    std::lock_guard lock(mutex_);
+    return invalid_;
   }
 
  private:
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::vector<ChangeEvent> events_;
+  std::vector<InvalidRecord> invalid_;
 };
 
 /// Runs `Source::Stream` on its own thread; stops and joins on destruction, rethrowing nothing.

@@ -1,5 +1,6 @@
 // Streaming from kinesalite: several shards, resharding, malformed records, throttling and
 // expired iterators, and the whole engine path into the indexed target.
+#include <filesystem>
 #include <map>
 #include <random>
 
@@ -150,11 +151,11 @@ TEST_F(StreamIt, PauseHoldsRecordsAndResumeDeliversThem) {
   StreamThread thread(*source, Position(), handler);
   ASSERT_TRUE(handler.AwaitCount(1)) << thread.Error();
   source->Pause();
-  EXPECT_EQ(source->State(), SourceState::Paused);
-  std::this_thread::sleep_for(100ms);  // let a poll in flight finish
+  // Paused means parked: a poll in flight at Pause has finished.
+  ASSERT_TRUE(laredo::testing::Eventually([&] { return source->State() == SourceState::Paused; }));
   const auto before = handler.Events().size();
   Put(1, 2);
-  std::this_thread::sleep_for(300ms);
+  std::this_thread::sleep_for(300ms);  // a window in which nothing may arrive
   EXPECT_EQ(handler.Events().size(), before);
   source->Resume();
   ASSERT_TRUE(handler.AwaitCount(2)) << thread.Error();
@@ -194,12 +195,80 @@ TEST_F(StreamIt, MalformedRecordIsReportedAndTheRestFlows) {
   thread.Stop();
   EXPECT_EQ(handler.Events().size(), 2U);
   EXPECT_EQ(source->MalformedRecords(), 2U);
-  std::lock_guard lock(mutex);
-  ASSERT_EQ(dead.size(), 2U);
-  EXPECT_EQ(dead[0].data, "{not json");
-  EXPECT_EQ(dead[0].shard_id, "shardId-000000000000");
-  EXPECT_FALSE(dead[0].error.empty());
-  EXPECT_NE(dead[1].error.find("public.nope"), std::string::npos) << dead[1].error;
+  {
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(dead.size(), 2U);
+    EXPECT_EQ(dead[0].data, "{not json");
+    EXPECT_EQ(dead[0].shard_id, "shardId-000000000000");
+    EXPECT_FALSE(dead[0].error.empty());
+    EXPECT_NE(dead[1].error.find("public.nope"), std::string::npos) << dead[1].error;
+  }
+  // The handler was told, in stream order, with positions that chain with the changes.
+  const auto invalid = handler.Invalid();
+  ASSERT_EQ(invalid.size(), 2U);
+  EXPECT_EQ(invalid[0].payload, "{not json");
+  EXPECT_FALSE(invalid[0].table.has_value());
+  EXPECT_NE(invalid[0].error.find("shardId-000000000000"), std::string::npos) << invalid[0].error;
+  const auto events = handler.Events();
+  EXPECT_LT(source->ComparePositions(events[0].position, invalid[0].position), 0);
+  EXPECT_LT(source->ComparePositions(invalid[0].position, invalid[1].position), 0);
+  EXPECT_LT(source->ComparePositions(invalid[1].position, events[1].position), 0);
+}
+
+TEST_F(StreamIt, MalformedRecordBecomesADeadLetterAndTheCheckpointPassesIt) {
+  CreateStream(1);
+  EmptySnapshot();
+  Put(1, 1);
+  // Names a known table but breaks the contract: routed to that table's pipeline.
+  kinesis_->PutRecord(stream_, "public.users:9",
+                      R"({"table": "public.users", "action": "insert", "new": {"id": "x"}})");
+  const std::string last_sequence =
+      kinesis_->PutRecord(stream_, "junk", "\xff definitely not JSON").sequence_number;
+  const auto dir = std::filesystem::temp_directory_path() / UniqueName("dlq");
+  std::filesystem::create_directories(dir);
+  auto store = std::make_shared<FileCheckpointStore>(dir / "checkpoint");
+  auto options = Options();
+  options.checkpoint_store = store;
+  auto source = std::make_shared<Source>(options);
+  auto dead = std::make_shared<InMemoryDeadLetterSink>();
+  auto observer = std::make_shared<laredo::testing::RecordingObserver>();
+  auto target = std::make_shared<memory::IndexedTarget>();
+  EngineOptions engine_options;
+  engine_options.ack_interval = 20ms;
+  engine_options.observer = observer;
+  Engine engine(engine_options);
+  engine.AddSource("k", source);
+  PipelineOptions pipeline;
+  pipeline.dead_letter = dead;
+  engine.AddPipeline("k", kUsers, target, pipeline);
+  engine.Start();
+  ASSERT_TRUE(laredo::testing::Eventually([&] { return dead->Count() == 2; }, 20s));
+  // Nothing follows the last malformed record, yet the checkpoint reaches it: a restart must not
+  // report it again.
+  ASSERT_TRUE(laredo::testing::Eventually(
+      [&] {
+        const auto saved = store->Load();
+        if (!saved) return false;
+        const auto it = saved->shards.find("shardId-000000000000");
+        return it != saved->shards.end() && it->second == SequenceNumber(last_sequence);
+      },
+      20s));
+  engine.Stop();
+  EXPECT_EQ(target->Count(), 1U);
+  const auto letters = dead->Letters();
+  ASSERT_EQ(letters.size(), 2U);
+  EXPECT_EQ(letters[0].operation, "invalid_record");
+  EXPECT_EQ(letters[0].table, kUsers);
+  EXPECT_NE(letters[0].error.find("column 'id'"), std::string::npos) << letters[0].error;
+  EXPECT_NE(letters[1].payload.find("definitely not JSON"), std::string::npos);
+  EXPECT_EQ(letters[1].table, TableIdentifier{});
+  EXPECT_EQ(observer->DeadLetterCount(), 2U);
+  std::size_t reported = 0;
+  for (const auto& e : observer->Errors()) {
+    if (e.id == "k" && e.message.find("invalid record") != std::string::npos) ++reported;
+  }
+  EXPECT_EQ(reported, 2U);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(StreamIt, ThrottlingAndExpiredIteratorsLoseNothing) {

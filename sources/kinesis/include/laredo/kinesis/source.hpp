@@ -66,7 +66,8 @@ struct SourceOptions {
   std::shared_ptr<CheckpointStore> checkpoint_store;
 
   /// Called (on the thread running `Stream`) for each record that does not follow the contract.
-  /// Such a record produces no change event; it is also logged and counted
+  /// Such a record produces no change event: it goes to `ChangeHandler::OnInvalidRecord` (the
+  /// engine reports it to its observer and writes a dead letter), is logged and counted
   /// (`Source::MalformedRecords`). Must not throw. Default none.
   std::function<void(const MalformedRecord&)> on_malformed_record;
 
