@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,6 +77,20 @@ class ChangeHandler {
   /// source may release the record once a later position is acknowledged. The default ignores it.
   // NOLINTNEXTLINE(performance-unnecessary-value-param): implementations keep the record.
   virtual void OnInvalidRecord(InvalidRecord record) { (void)record; }
+
+  /// Lets a source keep its connection alive while a call blocks on backpressure. While a call
+  /// waits for buffer room, the handler runs `hook` on the calling thread (the one running
+  /// `Stream`) about every `interval`, so a source whose connection belongs to that thread can
+  /// send status updates without a second thread touching the connection. `hook` may throw to
+  /// abandon the blocked call: the exception leaves that call and the change counts as not
+  /// delivered. Set it at the start of `Stream` and clear it (empty function) before `Stream`
+  /// returns; the hook usually refers to the stream's state. The default ignores it (for handlers
+  /// that never block).
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): implementations keep the hook.
+  virtual void SetBackpressureHook(std::function<void()> hook, std::chrono::milliseconds interval) {
+    (void)hook;
+    (void)interval;
+  }
 };
 
 }  // namespace laredo

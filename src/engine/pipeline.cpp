@@ -75,7 +75,8 @@ void Pipeline::Start(PipelineCallbacks callbacks) {
   worker_ = std::jthread([this](std::stop_token) { Run(hard_stop_.get_token()); });
 }
 
-bool Pipeline::Enqueue(Item item, const std::stop_token& stop) {
+bool Pipeline::Enqueue(Item item, const std::stop_token& stop,
+                       const BackpressureHook* while_blocked) {
   std::vector<Item> dead;  // declared first: destroyed after the lock is released
   std::unique_lock lk(mu_);
   if (!graveyard_.empty()) dead.swap(graveyard_);
@@ -109,9 +110,17 @@ bool Pipeline::Enqueue(Item item, const std::stop_token& stop) {
       }
       return true;
     }
-    if (!not_full_.wait(lk, stop, [&] {
-          return queue_.size() < options_.buffer_capacity || !in_computation_ || halted_;
-        })) {
+    const auto can_go = [&] {
+      return queue_.size() < options_.buffer_capacity || !in_computation_ || halted_;
+    };
+    if (while_blocked != nullptr && while_blocked->hook) {
+      while (!not_full_.wait_for(lk, stop, while_blocked->interval, can_go)) {
+        if (stop.stop_requested()) return false;
+        lk.unlock();
+        while_blocked->hook();
+        lk.lock();
+      }
+    } else if (!not_full_.wait(lk, stop, can_go)) {
       return false;
     }
     if (!in_computation_ || halted_) return true;

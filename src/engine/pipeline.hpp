@@ -58,6 +58,12 @@ struct PipelineCallbacks {
   std::function<std::string(const Position&)> position_to_string;
 };
 
+/// A source's `ChangeHandler::SetBackpressureHook`.
+struct BackpressureHook {
+  std::function<void()> hook;
+  std::chrono::milliseconds interval{100};
+};
+
 /// A bounded buffer plus the worker thread that applies it to one target.
 ///
 /// Threading: `Enqueue` is called by the source thread only; `Watermark`, `Status`, `SetPaused`,
@@ -81,7 +87,11 @@ class Pipeline {
   /// for changes under BufferPolicy::Block or while paused) until there is room or `stop` is
   /// triggered. Returns false when the item was not queued because of `stop`. Items offered to a
   /// failed pipeline are discarded.
-  bool Enqueue(Item item, const std::stop_token& stop);
+  /// `while_blocked`, when set, runs on the calling thread every `while_blocked->interval` while
+  /// the call waits for room (without the buffer's lock); its exceptions leave the call with the
+  /// item not queued.
+  bool Enqueue(Item item, const std::stop_token& stop,
+               const BackpressureHook* while_blocked = nullptr);
 
   /// Where this pipeline allows the ACK to stand: `published` when everything it received is
   /// durable, else the newest point it made durable (conservative: items of other pipelines between

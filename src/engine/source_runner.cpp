@@ -240,6 +240,7 @@ void SourceRunner::Run(std::stop_token stop) {
       stream_stop_ = stream_source_.get_token();
     }
     dispatched_since_failure_ = false;
+    backpressure_hook_ = {};  // a hook left by an earlier Stream call refers to its ended state
     try {
       source_->Stream(stream_stop_, from, *this);
       if (stop.stop_requested()) break;
@@ -375,7 +376,9 @@ void SourceRunner::OnChange(ChangeEvent event) {
       Item item{.kind = Item::Kind::Change,
                 .seq = seq,
                 .event = (i + 1 == route->size()) ? std::move(shared) : shared};
-      if (!(*route)[i]->Enqueue(std::move(item), stream_stop_)) return;  // never published
+      if (!(*route)[i]->Enqueue(std::move(item), stream_stop_, &backpressure_hook_)) {
+        return;  // never published
+      }
     }
   }
   // Published after it reached every pipeline (see PublishedFrontier).
@@ -392,7 +395,7 @@ void SourceRunner::OnSchemaChange(const TableIdentifier& table,
   for (Pipeline* p : *route) {
     Item item{.kind = Item::Kind::SchemaChange};
     item.columns = shared;
-    if (!p->Enqueue(std::move(item), stream_stop_)) return;
+    if (!p->Enqueue(std::move(item), stream_stop_, &backpressure_hook_)) return;
   }
 }
 
@@ -438,6 +441,12 @@ void SourceRunner::OnInvalidRecord(InvalidRecord record) {
     frontier_.Publish(seq, last_published_position_);
     dispatched_since_failure_ = true;
   }
+}
+
+void SourceRunner::SetBackpressureHook(std::function<void()> hook,
+                                       std::chrono::milliseconds interval) {
+  backpressure_hook_ = BackpressureHook{
+      .hook = std::move(hook), .interval = std::max(interval, std::chrono::milliseconds(1))};
 }
 
 void SourceRunner::RequestRebaseline(const std::string& reason) {

@@ -64,6 +64,7 @@ class SourceRunner final : public ChangeHandler {
   void OnChange(ChangeEvent event) override;
   void OnSchemaChange(const TableIdentifier& table, std::vector<ColumnDefinition> columns) override;
   void OnInvalidRecord(InvalidRecord record) override;
+  void SetBackpressureHook(std::function<void()> hook, std::chrono::milliseconds interval) override;
 
  private:
   void Run(std::stop_token stop);
@@ -91,6 +92,8 @@ class SourceRunner final : public ChangeHandler {
   /// Position of the last change every pipeline received: where a retried Stream continues.
   Position last_published_position_;
   std::stop_token stream_stop_;
+  /// The running Stream's hook (cleared before each Stream call).
+  BackpressureHook backpressure_hook_;
   const TableIdentifier* cached_table_ = nullptr;
   const std::vector<Pipeline*>* cached_route_ = nullptr;
   bool dispatched_since_failure_ = false;

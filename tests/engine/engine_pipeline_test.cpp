@@ -1,6 +1,8 @@
 // Filters, transforms, resume and schema changes.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "engine/test_util.hpp"
 
 namespace laredo::testing {
@@ -163,6 +165,92 @@ TEST(EngineSchema, ErrorAnswerFailsThePipelineWithoutRetries) {
   ASSERT_TRUE(Eventually([&] { return engine.Pipeline(id).state == PipelineState::Error; }));
   EXPECT_EQ(target->CountOf("schema_change"), 1U);  // not retried
   EXPECT_NE(engine.Pipeline(id).last_error.find("cannot take new columns"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace laredo::testing
+
+namespace laredo::testing {
+namespace {
+
+/// A test source that, like a source owning a connection, installs a backpressure hook for the
+/// duration of each Stream call; the hook can be made to fail once.
+class HookedSource : public testsource::TestSource {
+ public:
+  HookedSource() { SetSchema(kUsers, IdNameColumns()); }
+  void Stream(std::stop_token stop, const Position& from, ChangeHandler& handler) override {
+    const auto stream_thread = std::this_thread::get_id();
+    handler.SetBackpressureHook(
+        [this, stream_thread] {
+          ++calls;
+          if (std::this_thread::get_id() != stream_thread) wrong_thread = true;
+          if (fail_once.exchange(false)) throw RetryableError("test_keepalive", "keepalive failed");
+        },
+        std::chrono::milliseconds(2));
+    struct Clear {
+      ChangeHandler& handler;
+      ~Clear() { handler.SetBackpressureHook({}, {}); }
+    } clear{handler};
+    TestSource::Stream(stop, from, handler);
+  }
+  std::atomic<int> calls{0};
+  std::atomic<bool> wrong_thread{false};
+  std::atomic<bool> fail_once{false};
+};
+
+TEST(EngineBackpressure, HookRunsOnTheStreamThreadWhileBlocked) {
+  auto source = std::make_shared<HookedSource>();
+  auto target = std::make_shared<RecordingTarget>();
+  PipelineOptions options;
+  options.buffer_capacity = 2;
+  Engine engine(FastOptions());
+  engine.AddSource("s", source);
+  engine.AddPipeline("s", kUsers, target, options);
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(10s));
+  EXPECT_EQ(source->calls.load(), 0);  // nothing blocked yet
+  target->CloseGate();
+  std::uint64_t last = 0;
+  for (int i = 1; i <= 10; ++i) last = source->EmitInsert(kUsers, User(i, "u"));
+  ASSERT_TRUE(target->AwaitBlocked());
+  // The source thread is stuck on a full buffer, yet its hook keeps running.
+  ASSERT_TRUE(Eventually([&] { return source->calls.load() >= 5; }));
+  EXPECT_FALSE(source->AwaitDelivered(last, 1ms));
+  target->OpenGate();
+  ASSERT_TRUE(source->AwaitAck(last, 10s));
+  EXPECT_EQ(target->CountOf("insert"), 10U);
+  EXPECT_FALSE(source->wrong_thread.load());
+}
+
+TEST(EngineBackpressure, AThrowingHookFailsTheBlockedStreamWhichIsRetried) {
+  auto source = std::make_shared<HookedSource>();
+  auto target = std::make_shared<RecordingTarget>();
+  auto observer = std::make_shared<RecordingObserver>();
+  PipelineOptions options;
+  options.buffer_capacity = 2;
+  Engine engine(FastOptions(observer));
+  engine.AddSource("s", source);
+  engine.AddPipeline("s", kUsers, target, options);
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(10s));
+  source->fail_once = true;
+  target->CloseGate();
+  std::uint64_t last = 0;
+  for (int i = 1; i <= 10; ++i) last = source->EmitInsert(kUsers, User(i, "u"));
+  // The hook's error ends the blocked Stream call; the engine reports it and streams again.
+  ASSERT_TRUE(Eventually([&] { return source->StreamStarts().size() >= 2; }));
+  target->OpenGate();
+  ASSERT_TRUE(source->AwaitAck(last, 10s));
+  std::set<std::int64_t> ids;
+  for (const auto& call : target->Calls()) {
+    if (call.op == "insert") ids.insert(call.row.at("id").AsInt());
+  }
+  EXPECT_EQ(ids.size(), 10U);  // every change, the undelivered one included
+  const auto errors = observer->Errors();
+  ASSERT_FALSE(errors.empty());
+  EXPECT_NE(errors[0].message.find("keepalive failed"), std::string::npos) << errors[0].message;
+  EXPECT_TRUE(errors[0].will_retry);
+  EXPECT_EQ(engine.GetSourceState("s"), SourceState::Streaming);
 }
 
 }  // namespace

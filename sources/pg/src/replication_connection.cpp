@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <poll.h>
 
+#include <charconv>
+
 #include "replication_messages.hpp"
 
 namespace laredo::pg {
@@ -38,6 +40,19 @@ ReplicationConnection::SlotState ReplicationConnection::QuerySlot(std::string_vi
     state.wal_status = GetValue(result.get(), 0, 0).value_or("");
   }
   return state;
+}
+
+std::chrono::milliseconds ReplicationConnection::WalSenderTimeout() {
+  // pg_settings reports it in milliseconds, as this session sees it (it is user-settable).
+  auto result = conn_.Exec("SELECT setting FROM pg_settings WHERE name = 'wal_sender_timeout'",
+                           "reading wal_sender_timeout");
+  const auto text = PQntuples(result.get()) == 1 ? GetValue(result.get(), 0, 0) : std::nullopt;
+  std::int64_t ms = 0;
+  if (text) {
+    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), ms);
+    if (ec != std::errc() || end != text->data() + text->size() || ms < 0) ms = 0;
+  }
+  return std::chrono::milliseconds(ms);
 }
 
 void ReplicationConnection::StartReplication(std::string_view slot, Lsn start,

@@ -39,6 +39,10 @@ class ReplicationConnection {
   };
   SlotState QuerySlot(std::string_view slot);
 
+  /// This session's wal_sender_timeout; zero when the server has it disabled. Status updates must
+  /// come more often than that, or the walsender ends the connection.
+  std::chrono::milliseconds WalSenderTimeout();
+
   /// START_REPLICATION SLOT ... LOGICAL start (proto_version '1', publication_names ...).
   void StartReplication(std::string_view slot, Lsn start, std::string_view publication);
 

@@ -28,7 +28,10 @@ struct Source::Impl {
   bool Wait(std::stop_token stop, std::chrono::milliseconds delay);
 
   void StreamLoop(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler);
-  void Pump(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler);
+  /// Reads, decodes and dispatches until stopped; a status update at least every `status_every`,
+  /// also while the handler blocks on backpressure.
+  void Pump(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler,
+            std::chrono::milliseconds status_every);
 
   const SourceOptions options;
   std::string slot;

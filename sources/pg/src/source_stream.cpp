@@ -43,7 +43,8 @@ Lsn Source::Impl::ComputeFlush(const StreamPosition& last_dispatched, Lsn idle_l
   return std::max(flush, Lsn(sent_flush.load()));
 }
 
-void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler) {
+void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler,
+                        std::chrono::milliseconds status_every) {
   ChangeAssembler assembler(columns, resume);
   PgoutputDecoder decoder;
   auto last_status = Clock::now();
@@ -51,16 +52,35 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
   Lsn idle_lsn;
   constexpr int kBatch = 4096;  // messages between two looks at the ACK and the clock
 
-  // Keeps the caller's resume point and the known columns current, however Pump ends.
+  // A status update when the server asked for one, when the flush position moved, or when
+  // `status_every` passed since the last one.
+  const auto send_status = [&](bool reply) {
+    const Lsn flush = ComputeFlush(assembler.last_dispatched(), idle_lsn);
+    const auto now = Clock::now();
+    if (reply || flush.value() != sent_flush.load() || now - last_status >= status_every) {
+      repl->SendStatus(std::max(received, flush), flush, false);
+      sent_flush = flush.value();
+      last_status = now;
+    }
+  };
+
+  // Keeps the caller's resume point and the known columns current, however Pump ends, and takes
+  // the backpressure hook back before the state it refers to goes away.
   struct Sync {
     ChangeAssembler& a;
     StreamPosition& resume;
     std::map<TableIdentifier, std::vector<ColumnDefinition>>& columns;
+    ChangeHandler& handler;
     ~Sync() {
+      handler.SetBackpressureHook({}, {});
       resume = a.last_dispatched();
       columns = a.columns();
     }
-  } sync{assembler, resume, columns};
+  } sync{assembler, resume, columns, handler};
+  // While the engine's buffers are full the handler blocks this thread, which owns the
+  // connection: it calls back here, so status updates keep the walsender from timing out.
+  handler.SetBackpressureHook([&] { send_status(false); },
+                              std::min<std::chrono::milliseconds>(status_every, 100ms));
 
   while (!stop.stop_requested()) {
     bool reply = false;
@@ -68,7 +88,7 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
       // Not reading holds the changes at the server; the status updates below keep the
       // walsender from timing out meanwhile.
       SetState(SourceState::Paused);
-      Wait(stop, std::min<std::chrono::milliseconds>(options.status_interval, 100ms));
+      Wait(stop, std::min<std::chrono::milliseconds>(status_every, 100ms));
     } else {
       SetState(SourceState::Streaming);
       for (int n = 0; n < kBatch && !stop.stop_requested() && !paused; ++n) {
@@ -94,14 +114,7 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
         }
       }
     }
-    const Lsn flush = ComputeFlush(assembler.last_dispatched(), idle_lsn);
-    const auto now = Clock::now();
-    if (reply || flush.value() != sent_flush.load() ||
-        now - last_status >= options.status_interval) {
-      repl->SendStatus(std::max(received, flush), flush, false);
-      sent_flush = flush.value();
-      last_status = now;
-    }
+    send_status(reply);
   }
 }
 
@@ -131,12 +144,17 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
       }
       // The server starts at max(this, confirmed_flush_lsn); the assembler drops what was
       // dispatched already.
+      // Status updates must beat the server's timeout whatever status_interval says.
+      auto status_every = options.status_interval;
+      if (const auto timeout = repl->WalSenderTimeout(); timeout.count() > 0) {
+        status_every = std::min(status_every, std::max(timeout / 2, 10ms));
+      }
       repl->StartReplication(slot, resume.ack_lsn, options.publication_name);
       repl_streaming = true;
       if (failures > 0) Logger()->info("pg source: slot {} streaming again", slot);
       failures = 0;
       delay = options.reconnect.initial_backoff;
-      Pump(stop, resume, handler);
+      Pump(stop, resume, handler, status_every);
       return;  // stopped; the connection stays open for Close's final status update
     } catch (const SqlError& e) {
       if (!IsSlotInvalidated(e)) throw;

@@ -122,9 +122,17 @@ TEST_F(PgTest, EphemeralSourceRebaselinesAfterWalsenderIsKilled) {
   KillWalsenderMidStream(*this, SlotMode::Ephemeral);
 }
 
+// The server ends a walsender that hears nothing for wal_sender_timeout. These tests set it to
+// one second for the source's session and keep the source from reading for longer than that.
+constexpr auto kShortWalSenderTimeout = 1s;
+constexpr auto kStall = 3 * kShortWalSenderTimeout;
+
 TEST_F(PgTest, PausedSourceKeepsItsConnection) {
   Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY)");
-  Harness h(Options());
+  auto options = Options();
+  options.conninfo = ConninfoWithSetting("wal_sender_timeout=1000");
+  options.status_interval = 10s;  // the default: the source must lower it to beat the timeout
+  Harness h(options);
   auto target = std::make_shared<memory::IndexedTarget>();
   h.engine.AddPipeline("pg", T("t"), target);
   h.engine.Start();
@@ -134,11 +142,41 @@ TEST_F(PgTest, PausedSourceKeepsItsConnection) {
   h.engine.Pause("pg");
   ASSERT_TRUE(Eventually([&] { return h.source->State() == SourceState::Paused; }));
   Exec("INSERT INTO " + Q("t") + " SELECT g FROM generate_series(1, 1000) g");
+  std::this_thread::sleep_for(kStall);  // the connection must outlive the server's timeout
   EXPECT_EQ(target->Count(), 0U);
   h.engine.Resume("pg");
   ASSERT_TRUE(Converged(*target, "t"));
   EXPECT_EQ(Scalar("SELECT active_pid FROM pg_replication_slots WHERE slot_name = '" + name_ + "'"),
             pid);  // same walsender: the connection survived the pause
+  EXPECT_TRUE(h.observer->Errors().empty());
+  h.engine.Stop();
+}
+
+TEST_F(PgTest, BackpressureLongerThanTheWalSenderTimeoutKeepsTheConnection) {
+  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY)");
+  auto options = Options();
+  options.conninfo = ConninfoWithSetting("wal_sender_timeout=1000");
+  options.status_interval = 10s;
+  Harness h(options);
+  auto target = std::make_shared<RecordingTarget>();
+  PipelineOptions pipeline;
+  pipeline.buffer_capacity = 4;
+  h.engine.AddPipeline("pg", T("t"), target, pipeline);
+  h.engine.Start();
+  ASSERT_TRUE(h.engine.AwaitReady(30s));
+  const auto pid = AwaitWalsenderPid();
+  ASSERT_FALSE(pid.empty());
+  target->CloseGate();
+  Exec("INSERT INTO " + Q("t") + " SELECT g FROM generate_series(1, 100) g");
+  ASSERT_TRUE(target->AwaitBlocked(30s));
+  // The stream thread now sits in the engine's full buffer for three timeouts.
+  std::this_thread::sleep_for(kStall);
+  target->OpenGate();
+  ASSERT_TRUE(target->AwaitApplied(100, 30s));
+  EXPECT_EQ(target->CountOf("insert"), 100U);  // each once: no reconnect replayed anything
+  EXPECT_EQ(Scalar("SELECT active_pid FROM pg_replication_slots WHERE slot_name = '" + name_ + "'"),
+            pid);
+  EXPECT_TRUE(h.observer->Errors().empty());
   h.engine.Stop();
 }
 

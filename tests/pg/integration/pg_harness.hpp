@@ -113,6 +113,18 @@ class PgTest : public ::testing::Test {
                name_ + "' AND active") == "t";
   }
 
+  /// The test server's connection string with a session setting for the walsender (e.g.
+  /// "wal_sender_timeout=1000"), in either connection-string form.
+  std::string ConninfoWithSetting(const std::string& setting) const {
+    if (conninfo_.find("://") != std::string::npos) {
+      std::string encoded = "-c%20" + setting;
+      if (const auto eq = encoded.find('='); eq != std::string::npos) encoded.replace(eq, 1, "%3D");
+      return conninfo_ + (conninfo_.find('?') == std::string::npos ? "?" : "&") +
+             "options=" + encoded;
+    }
+    return conninfo_ + " options='-c " + setting + "'";
+  }
+
   TableIdentifier T(const std::string& table) const { return Table(name_, table); }
   std::string Q(const std::string& table) const { return name_ + "." + table; }
 

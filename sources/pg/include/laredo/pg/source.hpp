@@ -69,9 +69,9 @@ struct SourceOptions {
   bool manage_publication = true;
   /// Default: see `ReconnectPolicy`.
   ReconnectPolicy reconnect;
-  /// How often a standby status update is sent even when nothing changed (also while paused, so
-  /// the server's wal_sender_timeout does not end the connection). Keep it well under the
-  /// server's wal_sender_timeout (default 60 s). Default 10 s.
+  /// How often a standby status update is sent even when nothing changed: also while paused and
+  /// while the engine's buffers are full, so the server's wal_sender_timeout does not end the
+  /// connection. Capped at half the session's wal_sender_timeout (read at connect). Default 10 s.
   std::chrono::milliseconds status_interval{10'000};
   /// Stateful only: never resume from the slot; every start takes a fresh baseline (which
   /// re-creates the slot, see `Source::Baseline`). Default false.
