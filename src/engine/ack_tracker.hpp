@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "laredo/change_event.hpp"
@@ -23,17 +24,24 @@ struct AckPoint {
 /// The newest item that reached every pipeline of a source. Written by the source thread after it
 /// queued an item everywhere; read by the ACK thread before it asks the pipelines for their
 /// watermarks, so every item at or before it is either queued in or confirmed by each pipeline.
+/// It is also the source thread's record of where a retried Stream continues (`Position()`), so
+/// the position is stored once per change, moved in, never copied.
 class PublishedFrontier {
  public:
-  void Publish(std::uint64_t seq, const Position& position) {
+  /// Source thread only.
+  void Publish(std::uint64_t seq, Position position) {
+    Position old;  // freed outside the lock
     std::lock_guard lk(mu_);
     point_.seq = seq;
-    point_.position = position;  // small positions live inside std::any: no allocation
+    old = std::exchange(point_.position, std::move(position));
   }
+  /// Any thread.
   [[nodiscard]] AckPoint Get() const {
     std::lock_guard lk(mu_);
     return point_;
   }
+  /// Source thread only: the only writer reads without the lock.
+  [[nodiscard]] const Position& position() const noexcept { return point_.position; }
 
  private:
   mutable std::mutex mu_;

@@ -210,7 +210,6 @@ void SourceRunner::Run(std::stop_token stop) {
           last_acked_ = acked;
           last_acked_text_ = source_->PositionToString(acked);
         }
-        last_published_position_ = acked;
         frontier_.Publish(0, acked);
         for (Pipeline* p : pipelines_) {
           if (!p->Enqueue(Item{.kind = Item::Kind::Resume}, stop)) return;
@@ -268,7 +267,7 @@ void SourceRunner::Run(std::stop_token stop) {
       Logger()->warn("source {}: stream failed, retrying: {}", id_, e.what());
       options_.observer->OnError(id_, std::string("Stream failed, retrying: ") + e.what(), true);
       if (!Backoff(stop, failures)) break;
-      from = last_published_position_;  // after the last change every pipeline received
+      from = frontier_.position();  // after the last change every pipeline received
     } catch (const std::exception& e) {
       if (stop.stop_requested()) break;
       return Fail(std::string("Stream failed: ") + e.what());
@@ -329,7 +328,6 @@ std::optional<Position> SourceRunner::RunBaseline(std::stop_token stop, bool res
       Item done{.kind = Item::Kind::BaselineComplete, .seq = seq, .event = carrier};
       if (!p->Enqueue(std::move(done), stop)) return std::nullopt;
     }
-    last_published_position_ = carrier->position;
     frontier_.Publish(seq, carrier->position);
     return carrier->position;
   }
@@ -382,8 +380,7 @@ void SourceRunner::OnChange(ChangeEvent event) {
     }
   }
   // Published after it reached every pipeline (see PublishedFrontier).
-  last_published_position_ = std::move(position);
-  frontier_.Publish(seq, last_published_position_);
+  frontier_.Publish(seq, std::move(position));
   dispatched_since_failure_ = true;
 }
 
@@ -437,8 +434,7 @@ void SourceRunner::OnInvalidRecord(InvalidRecord record) {
   // Consumed: ACKs may pass it now that the letter is written.
   if (record.position.has_value()) {
     const std::uint64_t seq = ++next_seq_;
-    last_published_position_ = std::move(record.position);
-    frontier_.Publish(seq, last_published_position_);
+    frontier_.Publish(seq, std::move(record.position));
     dispatched_since_failure_ = true;
   }
 }

@@ -89,8 +89,6 @@ class SourceRunner final : public ChangeHandler {
 
   // Lifecycle thread only.
   std::uint64_t next_seq_ = 0;
-  /// Position of the last change every pipeline received: where a retried Stream continues.
-  Position last_published_position_;
   std::stop_token stream_stop_;
   /// The running Stream's hook (cleared before each Stream call).
   BackpressureHook backpressure_hook_;

@@ -1,11 +1,13 @@
 #include "type_mapping.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <string>
 
 #include "laredo/error.hpp"
@@ -215,6 +217,43 @@ TEST(TypeMappingTest, Timestamp) {
                           "2024-05-01  12:00:00", "2024-05-01 24:00:00", "2024-02-30 00:00:00",
                           "2024-05-01 12:00:00.1234567", "2024-05-01 12:00:00 bc"}) {
     ExpectBad(oid::kTimestamp, bad);
+  }
+}
+
+// The common layout has a fast path of its own; random instants in every year from 1 to 9999, in
+// every offset form, must read as the general rules say (here: std::chrono's calendar).
+TEST(TypeMappingTest, TimestampsInTheCommonLayoutAgreeWithTheCalendar) {
+  std::mt19937_64 random(20261121);
+  for (int i = 0; i < 20000; ++i) {
+    const int year = 1 + static_cast<int>(random() % 9999);
+    const auto month = static_cast<unsigned>(1 + random() % 12);
+    const auto last_day = static_cast<unsigned>(
+        (std::chrono::year{year} / std::chrono::month{month} / std::chrono::last).day());
+    const auto day = static_cast<unsigned>(1 + random() % last_day);
+    const auto second_of_day = static_cast<std::int64_t>(random() % 86'400);
+    const int fraction_digits = static_cast<int>(random() % 7);
+    std::int64_t fraction = 0;
+    std::string fraction_text;
+    for (int d = 0; d < fraction_digits; ++d) {
+      const auto digit = static_cast<int>(random() % 10);
+      fraction_text += static_cast<char>('0' + digit);
+    }
+    for (int d = 0; d < 6; ++d) {
+      fraction = fraction * 10 + (d < fraction_digits ? fraction_text[d] - '0' : 0);
+    }
+    const int offset_minutes = static_cast<int>(random() % (16 * 60)) * (random() % 2 ? 1 : -1);
+    const bool minutes_shown = offset_minutes % 60 != 0 || random() % 2 == 0;
+    const std::string base = fmt::format(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}{}{}", year, month, day, second_of_day / 3600,
+        second_of_day / 60 % 60, second_of_day % 60, fraction_digits > 0 ? "." : "", fraction_text);
+    const std::string offset =
+        fmt::format("{}{:02}", offset_minutes < 0 ? '-' : '+', std::abs(offset_minutes) / 60) +
+        (minutes_shown ? fmt::format(":{:02}", std::abs(offset_minutes) % 60) : "");
+    const std::int64_t local = Days(year, month, day) * kDay + second_of_day * 1'000'000 + fraction;
+    ASSERT_EQ(TextToValue(oid::kTimestamp, base), Value::Timestamp(local)) << base;
+    ASSERT_EQ(TextToValue(oid::kTimestampTz, base + offset),
+              Value::TimestampTz(local - std::int64_t{offset_minutes} * 60'000'000))
+        << base + offset;
   }
 }
 

@@ -25,37 +25,53 @@ const ChangeAssembler::Relation* ChangeAssembler::Find(std::uint32_t relation_id
   return &it->second;
 }
 
-Row ChangeAssembler::ToRow(const Relation& rel, const TupleData& tuple) const {
+void ChangeAssembler::CheckArity(const Relation& rel, const TupleData& tuple) {
   if (tuple.size() != rel.type_oids.size()) {
     throw DataError("pgoutput_protocol",
                     fmt::format("{}: tuple has {} columns, relation has {}", rel.table.ToString(),
                                 tuple.size(), rel.type_oids.size()));
   }
+}
+
+Value ChangeAssembler::ToValue(const Relation& rel, const TupleData& tuple, std::size_t i) {
+  switch (tuple[i].kind) {
+    case TupleColumn::Kind::Null:
+      return Value();
+    case TupleColumn::Kind::UnchangedToast:
+      return Value::Unchanged();  // lesson 4: kept by the target
+    case TupleColumn::Kind::Text:
+      return TextToValue(rel.type_oids[i], tuple[i].data);
+    case TupleColumn::Kind::Binary:
+      break;
+  }
+  throw DataError("pgoutput_protocol", "binary tuple data although binary was not requested");
+}
+
+Row ChangeAssembler::ToRow(const Relation& rel, const TupleData& tuple) {
+  CheckArity(rel, tuple);
   std::vector<Value> values;
   values.reserve(tuple.size());
-  for (std::size_t i = 0; i < tuple.size(); ++i) {
-    switch (tuple[i].kind) {
-      case TupleColumn::Kind::Null:
-        values.emplace_back();
-        break;
-      case TupleColumn::Kind::UnchangedToast:
-        values.push_back(Value::Unchanged());  // lesson 4: kept by the target
-        break;
-      case TupleColumn::Kind::Text:
-        values.push_back(TextToValue(rel.type_oids[i], tuple[i].data));
-        break;
-      case TupleColumn::Kind::Binary:
-        throw DataError("pgoutput_protocol", "binary tuple data although binary was not requested");
-    }
-  }
+  for (std::size_t i = 0; i < tuple.size(); ++i) values.push_back(ToValue(rel, tuple, i));
   return Row(rel.names, std::move(values));
 }
 
-Row ChangeAssembler::KeyRow(const Relation& rel, const TupleData& tuple) const {
-  Row full = ToRow(rel, tuple);
+Row ChangeAssembler::KeyRow(const Relation& rel, const TupleData& tuple) {
+  // Only the key columns are converted: the others of a 'K' tuple are nulls anyway.
+  CheckArity(rel, tuple);
   std::vector<Value> values;
+  values.reserve(rel.key_count);
   for (std::size_t i = 0; i < rel.key.size(); ++i) {
-    if (rel.key[i]) values.push_back(full.value(i));
+    if (rel.key[i]) values.push_back(ToValue(rel, tuple, i));
+  }
+  return Row(rel.key_names, std::move(values));
+}
+
+Row ChangeAssembler::KeyOf(const Relation& rel, const Row& row) {
+  // The identity of an update that kept its key: copied from the new row, not parsed again.
+  std::vector<Value> values;
+  values.reserve(rel.key_count);
+  for (std::size_t i = 0; i < rel.key.size(); ++i) {
+    if (rel.key[i]) values.push_back(row.value(i));
   }
   return Row(rel.key_names, std::move(values));
 }
@@ -71,6 +87,7 @@ void ChangeAssembler::OnRelation(const RelationMessage& m, ChangeHandler& handle
     rel.key.push_back(c.key);
     if (c.key) key_names.push_back(c.name);
   }
+  rel.key_count = key_names.size();
   rel.names = ColumnNames::Make(std::move(names));
   rel.key_names = ColumnNames::Make(std::move(key_names));
   auto known = columns_.find(rel.table);
@@ -179,8 +196,10 @@ void ChangeAssembler::Handle(const PgoutputMessage& message, ChangeHandler& hand
           e.new_values = ToRow(*rel, m.new_tuple);
           if (m.old_kind == OldTuple::Full) {
             e.old_values = ToRow(*rel, m.old_tuple);
+          } else if (m.old_kind == OldTuple::Key) {
+            e.old_values = KeyRow(*rel, m.old_tuple);  // the key changed
           } else {
-            e.old_values = KeyRow(*rel, m.old_kind == OldTuple::Key ? m.old_tuple : m.new_tuple);
+            e.old_values = KeyOf(*rel, e.new_values);
           }
           Queue(std::move(e), handler);
         } else if constexpr (std::is_same_v<M, DeleteMessage>) {

@@ -50,13 +50,17 @@ class ChangeAssembler {
     std::shared_ptr<const ColumnNames> names;
     std::vector<std::uint32_t> type_oids;
     std::vector<bool> key;
+    std::size_t key_count = 0;
     std::shared_ptr<const ColumnNames> key_names;
   };
 
   void OnRelation(const RelationMessage& m, ChangeHandler& handler);
   const Relation* Find(std::uint32_t relation_id) const;
-  Row ToRow(const Relation& rel, const TupleData& tuple) const;
-  Row KeyRow(const Relation& rel, const TupleData& tuple) const;
+  static void CheckArity(const Relation& rel, const TupleData& tuple);
+  static Value ToValue(const Relation& rel, const TupleData& tuple, std::size_t i);
+  static Row ToRow(const Relation& rel, const TupleData& tuple);
+  static Row KeyRow(const Relation& rel, const TupleData& tuple);
+  static Row KeyOf(const Relation& rel, const Row& row);
   void Queue(ChangeEvent event, ChangeHandler& handler);
   void Dispatch(ChangeHandler& handler);
   ChangeEvent NewEvent(const Relation& rel, ChangeAction action);

@@ -50,10 +50,9 @@ TupleData ReadTuple(Reader& in) {
   return tuple;
 }
 
-// The 'N' (new tuple), 'K' or 'O' marker before a TupleData.
-std::uint8_t ReadTupleMarker(Reader& in, std::string_view expected) {
-  return in.U8(fmt::format("Byte1 tuple marker {}", expected));
-}
+// The 'N' (new tuple), 'K' or 'O' marker before a TupleData. `what` is a literal: this runs for
+// every row, so the error context is never formatted up front.
+std::uint8_t ReadTupleMarker(Reader& in, std::string_view what) { return in.U8(what); }
 
 BeginMessage DecodeBegin(Reader& in) {
   BeginMessage m;
@@ -114,7 +113,8 @@ InsertMessage DecodeInsert(Reader& in, bool in_stream_block) {
   m.xid = StreamXid(in, in_stream_block);
   m.relation_id = in.U32("Int32 relation id");
   const auto at = in.offset();
-  if (ReadTupleMarker(in, "'N'") != 'N') in.FailAt(at, "Byte1 'N' before the new tuple");
+  if (ReadTupleMarker(in, "Byte1 tuple marker 'N'") != 'N')
+    in.FailAt(at, "Byte1 'N' before the new tuple");
   m.new_tuple = ReadTuple(in);
   return m;
 }
@@ -124,12 +124,12 @@ UpdateMessage DecodeUpdate(Reader& in, bool in_stream_block) {
   m.xid = StreamXid(in, in_stream_block);
   m.relation_id = in.U32("Int32 relation id");
   auto at = in.offset();
-  auto marker = ReadTupleMarker(in, "'K', 'O' or 'N'");
+  auto marker = ReadTupleMarker(in, "Byte1 tuple marker 'K', 'O' or 'N'");
   if (marker == 'K' || marker == 'O') {
     m.old_kind = static_cast<OldTuple>(marker);
     m.old_tuple = ReadTuple(in);
     at = in.offset();
-    marker = ReadTupleMarker(in, "'N'");
+    marker = ReadTupleMarker(in, "Byte1 tuple marker 'N'");
     if (marker != 'N') in.FailAt(at, "Byte1 'N' before the new tuple");
   } else if (marker != 'N') {
     in.FailAt(at, "Byte1 'K', 'O' or 'N' before a tuple");
@@ -143,7 +143,7 @@ DeleteMessage DecodeDelete(Reader& in, bool in_stream_block) {
   m.xid = StreamXid(in, in_stream_block);
   m.relation_id = in.U32("Int32 relation id");
   const auto at = in.offset();
-  const auto marker = ReadTupleMarker(in, "'K' or 'O'");
+  const auto marker = ReadTupleMarker(in, "Byte1 tuple marker 'K' or 'O'");
   if (marker != 'K' && marker != 'O') in.FailAt(at, "Byte1 'K' or 'O' before the old tuple");
   m.old_kind = static_cast<OldTuple>(marker);
   m.old_tuple = ReadTuple(in);

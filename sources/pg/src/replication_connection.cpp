@@ -1,7 +1,10 @@
 #include "replication_connection.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <charconv>
 
@@ -75,6 +78,38 @@ void ReplicationConnection::ThrowStreamEnded() {
   }
   throw RetryableError("pg_connection", fmt::format("the server ended the replication stream: {}",
                                                     PQerrorMessage(conn_.get())));
+}
+
+bool ReplicationConnection::IsLoopbackTcp() {
+  const int fd = PQsocket(conn_.get());
+  sockaddr_storage peer{};
+  socklen_t length = sizeof peer;
+  if (fd < 0 || getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) {  // NOLINT
+    return false;
+  }
+  if (peer.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&peer);  // NOLINT
+    return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (peer.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&peer);  // NOLINT
+    return IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr) ||
+           (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr) && v6->sin6_addr.s6_addr[12] == 127);
+  }
+  return false;  // a Unix socket: no TCP work to move
+}
+
+bool ReplicationConnection::UseSmallReceiveWindow(int bytes) {
+  const int fd = PQsocket(conn_.get());
+  return fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) == 0;
+}
+
+void ReplicationConnection::SetWakeThreshold(int bytes) {
+  if (bytes == wake_threshold_) return;
+  const int fd = PQsocket(conn_.get());
+  if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) == 0) {
+    wake_threshold_ = bytes;
+  }
 }
 
 ReplicationConnection::ReadStatus ReplicationConnection::Read(std::chrono::milliseconds timeout,

@@ -52,6 +52,17 @@ class ReplicationConnection {
   /// the stream, and the classified error when the server reports one.
   ReadStatus Read(std::chrono::milliseconds timeout, std::span<const std::byte>& message);
 
+  /// Whether the server is on this machine, reached over TCP (127.0.0.0/8 or ::1).
+  bool IsLoopbackTcp();
+  /// Fixes the socket's receive buffer at `bytes` (SO_RCVBUF; the kernel doubles it) instead of
+  /// letting it grow. False when the socket refuses.
+  bool UseSmallReceiveWindow(int bytes);
+  /// How many bytes must be waiting before `Read` wakes up for the socket (SO_RCVLOWAT); 1 is the
+  /// usual behaviour. Best effort: a socket that refuses it keeps waking per arrival. Linux clamps
+  /// the TCP window of an auto-sized receive buffer to this value, so use it with a fixed buffer
+  /// (`UseSmallReceiveWindow`) at least four times as large.
+  void SetWakeThreshold(int bytes);
+
   /// Sends a standby status update ('r') and flushes it.
   void SendStatus(Lsn write, Lsn flush, bool reply_requested);
 
@@ -65,6 +76,7 @@ class ReplicationConnection {
 
   PgConnection conn_;
   std::unique_ptr<char, FreeMem> buffer_;
+  int wake_threshold_ = 1;
 };
 
 }  // namespace laredo::pg
