@@ -110,7 +110,7 @@ int Run(std::int64_t n) {
 
 int main(int argc, char** argv) {
   try {
-    return Run(bench::CountArg(argc, argv, 1'000'000));
+    return Run(bench::CountArg(argc, argv, 1, 1'000'000));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pg_baseline: %s\n", e.what());
     return 1;

@@ -23,21 +23,11 @@
 #include <utility>
 #include <vector>
 
+#include "bench_util.hpp"
+
 extern char** environ;  // NOLINT(readability-redundant-declaration): for posix_spawn
 
 namespace laredo::bench {
-
-using Clock = std::chrono::steady_clock;
-
-inline double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-/// argv[1] as a positive count, or `fallback`.
-inline std::int64_t CountArg(int argc, char** argv, std::int64_t fallback) {
-  if (argc < 2) return fallback;
-  const long long n = std::atoll(argv[1]);
-  if (n <= 0) throw std::runtime_error(std::string("bad count: ") + argv[1]);
-  return n;
-}
 
 /// One libpq connection; every failure throws with the server's message (never the conninfo).
 class PgConn {
@@ -191,25 +181,6 @@ inline int RunTool(const std::vector<std::string>& args, const std::string& pass
                     static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-/// CPU seconds (user + system) of this process so far.
-inline double SelfCpuSeconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-}
-
-/// Resident set size of this process in bytes.
-inline std::int64_t ResidentBytes() {
-  long pages_total = 0;
-  long pages_resident = 0;
-  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages_total, &pages_resident) != 2) pages_resident = 0;
-    std::fclose(f);
-  }
-  return static_cast<std::int64_t>(pages_resident) * sysconf(_SC_PAGESIZE);
 }
 
 /// Recreates the bench table (empty).

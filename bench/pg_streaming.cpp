@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <mutex>
 
+#include "done_observer.hpp"
 #include "laredo/laredo.hpp"
 #include "laredo/pg/source.hpp"
 #include "pg_bench_util.hpp"
@@ -72,53 +73,6 @@ class ResumingTarget final : public laredo::SyncTarget {
   std::shared_ptr<laredo::memory::IndexedTarget> inner_;
 };
 
-// Remembers the position of the last expected change and wakes the waiter on every ACK.
-class DoneObserver final : public laredo::EngineObserver {
- public:
-  explicit DoneObserver(std::uint64_t expected) : expected_(expected) {}
-
-  void OnChangeApplied(std::string_view, const laredo::ChangeEvent& event) override {
-    const std::uint64_t n = ++applied_;
-    if (n == 1) first_applied_ = bench::Clock::now();
-    if (n != expected_) return;
-    std::lock_guard lk(mu_);
-    last_ = std::any_cast<StreamPosition>(event.position);
-    cv_.notify_all();
-  }
-  void OnAckAdvanced(std::string_view, const laredo::Position& position,
-                     std::string_view) override {
-    std::lock_guard lk(mu_);
-    acked_ = std::any_cast<StreamPosition>(position);
-    cv_.notify_all();
-  }
-  void OnError(std::string_view component, std::string_view message, bool will_retry) override {
-    std::fprintf(stderr, "error in %.*s%s: %.*s\n", static_cast<int>(component.size()),
-                 component.data(), will_retry ? " (retrying)" : "",
-                 static_cast<int>(message.size()), message.data());
-  }
-
-  /// Waits up to `timeout` until the last change is applied and acknowledged; returns the ACK.
-  std::optional<StreamPosition> AwaitDone(std::chrono::milliseconds timeout) {
-    std::unique_lock lk(mu_);
-    const bool done = cv_.wait_for(lk, timeout, [&] {
-      return last_ && acked_ && StreamPosition::Compare(*acked_, *last_) >= 0;
-    });
-    return done ? acked_ : std::nullopt;
-  }
-  std::uint64_t applied() const { return applied_.load(); }
-  /// When the first change was applied (read after `AwaitDone`).
-  bench::Clock::time_point first_applied() const { return first_applied_; }
-
- private:
-  const std::uint64_t expected_;
-  std::atomic<std::uint64_t> applied_{0};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::optional<StreamPosition> last_;
-  std::optional<StreamPosition> acked_;
-  bench::Clock::time_point first_applied_{};  // written once by the pipeline thread
-};
-
 void RecreateSlot(const bench::PgConn& conn, const std::string& slot) {
   conn.Exec(
       "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" +
@@ -128,15 +82,10 @@ void RecreateSlot(const bench::PgConn& conn, const std::string& slot) {
 
 std::string SlotName(const char* prefix, int round) { return prefix + std::to_string(round); }
 
-struct Timing {
-  double seconds = 0;
-  double cpu_seconds = 0;  // of the consumer process (for laredo: this process while it ran)
-};
-
 // (a) pg_recvlogical to /dev/null until the end of the workload.
-Timing TimeRecvLogical(const std::string& conninfo, const std::string& slot, Lsn end_lsn) {
+bench::Timing TimeRecvLogical(const std::string& conninfo, const std::string& slot, Lsn end_lsn) {
   const auto [conninfo_no_password, password] = bench::SplitPassword(conninfo);
-  Timing t;
+  bench::Timing t;
   const auto start = bench::Clock::now();
   const int rc = bench::RunTool({bench::PgTool("pg_recvlogical"), "-d", conninfo_no_password,
                                  "--slot", slot, "--plugin=pgoutput", "-o", "proto_version=1", "-o",
@@ -150,11 +99,14 @@ Timing TimeRecvLogical(const std::string& conninfo, const std::string& slot, Lsn
 
 // (b) laredo: resumes from the slot's confirmed position and streams the backlog into an
 // IndexedTarget until the last change is applied and acknowledged. Checks the result.
-Timing TimeLaredo(const bench::PgConn& conn, const std::string& conninfo, const std::string& slot,
-                  std::int64_t n, bool first_round) {
+bench::Timing TimeLaredo(const bench::PgConn& conn, const std::string& conninfo,
+                         const std::string& slot, std::int64_t n, bool first_round) {
   const std::uint64_t changes = 2ULL * static_cast<std::uint64_t>(n);
   auto replica = std::make_shared<laredo::memory::IndexedTarget>();
-  auto observer = std::make_shared<DoneObserver>(changes);
+  auto observer = std::make_shared<bench::DoneObserver<StreamPosition>>(
+      changes, [](const StreamPosition& acked, const StreamPosition& last) {
+        return StreamPosition::Compare(acked, last) >= 0;
+      });
   laredo::EngineOptions options;
   options.ack_interval = 50ms;  // adds at most 50 ms to the measured time
   options.observer = observer;
@@ -173,10 +125,12 @@ Timing TimeLaredo(const bench::PgConn& conn, const std::string& conninfo, const 
                      std::make_shared<ResumingTarget>(replica));
   const auto start = bench::Clock::now();
   engine.Start();
-  const auto acked = observer->AwaitDone(30min);
+  const auto done = observer->AwaitDone(30min);
+  const std::optional<StreamPosition> acked =
+      done ? std::optional<StreamPosition>(done->first) : std::nullopt;
   const auto end = bench::Clock::now();
-  Timing t{.seconds = bench::Seconds(end - start),
-           .cpu_seconds = bench::SelfCpuSeconds() - cpu_before};
+  bench::Timing t{.seconds = bench::Seconds(end - start),
+                  .cpu_seconds = bench::SelfCpuSeconds() - cpu_before};
   const std::int64_t rss_after = bench::ResidentBytes();
   if (!acked) {
     throw std::runtime_error("laredo did not finish: " + std::to_string(observer->applied()) +
@@ -186,27 +140,14 @@ Timing TimeLaredo(const bench::PgConn& conn, const std::string& conninfo, const 
   engine.Stop();  // sends the final standby status update
   const Lsn confirmed = Lsn::Parse(conn.Query(
       "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '" + slot + "'"));
-  const auto rows = static_cast<double>(replica->Count());
-  std::printf(
-      "  laredo:         %.0f changes/s (%.2f s), client CPU %.2f s; first change after %.2f s, "
-      "then %.0f changes/s; target %.0f bytes/row (MemoryUsage), RSS +%.0f bytes/row%s\n",
-      static_cast<double>(changes) / t.seconds, t.seconds, t.cpu_seconds,
-      bench::Seconds(observer->first_applied() - start),
-      static_cast<double>(changes - 1) / bench::Seconds(end - observer->first_applied()),
-      static_cast<double>(replica->MemoryUsage()) / rows,
-      static_cast<double>(rss_after - rss_before) / rows,
-      first_round ? "" : " (the allocator reuses the previous round's memory)");
+  bench::PrintRun("laredo:        ", "changes", changes, t, *observer, start, end, *replica,
+                  rss_before, rss_after, first_round);
   if (replica->Count() != static_cast<std::size_t>(n) || confirmed < acked->ack_lsn) {
     throw std::runtime_error("wrong result: " + std::to_string(replica->Count()) +
                              " rows, last ACK " + acked->ack_lsn.ToString() + ", slot confirmed " +
                              confirmed.ToString());
   }
   return t;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 int Run(std::int64_t n, int rounds) {
@@ -245,13 +186,13 @@ int Run(std::int64_t n, int rounds) {
     std::printf("round %d of %d\n", r + 1, rounds);
     // Alternate who goes first, so that neither profits from the other warming the caches.
     auto run_recv = [&] {
-      const Timing t = TimeRecvLogical(conninfo, SlotName(kRecvSlot, r), end_lsn);
+      const bench::Timing t = TimeRecvLogical(conninfo, SlotName(kRecvSlot, r), end_lsn);
       std::printf("  pg_recvlogical: %.0f changes/s (%.2f s), client CPU %.2f s\n",
                   static_cast<double>(changes) / t.seconds, t.seconds, t.cpu_seconds);
       return t;
     };
-    Timing recv;
-    Timing ours;
+    bench::Timing recv;
+    bench::Timing ours;
     if (r % 2 == 0) {
       recv = run_recv();
       ours = TimeLaredo(conn, conninfo, SlotName(kOurSlot, r), n, r == 0);
@@ -266,10 +207,10 @@ int Run(std::int64_t n, int rounds) {
     conn.Exec("SELECT pg_drop_replication_slot('" + SlotName(kRecvSlot, r) + "')");
     conn.Exec("SELECT pg_drop_replication_slot('" + SlotName(kOurSlot, r) + "')");
   }
-  std::printf("pg_recvlogical: %.0f changes/s (median of %d)\n", Median(recv_rates), rounds);
-  std::printf("laredo:         %.0f changes/s (median of %d)\n", Median(our_rates), rounds);
+  std::printf("pg_recvlogical: %.0f changes/s (median of %d)\n", bench::Median(recv_rates), rounds);
+  std::printf("laredo:         %.0f changes/s (median of %d)\n", bench::Median(our_rates), rounds);
   std::printf("ratio laredo / pg_recvlogical: %.2fx median, %.2fx .. %.2fx (acceptance >= 1.3x)\n",
-              Median(ratios), *std::min_element(ratios.begin(), ratios.end()),
+              bench::Median(ratios), *std::min_element(ratios.begin(), ratios.end()),
               *std::max_element(ratios.begin(), ratios.end()));
   conn.Exec("DROP PUBLICATION " + std::string(kPublication));
   return 0;
@@ -279,9 +220,9 @@ int Run(std::int64_t n, int rounds) {
 
 int main(int argc, char** argv) {
   try {
-    const int rounds = argc > 2 ? std::atoi(argv[2]) : 3;
+    const auto rounds = static_cast<int>(bench::CountArg(argc, argv, 2, 3));
     if (rounds <= 0) throw std::runtime_error("usage: [N [ROUNDS]]");
-    return Run(bench::CountArg(argc, argv, 1'000'000), rounds);
+    return Run(bench::CountArg(argc, argv, 1, 1'000'000), rounds);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pg_streaming: %s\n", e.what());
     return 1;
