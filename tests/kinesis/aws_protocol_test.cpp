@@ -47,6 +47,9 @@ TEST(Base64Test, RoundTripsEveryLength) {
   EXPECT_EQ(base64::Decode("Zm8"), "fo");
   EXPECT_THROW(base64::Decode("Zm9v!mFy"), DataError);
   EXPECT_THROW(base64::Decode("Z"), DataError);
+  EXPECT_EQ(base64::Decode("Zm8="), "fo");
+  EXPECT_THROW(base64::Decode("Zm8=="), DataError);  // padding past the group
+  EXPECT_THROW(base64::Decode("Zg=\x3d\x3d"), DataError);
 }
 
 TEST(XmlScanTest, FindsElementsWhateverTheirNamespace) {

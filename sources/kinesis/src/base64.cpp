@@ -49,7 +49,10 @@ std::string Encode(std::string_view bytes) {
 }
 
 std::string Decode(std::string_view text) {
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  // Padding is optional, but when present it must complete the last group of four.
+  if (text.size() % 4 == 0 && !text.empty() && text.back() == '=') {
+    text.remove_suffix(text[text.size() - 2] == '=' ? 2 : 1);
+  }
   if (text.size() % 4 == 1) throw DataError("bad_record", "base64 data has a bad length");
   std::string out;
   out.reserve(text.size() * 3 / 4);

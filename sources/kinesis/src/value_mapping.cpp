@@ -13,6 +13,7 @@
 #include <string>
 #include <utility>
 
+#include "base64.hpp"
 #include "laredo/error.hpp"
 
 namespace laredo::kinesis::contract {
@@ -119,35 +120,11 @@ std::string CanonicalUuid(std::string_view s) {
 }
 
 std::string DecodeBase64(std::string_view s) {
-  static constexpr auto kTable = [] {
-    std::array<int, 256> t{};
-    t.fill(-1);
-    constexpr std::string_view kAlphabet =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (std::size_t i = 0; i < kAlphabet.size(); ++i) {
-      t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int>(i);
-    }
-    return t;
-  }();
-  std::size_t len = s.size();
-  // Padding is optional, but when present it must complete the last group.
-  if (len % 4 == 0 && len > 0 && s[len - 1] == '=') len -= (s[len - 2] == '=') ? 2 : 1;
-  if (len % 4 == 1) BadText("base64 string", s);
-  std::string out;
-  out.reserve(len * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < len; ++i) {
-    const int v = kTable[static_cast<unsigned char>(s[i])];
-    if (v < 0) BadText("base64 string", s);
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
+  try {
+    return base64::Decode(s);
+  } catch (const DataError&) {
+    BadText("base64 string", s);
   }
-  return out;
 }
 
 bool IsNumericText(std::string_view s) {
