@@ -262,17 +262,43 @@ void Source::Close() {
   impl.SetState(SourceState::Closed);
 }
 
-void Source::ResetSource(bool drop_publication) {
-  auto conn = PgConnection::Connect(impl_->options.conninfo, ConnectionKind::Normal);
+void Source::Impl::DropSlotAndPublication(bool drop_publication) {
+  auto conn = PgConnection::Connect(options.conninfo, ConnectionKind::Normal);
   conn.ExecParams(
       "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
       "WHERE slot_name = $1",
-      {impl_->slot}, fmt::format("dropping replication slot {}", impl_->slot));
+      {slot}, fmt::format("dropping replication slot {}", slot));
   if (drop_publication) {
-    conn.Exec(fmt::format("DROP PUBLICATION IF EXISTS {}",
-                          conn.QuoteIdent(impl_->options.publication_name)),
-              "dropping the publication");
+    conn.Exec(
+        fmt::format("DROP PUBLICATION IF EXISTS {}", conn.QuoteIdent(options.publication_name)),
+        "dropping the publication");
   }
+}
+
+void Source::ResetSource(bool drop_publication) {
+  auto& impl = *impl_;
+  std::unique_lock lk(impl.mu);
+  if (!impl.streaming) {
+    lk.unlock();
+    impl.DropSlotAndPublication(drop_publication);
+    return;
+  }
+  // The running stream holds the slot, and only its thread may touch the replication connection:
+  // hand the reset over and wait until that thread has carried it out.
+  impl.reset_request = impl.reset_request.value_or(false) || drop_publication;
+  const std::uint64_t ticket = ++impl.resets_requested;
+  impl.reset_pending = true;
+  impl.wake.notify_all();
+  const bool done = impl.wake.wait_for(
+      lk, std::chrono::seconds(60), [&] { return impl.resets_done >= ticket || !impl.streaming; });
+  if (impl.resets_done < ticket) {
+    if (!done) throw RetryableError("pg_reset_timeout", "ResetSource: the stream did not stop");
+    // The stream ended meanwhile: the slot is free now.
+    lk.unlock();
+    impl.DropSlotAndPublication(drop_publication);
+    return;
+  }
+  if (impl.reset_error) throw Error("pg_reset_failed", "ResetSource: " + *impl.reset_error);
 }
 
 std::optional<std::uint64_t> Source::EstimateRows(const TableIdentifier& table) {

@@ -28,6 +28,10 @@ struct Source::Impl {
   bool Wait(std::stop_token stop, std::chrono::milliseconds delay);
 
   void StreamLoop(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler);
+  /// Stream thread: carries out a ResetSource that arrived while streaming (see source.cpp).
+  [[noreturn]] void ResetWhileStreaming(bool drop_publication);
+  /// Drops the slot (and the publication) with a connection of its own.
+  void DropSlotAndPublication(bool drop_publication);
   /// Reads, decodes and dispatches until stopped; a status update at least every `status_every`,
   /// also while the handler blocks on backpressure.
   void Pump(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler,
@@ -54,6 +58,14 @@ struct Source::Impl {
   StreamPosition acked;
   std::optional<std::chrono::system_clock::time_point> last_commit_time;
   std::optional<std::chrono::system_clock::time_point> last_commit_received;
+  /// A Pump is running: the slot is in use, so ResetSource hands the reset to the stream thread.
+  bool streaming = false;
+  /// A ResetSource waiting for the stream thread: whether to drop the publication too.
+  std::optional<bool> reset_request;
+  std::uint64_t resets_requested = 0;
+  std::uint64_t resets_done = 0;
+  std::optional<std::string> reset_error;  // why the last handed-over reset failed
+  std::atomic<bool> reset_pending{false};  // read by the stream thread without the lock
 };
 
 }  // namespace laredo::pg

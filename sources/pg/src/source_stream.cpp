@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "catalog.hpp"
 #include "change_assembler.hpp"
 #include "laredo/error.hpp"
 #include "laredo/logging.hpp"
@@ -93,6 +94,20 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
       columns = a.columns();
     }
   } sync{assembler, resume, columns, handler};
+  struct Active {
+    Source::Impl& impl;
+    explicit Active(Source::Impl& i) : impl(i) {
+      std::lock_guard lk(impl.mu);
+      impl.streaming = true;
+    }
+    ~Active() {
+      {
+        std::lock_guard lk(impl.mu);
+        impl.streaming = false;
+      }
+      impl.wake.notify_all();  // a ResetSource waiting for this stream
+    }
+  } active{*this};
   // While the engine's buffers are full the handler blocks this thread, which owns the
   // connection: it calls back here, so status updates keep the walsender from timing out.
   handler.SetBackpressureHook([&] { send_status(false); },
@@ -100,6 +115,14 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
 
   while (!stop.stop_requested()) {
     bool reply = false;
+    if (reset_pending) {
+      std::optional<bool> request;
+      {
+        std::lock_guard lk(mu);
+        request.swap(reset_request);
+      }
+      if (request) ResetWhileStreaming(*request);
+    }
     if (paused) {
       // Not reading holds the changes at the server; the status updates below keep the
       // walsender from timing out meanwhile.
@@ -134,6 +157,37 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
     }
     send_status(reply);
   }
+}
+
+void Source::Impl::ResetWhileStreaming(bool drop_publication) {
+  // Closing the replication connection releases the slot (a temporary one goes with it).
+  repl.reset();
+  repl_streaming = false;
+  std::optional<std::string> error;
+  try {
+    // The walsender may take a moment to exit; DROP_REPLICATION_SLOT ... WAIT waits for it.
+    ReplicationConnection dropper(
+        PgConnection::Connect(options.conninfo, ConnectionKind::Replication, "laredo reset"));
+    if (dropper.QuerySlot(slot).exists) dropper.DropSlot(slot);
+    DropSlotAndPublication(drop_publication);
+    if (drop_publication && options.manage_publication) {
+      auto conn = PgConnection::Connect(options.conninfo, ConnectionKind::Normal);
+      SyncPublication(conn, options.publication_name, tables, options.tables);
+    }
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  {
+    std::lock_guard lk(mu);
+    reset_error = error;
+    resets_done = resets_requested;
+    reset_pending = false;
+  }
+  wake.notify_all();
+  if (error) throw RetryableError("pg_reset_failed", "ResetSource: " + *error);
+  throw RebaselineRequired(
+      fmt::format("ResetSource: replication slot {}{} dropped; taking a fresh baseline", slot,
+                  drop_publication ? " and its publication" : ""));
 }
 
 void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,

@@ -122,6 +122,41 @@ TEST_F(PgTest, EphemeralSourceRebaselinesAfterWalsenderIsKilled) {
   KillWalsenderMidStream(*this, SlotMode::Ephemeral);
 }
 
+TEST_F(PgTest, ResetSourceWhileStreamingRecreatesSlotAndPublicationAndRebaselines) {
+  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY, v int)");
+  Exec("INSERT INTO " + Q("t") + " SELECT g, 0 FROM generate_series(1, 50) g");
+  Harness h(Options());
+  auto target = std::make_shared<memory::IndexedTarget>();
+  h.engine.AddPipeline("pg", T("t"), target);
+  h.engine.Start();
+  ASSERT_TRUE(h.engine.AwaitReady(30s));
+  ASSERT_TRUE(Converged(*target, "t"));
+  const auto pid = AwaitWalsenderPid();
+  const auto publication_oid =
+      Scalar("SELECT oid FROM pg_publication WHERE pubname = '" + name_ + "'");
+  ASSERT_FALSE(publication_oid.empty());
+
+  h.source->ResetSource(/*drop_publication=*/true);
+  // Rows deleted while the source was being reset must disappear: the replica is rebuilt.
+  Exec("DELETE FROM " + Q("t") + " WHERE id <= 10");
+  Exec("INSERT INTO " + Q("t") + " SELECT g, 1 FROM generate_series(51, 80) g");
+  ASSERT_TRUE(Converged(*target, "t"));
+  ASSERT_FALSE(h.observer->Rebaselines().empty());
+  EXPECT_NE(h.observer->Rebaselines()[0].find("ResetSource"), std::string::npos)
+      << h.observer->Rebaselines()[0];
+  const auto new_pid = AwaitWalsenderPid();
+  EXPECT_FALSE(new_pid.empty());
+  EXPECT_NE(new_pid, pid);  // a new slot, streamed by a new walsender
+  const auto new_oid = Scalar("SELECT oid FROM pg_publication WHERE pubname = '" + name_ + "'");
+  EXPECT_FALSE(new_oid.empty());
+  EXPECT_NE(new_oid, publication_oid);  // dropped and created again
+  // And it keeps streaming.
+  Exec("UPDATE " + Q("t") + " SET v = v + 5 WHERE id % 2 = 0");
+  ASSERT_TRUE(Converged(*target, "t"));
+  EXPECT_EQ(h.engine.GetSourceState("pg"), SourceState::Streaming);
+  h.engine.Stop();
+}
+
 // The server ends a walsender that hears nothing for wal_sender_timeout. These tests set it to
 // one second for the source's session and keep the source from reading for longer than that.
 constexpr auto kShortWalSenderTimeout = 1s;
