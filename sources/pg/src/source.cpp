@@ -137,7 +137,8 @@ Position Source::Baseline(std::stop_token stop, const std::vector<TableIdentifie
   // Ends the previous stream; a temporary slot goes with its connection.
   impl.repl.reset();
   impl.repl_streaming = false;
-  impl.SetState(SourceState::Connecting);
+  // After Init the source is Connected already; Connecting only when coming from a stream.
+  if (impl.state.load() != SourceState::Connected) impl.SetState(SourceState::Connecting);
   ReplicationConnection repl(PgConnection::Connect(
       impl.options.conninfo, ConnectionKind::Replication, "laredo replication"));
   const bool ephemeral = impl.options.slot_mode == SlotMode::Ephemeral;
@@ -159,6 +160,7 @@ Position Source::Baseline(std::stop_token stop, const std::vector<TableIdentifie
     repl.DropSlot(impl.slot);
   }
   const CreatedSlot created = repl.CreateSlot(impl.slot, ephemeral);
+  impl.SetState(SourceState::Connected);
   std::vector<CopyJob> jobs;
   for (const auto& t : tables) {
     auto it = impl.columns.find(t);

@@ -99,6 +99,22 @@ TEST_F(PgTest, ConnectionErrorsAreRetryableAndHideThePassword) {
   }
 }
 
+TEST_F(PgTest, StateIsConnectedThroughoutTheBaseline) {
+  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY)");
+  Exec("INSERT INTO " + Q("t") + " VALUES (1), (2), (3)");
+  Source source(Options());
+  source.Init(SourceConfig{.tables = {T("t")}, .options = {}});
+  EXPECT_EQ(source.State(), SourceState::Connected);
+  ASSERT_TRUE(source.ValidateTables({T("t")}).empty());
+  std::vector<SourceState> seen;
+  source.Baseline(std::stop_token(), {T("t")},
+                  [&](const TableIdentifier&, const Row&) { seen.push_back(source.State()); });
+  EXPECT_EQ(seen, std::vector<SourceState>(3, SourceState::Connected));
+  EXPECT_EQ(source.State(), SourceState::Connected);
+  source.Close();
+  EXPECT_EQ(source.State(), SourceState::Closed);
+}
+
 TEST_F(PgTest, PublicationIsCreatedAndKeptInSyncWithTheTables) {
   for (const auto* t : {"a", "b", "c"}) Exec("CREATE TABLE " + Q(t) + " (id int PRIMARY KEY)");
   const auto published = [&] {
