@@ -33,14 +33,17 @@ void ReplicationConnection::DropSlot(std::string_view slot) {
 
 ReplicationConnection::SlotState ReplicationConnection::QuerySlot(std::string_view slot) {
   // Simple protocol only: walsender connections take no parameters.
-  auto result = conn_.Exec(fmt::format("SELECT coalesce(wal_status, '') FROM pg_replication_slots "
-                                       "WHERE slot_name = {}",
-                                       conn_.QuoteLiteral(slot)),
-                           fmt::format("reading replication slot {}", slot));
+  auto result =
+      conn_.Exec(fmt::format("SELECT coalesce(wal_status, ''), coalesce(active_pid::text, '') "
+                             "FROM pg_replication_slots "
+                             "WHERE slot_name = {}",
+                             conn_.QuoteLiteral(slot)),
+                 fmt::format("reading replication slot {}", slot));
   SlotState state;
   if (PQntuples(result.get()) == 1) {
     state.exists = true;
     state.wal_status = GetValue(result.get(), 0, 0).value_or("");
+    state.active_pid = GetValue(result.get(), 0, 1).value_or("");
   }
   return state;
 }

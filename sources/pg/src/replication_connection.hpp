@@ -32,10 +32,12 @@ class ReplicationConnection {
   CreatedSlot CreateSlot(std::string_view slot, bool temporary);
   /// DROP_REPLICATION_SLOT ... WAIT (waits for a walsender that is still exiting to release it).
   void DropSlot(std::string_view slot);
-  /// Whether the slot exists, and its wal_status ("reserved", "extended", "unreserved", "lost").
+  /// Whether the slot exists, its wal_status ("reserved", "extended", "unreserved", "lost"), and
+  /// the pid of the backend streaming from it (empty when none).
   struct SlotState {
     bool exists = false;
     std::string wal_status;
+    std::string active_pid;
   };
   SlotState QuerySlot(std::string_view slot);
 

@@ -154,10 +154,25 @@ Position Source::Baseline(std::stop_token stop, const std::vector<TableIdentifie
                                        "earlier connection",
                                        impl.slot));
     }
-  } else if (repl.QuerySlot(impl.slot).exists) {
-    // A snapshot is exported only when a slot is created: a fresh baseline needs a fresh slot.
-    Logger()->info("pg source: dropping slot {} to take a fresh baseline", impl.slot);
-    repl.DropSlot(impl.slot);
+  } else if (auto existing = repl.QuerySlot(impl.slot); existing.exists) {
+    // Our own previous stream's walsender may still be exiting: wait for it, bounded. A slot that
+    // stays in use belongs to another consumer; dropping it would wait for that consumer (or take
+    // its slot away), so report it and let the engine retry with backoff.
+    for (int i = 0; i < 200 && !existing.active_pid.empty(); ++i) {
+      if (!impl.Wait(stop, std::chrono::milliseconds(25))) return {};
+      existing = repl.QuerySlot(impl.slot);
+    }
+    if (!existing.active_pid.empty()) {
+      throw RetryableError("pg_slot_in_use",
+                           fmt::format("replication slot {} is in use by another consumer "
+                                       "(backend PID {})",
+                                       impl.slot, existing.active_pid));
+    }
+    if (existing.exists) {
+      // A snapshot is exported only when a slot is created: a fresh baseline needs a fresh slot.
+      Logger()->info("pg source: dropping slot {} to take a fresh baseline", impl.slot);
+      repl.DropSlot(impl.slot);
+    }
   }
   const CreatedSlot created = repl.CreateSlot(impl.slot, ephemeral);
   impl.SetState(SourceState::Connected);

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "pg_harness.hpp"
+#include "replication_connection.hpp"
 
 namespace laredo::pg::testing {
 namespace {
@@ -113,6 +114,29 @@ TEST_F(PgTest, StateIsConnectedThroughoutTheBaseline) {
   EXPECT_EQ(source.State(), SourceState::Connected);
   source.Close();
   EXPECT_EQ(source.State(), SourceState::Closed);
+}
+
+TEST_F(PgTest, BaselineRefusesASlotAnotherConsumerStreamsFrom) {
+  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY)");
+  Source source(Options());
+  source.Init(SourceConfig{.tables = {T("t")}, .options = {}});
+  ASSERT_TRUE(source.ValidateTables({T("t")}).empty());
+  // Another consumer holds the slot this source is configured with.
+  ReplicationConnection other(
+      PgConnection::Connect(conninfo_, ConnectionKind::Replication, "other consumer"));
+  other.CreateSlot(name_, /*temporary=*/false);
+  other.StartReplication(name_, Lsn(), name_);
+  const auto pid = AwaitWalsenderPid();
+  ASSERT_FALSE(pid.empty());
+  try {
+    source.Baseline(std::stop_token(), {T("t")}, [](const TableIdentifier&, const Row&) {});
+    FAIL() << "Baseline took a slot in use";
+  } catch (const RetryableError& e) {
+    EXPECT_EQ(e.code(), "pg_slot_in_use");
+    EXPECT_NE(std::string(e.what()).find(pid), std::string::npos) << e.what();
+  }
+  // The other consumer still has its slot.
+  EXPECT_EQ(AwaitWalsenderPid(), pid);
 }
 
 TEST_F(PgTest, PublicationIsCreatedAndKeptInSyncWithTheTables) {
