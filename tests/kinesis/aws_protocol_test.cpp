@@ -2,6 +2,10 @@
 // how AWS error responses map onto laredo's error types.
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <mutex>
+#include <vector>
+
 #include "aws_client.hpp"
 #include "base64.hpp"
 #include "http_client.hpp"
@@ -98,6 +102,57 @@ TEST(AwsErrorTest, ThrottlingAndExpiryAreRetryable) {
   EXPECT_EQ(Thrown<RetryableError>(JsonError(400, "ExpiredIteratorException")).code(),
             "expired_iterator");
   EXPECT_EQ(Thrown<RetryableError>(JsonError(500, "InternalFailure")).code(), "server_error");
+  EXPECT_EQ(Thrown<RetryableError>(JsonError(400, "ExpiredTokenException")).code(),
+            "expired_credentials");
+}
+
+/// Answers every request with `status` and keeps what was sent.
+class RecordingHttp final : public http::Client {
+ public:
+  http::Response Send(const http::Request& request, const http::BodyCallback*) override {
+    std::lock_guard lock(mutex_);
+    sent_.push_back(request);
+    return {.status = 200, .headers = {}, .body = "{}"};
+  }
+  std::string Header(std::size_t i, std::string_view name) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, value] : sent_.at(i).headers) {
+      if (key == name) return value;
+    }
+    return {};
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<http::Request> sent_;
+};
+
+TEST(SignedClientTest, AsksTheCredentialsProviderBeforeEveryRequest) {
+  auto http = std::make_shared<RecordingHttp>();
+  int calls = 0;
+  aws::SignedClient client(aws::ServiceConfig{
+      .http = http,
+      .credentials = {.access_key_id = "STATIC", .secret_access_key = "s", .session_token = ""},
+      .credentials_provider =
+          [&] {
+            ++calls;
+            return AwsCredentials{.access_key_id = "ROLE" + std::to_string(calls),
+                                  .secret_access_key = "secret",
+                                  .session_token = "token" + std::to_string(calls)};
+          },
+      .region = "us-east-1",
+      .service = "kinesis",
+      .endpoint = http::Endpoint::Parse("http://127.0.0.1:1"),
+      .fault_injector = {}});
+  const aws::SignedRequest request{.method = "POST", .path = "/", .body = "{}"};
+  (void)client.Send("ListShards", request, nullptr);
+  (void)client.Send("ListShards", request, nullptr);
+  EXPECT_EQ(calls, 2);
+  // Renewed credentials sign the next request: key id in the scope, token in its header.
+  EXPECT_NE(http->Header(0, "authorization").find("Credential=ROLE1/"), std::string::npos)
+      << http->Header(0, "authorization");
+  EXPECT_NE(http->Header(1, "authorization").find("Credential=ROLE2/"), std::string::npos);
+  EXPECT_EQ(http->Header(1, "x-amz-security-token"), "token2");
 }
 
 TEST(AwsErrorTest, ClientErrorsAreFatalAndNamed) {

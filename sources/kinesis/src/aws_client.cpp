@@ -30,9 +30,10 @@ http::Response SignedClient::Send(std::string_view operation, const SignedReques
                                              ? std::string(sigv4::kUnsignedPayload)
                                              : sigv4::PayloadHash(request.body)};
   to_sign.headers.emplace_back("host", config_.endpoint.HostHeader());
-  const sigv4::Credentials credentials{config_.credentials.access_key_id,
-                                       config_.credentials.secret_access_key,
-                                       config_.credentials.session_token};
+  const AwsCredentials current =
+      config_.credentials_provider ? config_.credentials_provider() : config_.credentials;
+  const sigv4::Credentials credentials{current.access_key_id, current.secret_access_key,
+                                       current.session_token};
   const auto signature = sigv4::Sign(credentials, {config_.region, config_.service}, to_sign,
                                      std::chrono::system_clock::now());
   http::Request wire{.method = request.method,
@@ -49,6 +50,11 @@ http::Response SignedClient::Send(std::string_view operation, const SignedReques
     // line in an object) pass through untouched.
     throw RetryableError(e.code(), fmt::format("{} {}: {}", config_.service, operation, e.what()));
   }
+}
+
+bool IsExpiredCredentials(std::string_view code) {
+  return code == "ExpiredTokenException" || code == "ExpiredToken" || code == "RequestExpired" ||
+         code == "TokenRefreshRequired";
 }
 
 void ThrowJsonError(std::string_view service, std::string_view operation,
@@ -79,6 +85,7 @@ void ThrowJsonError(std::string_view service, std::string_view operation,
     throw RetryableError("throttled", text);
   }
   if (type == "ExpiredIteratorException") throw RetryableError("expired_iterator", text);
+  if (IsExpiredCredentials(type)) throw RetryableError("expired_credentials", text);
   if (type == "ResourceNotFoundException") throw FatalError("not_found", text);
   if (type == "ConditionalCheckFailedException") {
     throw FatalError("conditional_check_failed", text);

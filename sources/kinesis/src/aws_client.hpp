@@ -23,6 +23,8 @@ using FaultInjector = std::function<std::optional<http::Response>(std::string_vi
 struct ServiceConfig {
   std::shared_ptr<http::Client> http;
   AwsCredentials credentials;
+  /// When set, asked before every request instead of using `credentials`.
+  AwsCredentialsProvider credentials_provider;
   std::string region;
   std::string service;  // signing name: "kinesis", "s3", "dynamodb"
   http::Endpoint endpoint;
@@ -65,9 +67,14 @@ class SignedClient {
 ///  - "throttled" (RetryableError): ProvisionedThroughputExceeded, LimitExceeded, Throttling,
 ///    RequestLimitExceeded, KMSThrottling, and HTTP 5xx ("server_error");
 ///  - "expired_iterator" (RetryableError): ExpiredIteratorException;
+///  - "expired_credentials" (RetryableError): ExpiredTokenException and the like (temporary
+///    credentials ran out; a credentials provider renews them for the next attempt);
 ///  - "not_found" (FatalError): ResourceNotFoundException;
 ///  - "conditional_check_failed" (FatalError): DynamoDB's failed ConditionExpression;
 ///  - "aws_error" (FatalError): any other client error.
+/// An AWS error code saying that temporary credentials expired (JSON and XML services alike).
+bool IsExpiredCredentials(std::string_view code);
+
 [[noreturn]] void ThrowJsonError(std::string_view service, std::string_view operation,
                                  const http::Response& response);
 

@@ -67,15 +67,17 @@ DynamoDbCheckpointStore::DynamoDbCheckpointStore(DynamoDbCheckpointOptions optio
   if (options.region.empty()) {
     problems.emplace_back("no region: set DynamoDbCheckpointOptions.region or AWS_REGION");
   }
-  if (credentials.empty()) {
+  if (credentials.empty() && !options.credentials_provider) {
     problems.emplace_back(
-        "no credentials: set DynamoDbCheckpointOptions.credentials or AWS_ACCESS_KEY_ID and "
+        "no credentials: set DynamoDbCheckpointOptions.credentials, "
+        "DynamoDbCheckpointOptions.credentials_provider or AWS_ACCESS_KEY_ID and "
         "AWS_SECRET_ACCESS_KEY");
   }
   if (!problems.empty()) throw ConfigError(std::move(problems));
   aws::ServiceConfig config{
       .http = http::MakeBeastClient(),
       .credentials = credentials,
+      .credentials_provider = options.credentials_provider,
       .region = options.region,
       .service = "dynamodb",
       .endpoint = aws::ResolveEndpoint(options.endpoint, "dynamodb", options.region),

@@ -26,6 +26,7 @@ void S3Client::Fail(std::string_view operation, const std::string& what,
     throw FatalError("not_found", text);
   }
   if (response.status == 503 || code == "SlowDown") throw RetryableError("throttled", text);
+  if (IsExpiredCredentials(code)) throw RetryableError("expired_credentials", text);
   if (response.status >= 500) throw RetryableError("server_error", text);
   throw FatalError("aws_error", text);
 }

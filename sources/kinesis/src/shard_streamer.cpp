@@ -132,6 +132,13 @@ void ShardStreamer::Poll(std::stop_token stop, Shard& shard, ChangeHandler& hand
       Backoff(shard);
       return;
     }
+    if (e.code() == "expired_credentials" && options_.credentials_provider) {
+      // The provider renews them; the next poll signs with what it returns.
+      Logger()->info("kinesis stream {}: credentials expired reading shard {}; retrying", stream_,
+                     id);
+      Backoff(shard);
+      return;
+    }
     if (e.code() == "expired_iterator") {
       Logger()->info("kinesis stream {}: iterator of shard {} expired; renewing", stream_, id);
       shard.iterator.reset();  // renewed from the frontier on the next poll

@@ -80,10 +80,10 @@ struct Source::Impl {
     }
     const AwsCredentials credentials =
         options.credentials.value_or(AwsCredentials::FromEnvironment());
-    if (credentials.empty()) {
+    if (credentials.empty() && !options.credentials_provider) {
       problems.emplace_back(
-          "no credentials: set SourceOptions.credentials or AWS_ACCESS_KEY_ID and "
-          "AWS_SECRET_ACCESS_KEY");
+          "no credentials: set SourceOptions.credentials, SourceOptions.credentials_provider or "
+          "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
     }
     if (options.max_records_per_call < 1 || options.max_records_per_call > 10000) {
       problems.emplace_back("SourceOptions.max_records_per_call must be within 1..10000");
@@ -102,20 +102,21 @@ struct Source::Impl {
     if (!problems.empty()) throw ConfigError(std::move(problems));
     if (!options.prefix.empty() && !options.prefix.ends_with('/')) options.prefix += '/';
 
-    std::shared_ptr<http::Client> client = http::MakeBeastClient();
-    s3 = std::make_unique<aws::S3Client>(aws::ServiceConfig{.http = client,
-                                                            .credentials = credentials,
-                                                            .region = options.region,
-                                                            .service = "s3",
-                                                            .endpoint = s3_endpoint,
-                                                            .fault_injector = XmlFault(options)});
+    // One HTTP client (one connection pool) for both services.
+    const auto service = [&, client = std::shared_ptr<http::Client>(http::MakeBeastClient())](
+                             const char* name, const http::Endpoint& endpoint,
+                             aws::FaultInjector fault) {
+      return aws::ServiceConfig{.http = client,
+                                .credentials = credentials,
+                                .credentials_provider = options.credentials_provider,
+                                .region = options.region,
+                                .service = name,
+                                .endpoint = endpoint,
+                                .fault_injector = std::move(fault)};
+    };
+    s3 = std::make_unique<aws::S3Client>(service("s3", s3_endpoint, XmlFault(options)));
     kinesis = std::make_unique<aws::KinesisClient>(
-        aws::ServiceConfig{.http = client,
-                           .credentials = credentials,
-                           .region = options.region,
-                           .service = "kinesis",
-                           .endpoint = kinesis_endpoint,
-                           .fault_injector = JsonFault(options)});
+        service("kinesis", kinesis_endpoint, JsonFault(options)));
   }
 
   void ReadObject(std::stop_token stop, const TableIdentifier& table, const std::string& key,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 
 namespace laredo::kinesis {
@@ -20,6 +21,13 @@ struct AwsCredentials {
     return access_key_id.empty() || secret_access_key.empty();
   }
 };
+
+/// Returns the credentials to sign the next request with: for temporary credentials (STS, instance
+/// or pod roles) that must be renewed while the source runs. Called before every AWS request, from
+/// the thread making it (several at once): it must be thread-safe and quick, so keep the
+/// credentials cached and renew them ahead of their expiry. May throw `laredo::RetryableError`
+/// when none are available right now.
+using AwsCredentialsProvider = std::function<AwsCredentials()>;
 
 /// AWS_REGION, else AWS_DEFAULT_REGION, else "".
 std::string RegionFromEnvironment();

@@ -24,6 +24,11 @@ struct DynamoDbCheckpointOptions {
   std::string endpoint;
   /// Default: from the environment (`AwsCredentials::FromEnvironment`).
   std::optional<AwsCredentials> credentials;
+  /// Renews temporary credentials (see `AwsCredentialsProvider`); asked before every request
+  /// and preferred over `credentials`. An ExpiredToken answer is a `RetryableError`
+  /// ("expired_credentials"), so the retry signs with what the provider returns then.
+  /// Default none.
+  AwsCredentialsProvider credentials_provider;
 };
 
 /// Keeps the checkpoint in one DynamoDB item: {key_attribute: key, position: text, version: n}.

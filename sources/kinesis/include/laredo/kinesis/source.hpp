@@ -44,6 +44,11 @@ struct SourceOptions {
   std::string kinesis_endpoint;
   /// Default: from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.
   std::optional<AwsCredentials> credentials;
+  /// Renews temporary credentials (see `AwsCredentialsProvider`); asked before every request
+  /// and preferred over `credentials`. An ExpiredToken answer is a `RetryableError`
+  /// ("expired_credentials"), so the retry signs with what the provider returns then.
+  /// Default none.
+  AwsCredentialsProvider credentials_provider;
 
   /// How long an open, caught-up shard (no records, MillisBehindLatest 0) waits before its next
   /// GetRecords. Default 1 s.
