@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <limits>
+
 #include "laredo/error.hpp"
 
 namespace laredo::pg {
@@ -78,6 +81,27 @@ TEST(ChangeAssemblerTest, OnlyTheLastChangeOfATransactionAcksItsCommitEnd) {
   EXPECT_EQ(r.events[2].new_values, (Row{{"id", 3}, {"v", "c"}}));
   EXPECT_EQ(r.events[2].transaction_id, std::optional<std::uint64_t>(7));
   EXPECT_TRUE(a.in_transaction());
+}
+
+// Found by pgoutput_fuzz: a commit timestamp beyond what the system clock holds (about
+// 1678..2262) overflowed while converting; it saturates now.
+TEST(ChangeAssemblerTest, ExtremeCommitTimestampsSaturate) {
+  using Clock = std::chrono::system_clock;
+  for (const std::int64_t micros :
+       {std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::min(),
+        std::int64_t{5189315569819560206}}) {
+    ChangeAssembler a(Known(), kStart);
+    Recorder r;
+    a.Handle(Relation(1, "t"), r);
+    a.Handle(BeginMessage{.final_lsn = Lsn(200), .commit_time = micros, .xid = 1}, r);
+    a.Handle(Insert(1, "1", "a"), r);
+    a.Handle(CommitMessage{.commit_lsn = Lsn(200), .end_lsn = Lsn(240), .commit_time = micros}, r);
+    ASSERT_EQ(r.events.size(), 1U);
+    const auto expected = micros > 0 ? Clock::time_point::max() : Clock::time_point::min();
+    // Within a microsecond of the clock's limit (the limit itself is not a whole microsecond).
+    EXPECT_LE(std::chrono::abs(*r.events[0].commit_time - expected), std::chrono::microseconds(1));
+    ASSERT_TRUE(a.last_commit_time().has_value());
+  }
 }
 
 TEST(ChangeAssemblerTest, SkipsWhatWasDispatchedBeforeAReconnect) {

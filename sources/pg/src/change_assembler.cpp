@@ -2,11 +2,30 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include "laredo/error.hpp"
 #include "replication_messages.hpp"
 #include "type_mapping.hpp"
 
 namespace laredo::pg {
+namespace {
+
+// A commit timestamp as the system clock holds it (nanoseconds: about 1678..2262). Corrupt or
+// extreme wire values saturate instead of overflowing.
+std::chrono::system_clock::time_point CommitTime(std::int64_t pg_epoch_micros) {
+  using Clock = std::chrono::system_clock;
+  const auto micros = FromPgEpochMicros(pg_epoch_micros).time_since_epoch();
+  constexpr auto kMax =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::duration::max());
+  constexpr auto kMin =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::duration::min());
+  return Clock::time_point(
+      std::chrono::duration_cast<Clock::duration>(std::clamp(micros, kMin, kMax)));
+}
+
+}  // namespace
 
 ChangeAssembler::ChangeAssembler(std::map<TableIdentifier, std::vector<ColumnDefinition>> known,
                                  StreamPosition skip_through)
@@ -170,7 +189,7 @@ void ChangeAssembler::Handle(const PgoutputMessage& message, ChangeHandler& hand
           commit_lsn_ = m.final_lsn;
           index_ = 0;
           xid_ = m.xid;
-          commit_time_ = FromPgEpochMicros(m.commit_time);
+          commit_time_ = CommitTime(m.commit_time);
         } else if constexpr (std::is_same_v<M, CommitMessage>) {
           if (held_) {
             std::any_cast<StreamPosition&>(held_->position).ack_lsn = m.end_lsn;
@@ -178,7 +197,7 @@ void ChangeAssembler::Handle(const PgoutputMessage& message, ChangeHandler& hand
           }
           previous_end_ = m.end_lsn;
           in_transaction_ = false;
-          last_commit_time_ = FromPgEpochMicros(m.commit_time);
+          last_commit_time_ = CommitTime(m.commit_time);
         } else if constexpr (std::is_same_v<M, RelationMessage>) {
           OnRelation(m, handler);
         } else if constexpr (std::is_same_v<M, InsertMessage>) {

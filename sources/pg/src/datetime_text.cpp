@@ -210,7 +210,7 @@ std::optional<std::int64_t> FastTimestamp(std::string_view s, bool with_zone) {
     if (offset_hours < 0 || offset_hours > 15 || offset_minutes < 0 || offset_minutes > 59) {
       return std::nullopt;
     }
-    offset_seconds = sign * (offset_hours * 3600 + offset_minutes * 60);
+    offset_seconds = std::int64_t{sign} * (offset_hours * 3600 + offset_minutes * 60);
   }
   if (pos != s.size()) return std::nullopt;  // seconds in the offset, " BC", junk
   const std::int64_t time_of_day =

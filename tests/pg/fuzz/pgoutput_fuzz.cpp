@@ -4,9 +4,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <map>
+#include <optional>
 #include <string_view>
 #include <variant>
+#include <vector>
 
+#include "change_assembler.hpp"
 #include "copy_text.hpp"
 #include "laredo/error.hpp"
 #include "pgoutput_decoder.hpp"
@@ -61,6 +65,60 @@ void DecodePgoutput(std::span<const std::byte> bytes) {
   }
 }
 
+// Checks what the assembler hands on: positions strictly increase (the engine's ACK depends on
+// it) and the ACKable LSN never moves backwards.
+class CheckingHandler final : public laredo::ChangeHandler {
+ public:
+  void OnChange(laredo::ChangeEvent event) override {
+    const auto& position = std::any_cast<const laredo::pg::StreamPosition&>(event.position);
+    if (last_ && laredo::pg::StreamPosition::Compare(*last_, position) >= 0) __builtin_trap();
+    if (last_ && position.ack_lsn < last_->ack_lsn) __builtin_trap();
+    last_ = position;
+  }
+
+ private:
+  std::optional<laredo::pg::StreamPosition> last_;
+};
+
+// The input as a sequence of messages (each preceded by a one-byte length) through the stateful
+// decoder; what decodes then goes through a ChangeAssembler that knows every table the sequence
+// names, so the changes are assembled, not skipped.
+void DecodeSequence(std::span<const std::byte> bytes) {
+  laredo::pg::PgoutputDecoder decoder;
+  std::vector<PgoutputMessage> messages;
+  for (std::size_t pos = 0; pos < bytes.size();) {
+    const std::size_t n =
+        std::min<std::size_t>(static_cast<std::uint8_t>(bytes[pos]), bytes.size() - pos - 1);
+    try {
+      messages.push_back(decoder.Decode(bytes.subspan(pos + 1, n)));
+      MapColumns(messages.back());
+    } catch (const PgoutputDecodeError&) {
+    }
+    pos += 1 + n;
+  }
+  std::map<laredo::TableIdentifier, std::vector<laredo::ColumnDefinition>> known;
+  for (const auto& message : messages) {
+    if (const auto* r = std::get_if<laredo::pg::RelationMessage>(&message)) {
+      auto& columns = known[laredo::Table(r->namespace_name, r->relation_name)];
+      if (!columns.empty()) continue;  // the first shape is what the targets were given
+      for (const auto& c : r->columns) {
+        columns.push_back({.name = c.name, .type_oid = c.type_oid, .type_modifier = c.type_modifier});
+      }
+    }
+  }
+  laredo::pg::ChangeAssembler assembler(std::move(known), laredo::pg::StreamPosition{});
+  CheckingHandler handler;
+  for (const auto& message : messages) {
+    try {
+      assembler.Handle(message, handler);
+    } catch (const laredo::DataError&) {
+      // Out-of-protocol sequences (a change before its Relation, a tuple of the wrong width,
+      // streamed-transaction messages, bad values) are typed errors; the stream would end here.
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -77,17 +135,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (e.offset() > bytes.size()) __builtin_trap();
   }
 
-  // 3. The input as a sequence of messages through the stateful decoder: each message is
-  // preceded by a one-byte length.
-  laredo::pg::PgoutputDecoder decoder;
-  for (std::size_t pos = 0; pos < size;) {
-    const std::size_t n = std::min<std::size_t>(data[pos], size - pos - 1);
-    try {
-      MapColumns(decoder.Decode(bytes.subspan(pos + 1, n)));
-    } catch (const PgoutputDecodeError&) {
-    }
-    pos += 1 + n;
-  }
+  // 3. The input as a sequence of messages, decoded and assembled into changes.
+  DecodeSequence(bytes);
 
   // 4. The input as a COPY text line.
   try {
