@@ -261,6 +261,13 @@ TEST_F(DecoderTest, RejectsRecordsThatBreakTheContract) {
                "commit_time"},
           Case{R"({"table": "public.users", "action": "truncate", "source_position": 5})",
                "\"source_position\" must be a string"},
+          // Found by kinesis_fuzz: a commit time the system clock cannot hold overflowed, and a
+          // number JSON cannot hold escaped as a JSON library error.
+          Case{R"({"table": "public.users", "action": "truncate",
+                    "commit_time": "1012-05-01T12:00:00Z"})",
+               "commit_time: '1012-05-01T12:00:00Z' is out of range"},
+          Case{R"({"table": "public.users", "action": "insert", "new": {"id": -1e99999}})",
+               "not valid JSON"},
       }) {
     const std::string message = RecordError(decoder_, c.data);
     EXPECT_NE(message.find(c.message), std::string::npos)
@@ -268,8 +275,28 @@ TEST_F(DecoderTest, RejectsRecordsThatBreakTheContract) {
   }
 }
 
+TEST(Manifest, NumberOutOfRangeIsABadManifest) {
+  try {
+    (void)ParseManifest(R"({"format": "laredo-s3-baseline/1", "snapshot_id": 1e99999})");
+    FAIL() << "accepted";
+  } catch (const DataError& e) {
+    EXPECT_EQ(e.code(), "bad_manifest");
+  }
+  try {
+    (void)ParseManifest(R"({"format": "laredo-s3-baseline/1", "snapshot_id": "s",
+                            "created_at": "1140-05-01T12:00:00Z", "stream": "s", "tables": {}})");
+    FAIL() << "accepted";
+  } catch (const DataError& e) {
+    EXPECT_EQ(e.code(), "bad_manifest");
+    EXPECT_NE(std::string(e.what()).find("/created_at: '1140-05-01T12:00:00Z' is out of range"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(DecoderTest, RejectsBadBaselineLines) {
   EXPECT_THROW((void)decoder_.DecodeRow(kUsers, "not json"), DataError);
+  EXPECT_THROW((void)decoder_.DecodeRow(kUsers, R"({"id": 1e400})"), DataError);
   EXPECT_THROW((void)decoder_.DecodeRow(kUsers, "[1]"), DataError);
   EXPECT_THROW((void)decoder_.DecodeRow(kUsers, R"({"id": 1, "balance": true})"), DataError);
   EXPECT_THROW((void)decoder_.DecodeRow({"public", "other"}, R"({"id": 1})"), DataError);

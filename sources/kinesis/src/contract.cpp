@@ -27,7 +27,7 @@ using DecoderTable = Decoder::Table;
 json ParseJson(std::string_view text, std::string_view what) {
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers too large
     Bad(fmt::format("{} is not valid JSON: {}", what, e.what()));
   }
 }
@@ -235,8 +235,7 @@ DecodedRecord Decoder::DecodeRecord(std::string_view data) const {
   if (const auto it = record.find("commit_time"); it != record.end() && !it->is_null()) {
     if (!it->is_string()) Bad(context + ": \"commit_time\" must be an RFC 3339 string");
     try {
-      out.event.commit_time = std::chrono::system_clock::time_point{
-          std::chrono::microseconds{ParseTimestamp(it->get_ref<const std::string&>(), true)}};
+      out.event.commit_time = ParseInstant(it->get_ref<const std::string&>());
     } catch (const DataError& e) {
       Bad(fmt::format("{}: commit_time: {}", context, e.what()));
     }

@@ -182,7 +182,7 @@ Manifest ParseManifest(std::string_view json_text) {
   json root;
   try {
     root = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers too large
     throw DataError("bad_manifest", fmt::format("manifest is not valid JSON: {}", e.what()));
   }
   Checker check;
@@ -198,8 +198,7 @@ Manifest ParseManifest(std::string_view json_text) {
     if (const auto* id = check.String(root, "", "snapshot_id", true)) manifest.snapshot_id = *id;
     if (const auto* created = check.String(root, "", "created_at", true)) {
       try {
-        manifest.created_at = std::chrono::system_clock::time_point{
-            std::chrono::microseconds{ParseTimestamp(*created, true)}};
+        manifest.created_at = ParseInstant(*created);
       } catch (const DataError& e) {
         check.Problem("/created_at", e.what());
       }

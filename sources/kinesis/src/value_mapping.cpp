@@ -327,6 +327,17 @@ std::int64_t ParseTimestamp(std::string_view text, bool with_zone) {
   return zone[0] == '+' ? micros - offset : micros + offset;
 }
 
+std::chrono::system_clock::time_point ParseInstant(std::string_view text) {
+  using Clock = std::chrono::system_clock;
+  const std::int64_t micros = ParseTimestamp(text, true);
+  constexpr auto kLimit =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::duration::max()).count();
+  if (micros > kLimit || micros < -kLimit) {
+    throw DataError("bad_record", fmt::format("'{}' is out of range (years 1678 to 2262)", text));
+  }
+  return Clock::time_point{std::chrono::microseconds{micros}};
+}
+
 Value ToValue(const json& j, ColumnKind kind) {
   if (j.is_null()) return Value();
   switch (kind) {

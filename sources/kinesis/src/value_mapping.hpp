@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <string_view>
@@ -44,5 +45,9 @@ std::int64_t ParseTime(std::string_view text);
 /// "YYYY-MM-DD[T ]HH:MM:SS[.fraction]" then, when `with_zone`, a required zone ("Z", "+HH",
 /// "+HH:MM", "+HHMM"); without it, no zone is allowed. -> microseconds since the epoch (UTC).
 std::int64_t ParseTimestamp(std::string_view text, bool with_zone);
+
+/// An RFC 3339 instant as the system clock holds it (nanoseconds: years 1678 to 2262). Throws
+/// `laredo::DataError` (code "bad_record") for bad text or an instant outside that range.
+std::chrono::system_clock::time_point ParseInstant(std::string_view text);
 
 }  // namespace laredo::kinesis::contract
