@@ -64,6 +64,14 @@ void Source::Impl::RecordAck(const StreamPosition& p, bool replace) {
   }
 }
 
+void Source::Impl::SetInUse(bool value) {
+  {
+    std::lock_guard lk(mu);
+    in_use = value;
+  }
+  wake.notify_all();
+}
+
 bool Source::Impl::Wait(std::stop_token stop, std::chrono::milliseconds delay) {
   std::unique_lock lk(mu);
   wake.wait_for(lk, stop, delay, [] { return false; });
@@ -134,6 +142,7 @@ std::vector<ValidationError> Source::ValidateTables(const std::vector<TableIdent
 Position Source::Baseline(std::stop_token stop, const std::vector<TableIdentifier>& tables,
                           const RowCallback& on_row) {
   auto& impl = *impl_;
+  impl.SetInUse(true);
   // Ends the previous stream; a temporary slot goes with its connection.
   impl.repl.reset();
   impl.repl_streaming = false;
@@ -261,6 +270,7 @@ SourceState Source::State() { return impl_->state.load(); }
 
 void Source::Close() {
   auto& impl = *impl_;
+  impl.SetInUse(false);
   // Stream has returned and its thread is done: the connection is ours now. Send the final ACK
   // (the drain after Stream may have made more durable) before closing.
   if (impl.repl && impl.repl_streaming && impl.options.slot_mode == SlotMode::Stateful) {
@@ -295,7 +305,7 @@ void Source::Impl::DropSlotAndPublication(bool drop_publication) {
 void Source::ResetSource(bool drop_publication) {
   auto& impl = *impl_;
   std::unique_lock lk(impl.mu);
-  if (!impl.streaming) {
+  if (!impl.in_use) {
     lk.unlock();
     impl.DropSlotAndPublication(drop_publication);
     return;
@@ -306,11 +316,11 @@ void Source::ResetSource(bool drop_publication) {
   const std::uint64_t ticket = ++impl.resets_requested;
   impl.reset_pending = true;
   impl.wake.notify_all();
-  const bool done = impl.wake.wait_for(
-      lk, std::chrono::seconds(60), [&] { return impl.resets_done >= ticket || !impl.streaming; });
+  const bool done = impl.wake.wait_for(lk, std::chrono::seconds(60),
+                                       [&] { return impl.resets_done >= ticket || !impl.in_use; });
   if (impl.resets_done < ticket) {
     if (!done) throw RetryableError("pg_reset_timeout", "ResetSource: the stream did not stop");
-    // The stream ended meanwhile: the slot is free now.
+    // The source was closed meanwhile: the slot is free now.
     lk.unlock();
     impl.DropSlotAndPublication(drop_publication);
     return;

@@ -20,6 +20,8 @@ struct Source::Impl {
   explicit Impl(SourceOptions o);
 
   void SetState(SourceState s) { state.store(s); }
+  /// Sets `in_use` and wakes a ResetSource waiting on it.
+  void SetInUse(bool value);
   /// The position the stream thread may report as flushed (see source_stream.cpp).
   Lsn ComputeFlush(const StreamPosition& last_dispatched, Lsn idle_lsn);
   /// Records `p` as acknowledged if it is newer than what is recorded.
@@ -58,8 +60,10 @@ struct Source::Impl {
   StreamPosition acked;
   std::optional<std::chrono::system_clock::time_point> last_commit_time;
   std::optional<std::chrono::system_clock::time_point> last_commit_received;
-  /// A Pump is running: the slot is in use, so ResetSource hands the reset to the stream thread.
-  bool streaming = false;
+  /// Between the first Baseline or Stream and Close: this source's own connection may hold the
+  /// slot, so ResetSource hands the reset to the stream thread (which checks at every pass of its
+  /// loop) instead of dropping the slot itself.
+  bool in_use = false;
   /// A ResetSource waiting for the stream thread: whether to drop the publication too.
   std::optional<bool> reset_request;
   std::uint64_t resets_requested = 0;

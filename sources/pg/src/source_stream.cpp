@@ -94,20 +94,6 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
       columns = a.columns();
     }
   } sync{assembler, resume, columns, handler};
-  struct Active {
-    Source::Impl& impl;
-    explicit Active(Source::Impl& i) : impl(i) {
-      std::lock_guard lk(impl.mu);
-      impl.streaming = true;
-    }
-    ~Active() {
-      {
-        std::lock_guard lk(impl.mu);
-        impl.streaming = false;
-      }
-      impl.wake.notify_all();  // a ResetSource waiting for this stream
-    }
-  } active{*this};
   // While the engine's buffers are full the handler blocks this thread, which owns the
   // connection: it calls back here, so status updates keep the walsender from timing out.
   handler.SetBackpressureHook([&] { send_status(false); },
@@ -274,6 +260,7 @@ void Source::Stream(std::stop_token stop, const Position& from, ChangeHandler& h
     if (p == nullptr) throw DataError("bad_position", "not a laredo::pg::StreamPosition");
     resume = *p;
   }
+  impl_->SetInUse(true);
   impl_->StreamLoop(stop, resume, handler);
 }
 

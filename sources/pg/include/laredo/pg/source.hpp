@@ -131,10 +131,11 @@ class Source final : public SyncSource, public Resettable, public BaselineSizeEs
   void Close() override;
 
   /// Drops the slot (and, when asked, the publication); the next baseline creates them again.
-  /// While a stream runs, the stream thread does it: it closes its connection, drops the slot
-  /// (and the publication, re-created at once when the source manages it) and ends `Stream` with
-  /// `RebaselineRequired`, so the engine takes a fresh baseline on a new slot. Returns once that
-  /// is done; throws `RetryableError` when the stream did not get to it within 60 s.
+  /// While the source is in use (between its first Baseline or Stream and Close), the stream
+  /// thread does it: it closes its connection, drops the slot (and the publication, re-created at
+  /// once when the source manages it) and ends `Stream` with `RebaselineRequired`, so the engine
+  /// takes a fresh baseline on a new slot. Returns once that is done; throws `RetryableError` when
+  /// the stream did not get to it within 60 s.
   void ResetSource(bool drop_publication) override;
 
   /// pg_class.reltuples of the table; nullopt when the server has no estimate yet.
