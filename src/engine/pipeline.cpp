@@ -77,9 +77,16 @@ void Pipeline::Start(PipelineCallbacks callbacks) {
 
 bool Pipeline::Enqueue(Item item, const std::stop_token& stop,
                        const BackpressureHook* while_blocked) {
-  std::vector<Item> dead;  // declared first: destroyed after the lock is released
+  // Frees a few applied items per call, outside the lock: one freed row per new row keeps glibc's
+  // malloc on its per-thread cache (freeing a whole batch at once overflows it, and the slow path
+  // of free() then cost more than the rest of the baseline path).
+  ReapSome();
   std::unique_lock lk(mu_);
-  if (!graveyard_.empty()) dead.swap(graveyard_);
+  if (reaped_next_ == reaped_.size() && !graveyard_.empty()) {
+    reaped_.clear();  // only moved-from husks are left
+    reaped_next_ = 0;
+    reaped_.swap(graveyard_);
+  }
   if (!in_computation_ || halted_) return true;
   const bool is_change = item.kind == Item::Kind::Change;
   while (queue_.size() >= options_.buffer_capacity) {
@@ -133,6 +140,12 @@ bool Pipeline::Enqueue(Item item, const std::stop_token& stop,
   lk.unlock();
   if (wake) not_empty_.notify_one();
   return true;
+}
+
+void Pipeline::ReapSome() {
+  for (int i = 0; i < kReapedPerEnqueue && reaped_next_ < reaped_.size(); ++i) {
+    Item spent = std::move(reaped_[reaped_next_++]);  // destroyed here, on the source thread
+  }
 }
 
 std::optional<AckPoint> Pipeline::Watermark(const AckPoint& published) const {

@@ -136,6 +136,8 @@ class Pipeline {
   void Fail(const std::string& reason, const Item* item, int attempts);
   void WriteDeadLetter(const Item& item, const std::string& error, int attempts);
   void SetState(PipelineState state);
+  /// Source thread: destroys up to kReapedPerEnqueue items of `reaped_`.
+  void ReapSome();
   void ConfirmApplied();
   void MarkApplied(Item& item);
   [[nodiscard]] bool DrainExpired() const;
@@ -160,6 +162,11 @@ class Pipeline {
   /// were allocated there; freeing them on the thread that allocated them keeps glibc's malloc on
   /// its fast path (cross-thread frees cost more than the rest of the hand-off together).
   std::vector<Item> graveyard_;
+  /// Source thread only: a graveyard taken over by Enqueue, freed kReapedPerEnqueue items per
+  /// call from `reaped_next_` on (more than one, so the backlog shrinks while changes flow).
+  std::vector<Item> reaped_;
+  std::size_t reaped_next_ = 0;
+  static constexpr int kReapedPerEnqueue = 1;
   /// The newest item made durable.
   AckPoint confirmed_;
   /// Bumped by every Enqueue: the worker spins on it briefly before sleeping.
