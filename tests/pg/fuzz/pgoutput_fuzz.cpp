@@ -3,9 +3,9 @@
 // exception type escaping) is a bug.
 #include <cstddef>
 #include <cstdint>
-#include <span>
 #include <map>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <variant>
 #include <vector>
@@ -102,7 +102,8 @@ void DecodeSequence(std::span<const std::byte> bytes) {
       auto& columns = known[laredo::Table(r->namespace_name, r->relation_name)];
       if (!columns.empty()) continue;  // the first shape is what the targets were given
       for (const auto& c : r->columns) {
-        columns.push_back({.name = c.name, .type_oid = c.type_oid, .type_modifier = c.type_modifier});
+        columns.push_back(
+            {.name = c.name, .type_oid = c.type_oid, .type_modifier = c.type_modifier});
       }
     }
   }
