@@ -136,8 +136,6 @@ class Pipeline {
   void Fail(const std::string& reason, const Item* item, int attempts);
   void WriteDeadLetter(const Item& item, const std::string& error, int attempts);
   void SetState(PipelineState state);
-  /// Source thread: destroys up to kReapedPerEnqueue items of `reaped_`.
-  void ReapSome();
   void ConfirmApplied();
   void MarkApplied(Item& item);
   [[nodiscard]] bool DrainExpired() const;
@@ -158,15 +156,11 @@ class Pipeline {
   RingBuffer<Item> queue_;
   /// Sequence numbers queued or applied but not yet durable, oldest first.
   std::deque<std::uint64_t> unconfirmed_;
-  /// Applied items waiting to be destroyed by the source thread on its next Enqueue. Their rows
-  /// were allocated there; freeing them on the thread that allocated them keeps glibc's malloc on
-  /// its fast path (cross-thread frees cost more than the rest of the hand-off together).
+  /// Applied items waiting to be destroyed: by the source thread, one per Enqueue (their rows were
+  /// allocated there; freeing them on that thread, one per new allocation, keeps glibc's malloc on
+  /// its per-thread cache), or by the worker after it has been idle for a while.
   std::vector<Item> graveyard_;
-  /// Source thread only: a graveyard taken over by Enqueue, freed kReapedPerEnqueue items per
-  /// call from `reaped_next_` on (more than one, so the backlog shrinks while changes flow).
-  std::vector<Item> reaped_;
-  std::size_t reaped_next_ = 0;
-  static constexpr int kReapedPerEnqueue = 1;
+
   /// The newest item made durable.
   AckPoint confirmed_;
   /// Bumped by every Enqueue: the worker spins on it briefly before sleeping.

@@ -253,5 +253,49 @@ TEST(EngineBackpressure, AThrowingHookFailsTheBlockedStreamWhichIsRetried) {
   EXPECT_EQ(engine.GetSourceState("s"), SourceState::Streaming);
 }
 
+/// Emits a burst of inserts whose rows all share `names`, keeps none of them, then idles.
+class BurstSource final : public testsource::TestSource {
+ public:
+  BurstSource(std::shared_ptr<const ColumnNames> names, int count)
+      : names_(std::move(names)), count_(count) {
+    SetSchema(kUsers, IdNameColumns());
+  }
+  void Stream(std::stop_token stop, const Position&, ChangeHandler& handler) override {
+    for (int i = 1; i <= count_ && !stop.stop_requested(); ++i) {
+      ChangeEvent event{.table = kUsers,
+                        .action = ChangeAction::Insert,
+                        .position = static_cast<std::uint64_t>(i)};
+      event.new_values = Row(names_, {Value(std::int64_t{i}), Value("u")});
+      handler.OnChange(std::move(event));
+    }
+    std::mutex mu;
+    std::condition_variable_any idle;
+    std::unique_lock lk(mu);
+    idle.wait(lk, stop, [] { return false; });
+  }
+
+ private:
+  std::shared_ptr<const ColumnNames> names_;
+  int count_;
+};
+
+TEST(EngineMemory, ABurstIsFreedOnceThePipelineIsIdle) {
+  // Spent changes are freed by the source thread, one per new change; after the last change of a
+  // burst the rest must not stay allocated while the source is quiet.
+  const auto names = ColumnNames::Make({"id", "name"});
+  constexpr int kBurst = 5000;
+  auto source = std::make_shared<BurstSource>(names, kBurst);
+  auto target = std::make_shared<IndexedTarget>();
+  Engine engine(FastOptions());
+  engine.AddSource("s", source);
+  engine.AddPipeline("s", kUsers, target);
+  engine.Start();
+  ASSERT_TRUE(Eventually([&] { return target->Count() == kBurst; }));
+  // Ours, the source's, and at most the newest applied change (its position is the pipeline's
+  // ACK point) and one item in hand: none of the burst's other rows stay.
+  EXPECT_TRUE(Eventually([&] { return names.use_count() <= 4; }, 5s)) << names.use_count();
+  engine.Stop();
+}
+
 }  // namespace
 }  // namespace laredo::testing
