@@ -74,7 +74,7 @@ class ChangeHandler {
 
   /// The source consumed a record it cannot deliver (see `InvalidRecord`). Ordered with the
   /// changes around it. The engine's implementation writes a dead letter before it returns, so the
-  /// source may release the record once a later position is acknowledged. The default ignores it.
+  /// source may release the record once its position is acknowledged. The default ignores it.
   // NOLINTNEXTLINE(performance-unnecessary-value-param): implementations keep the record.
   virtual void OnInvalidRecord(InvalidRecord record) { (void)record; }
 
