@@ -319,6 +319,9 @@ void Source::ResetSource(bool drop_publication) {
   const bool done = impl.wake.wait_for(lk, std::chrono::seconds(60),
                                        [&] { return impl.resets_done >= ticket || !impl.in_use; });
   if (impl.resets_done < ticket) {
+    // Withdrawn, so that a stream reaching its loop later does not reset behind our back.
+    impl.reset_request.reset();
+    impl.reset_pending = false;
     if (!done) throw RetryableError("pg_reset_timeout", "ResetSource: the stream did not stop");
     // The source was closed meanwhile: the slot is free now.
     lk.unlock();
