@@ -151,14 +151,20 @@ void Source::Impl::ResetWhileStreaming(bool drop_publication) {
   repl_streaming = false;
   std::optional<std::string> error;
   try {
-    // The walsender may take a moment to exit; DROP_REPLICATION_SLOT ... WAIT waits for it.
-    ReplicationConnection dropper(
-        PgConnection::Connect(options.conninfo, ConnectionKind::Replication, "laredo reset"));
-    if (dropper.QuerySlot(slot).exists) dropper.DropSlot(slot);
-    DropSlotAndPublication(drop_publication);
-    if (drop_publication && options.manage_publication) {
+    if (options.slot_mode == SlotMode::Stateful) {
+      // The walsender may take a moment to exit; DROP_REPLICATION_SLOT ... WAIT waits for it.
+      ReplicationConnection dropper(
+          PgConnection::Connect(options.conninfo, ConnectionKind::Replication, "laredo reset"));
+      if (dropper.QuerySlot(slot).exists) dropper.DropSlot(slot);
+    }
+    if (drop_publication) {
       auto conn = PgConnection::Connect(options.conninfo, ConnectionKind::Normal);
-      SyncPublication(conn, options.publication_name, tables, options.tables);
+      conn.Exec(
+          fmt::format("DROP PUBLICATION IF EXISTS {}", conn.QuoteIdent(options.publication_name)),
+          "dropping the publication");
+      if (options.manage_publication) {
+        SyncPublication(conn, options.publication_name, tables, options.tables);
+      }
     }
   } catch (const std::exception& e) {
     error = e.what();

@@ -122,39 +122,47 @@ TEST_F(PgTest, EphemeralSourceRebaselinesAfterWalsenderIsKilled) {
   KillWalsenderMidStream(*this, SlotMode::Ephemeral);
 }
 
-TEST_F(PgTest, ResetSourceWhileStreamingRecreatesSlotAndPublicationAndRebaselines) {
-  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY, v int)");
-  Exec("INSERT INTO " + Q("t") + " SELECT g, 0 FROM generate_series(1, 50) g");
-  Harness h(Options());
+void ResetWhileStreaming(PgTest& t, SlotMode mode) {
+  t.Exec("CREATE TABLE " + t.Q("t") + " (id int PRIMARY KEY, v int)");
+  t.Exec("INSERT INTO " + t.Q("t") + " SELECT g, 0 FROM generate_series(1, 50) g");
+  Harness h(t.Options(mode));
   auto target = std::make_shared<memory::IndexedTarget>();
-  h.engine.AddPipeline("pg", T("t"), target);
+  h.engine.AddPipeline("pg", t.T("t"), target);
   h.engine.Start();
   ASSERT_TRUE(h.engine.AwaitReady(30s));
-  ASSERT_TRUE(Converged(*target, "t"));
-  const auto pid = AwaitWalsenderPid();
+  ASSERT_TRUE(t.Converged(*target, "t"));
+  const auto pid = t.AwaitWalsenderPid();
   const auto publication_oid =
-      Scalar("SELECT oid FROM pg_publication WHERE pubname = '" + name_ + "'");
+      t.Scalar("SELECT oid FROM pg_publication WHERE pubname = '" + t.name_ + "'");
   ASSERT_FALSE(publication_oid.empty());
 
   h.source->ResetSource(/*drop_publication=*/true);
   // Rows deleted while the source was being reset must disappear: the replica is rebuilt.
-  Exec("DELETE FROM " + Q("t") + " WHERE id <= 10");
-  Exec("INSERT INTO " + Q("t") + " SELECT g, 1 FROM generate_series(51, 80) g");
-  ASSERT_TRUE(Converged(*target, "t"));
+  t.Exec("DELETE FROM " + t.Q("t") + " WHERE id <= 10");
+  t.Exec("INSERT INTO " + t.Q("t") + " SELECT g, 1 FROM generate_series(51, 80) g");
+  ASSERT_TRUE(t.Converged(*target, "t"));
   ASSERT_FALSE(h.observer->Rebaselines().empty());
   EXPECT_NE(h.observer->Rebaselines()[0].find("ResetSource"), std::string::npos)
       << h.observer->Rebaselines()[0];
-  const auto new_pid = AwaitWalsenderPid();
+  const auto new_pid = t.AwaitWalsenderPid();
   EXPECT_FALSE(new_pid.empty());
   EXPECT_NE(new_pid, pid);  // a new slot, streamed by a new walsender
-  const auto new_oid = Scalar("SELECT oid FROM pg_publication WHERE pubname = '" + name_ + "'");
+  const auto new_oid = t.Scalar("SELECT oid FROM pg_publication WHERE pubname = '" + t.name_ + "'");
   EXPECT_FALSE(new_oid.empty());
   EXPECT_NE(new_oid, publication_oid);  // dropped and created again
   // And it keeps streaming.
-  Exec("UPDATE " + Q("t") + " SET v = v + 5 WHERE id % 2 = 0");
-  ASSERT_TRUE(Converged(*target, "t"));
+  t.Exec("UPDATE " + t.Q("t") + " SET v = v + 5 WHERE id % 2 = 0");
+  ASSERT_TRUE(t.Converged(*target, "t"));
   EXPECT_EQ(h.engine.GetSourceState("pg"), SourceState::Streaming);
   h.engine.Stop();
+}
+
+TEST_F(PgTest, ResetSourceWhileStreamingRecreatesSlotAndPublicationAndRebaselines) {
+  ResetWhileStreaming(*this, SlotMode::Stateful);
+}
+
+TEST_F(PgTest, ResetSourceWhileStreamingAnEphemeralSourceRebaselines) {
+  ResetWhileStreaming(*this, SlotMode::Ephemeral);
 }
 
 // The server ends a walsender that hears nothing for wal_sender_timeout. These tests set it to
