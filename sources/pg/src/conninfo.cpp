@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "hex.hpp"
+
 namespace laredo::pg {
 namespace {
 
@@ -18,13 +20,6 @@ bool IEquals(std::string_view a, std::string_view b) {
 }
 
 bool IsSpace(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // libpq percent-decodes URI parameter names, so "pass%77ord" is a password too.
 std::string PercentDecode(std::string_view s) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "hex.hpp"
 #include "laredo/error.hpp"
 
 namespace laredo::pg {
@@ -15,13 +16,6 @@ namespace {
 }
 
 bool IsOctal(char c) { return c >= '0' && c <= '7'; }
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "datetime_text.hpp"
+#include "hex.hpp"
 #include "laredo/error.hpp"
 
 namespace laredo::pg {
@@ -22,13 +23,6 @@ namespace {
 }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool ParseBool(std::string_view s) {
   if (s == "t" || s == "true") return true;

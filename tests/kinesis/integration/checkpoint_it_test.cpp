@@ -106,30 +106,28 @@ TEST_F(CheckpointIt, EngineResumesFromADynamoDbCheckpointWithoutABaseline) {
 
   EngineOptions engine_options;
   engine_options.ack_interval = 50ms;
-  {
+  // One run of consumer-a: a fresh engine and a target that keeps its rows across restarts.
+  const auto start = [&](Engine& engine) {
     auto options = Options();
     options.checkpoint_store =
         std::make_shared<DynamoDbCheckpointStore>(DynamoOptions(table, "consumer-a"));
-    Engine engine(engine_options);
     engine.AddSource("kinesis", std::make_shared<Source>(options));
     auto target = std::make_shared<laredo::testing::RecordingTarget>();
     target->SetKeepsState(true);
     engine.AddPipeline("kinesis", kUsers, target);
     engine.Start();
+    return target;
+  };
+  {
+    Engine engine(engine_options);
+    const auto target = start(engine);
     ASSERT_TRUE(target->AwaitApplied(20, 20s)) << engine.SourceError("kinesis").value_or("");
     engine.Stop();  // the final ACK covers all 20
   }
   for (int id = 0; id < 20; ++id) Put(id, 2);
 
-  auto options = Options();
-  options.checkpoint_store =
-      std::make_shared<DynamoDbCheckpointStore>(DynamoOptions(table, "consumer-a"));
   Engine engine(engine_options);
-  engine.AddSource("kinesis", std::make_shared<Source>(options));
-  auto target = std::make_shared<laredo::testing::RecordingTarget>();
-  target->SetKeepsState(true);
-  engine.AddPipeline("kinesis", kUsers, target);
-  engine.Start();
+  const auto target = start(engine);
   ASSERT_TRUE(target->AwaitApplied(20, 20s)) << engine.SourceError("kinesis").value_or("");
   std::this_thread::sleep_for(300ms);
   engine.Stop();

@@ -87,13 +87,21 @@ TEST_F(PgTest, IdleSourceAdvancesItsSlot) {
   h.engine.Stop();
 }
 
-void KillWalsenderMidStream(PgTest& t, SlotMode mode) {
+// Table "t" (id int key, v int) with `rows` rows, replicated by `h` into an indexed target;
+// the engine is started.
+std::shared_ptr<memory::IndexedTarget> StartReplicaOfT(PgTest& t, Harness& h, int rows) {
   t.Exec("CREATE TABLE " + t.Q("t") + " (id int PRIMARY KEY, v int)");
-  t.Exec("INSERT INTO " + t.Q("t") + " SELECT g, 0 FROM generate_series(1, 100) g");
-  Harness h(t.Options(mode));
+  t.Exec("INSERT INTO " + t.Q("t") + " SELECT g, 0 FROM generate_series(1, " +
+         std::to_string(rows) + ") g");
   auto target = std::make_shared<memory::IndexedTarget>();
   h.engine.AddPipeline("pg", t.T("t"), target);
   h.engine.Start();
+  return target;
+}
+
+void KillWalsenderMidStream(PgTest& t, SlotMode mode) {
+  Harness h(t.Options(mode));
+  auto target = StartReplicaOfT(t, h, 100);
   ASSERT_TRUE(h.engine.AwaitReady(30s));
   for (int i = 101; i <= 200; ++i) {
     t.Exec("INSERT INTO " + t.Q("t") + " VALUES (" + std::to_string(i) + ", 1)");
@@ -123,12 +131,8 @@ TEST_F(PgTest, EphemeralSourceRebaselinesAfterWalsenderIsKilled) {
 }
 
 void ResetWhileStreaming(PgTest& t, SlotMode mode) {
-  t.Exec("CREATE TABLE " + t.Q("t") + " (id int PRIMARY KEY, v int)");
-  t.Exec("INSERT INTO " + t.Q("t") + " SELECT g, 0 FROM generate_series(1, 50) g");
   Harness h(t.Options(mode));
-  auto target = std::make_shared<memory::IndexedTarget>();
-  h.engine.AddPipeline("pg", t.T("t"), target);
-  h.engine.Start();
+  auto target = StartReplicaOfT(t, h, 50);
   ASSERT_TRUE(h.engine.AwaitReady(30s));
   ASSERT_TRUE(t.Converged(*target, "t"));
   const auto pid = t.AwaitWalsenderPid();

@@ -13,10 +13,7 @@ TEST_F(PgTest, InvalidatedSlotIsRecreatedAndTheReplicaRebaselined) {
   Exec("INSERT INTO " + Q("t") + " SELECT g, 'v' FROM generate_series(1, 100) g");
   auto observer = std::make_shared<RecordingObserver>();
   Engine engine(FastOptions(observer));
-  engine.AddSource("pg", std::make_shared<Source>(Options()));
-  auto target = std::make_shared<memory::IndexedTarget>();
-  engine.AddPipeline("pg", T("t"), target);
-  engine.Start();
+  auto target = StartReplica(engine, "t", Options());
   ASSERT_TRUE(engine.AwaitReady(30s));
   ASSERT_TRUE(Converged(*target, "t"));
 

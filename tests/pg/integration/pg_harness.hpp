@@ -126,6 +126,16 @@ class PgTest : public ::testing::Test {
   }
 
   TableIdentifier T(const std::string& table) const { return Table(name_, table); }
+
+  /// Replicates `table` into a new indexed target through `engine` (source id "pg"), started.
+  std::shared_ptr<memory::IndexedTarget> StartReplica(Engine& engine, const std::string& table,
+                                                      SourceOptions options) {
+    engine.AddSource("pg", std::make_shared<Source>(std::move(options)));
+    auto target = std::make_shared<memory::IndexedTarget>();
+    engine.AddPipeline("pg", T(table), target);
+    engine.Start();
+    return target;
+  }
   std::string Q(const std::string& table) const { return name_ + "." + table; }
 
   /// Every row of `table` as the source maps it (same type mapping), keyed by the text of `key`.

@@ -73,10 +73,7 @@ TEST_F(PgTest, StatefulRestartWithMemoryTargetTakesAFreshBaseline) {
   InsertRange(*this, 1, 10);
   {
     Engine engine(FastOptions());
-    engine.AddSource("pg", std::make_shared<Source>(Options()));
-    auto target = std::make_shared<memory::IndexedTarget>();
-    engine.AddPipeline("pg", T("t"), target);
-    engine.Start();
+    auto target = StartReplica(engine, "t", Options());
     ASSERT_TRUE(engine.AwaitReady(30s));
     InsertRange(*this, 11, 15);
     ASSERT_TRUE(Converged(*target, "t"));
@@ -85,10 +82,7 @@ TEST_F(PgTest, StatefulRestartWithMemoryTargetTakesAFreshBaseline) {
   Exec("DELETE FROM " + Q("t") + " WHERE id <= 5");
   InsertRange(*this, 16, 20);
   Engine engine(FastOptions());
-  engine.AddSource("pg", std::make_shared<Source>(Options()));
-  auto target = std::make_shared<memory::IndexedTarget>();
-  engine.AddPipeline("pg", T("t"), target);
-  engine.Start();
+  auto target = StartReplica(engine, "t", Options());
   ASSERT_TRUE(engine.AwaitReady(30s));
   ASSERT_TRUE(Converged(*target, "t"));
   InsertRange(*this, 21, 25);
@@ -100,10 +94,7 @@ TEST_F(PgTest, AddedColumnReachesTheTarget) {
   Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY, v text)");
   Exec("INSERT INTO " + Q("t") + " VALUES (1, 'a')");
   Engine engine(FastOptions());
-  engine.AddSource("pg", std::make_shared<Source>(Options()));
-  auto target = std::make_shared<memory::IndexedTarget>();
-  engine.AddPipeline("pg", T("t"), target);
-  engine.Start();
+  auto target = StartReplica(engine, "t", Options());
   ASSERT_TRUE(engine.AwaitReady(30s));
   Exec("INSERT INTO " + Q("t") + " VALUES (2, 'b')");
   ASSERT_TRUE(Converged(*target, "t"));
@@ -128,10 +119,7 @@ TEST_F(PgTest, ChangedColumnTypeRebaselinesAnEphemeralSource) {
   Exec("INSERT INTO " + Q("t") + " SELECT g, g FROM generate_series(1, 50) g");
   auto observer = std::make_shared<RecordingObserver>();
   Engine engine(FastOptions(observer));
-  engine.AddSource("pg", std::make_shared<Source>(Options(SlotMode::Ephemeral)));
-  auto target = std::make_shared<memory::IndexedTarget>();
-  engine.AddPipeline("pg", T("t"), target);
-  engine.Start();
+  auto target = StartReplica(engine, "t", Options(SlotMode::Ephemeral));
   ASSERT_TRUE(engine.AwaitReady(30s));
   Exec("ALTER TABLE " + Q("t") + " ALTER COLUMN v TYPE bigint");
   Exec("UPDATE " + Q("t") + " SET v = v * 1000000000 WHERE id <= 10");
@@ -179,10 +167,7 @@ TEST_F(PgTest, ReconnectGivesUpAfterMaxAttemptsWithAClearError) {
 TEST_F(PgTest, LagIsReported) {
   Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY)");
   Engine engine(FastOptions());
-  engine.AddSource("pg", std::make_shared<Source>(Options()));
-  auto target = std::make_shared<memory::IndexedTarget>();
-  engine.AddPipeline("pg", T("t"), target);
-  engine.Start();
+  auto target = StartReplica(engine, "t", Options());
   ASSERT_TRUE(engine.AwaitReady(30s));
   InsertRange(*this, 1, 3);
   ASSERT_TRUE(Converged(*target, "t"));
