@@ -24,6 +24,10 @@ namespace laredo {
 /// (backpressure) and returns promptly once the baseline's stop token is triggered.
 using RowCallback = std::function<void(const TableIdentifier&, Row)>;
 
+/// Called by a baseline with the columns one table's rows will carry, before that table's first
+/// row, on the thread running the baseline.
+using ColumnsCallback = std::function<void(const TableIdentifier&, std::vector<ColumnDefinition>)>;
+
 /// A source of truth: a consistent point-in-time baseline, then an ordered change stream that
 /// starts exactly where the baseline ended.
 ///
@@ -98,6 +102,22 @@ class Resettable {
  public:
   virtual ~Resettable() = default;
   virtual void ResetSource(bool drop_publication) = 0;
+};
+
+/// Optional: a source that reads every table's columns afresh for each baseline, so a re-baseline
+/// after `ALTER TABLE` (a column renamed or dropped while the stream was down) reloads the targets
+/// with the columns that were really copied, not those `Init` saw. When a source implements it the
+/// engine calls `BaselineWithColumns` instead of `Baseline`; `on_columns` must run once for every
+/// table of `tables` (empty ones too) before that table's first row. Each target is then
+/// re-initialised with those columns (`SyncTarget::OnBaselineBegin`). Discover it with
+/// `dynamic_cast`.
+class SchemaReportingBaseline {
+ public:
+  virtual ~SchemaReportingBaseline() = default;
+  virtual Position BaselineWithColumns(std::stop_token stop,
+                                       const std::vector<TableIdentifier>& tables,
+                                       const ColumnsCallback& on_columns,
+                                       const RowCallback& on_row) = 0;
 };
 
 /// Optional: a source that can estimate how many rows a baseline of a table will deliver, so

@@ -34,6 +34,17 @@ class SyncTarget {
 
   virtual void OnInit(const TableIdentifier& table,
                       const std::vector<ColumnDefinition>& columns) = 0;
+  /// A baseline of `table` starts: the rows that follow (up to `OnBaselineComplete`) are the whole
+  /// table, and `columns` are the columns they carry (they may differ from `OnInit`'s after a
+  /// schema change). Called before every baseline, the first one included, so a target that kept
+  /// rows from an earlier run can tell them from the new ones. The default calls `OnTruncate`; a
+  /// target that must keep serving its old rows until the new ones are complete builds the new
+  /// contents aside and swaps them in at `OnBaselineComplete` (as `memory::IndexedTarget` does).
+  virtual void OnBaselineBegin(const TableIdentifier& table,
+                               const std::vector<ColumnDefinition>& columns) {
+    (void)columns;
+    OnTruncate(table);
+  }
   virtual void OnBaselineRow(const TableIdentifier& table, const Row& row) = 0;
   virtual void OnBaselineComplete(const TableIdentifier& table) = 0;
   virtual void OnInsert(const TableIdentifier& table, const Row& row) = 0;

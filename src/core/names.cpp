@@ -1,6 +1,9 @@
 // Printable names of the public enums, and the small out-of-line pieces of the error types.
 #include <fmt/format.h>
 
+#include <new>
+#include <stdexcept>
+
 #include "laredo/change_event.hpp"
 #include "laredo/engine_observer.hpp"
 #include "laredo/error.hpp"
@@ -14,6 +17,15 @@ ConfigError::ConfigError(std::vector<std::string> problems)
                           : fmt::format("{} configuration errors: {}", problems.size(),
                                         fmt::join(problems, "; "))),
       problems_(std::move(problems)) {}
+
+bool IsRetryable(const std::exception& error) noexcept {
+  if (dynamic_cast<const RetryableError*>(&error) != nullptr) return true;
+  if (dynamic_cast<const Error*>(&error) != nullptr) return false;
+  // Programming errors and exhausted memory do not heal by waiting.
+  if (dynamic_cast<const std::logic_error*>(&error) != nullptr) return false;
+  if (dynamic_cast<const std::bad_alloc*>(&error) != nullptr) return false;
+  return true;
+}
 
 std::string_view ToString(ChangeAction action) noexcept {
   switch (action) {
