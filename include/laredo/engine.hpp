@@ -49,7 +49,7 @@ struct PipelineStatus {
   std::uint64_t changes_applied = 0;
   std::size_t buffer_depth = 0;
   std::size_t buffer_capacity = 0;
-  /// The failure that stopped the pipeline, if any.
+  /// The failure that stopped the pipeline, or while it retries a change, the failure it retries.
   std::string last_error;
 };
 
@@ -83,17 +83,25 @@ class Engine {
   /// are reported through the observer, `SourceError()` and `Pipelines()`.
   void Start();
 
-  /// True once every pipeline has applied its baseline (or resumed without one); false when the
-  /// timeout passes first or a pipeline failed.
+  /// True once every pipeline has applied its baseline (or resumed without one) and no re-baseline
+  /// is pending; false when the timeout passes first, or at once when a source or pipeline failed.
+  /// `NotReadyReason()` then says why.
   bool AwaitReady(std::chrono::milliseconds timeout);
+
+  /// Empty when ready; else every reason, e.g. "source main is retrying: Init failed, retrying:
+  /// connection refused (retry 2 of 5)" or "pipeline main/public.users is loading its baseline
+  /// (1200 rows so far)".
+  [[nodiscard]] std::string NotReadyReason() const;
 
   /// Pauses a source: it stops consuming and its pipelines hold what they have buffered.
   /// Throws `ConfigError` for an unknown id.
   void Pause(std::string_view source_id);
   void Resume(std::string_view source_id);
 
-  /// Stops sources, lets pipelines drain (bounded by `drain_timeout`), sends each source its final
-  /// ACK, calls `OnClose` on every target and `Close()` on every source, and joins every thread.
+  /// Stops sources, lets pipelines drain (bounded by `drain_timeout`), calls `OnClose` on every
+  /// target (then `IsDurable` once more, so what a target flushes on close counts), sends each
+  /// source its final ACK, calls `Close()` on every source, and joins every thread. Returns within
+  /// `drain_timeout` plus the time the target calls in progress take.
   void Stop();
 
   /// Blocks until the engine stopped itself (an `ErrorAction::StopEngine` pipeline) or `timeout`
@@ -109,7 +117,8 @@ class Engine {
   [[nodiscard]] std::string LastAckedPositionString(std::string_view source_id) const;
   [[nodiscard]] LagInfo GetLag(std::string_view source_id) const;
   [[nodiscard]] SourceState GetSourceState(std::string_view source_id) const;
-  /// Why the source stopped, when it failed.
+  /// Why the source failed; while it retries (its state is then Reconnecting), the failure it is
+  /// retrying, at once from the first failure. Empty while it works.
   [[nodiscard]] std::optional<std::string> SourceError(std::string_view source_id) const;
 
  private:

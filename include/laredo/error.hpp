@@ -63,8 +63,8 @@ class RebaselineRequired : public Error {
 /// The one classification of failures that the engine retries (target calls, source start-up and
 /// stream failures): `RetryableError` and exceptions that are not `laredo::Error` (a user's
 /// `std::runtime_error`, `std::system_error`: unknown, so assumed transient) are retryable; every
-/// other `laredo::Error` (configuration, data, fatal, plain) and `std::bad_alloc`, `std::logic_error`
-/// are not: the same call would fail the same way.
+/// other `laredo::Error` (configuration, data, fatal, plain) and `std::bad_alloc`,
+/// `std::logic_error` are not: the same call would fail the same way.
 [[nodiscard]] bool IsRetryable(const std::exception& error) noexcept;
 
 }  // namespace laredo

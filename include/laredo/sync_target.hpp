@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,9 +20,18 @@ struct SchemaChangeResponse {
 
 /// Where a pipeline's rows go.
 ///
-/// Call order per table: `OnInit`, baseline rows (`OnBaselineRow` ... `OnBaselineComplete`), then
-/// changes, then `OnClose`. A re-baseline (after a lost stream or a schema change) calls
-/// `OnTruncate` and then the baseline rows again, so stale rows disappear.
+/// Call order per table: `OnInit`, then a baseline (`OnBaselineBegin`, `OnBaselineRow`...,
+/// `OnBaselineComplete`) unless the engine resumes, then changes, then `OnClose`. A re-baseline
+/// (after a lost stream, a slot invalidation or a schema change) is another `OnBaselineBegin` ...
+/// `OnBaselineComplete`, with the columns as they are now, so stale rows and dropped columns go.
+/// A baseline that fails part-way is started again with a new `OnBaselineBegin`.
+///
+/// Unchanged values: a source may send `Value::Unchanged()` for a column it did not transmit
+/// (PostgreSQL's unchanged TOAST values). The engine fills them in from the change's old row, or,
+/// when the target can read its rows (`CanReadRows`), from the target's copy; when it cannot fill
+/// them for a target that reads its rows or a pipeline with filters or transforms, it re-baselines.
+/// So only a target that does not read its rows and has no filters or transforms in front of it
+/// can see the marker: it means "keep the value you have".
 ///
 /// Threading contract: the engine calls a target from its pipeline's worker thread only, never
 /// concurrently; a target bound to several pipelines is called from one pipeline at a time.
@@ -60,13 +70,29 @@ class SyncTarget {
   virtual bool IsDurable() = 0;
 
   /// True when the target's contents survive a restart of the process, so the engine may resume a
-  /// source from its last acknowledged position without a baseline. Default false.
+  /// source from its last acknowledged position without a baseline. Default false. A target that
+  /// keeps state must answer false while a baseline it began has not completed (its contents are
+  /// then neither the old nor the new table), so that a restart baselines again.
   virtual bool KeepsStateAcrossRestarts() { return false; }
+
+  /// True when `ReadRow` answers; the engine then fills Unchanged values from the target's rows.
+  /// Default false.
+  virtual bool CanReadRows() { return false; }
+  /// The row the target holds for `identity` (whose key columns identify it; the values as the
+  /// target stored them, after transforms), or nullopt when it holds none. Called from the worker
+  /// thread, like every other method.
+  virtual std::optional<Row> ReadRow(const TableIdentifier& table, const Row& identity) {
+    (void)table;
+    (void)identity;
+    return std::nullopt;
+  }
 
   virtual SchemaChangeResponse OnSchemaChange(const TableIdentifier& table,
                                               const std::vector<ColumnDefinition>& old_columns,
                                               const std::vector<ColumnDefinition>& new_columns) = 0;
 
+  /// The pipeline stops (engine stop or isolation). `IsDurable` is asked once more afterwards, so a
+  /// target that flushes here has its last changes acknowledged by the final ACK.
   virtual void OnClose(const TableIdentifier& table) = 0;
 };
 

@@ -112,8 +112,12 @@ class Value {
   [[nodiscard]] std::int64_t IntPayload() const;
   /// Unchecked views of the payload for hot loops (encoders): null when the payload is not of
   /// that representation.
-  [[nodiscard]] const std::string* StringIf() const noexcept { return std::get_if<std::string>(&data_); }
-  [[nodiscard]] const std::int64_t* IntIf() const noexcept { return std::get_if<std::int64_t>(&data_); }
+  [[nodiscard]] const std::string* StringIf() const noexcept {
+    return std::get_if<std::string>(&data_);
+  }
+  [[nodiscard]] const std::int64_t* IntIf() const noexcept {
+    return std::get_if<std::int64_t>(&data_);
+  }
   [[nodiscard]] const double* DoubleIf() const noexcept { return std::get_if<double>(&data_); }
   [[nodiscard]] const bool* BoolIf() const noexcept { return std::get_if<bool>(&data_); }
 
@@ -121,8 +125,15 @@ class Value {
   /// ISO-8601 for dates and times ("2024-05-01T12:00:00.000001Z" for TimestampTz).
   [[nodiscard]] std::string ToString() const;
 
+  /// Same kind and payload. Two NaN doubles compare equal, so a row holding NaN equals itself
+  /// (value semantics, as for text; use `AsDouble` for IEEE comparisons).
   friend bool operator==(const Value& a, const Value& b) noexcept {
-    return a.kind_ == b.kind_ && a.data_ == b.data_;
+    if (a.kind_ != b.kind_) return false;
+    if (const double* x = a.DoubleIf()) {
+      const double* y = b.DoubleIf();
+      if (y != nullptr && *x != *x && *y != *y) return true;  // both NaN
+    }
+    return a.data_ == b.data_;
   }
 
  private:

@@ -15,12 +15,21 @@ namespace {
   throw Error("wrong_type", fmt::format("value is {}, not {}", KindName(actual), KindName(wanted)));
 }
 
+// Proleptic Gregorian calendar over the whole int64 day range. std::chrono::year stops at +-32767,
+// but PostgreSQL dates reach year 5874897, so the civil date is computed by era arithmetic: an era
+// is 400 years = 146097 days, and a year is taken to start on March 1 so leap days come last.
 std::string FormatDate(std::int64_t days) {
-  using namespace std::chrono;
-  const year_month_day ymd{sys_days{std::chrono::days{days}}};
-  const int y = static_cast<int>(ymd.year());
-  return fmt::format("{}{:04}-{:02}-{:02}", y < 0 ? "-" : "", y < 0 ? -y : y,
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  const std::int64_t z = days + 719468;  // days since 0000-03-01
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const std::int64_t doe = z - era * 146097;                                       // [0, 146096]
+  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // [0, 399]
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                // [0, 365]
+  const std::int64_t mp = (5 * doy + 2) / 153;                                     // [0, 11]
+  const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  return fmt::format("{}{:04}-{:02}-{:02}", year < 0 ? "-" : "", year < 0 ? -year : year, month,
+                     day);
 }
 
 std::string FormatTimeOfDay(std::int64_t micros) {

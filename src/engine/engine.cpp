@@ -37,7 +37,7 @@ struct Engine::Impl {
   std::vector<std::unique_ptr<engine::Pipeline>> pipelines;
   std::vector<std::unique_ptr<engine::SourceRunner>> runners;
 
-  std::mutex mu;
+  mutable std::mutex mu;
   std::condition_variable status_cv;
   bool started = false;
   bool stopped = false;
@@ -46,6 +46,9 @@ struct Engine::Impl {
 
   std::vector<std::string> Validate() const;
   engine::SourceRunner* FindRunner(std::string_view id) const;
+  std::string NotReadyReason() const;
+  /// Whether every pipeline is ready; `settled` when waiting longer cannot change the answer.
+  bool AllReady(bool& settled) const;
   void NotifyStatus() {
     { std::lock_guard lk(mu); }
     status_cv.notify_all();
@@ -73,9 +76,13 @@ std::string Engine::AddPipeline(std::string source_id, TableIdentifier table,
   std::string id = options.name;
   if (id.empty()) {
     const std::string base = source_id + "/" + table.ToString();
-    const auto same = std::count_if(impl_->pipeline_entries.begin(), impl_->pipeline_entries.end(),
-                                    [&](const auto& p) { return p.id.starts_with(base); });
-    id = same == 0 ? base : fmt::format("{}#{}", base, same + 1);
+    // Counted by exact id (not by prefix: "s/public.order" is no relative of "s/public.orders").
+    const auto taken = [&](const std::string& candidate) {
+      return std::any_of(impl_->pipeline_entries.begin(), impl_->pipeline_entries.end(),
+                         [&](const auto& p) { return p.id == candidate; });
+    };
+    id = base;
+    for (int n = 2; taken(id); ++n) id = fmt::format("{}#{}", base, n);
   }
   impl_->pipeline_entries.push_back(
       {id, std::move(source_id), std::move(table), std::move(target), std::move(options)});
@@ -120,7 +127,12 @@ std::vector<std::string> Engine::Impl::Validate() const {
     if (p.options.buffer_capacity == 0)
       problems.push_back(where + ": buffer_capacity must be >= 1");
     const auto& policy = p.options.error_policy;
-    if (policy.max_retries < 0) problems.push_back(where + ": error_policy.max_retries < 0");
+    if (policy.max_retries < -1) {
+      problems.push_back(where + ": error_policy.max_retries must be -1 (no count) or more");
+    }
+    if (policy.retry_timeout < std::chrono::milliseconds::zero()) {
+      problems.push_back(where + ": error_policy.retry_timeout must not be negative");
+    }
     if (policy.initial_backoff < std::chrono::milliseconds::zero() ||
         policy.max_backoff < policy.initial_backoff) {
       problems.push_back(where + ": error_policy backoffs must satisfy 0 <= initial <= max");
@@ -143,12 +155,11 @@ std::vector<std::string> Engine::Impl::Validate() const {
 
 void Engine::Start() {
   auto& d = *impl_;
-  {
-    std::lock_guard lk(d.mu);
-    if (d.started) throw ConfigError({"Start() called twice"});
-    if (auto problems = d.Validate(); !problems.empty()) throw ConfigError(std::move(problems));
-    d.started = true;
-  }
+  // Everything is built and published under the lock, so a health check calling `Pipelines()`
+  // from another thread during Start sees either nothing or everything; threads start after.
+  std::unique_lock lk(d.mu);
+  if (d.started) throw ConfigError({"Start() called twice"});
+  if (auto problems = d.Validate(); !problems.empty()) throw ConfigError(std::move(problems));
   // A target bound to several pipelines is serialised by one mutex (see SyncTarget's contract).
   std::map<SyncTarget*, int> uses;
   for (const auto& p : d.pipeline_entries) ++uses[p.target.get()];
@@ -176,6 +187,9 @@ void Engine::Start() {
             .status_changed = [&d] { d.NotifyStatus(); },
             .stop_engine = [&d](const std::string& reason) { d.StopEngineFromPipeline(reason); }}));
   }
+  d.started = true;
+  lk.unlock();
+
   std::map<std::string, std::shared_ptr<SyncSource>, std::less<>> source_by_id;
   for (const auto& s : d.sources) source_by_id[s.id] = s.source;
   for (std::size_t i = 0; i < d.pipelines.size(); ++i) {
@@ -190,7 +204,10 @@ void Engine::Start() {
                 runner->StopFromPipeline(reason);
               }
             },
-        .rebaseline = [runner](const std::string& reason) { runner->RequestRebaseline(reason); },
+        .rebaseline =
+            [runner](const std::string& reason, std::uint64_t generation) {
+              runner->RequestRebaseline(reason, generation);
+            },
         .status_changed = [&d] { d.NotifyStatus(); },
         .position_to_string = [source](const Position& p) { return source->PositionToString(p); },
     });
@@ -211,10 +228,55 @@ void Engine::Impl::StopEngineFromPipeline(const std::string& reason) {
 }
 
 engine::SourceRunner* Engine::Impl::FindRunner(std::string_view id) const {
+  // `runners` is filled once, under `mu`, in Start(); the runners themselves never move.
+  std::lock_guard lk(mu);
   for (const auto& r : runners) {
     if (r->id() == id) return r.get();
   }
   return nullptr;
+}
+
+std::string Engine::Impl::NotReadyReason() const {
+  std::vector<std::string> reasons;
+  for (const auto& r : runners) {
+    if (r->Failed()) {
+      reasons.push_back(fmt::format("source {} failed: {}", r->id(), r->Error().value_or("")));
+    } else if (auto retrying = r->Error()) {
+      reasons.push_back(fmt::format("source {} is retrying: {}", r->id(), *retrying));
+    } else if (r->Rebaselining()) {
+      reasons.push_back(fmt::format("source {} is about to re-baseline", r->id()));
+    }
+  }
+  for (const auto& p : pipelines) {
+    if (p->Ready()) continue;
+    const auto status = p->Status();
+    if (status.state == PipelineState::Error) {
+      reasons.push_back(fmt::format("pipeline {} failed: {}", status.id, status.last_error));
+    } else if (status.state == PipelineState::Baseline) {
+      reasons.push_back(fmt::format("pipeline {} is loading its baseline ({} rows so far)",
+                                    status.id, status.baseline_rows));
+    } else {
+      reasons.push_back(fmt::format("pipeline {} is {}{}", status.id, ToString(status.state),
+                                    status.last_error.empty() ? "" : ": " + status.last_error));
+    }
+  }
+  return fmt::format("{}", fmt::join(reasons, "; "));
+}
+
+bool Engine::Impl::AllReady(bool& settled) const {
+  settled = false;
+  bool all_ready = true;
+  for (const auto& r : runners) {
+    if (r->Failed()) settled = true;  // will never become ready
+    all_ready = all_ready && !r->Rebaselining();
+  }
+  for (const auto& p : pipelines) {
+    if (p->Failed()) settled = true;
+    all_ready = all_ready && p->Ready();
+  }
+  all_ready = all_ready && !settled;
+  settled = settled || all_ready;
+  return all_ready;
 }
 
 bool Engine::AwaitReady(std::chrono::milliseconds timeout) {
@@ -223,15 +285,21 @@ bool Engine::AwaitReady(std::chrono::milliseconds timeout) {
   if (!d.started) return false;
   bool ready = false;
   d.status_cv.wait_for(lk, timeout, [&] {
-    bool all_ready = true;
-    for (const auto& p : d.pipelines) {
-      if (p->Failed()) return true;  // will never become ready
-      all_ready = all_ready && p->Ready();
-    }
-    ready = all_ready;
-    return all_ready;
+    bool settled = false;
+    ready = d.AllReady(settled);
+    return settled;
   });
   return ready;
+}
+
+std::string Engine::NotReadyReason() const {
+  auto& d = *impl_;
+  std::lock_guard lk(d.mu);
+  if (!d.started) return "the engine has not been started";
+  if (d.stopped) return "the engine is stopped";
+  bool settled = false;
+  if (d.AllReady(settled)) return {};
+  return d.NotReadyReason();
 }
 
 bool Engine::AwaitStopped(std::chrono::milliseconds timeout) {
@@ -269,12 +337,14 @@ void Engine::Stop() {
 }
 
 std::vector<PipelineStatus> Engine::Pipelines() const {
+  std::lock_guard lk(impl_->mu);
   std::vector<PipelineStatus> out;
   for (const auto& p : impl_->pipelines) out.push_back(p->Status());
   return out;
 }
 
 PipelineStatus Engine::Pipeline(std::string_view pipeline_id) const {
+  std::lock_guard lk(impl_->mu);
   for (const auto& p : impl_->pipelines) {
     if (p->id() == pipeline_id) return p->Status();
   }

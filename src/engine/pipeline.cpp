@@ -65,7 +65,8 @@ Pipeline::Pipeline(std::string id, std::string source_id, TableIdentifier table,
       options_(std::move(options)),
       observer_(std::move(observer)),
       target_mutex_(std::move(target_mutex)),
-      spin_before_sleep_(spin_before_sleep) {}
+      spin_before_sleep_(spin_before_sleep),
+      rows_(options_) {}
 
 Pipeline::~Pipeline() {
   hard_stop_.request_stop();
@@ -88,7 +89,13 @@ bool Pipeline::Enqueue(Item item, const std::stop_token& stop,
     spent = std::move(graveyard_.back());
     graveyard_.pop_back();
   }
-  if (!in_computation_ || halted_) return true;
+  if (halted_) {
+    // Discarded, but remembered: the ACK must not pass it. One entry is enough to hold the
+    // watermark at the last durable point, so a long-isolated pipeline does not grow.
+    if (item.seq != 0 && unconfirmed_.empty()) unconfirmed_.push_back(item.seq);
+    return true;
+  }
+  if (item.kind == Item::Kind::BaselineBegin) ready_.store(false, std::memory_order_release);
   const bool is_change = item.kind == Item::Kind::Change;
   while (queue_.size() >= options_.buffer_capacity) {
     // A paused pipeline holds everything; the policies only apply while it runs.
@@ -118,9 +125,7 @@ bool Pipeline::Enqueue(Item item, const std::stop_token& stop,
       }
       return true;
     }
-    const auto can_go = [&] {
-      return queue_.size() < options_.buffer_capacity || !in_computation_ || halted_;
-    };
+    const auto can_go = [&] { return queue_.size() < options_.buffer_capacity || halted_; };
     if (while_blocked != nullptr && while_blocked->hook) {
       while (!not_full_.wait_for(lk, stop, while_blocked->interval, can_go)) {
         if (stop.stop_requested()) return false;
@@ -131,7 +136,7 @@ bool Pipeline::Enqueue(Item item, const std::stop_token& stop,
     } else if (!not_full_.wait(lk, stop, can_go)) {
       return false;
     }
-    if (!in_computation_ || halted_) return true;
+    if (halted_) return true;
   }
   if (item.seq != 0) unconfirmed_.push_back(item.seq);
   queue_.push_back(std::move(item));
@@ -143,9 +148,8 @@ bool Pipeline::Enqueue(Item item, const std::stop_token& stop,
   return true;
 }
 
-std::optional<AckPoint> Pipeline::Watermark(const AckPoint& published) const {
+AckPoint Pipeline::Watermark(const AckPoint& published) const {
   std::lock_guard lk(mu_);
-  if (!in_computation_) return std::nullopt;
   if (unconfirmed_.empty() || published.seq < confirmed_.seq) return published;
   return confirmed_;
 }
@@ -192,8 +196,9 @@ void Pipeline::RequestHardStop() {
 void Pipeline::Halt(PipelineState state, const std::string& reason) {
   {
     std::lock_guard lk(mu_);
-    if (halted_ || !in_computation_) return;
+    if (halted_) return;
     halted_ = true;
+    ready_.store(false, std::memory_order_release);
     queue_.clear();  // `unconfirmed_` stays: the ACK must not pass what was never applied
     state_ = state;
     if (!reason.empty()) last_error_ = reason;
@@ -228,7 +233,7 @@ bool Pipeline::Failed() const {
 void Pipeline::SetState(PipelineState state) {
   {
     std::lock_guard lk(mu_);
-    if (halted_ || !in_computation_) return;
+    if (halted_) return;
     if (state == PipelineState::Streaming && paused_) state = PipelineState::Paused;
     if (state_ == state) return;
     state_ = state;
@@ -259,12 +264,12 @@ void Pipeline::Run(std::stop_token stop) {
       bool spun = !spin_before_sleep_;
       for (;;) {
         if (halted_ || stop.stop_requested()) goto done;
-        const bool can_apply = !paused_ && !queue_.empty() && in_computation_;
+        const bool can_apply = !paused_ && !queue_.empty();
         if (draining_ && (!can_apply || DrainExpired())) {
           goto done;
         }
         if (can_apply) break;
-        if (!spun && !paused_ && in_computation_ && !draining_) {
+        if (!spun && !paused_ && !draining_) {
           spun = true;
           const auto seen = enqueued_.load(std::memory_order_acquire);
           lk.unlock();
@@ -276,9 +281,7 @@ void Pipeline::Run(std::stop_token stop) {
           continue;
         }
         worker_waiting_ = true;
-        const auto wake = [&] {
-          return halted_ || draining_ || (!paused_ && !queue_.empty() && in_computation_);
-        };
+        const auto wake = [&] { return halted_ || draining_ || (!paused_ && !queue_.empty()); };
         if (durable_pending_) {
           not_empty_.wait_for(lk, stop, kDurabilityPoll, wake);
           worker_waiting_ = false;
@@ -329,6 +332,7 @@ done:
   } catch (const std::exception& e) {
     Logger()->warn("pipeline {}: OnClose failed: {}", id_, e.what());
   }
+  ConfirmApplied();  // a target that flushes in OnClose: the final ACK covers what it flushed
   {
     std::lock_guard lk(mu_);
     if (state_ != PipelineState::Error) state_ = PipelineState::Stopped;
@@ -361,35 +365,40 @@ void Pipeline::ConfirmApplied() {
 }
 
 bool Pipeline::ApplyWithRetry(Item& item, std::stop_token stop) {
+  const auto& policy = options_.error_policy;
   int attempts = 0;
-  auto backoff = options_.error_policy.initial_backoff;
+  auto backoff = policy.initial_backoff;
+  std::chrono::steady_clock::time_point first_failure;
   for (;;) {
     std::string message;
     bool retryable = true;
     try {
-      ApplyOnce(item);
-      MarkApplied(item);
+      if (ApplyOnce(item)) MarkApplied(item);
+      if (attempts > 0) {
+        std::lock_guard lk(mu_);
+        if (last_error_.starts_with("retrying ")) last_error_.clear();
+      }
       return true;
-    } catch (const FatalError& e) {
-      message = e.what();
-      retryable = false;
-    } catch (const DataError& e) {  // malformed input: the same input fails the same way
-      message = e.what();
-      retryable = false;
     } catch (const std::exception& e) {
       message = e.what();
+      retryable = IsRetryable(e);
     }
-    ++attempts;
-    if (!retryable || attempts > options_.error_policy.max_retries) {
+    const auto now = std::chrono::steady_clock::now();
+    if (attempts++ == 0) first_failure = now;
+    const bool out_of_budget = (policy.max_retries >= 0 && attempts > policy.max_retries) ||
+                               now - first_failure >= policy.retry_timeout;
+    if (!retryable || out_of_budget) {
+      const bool row_item = item.kind == Item::Kind::Change || item.kind == Item::Kind::BaselineRow;
       WriteDeadLetter(item, message, attempts);
-      if (options_.error_policy.on_exhausted == ErrorAction::Skip) {
-        Logger()->error("pipeline {}: skipping {} after {} attempts: {}", id_, OperationName(item),
-                        attempts, message);
-        observer_->OnError(id_, message, false);
+      if (policy.on_exhausted == ErrorAction::Skip && row_item) {
+        Logger()->error("pipeline {}: skipping {} after {} attempt(s): {}", id_,
+                        OperationName(item), attempts, message);
+        observer_->OnError(id_, "skipped (dead-lettered): " + message, false);
         MarkApplied(item);
         return true;
       }
-      Fail(fmt::format("{} failed after {} attempt(s): {}", OperationName(item), attempts, message),
+      Fail(fmt::format("{} failed after {} attempt(s){}: {}", OperationName(item), attempts,
+                       retryable ? "" : " (not retryable)", message),
            nullptr, attempts);
       return false;
     }
@@ -398,12 +407,14 @@ bool Pipeline::ApplyWithRetry(Item& item, std::stop_token stop) {
     observer_->OnError(id_, message, true);
     {
       std::unique_lock lk(mu_);
+      last_error_ =
+          fmt::format("retrying {} (attempt {}): {}", OperationName(item), attempts, message);
       not_empty_.wait_for(lk, stop, backoff, [&] { return halted_; });
       if (halted_ || stop.stop_requested()) return false;
     }
-    const auto grown = std::chrono::duration_cast<std::chrono::milliseconds>(
-        backoff * options_.error_policy.multiplier);
-    backoff = std::min(grown, options_.error_policy.max_backoff);
+    const auto grown =
+        std::chrono::duration_cast<std::chrono::milliseconds>(backoff * policy.multiplier);
+    backoff = std::min(grown, policy.max_backoff);
   }
 }
 
@@ -413,138 +424,169 @@ void Pipeline::MarkApplied(Item& item) {
   applied_event_ = item.event;  // the item itself goes back to the source thread to be freed
 }
 
-void Pipeline::ApplyOnce(Item& item) {
+bool Pipeline::ApplyOnce(Item& item) {
   TargetLock lock(target_mutex_);
   switch (item.kind) {
     case Item::Kind::Init:
       target_->OnInit(table_, *item.columns);
       columns_ = *item.columns;
-      return;
+      return true;
     case Item::Kind::BaselineBegin:
       ready_.store(false, std::memory_order_release);
-      if (item.reset) target_->OnTruncate(table_);
+      target_->OnBaselineBegin(table_, *item.columns);
+      columns_ = *item.columns;
+      generation_ = item.generation;
+      awaiting_rebaseline_ = false;
       baseline_rows_.store(0);
       SetState(PipelineState::Baseline);
-      return;
+      return true;
     case Item::Kind::BaselineRow: {
-      if (!Passes(item.row)) return;
+      if (!rows_.Passes(item.row)) return true;
       std::optional<Row> storage;
-      if (const Row* row = Transform(item.row, storage)) {
+      if (const Row* row = rows_.Transform(item.row, storage)) {
         target_->OnBaselineRow(table_, *row);
         baseline_rows_.fetch_add(1, std::memory_order_relaxed);
       }
-      return;
+      return true;
     }
     case Item::Kind::BaselineComplete:
       target_->OnBaselineComplete(table_);
+      {
+        std::lock_guard lk(mu_);
+        if (last_error_.starts_with("retrying ")) last_error_.clear();
+      }
       SetState(PipelineState::Streaming);
       ready_.store(true, std::memory_order_release);
       observer_->OnBaselineCompleted(id_, table_, baseline_rows_.load());
       if (callbacks_.status_changed) callbacks_.status_changed();
-      return;
+      return true;
     case Item::Kind::Resume:
       SetState(PipelineState::Streaming);
       ready_.store(true, std::memory_order_release);
       if (callbacks_.status_changed) callbacks_.status_changed();
-      return;
+      return true;
     case Item::Kind::Change:
-      ApplyChange(*item.event);
+      if (awaiting_rebaseline_) return false;
+      if (!ApplyChange(*item.event)) return false;
       changes_applied_.fetch_add(1, std::memory_order_relaxed);
       observer_->OnChangeApplied(id_, *item.event);
-      return;
+      return true;
     case Item::Kind::SchemaChange: {
+      if (awaiting_rebaseline_) return true;  // the baseline brings the new columns
       auto response = target_->OnSchemaChange(table_, columns_, *item.columns);
       observer_->OnSchemaChange(id_, table_, response);
       switch (response.action) {
         case SchemaChangeResponse::Action::Continue:
           columns_ = *item.columns;
-          return;
+          return true;
         case SchemaChangeResponse::Action::ReBaseline:
-          columns_ = *item.columns;
-          if (callbacks_.rebaseline) {
-            callbacks_.rebaseline("schema change of " + table_.ToString() + ": " +
-                                  response.message);
-          }
-          return;
+          AwaitRebaseline("schema change of " + table_.ToString() + ": " + response.message);
+          return true;
         case SchemaChangeResponse::Action::Error:
           throw FatalError("schema_change_rejected", "target rejected the schema change of " +
                                                          table_.ToString() + ": " +
                                                          response.message);
       }
-      return;
+      return true;
     }
   }
+  return true;
 }
 
-bool Pipeline::Passes(const Row& row) const {
-  return std::all_of(options_.filters.begin(), options_.filters.end(),
-                     [&](const RowFilter& f) { return f(row); });
+void Pipeline::AwaitRebaseline(const std::string& reason) {
+  Logger()->warn("pipeline {}: re-baseline needed: {}", id_, reason);
+  awaiting_rebaseline_ = true;
+  ready_.store(false, std::memory_order_release);
+  if (callbacks_.rebaseline) callbacks_.rebaseline(reason, generation_);
 }
 
-const Row* Pipeline::Transform(const Row& row, std::optional<Row>& storage) const {
-  if (options_.transforms.empty()) return &row;
-  Row current = row;
-  for (const auto& transform : options_.transforms) {
-    auto next = transform(std::move(current));
-    if (!next) return nullptr;
-    current = std::move(*next);
-  }
-  storage = std::move(current);
-  return &*storage;
+std::optional<Row> Pipeline::Identity(const Row& identity) const {
+  std::optional<Row> storage;
+  const Row* row = rows_.Transform(identity, storage);
+  if (row == nullptr) return std::nullopt;
+  return storage ? std::move(storage) : std::optional<Row>(identity);
 }
 
-void Pipeline::ApplyChange(const ChangeEvent& event) {
+bool Pipeline::ApplyChange(const ChangeEvent& event) {
   switch (event.action) {
     case ChangeAction::Insert: {
-      if (!Passes(event.new_values)) return;
-      std::optional<Row> storage;
-      if (const Row* row = Transform(event.new_values, storage)) target_->OnInsert(table_, *row);
-      return;
-    }
-    case ChangeAction::Update: {
-      const Row& identity = event.old_values.empty() ? event.new_values : event.old_values;
-      std::optional<Row> storage;
-      const Row* row = Passes(event.new_values) ? Transform(event.new_values, storage) : nullptr;
-      // A row that no longer passes the filter must leave the target.
-      if (row != nullptr) {
-        target_->OnUpdate(table_, *row, identity);
-      } else {
-        target_->OnDelete(table_, identity);
+      if (RowStage::HasUnchanged(event.new_values)) {
+        throw DataError("bad_event",
+                        "insert into " + table_.ToString() + " carries an unchanged-value marker");
       }
-      return;
+      if (!rows_.Passes(event.new_values)) return true;
+      std::optional<Row> storage;
+      if (const Row* row = rows_.Transform(event.new_values, storage)) {
+        target_->OnInsert(table_, *row);
+      }
+      return true;
     }
-    case ChangeAction::Delete:
+    case ChangeAction::Update:
+      return ApplyUpdate(event);
+    case ChangeAction::Delete: {
       if (event.old_values.empty()) {
         throw DataError("bad_event", "delete on " + table_.ToString() + " carries no identity");
       }
-      target_->OnDelete(table_, event.old_values);
-      return;
+      // A transform that drops the identity says the row never reached the target.
+      if (auto identity = Identity(event.old_values)) target_->OnDelete(table_, *identity);
+      return true;
+    }
     case ChangeAction::Truncate:
       target_->OnTruncate(table_);
-      return;
+      return true;
   }
+  return true;
+}
+
+bool Pipeline::ApplyUpdate(const ChangeEvent& event) {
+  const Row& raw_identity = event.old_values.empty() ? event.new_values : event.old_values;
+  std::optional<Row> identity = Identity(raw_identity);
+  const Row* new_row = &event.new_values;
+  std::optional<Row> filled;
+  if (RowStage::HasUnchanged(event.new_values)) {
+    // Unchanged (TOAST) values: from the old row first (REPLICA IDENTITY FULL sends it whole),
+    // then from the target's copy. Filters, transforms and targets that read rows never get a
+    // marker; when it cannot be filled, the row is re-read by a baseline.
+    filled = event.new_values;
+    bool left = RowStage::FillUnchanged(*filled, event.old_values);
+    const bool reads_rows = target_->CanReadRows();
+    if (left && reads_rows && identity) {
+      if (auto current = target_->ReadRow(table_, *identity)) {
+        left = RowStage::FillUnchanged(*filled, *current);
+      }
+    }
+    if (left && (reads_rows || rows_.HasRowLogic())) {
+      AwaitRebaseline(fmt::format(
+          "an update of {} {} carries unchanged values that neither the change nor the target "
+          "holds",
+          table_.ToString(), raw_identity.ToString()));
+      return false;
+    }
+    new_row = &*filled;
+  }
+  std::optional<Row> storage;
+  const Row* row = rows_.Passes(*new_row) ? rows_.Transform(*new_row, storage) : nullptr;
+  if (row != nullptr) {
+    // A dropped identity: the row was not in the target; the update inserts it.
+    target_->OnUpdate(table_, *row, identity ? *identity : *row);
+  } else if (identity) {
+    target_->OnDelete(table_, *identity);  // a row that no longer passes the filter leaves
+  }
+  return true;
 }
 
 void Pipeline::Fail(const std::string& reason, const Item* item, int attempts) {
   if (item != nullptr) WriteDeadLetter(*item, reason, attempts);
   const auto action = options_.error_policy.on_exhausted;
   Logger()->error("pipeline {}: failed: {}", id_, reason);
+  Halt(PipelineState::Error, reason);
   if (action == ErrorAction::Isolate || action == ErrorAction::Skip) {
-    {
-      std::lock_guard lk(mu_);
-      in_computation_ = false;  // leaves the ACK computation: the others go on
-      queue_.clear();
-      unconfirmed_.clear();
-      state_ = PipelineState::Error;
-      last_error_ = reason;
-    }
-    not_full_.notify_all();
-    not_empty_.notify_all();
-    observer_->OnPipelineStateChanged(id_, PipelineState::Error);
-    observer_->OnError(id_, reason + " (pipeline isolated; it no longer holds back the ACK)",
+    observer_->OnError(id_,
+                       reason +
+                           " (pipeline isolated: the others go on; it holds the source's ACK at "
+                           "its last durable position, so a restart delivers the rest again)",
                        false);
   } else {
-    Halt(PipelineState::Error, reason);
     observer_->OnError(id_, reason, false);
     if (callbacks_.stop) callbacks_.stop(id_ + ": " + reason, action == ErrorAction::StopEngine);
   }

@@ -16,6 +16,7 @@
 
 #include "engine/ack_tracker.hpp"
 #include "engine/ring_buffer.hpp"
+#include "engine/row_stage.hpp"
 #include "laredo/change_event.hpp"
 #include "laredo/engine.hpp"
 #include "laredo/engine_observer.hpp"
@@ -29,7 +30,7 @@ namespace laredo::engine {
 struct Item {
   enum class Kind : std::uint8_t {
     Init,              // OnInit(columns)
-    BaselineBegin,     // start of a baseline; `reset` truncates the target first
+    BaselineBegin,     // OnBaselineBegin(columns): a baseline of `generation` starts
     BaselineRow,       // OnBaselineRow(row)
     BaselineComplete,  // OnBaselineComplete; carries the baseline position's sequence number
     Change,            // a change event
@@ -37,7 +38,9 @@ struct Item {
     Resume,            // no baseline: the source resumed and the target kept its rows
   };
   Kind kind = Kind::Change;
-  bool reset = false;
+  /// For BaselineBegin: the source runner's baseline counter, so a re-baseline request made while
+  /// applying changes of an older stream is recognised as already answered.
+  std::uint64_t generation = 0;
   /// Dispatch sequence number for items that carry a position (Change, BaselineComplete); 0 else.
   std::uint64_t seq = 0;
   /// The change; for BaselineComplete and Resume, a carrier of the position.
@@ -50,8 +53,10 @@ struct Item {
 struct PipelineCallbacks {
   /// Stop the source (ErrorAction::StopSource) or the whole engine (StopEngine).
   std::function<void(const std::string& reason, bool whole_engine)> stop;
-  /// A target asked for a re-baseline after a schema change.
-  std::function<void(const std::string& reason)> rebaseline;
+  /// The pipeline needs a fresh baseline (its target answered a schema change with ReBaseline, or
+  /// a change carried Unchanged values it cannot fill in); `generation` is that of the baseline the
+  /// pipeline applied last.
+  std::function<void(const std::string& reason, std::uint64_t generation)> rebaseline;
   /// The pipeline's readiness or failure changed (wakes `AwaitReady`).
   std::function<void()> status_changed;
   /// Prints a position for dead letters.
@@ -86,7 +91,8 @@ class Pipeline {
   /// Queues `item`. Blocks while the buffer is full (always for baseline and control items, and
   /// for changes under BufferPolicy::Block or while paused) until there is room or `stop` is
   /// triggered. Returns false when the item was not queued because of `stop`. Items offered to a
-  /// failed pipeline are discarded.
+  /// halted (failed, isolated or stopped) pipeline are discarded; it keeps holding the ACK.
+  /// A BaselineBegin makes the pipeline not ready at once (not only once the worker reaches it).
   /// `while_blocked`, when set, runs on the calling thread every `while_blocked->interval` while
   /// the call waits for room (without the buffer's lock); its exceptions leave the call with the
   /// item not queued.
@@ -95,14 +101,18 @@ class Pipeline {
 
   /// Where this pipeline allows the ACK to stand: `published` when everything it received is
   /// durable, else the newest point it made durable (conservative: items of other pipelines between
-  /// that point and its oldest unconfirmed item are not counted). nullopt once the pipeline left
-  /// the ACK computation (isolated by its error policy).
-  [[nodiscard]] std::optional<AckPoint> Watermark(const AckPoint& published) const;
+  /// that point and its oldest unconfirmed item are not counted). A halted pipeline (isolated,
+  /// failed, stopped) never leaves the computation: what it discarded stays unconfirmed, so it
+  /// holds the ACK at the newest point it made durable and nothing it did not apply is released.
+  [[nodiscard]] AckPoint Watermark(const AckPoint& published) const;
 
+  /// Not ready from now until the next baseline completes (source thread, at a baseline's start).
+  void MarkNotReady() { ready_.store(false, std::memory_order_release); }
   void SetPaused(bool paused);
   /// Apply what is buffered until empty or `deadline`, then call `OnClose` and exit.
   void BeginDrain(std::chrono::steady_clock::time_point deadline);
-  /// Stop without draining (ErrorAction::StopSource/StopEngine).
+  /// Stop applying (isolation, ErrorAction::StopSource/StopEngine, a failed source): the buffer is
+  /// discarded, the ACK stays held at the newest durable point.
   void Halt(PipelineState state, const std::string& reason);
   /// Waits until the worker finished (drained or halted); false at the deadline.
   bool WaitExited(std::chrono::steady_clock::time_point deadline);
@@ -127,12 +137,16 @@ class Pipeline {
   void Run(std::stop_token stop);
   /// Applies one item with retries. Returns false when the pipeline must stop applying.
   bool ApplyWithRetry(Item& item, std::stop_token stop);
-  void ApplyOnce(Item& item);
-  void ApplyChange(const ChangeEvent& event);
-  [[nodiscard]] bool Passes(const Row& row) const;
-  /// Runs the transforms: `&row` when there are none, else a pointer into `storage`, or nullptr
-  /// when a transform dropped the row.
-  const Row* Transform(const Row& row, std::optional<Row>& storage) const;
+  /// Applies one item; false when the item was not applied because the pipeline waits for a
+  /// re-baseline (the item must not count as applied).
+  bool ApplyOnce(Item& item);
+  bool ApplyChange(const ChangeEvent& event);
+  bool ApplyUpdate(const ChangeEvent& event);
+  /// The transformed identity of a change; nullopt when a transform dropped it.
+  std::optional<Row> Identity(const Row& identity) const;
+  /// Asks for a re-baseline and discards changes until it begins; they are not confirmed, so the
+  /// ACK cannot pass them before the baseline that replaces them is applied.
+  void AwaitRebaseline(const std::string& reason);
   void Fail(const std::string& reason, const Item* item, int attempts);
   void WriteDeadLetter(const Item& item, const std::string& error, int attempts);
   void SetState(PipelineState state);
@@ -168,12 +182,16 @@ class Pipeline {
   bool paused_ = false;
   bool worker_waiting_ = false;  // the worker sleeps on `not_empty_`
   bool draining_ = false;
-  bool in_computation_ = true;
   bool halted_ = false;
   PipelineState state_ = PipelineState::Pending;
   std::string last_error_;
   std::vector<ColumnDefinition> columns_;
+  RowStage rows_;
 
+  // Worker-thread only: the generation of the last baseline begun, and whether changes are being
+  // discarded until the next one (see AwaitRebaseline).
+  std::uint64_t generation_ = 0;
+  bool awaiting_rebaseline_ = false;
   // Worker-thread only: the newest positioned item applied, durable or not. The event is moved
   // out of the item (no reference-count traffic); its position is copied once per batch.
   std::uint64_t applied_seq_ = 0;

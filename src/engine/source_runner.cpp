@@ -100,13 +100,19 @@ std::string SourceRunner::LastAckedText() const {
 
 std::optional<std::string> SourceRunner::Error() const {
   std::lock_guard lk(mu_);
-  return error_;
+  return error_ ? error_ : retry_error_;
+}
+
+bool SourceRunner::Failed() const {
+  std::lock_guard lk(mu_);
+  return error_.has_value();
 }
 
 SourceState SourceRunner::State() const {
   {
     std::lock_guard lk(mu_);
     if (error_) return SourceState::Error;
+    if (retrying_) return SourceState::Reconnecting;
   }
   return source_->State();
 }
@@ -133,13 +139,31 @@ void SourceRunner::Fail(const std::string& message) {
   hooks_.status_changed();
 }
 
-bool SourceRunner::Backoff(std::stop_token stop, int failures) {
+bool SourceRunner::Retry(std::stop_token stop, int failures, const std::string& message) {
+  Logger()->warn("source {}: {} (retry {})", id_, message, failures);
+  options_.observer->OnError(id_, message, true);
   auto delay = options_.source_initial_backoff;
   for (int i = 1; i < failures && delay < options_.source_max_backoff; ++i) delay *= 2;
   delay = std::min(delay, options_.source_max_backoff);
-  std::unique_lock lk(mu_);
-  wake_.wait_for(lk, stop, delay, [] { return false; });
+  {
+    std::lock_guard lk(mu_);
+    retry_error_ =
+        fmt::format("{} (retry {} of {})", message, failures, options_.source_max_retries);
+    retrying_ = true;
+  }
+  ReportState();
+  hooks_.status_changed();  // AwaitReady callers may ask why now
+  {
+    std::unique_lock lk(mu_);
+    wake_.wait_for(lk, stop, delay, [] { return false; });
+    retrying_ = false;
+  }
   return !stop.stop_requested();
+}
+
+void SourceRunner::ClearRetryError() {
+  std::lock_guard lk(mu_);
+  retry_error_.reset();
 }
 
 void SourceRunner::Run(std::stop_token stop) {
@@ -151,21 +175,20 @@ void SourceRunner::Run(std::stop_token stop) {
   ReportState();
 
   // Init, retried while the failure is retryable.
-  std::map<TableIdentifier, std::vector<ColumnDefinition>> columns;
+  std::map<TableIdentifier, std::vector<ColumnDefinition>>& columns = columns_;
   for (int failures = 0;;) {
     try {
       columns = source_->Init(SourceConfig{.tables = tables_, .options = {}});
       break;
-    } catch (const RetryableError& e) {
+    } catch (const std::exception& e) {
+      if (!IsRetryable(e)) return Fail(std::string("Init failed (not retryable): ") + e.what());
       if (++failures > options_.source_max_retries) {
         return Fail(fmt::format("Init failed {} times: {}", failures, e.what()));
       }
-      options_.observer->OnError(id_, std::string("Init failed, retrying: ") + e.what(), true);
-      if (!Backoff(stop, failures)) return;
-    } catch (const std::exception& e) {
-      return Fail(std::string("Init failed: ") + e.what());
+      if (!Retry(stop, failures, std::string("Init failed, retrying: ") + e.what())) return;
     }
   }
+  ClearRetryError();
   ReportState();
 
   std::vector<ValidationError> problems;
@@ -222,20 +245,29 @@ void SourceRunner::Run(std::stop_token stop) {
     return Fail(std::string("reading the resume position failed: ") + e.what());
   }
 
-  bool reset = false;
   int failures = 0;
   while (!stop.stop_requested()) {
+    std::optional<std::string> asked;
+    {
+      std::lock_guard lk(mu_);
+      asked.swap(rebaseline_reason_);
+    }
+    if (asked) {
+      Logger()->warn("source {}: re-baselining: {}", id_, *asked);
+      options_.observer->OnRebaseline(id_, *asked);
+      need_baseline = true;
+    }
     if (need_baseline) {
-      auto baseline_end = RunBaseline(stop, reset);
+      auto baseline_end = RunBaseline(stop);
       if (!baseline_end) return;
       from = std::move(*baseline_end);
       need_baseline = false;
     }
     {
       std::lock_guard lk(mu_);
-      rebaseline_reason_.reset();  // a request from an earlier stream is answered by now
       stream_source_ = std::stop_source();
-      if (stop.stop_requested()) stream_source_.request_stop();
+      // A request made since the check above stopped the previous stream source: honour it.
+      if (stop.stop_requested() || rebaseline_reason_) stream_source_.request_stop();
       stream_stop_ = stream_source_.get_token();
     }
     dispatched_since_failure_ = false;
@@ -243,47 +275,46 @@ void SourceRunner::Run(std::stop_token stop) {
     try {
       source_->Stream(stream_stop_, from, *this);
       if (stop.stop_requested()) break;
-      std::optional<std::string> reason;
+      bool asked_for = false;
       {
         std::lock_guard lk(mu_);
-        reason.swap(rebaseline_reason_);
+        asked_for = rebaseline_reason_.has_value();
       }
-      if (!reason) {
-        return Fail("Stream returned although it was not asked to stop");
-      }
-      options_.observer->OnRebaseline(id_, *reason);
-      need_baseline = reset = true;
+      if (!asked_for) return Fail("Stream returned although it was not asked to stop");
     } catch (const RebaselineRequired& e) {
       if (stop.stop_requested()) break;
+      rebaselining_ = true;
       Logger()->warn("source {}: re-baselining: {}", id_, e.what());
       options_.observer->OnRebaseline(id_, e.what());
-      need_baseline = reset = true;
-    } catch (const RetryableError& e) {
+      need_baseline = true;
+    } catch (const std::exception& e) {
       if (stop.stop_requested()) break;
+      if (!IsRetryable(e)) return Fail(std::string("Stream failed: ") + e.what());
       failures = dispatched_since_failure_ ? 1 : failures + 1;
       if (failures > options_.source_max_retries) {
         return Fail(fmt::format("Stream failed {} times in a row: {}", failures, e.what()));
       }
-      Logger()->warn("source {}: stream failed, retrying: {}", id_, e.what());
-      options_.observer->OnError(id_, std::string("Stream failed, retrying: ") + e.what(), true);
-      if (!Backoff(stop, failures)) break;
+      if (!Retry(stop, failures, std::string("Stream failed, retrying: ") + e.what())) break;
       from = frontier_.position();  // after the last change every pipeline received
-    } catch (const std::exception& e) {
-      if (stop.stop_requested()) break;
-      return Fail(std::string("Stream failed: ") + e.what());
     }
     ReportState();
   }
 }
 
-std::optional<Position> SourceRunner::RunBaseline(std::stop_token stop, bool reset) {
+std::optional<Position> SourceRunner::RunBaseline(std::stop_token stop) {
   auto* estimator = dynamic_cast<BaselineSizeEstimator*>(source_.get());
+  auto* reporting = dynamic_cast<SchemaReportingBaseline*>(source_.get());
   for (int failures = 0;;) {
-    for (Pipeline* p : pipelines_) {
-      if (!p->Enqueue(Item{.kind = Item::Kind::BaselineBegin, .reset = reset}, stop)) {
-        return std::nullopt;
-      }
+    {
+      std::lock_guard lk(mu_);
+      generation_.fetch_add(1);
+      rebaseline_reason_.reset();  // this baseline answers every request made so far
     }
+    for (Pipeline* p : pipelines_) p->MarkNotReady();
+    rebaselining_ = false;
+    begun_.clear();
+    begun_cache_ = nullptr;
+    baseline_stopped_ = false;
     baseline_counts_.clear();
     for (const auto& table : tables_) {
       std::optional<std::uint64_t> estimate;
@@ -299,24 +330,40 @@ std::optional<Position> SourceRunner::RunBaseline(std::stop_token stop, bool res
     }
     Position position;
     try {
-      position = source_->Baseline(stop, tables_, [&](const TableIdentifier& table, Row row) {
+      const RowCallback on_row = [&](const TableIdentifier& table, Row row) {
         OnBaselineRow(table, std::move(row), stop);
-      });
-    } catch (const RetryableError& e) {
+      };
+      if (reporting != nullptr) {
+        const ColumnsCallback on_columns = [&](const TableIdentifier& table,
+                                               std::vector<ColumnDefinition> columns) {
+          if (!routes_.contains(table) || begun_[table]) return;
+          columns_[table] = std::move(columns);
+          BeginTable(table, stop);
+        };
+        position = reporting->BaselineWithColumns(stop, tables_, on_columns, on_row);
+      } else {
+        position = source_->Baseline(stop, tables_, on_row);
+      }
+    } catch (const std::exception& e) {
       if (stop.stop_requested()) return std::nullopt;
+      if (!IsRetryable(e)) {
+        Fail(std::string("Baseline failed (not retryable): ") + e.what());
+        return std::nullopt;
+      }
       if (++failures > options_.source_max_retries) {
         Fail(fmt::format("Baseline failed {} times: {}", failures, e.what()));
         return std::nullopt;
       }
-      options_.observer->OnError(id_, std::string("Baseline failed, retrying: ") + e.what(), true);
-      if (!Backoff(stop, failures)) return std::nullopt;
-      reset = true;  // rows of the failed attempt must go
+      // The next attempt begins every table again: targets drop the failed attempt's rows.
+      if (!Retry(stop, failures, std::string("Baseline failed, retrying: ") + e.what())) {
+        return std::nullopt;
+      }
       continue;
-    } catch (const std::exception& e) {
-      if (!stop.stop_requested()) Fail(std::string("Baseline failed: ") + e.what());
-      return std::nullopt;
     }
-    if (stop.stop_requested()) return std::nullopt;
+    if (stop.stop_requested() || baseline_stopped_) return std::nullopt;
+    for (const auto& table : tables_) {  // tables without rows begin (and end) too
+      if (!BeginTable(table, stop)) return std::nullopt;
+    }
     for (const auto& [table, rows] : baseline_counts_) {
       if (rows % options_.baseline_progress_rows != 0) {  // else just reported
         options_.observer->OnBaselineProgress(id_, table, rows, baseline_estimates_[table]);
@@ -329,14 +376,38 @@ std::optional<Position> SourceRunner::RunBaseline(std::stop_token stop, bool res
       if (!p->Enqueue(std::move(done), stop)) return std::nullopt;
     }
     frontier_.Publish(seq, carrier->position);
+    ClearRetryError();
     return carrier->position;
   }
+}
+
+bool SourceRunner::BeginTable(const TableIdentifier& table, const std::stop_token& stop) {
+  bool& begun = begun_[table];
+  if (begun) return true;
+  begun = true;
+  const auto route = routes_.find(table);
+  if (route == routes_.end()) return true;
+  auto columns = std::make_shared<const std::vector<ColumnDefinition>>(columns_[table]);
+  const auto generation = generation_.load();
+  for (Pipeline* p : route->second) {
+    Item begin{.kind = Item::Kind::BaselineBegin, .generation = generation};
+    begin.columns = columns;
+    if (!p->Enqueue(std::move(begin), stop)) {
+      baseline_stopped_ = true;
+      return false;
+    }
+  }
+  return true;
 }
 
 void SourceRunner::OnBaselineRow(const TableIdentifier& table, Row row,
                                  const std::stop_token& stop) {
   const auto* route = Route(table);
   if (route == nullptr) return;
+  if (cached_table_ != begun_cache_) {  // compared by address: Route() caches the map's key
+    if (!BeginTable(*cached_table_, stop)) return;
+    begun_cache_ = cached_table_;
+  }
   const auto rows = ++baseline_counts_[table];
   if (rows % options_.baseline_progress_rows == 0) {
     options_.observer->OnBaselineProgress(id_, table, rows, baseline_estimates_[table]);
@@ -381,13 +452,17 @@ void SourceRunner::OnChange(ChangeEvent event) {
   }
   // Published after it reached every pipeline (see PublishedFrontier).
   frontier_.Publish(seq, std::move(position));
-  dispatched_since_failure_ = true;
+  if (!dispatched_since_failure_) {
+    dispatched_since_failure_ = true;
+    ClearRetryError();  // the stream works again
+  }
 }
 
 void SourceRunner::OnSchemaChange(const TableIdentifier& table,
                                   std::vector<ColumnDefinition> columns) {
   const auto* route = Route(table);
   if (route == nullptr) return;
+  columns_[table] = columns;  // a later re-baseline begins with these
   auto shared = std::make_shared<const std::vector<ColumnDefinition>>(std::move(columns));
   for (Pipeline* p : *route) {
     Item item{.kind = Item::Kind::SchemaChange};
@@ -445,8 +520,10 @@ void SourceRunner::SetBackpressureHook(std::function<void()> hook,
       .hook = std::move(hook), .interval = std::max(interval, std::chrono::milliseconds(1))};
 }
 
-void SourceRunner::RequestRebaseline(const std::string& reason) {
+void SourceRunner::RequestRebaseline(const std::string& reason, std::uint64_t generation) {
   std::lock_guard lk(mu_);
+  if (generation < generation_.load()) return;  // a newer baseline began: it answers this
+  rebaselining_ = true;
   if (!rebaseline_reason_) rebaseline_reason_ = reason;
   stream_source_.request_stop();
 }
@@ -472,7 +549,7 @@ void SourceRunner::TryAck() {
   const AckPoint published = frontier_.Get();  // first: see PublishedFrontier
   std::vector<std::optional<AckPoint>> marks;
   marks.reserve(pipelines_.size());
-  for (Pipeline* p : pipelines_) marks.push_back(p->Watermark(published));
+  for (Pipeline* p : pipelines_) marks.emplace_back(p->Watermark(published));
   const auto low = MinimumAckPoint(marks);
   if (!low || low->seq <= last_acked_seq_) return;
   const Position& position = low->position;

@@ -50,12 +50,19 @@ class SourceRunner final : public ChangeHandler {
   void Resume();
   /// A pipeline's error policy stops this source.
   void StopFromPipeline(const std::string& reason);
-  /// A target asked for a fresh baseline (schema change): ends the stream and baselines again.
-  void RequestRebaseline(const std::string& reason);
+  /// A pipeline needs a fresh baseline: ends the stream and baselines again. Ignored when a
+  /// baseline newer than `generation` (the pipeline's last) has begun since: it answers it.
+  void RequestRebaseline(const std::string& reason, std::uint64_t generation);
+  /// A re-baseline was asked for or is running: the source's pipelines are not ready.
+  [[nodiscard]] bool Rebaselining() const { return rebaselining_.load(); }
 
   [[nodiscard]] Position LastAcked() const;
   [[nodiscard]] std::string LastAckedText() const;
+  /// Why the source failed; while it retries, the failure it is retrying (cleared once it works
+  /// again).
   [[nodiscard]] std::optional<std::string> Error() const;
+  /// True once the source failed for good.
+  [[nodiscard]] bool Failed() const;
   [[nodiscard]] SourceState State() const;
   [[nodiscard]] LagInfo Lag() const { return source_->GetLag(); }
   [[nodiscard]] const std::string& id() const { return id_; }
@@ -69,10 +76,14 @@ class SourceRunner final : public ChangeHandler {
  private:
   void Run(std::stop_token stop);
   /// One baseline into every pipeline; its end position, or nullopt (stopped or failed).
-  std::optional<Position> RunBaseline(std::stop_token stop, bool reset);
+  std::optional<Position> RunBaseline(std::stop_token stop);
+  void ClearRetryError();
   void OnBaselineRow(const TableIdentifier& table, Row row, const std::stop_token& stop);
-  /// Waits out a retry delay; false when stopped meanwhile.
-  bool Backoff(std::stop_token stop, int failures);
+  /// Records `message` as the failure being retried, then waits out the retry delay (reporting
+  /// Reconnecting meanwhile); false when stopped.
+  bool Retry(std::stop_token stop, int failures, const std::string& message);
+  /// Queues the start of `table`'s baseline, once per baseline, with the columns it delivers.
+  bool BeginTable(const TableIdentifier& table, const std::stop_token& stop);
   void Fail(const std::string& message);
   void AckLoop(std::stop_token stop);
   void TryAck();
@@ -96,6 +107,12 @@ class SourceRunner final : public ChangeHandler {
   const std::vector<Pipeline*>* cached_route_ = nullptr;
   bool dispatched_since_failure_ = false;
   std::map<TableIdentifier, std::uint64_t> baseline_counts_;
+  /// Every table's columns as last reported (Init, a schema change, or the baseline itself).
+  std::map<TableIdentifier, std::vector<ColumnDefinition>> columns_;
+  /// Tables whose BaselineBegin the running baseline queued.
+  std::map<TableIdentifier, bool> begun_;
+  const TableIdentifier* begun_cache_ = nullptr;  // the key of the table whose rows flow now
+  bool baseline_stopped_ = false;  // an Enqueue inside the baseline callbacks saw the stop
   std::map<TableIdentifier, std::optional<std::uint64_t>> baseline_estimates_;
 
   PublishedFrontier frontier_;
@@ -103,9 +120,13 @@ class SourceRunner final : public ChangeHandler {
   mutable std::mutex mu_;  // guards the members below
   std::condition_variable_any wake_;
   std::optional<std::string> error_;
+  std::optional<std::string> retry_error_;  // the failure being retried
+  bool retrying_ = false;
   std::optional<std::string> rebaseline_reason_;
   std::stop_source stream_source_;
   bool paused_ = false;
+  std::atomic<std::uint64_t> generation_{0};  // baselines begun
+  std::atomic<bool> rebaselining_{false};
   SourceState reported_state_ = SourceState::Closed;
 
   mutable std::mutex ack_mu_;  // serialises TryAck; guards the ACK state

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "laredo/error.hpp"
+#include "laredo/row.hpp"
 
 namespace laredo {
 namespace {
@@ -66,6 +67,26 @@ TEST(Value, ToStringRendersEveryKind) {
   EXPECT_EQ(Value::TimestampTz(1'714'564'800'000'001).ToString(), "2024-05-01T12:00:00.000001Z");
   EXPECT_EQ(Value::Timestamp(-1).ToString(), "1969-12-31T23:59:59.999999");
   EXPECT_EQ(Value::TimestampTz(std::numeric_limits<std::int64_t>::max()).ToString(), "infinity");
+}
+
+// PostgreSQL dates run from 4714 BC to 5874897 AD; std::chrono::year stops at 32767.
+TEST(Value, DatesBeyondChronoYearsRenderCorrectly) {
+  EXPECT_EQ(Value::Date(2'145'042'905).ToString(), "5874897-12-31");
+  EXPECT_EQ(Value::Date(11'248'738).ToString(), "32768-01-01");
+  EXPECT_EQ(Value::Date(11'248'737).ToString(), "32767-12-31");
+  EXPECT_EQ(Value::Date(-2'440'588).ToString(), "-4713-11-24");  // Julian day 0
+  EXPECT_EQ(Value::Date(11'016).ToString(), "2000-02-29");
+  EXPECT_EQ(Value::TimestampTz(std::int64_t{11'248'738} * 86'400'000'000).ToString(),
+            "32768-01-01T00:00:00Z");
+}
+
+TEST(Value, NaNEqualsItselfSoRowsCompareAsValues) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(Value(nan), Value(nan));
+  EXPECT_NE(Value(nan), Value(1.0));
+  EXPECT_NE(Value(nan), Value());
+  const auto names = ColumnNames::Make({"id", "x"});
+  EXPECT_EQ(Row(names, {Value(1), Value(nan)}), Row(names, {Value(1), Value(nan)}));
 }
 
 TEST(Value, FromRawRebuildsOnlyMatchingKinds) {

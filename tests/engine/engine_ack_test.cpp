@@ -9,7 +9,6 @@ namespace {
 using memory::IndexedTarget;
 using testsource::TestSource;
 
-
 bool NonDecreasing(const std::vector<std::uint64_t>& v) {
   return std::is_sorted(v.begin(), v.end()) &&
          std::adjacent_find(v.begin(), v.end()) == v.end();  // strictly increasing

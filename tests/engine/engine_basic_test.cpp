@@ -9,7 +9,6 @@ namespace {
 using memory::IndexedTarget;
 using testsource::TestSource;
 
-
 TEST(EngineConfig, EveryProblemIsReportedAtOnce) {
   EngineOptions options;
   options.ack_interval = 0ms;

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "engine/test_util.hpp"
 
@@ -40,7 +41,7 @@ TEST(EngineErrors, RetryThenSuccess) {
   EXPECT_EQ(engine.Pipeline(id).state, PipelineState::Streaming);
 }
 
-TEST(EngineErrors, IsolateLeavesOtherPipelinesRunningAndTheAckMoving) {
+TEST(EngineErrors, IsolateLeavesOtherPipelinesRunningButHoldsTheAck) {
   auto source = UsersSource();
   auto broken = std::make_shared<RecordingTarget>();
   auto healthy = std::make_shared<IndexedTarget>();
@@ -54,15 +55,13 @@ TEST(EngineErrors, IsolateLeavesOtherPipelinesRunningAndTheAckMoving) {
   engine.AddPipeline("s", kUsers, healthy);
   engine.Start();
   ASSERT_TRUE(engine.AwaitReady(10s));
-  source->EmitInsert(kOrders, User(1, "ok"));
+  const auto ok = source->EmitInsert(kOrders, User(1, "ok"));
   source->EmitInsert(kOrders, User(2, "poison"));
   ASSERT_TRUE(Eventually([&] { return engine.Pipeline(broken_id).state == PipelineState::Error; }));
-  std::uint64_t last = 0;
-  for (int i = 1; i <= 20; ++i) last = source->EmitInsert(kUsers, User(i, "u"));
+  for (int i = 1; i <= 20; ++i) source->EmitInsert(kUsers, User(i, "u"));
   source->EmitInsert(kOrders, User(3, "ignored"));
-  last = source->EmitInsert(kUsers, User(21, "u"));
-  ASSERT_TRUE(source->AwaitAck(last, 10s));  // the isolated pipeline no longer holds it back
-  EXPECT_EQ(healthy->Count(), 21U);
+  source->EmitInsert(kUsers, User(21, "u"));
+  ASSERT_TRUE(Eventually([&] { return healthy->Count() == 21U; }));  // the others go on
   EXPECT_EQ(broken->CountOf("insert"), 1U);
   EXPECT_EQ(broken->Attempts(), 4);  // id 1 once, id 2 three times, id 3 never
   EXPECT_NE(engine.Pipeline(broken_id).last_error.find(
@@ -70,7 +69,57 @@ TEST(EngineErrors, IsolateLeavesOtherPipelinesRunningAndTheAckMoving) {
             std::string::npos)
       << engine.Pipeline(broken_id).last_error;
   EXPECT_FALSE(engine.AwaitReady(10ms));  // a failed pipeline means not ready
+  EXPECT_NE(engine.NotReadyReason().find("injected failure for id 2"), std::string::npos)
+      << engine.NotReadyReason();
   EXPECT_EQ(engine.GetSourceState("s"), SourceState::Streaming);
+  engine.Stop();
+  // The isolated pipeline applied id 1 and nothing after: the ACK never passes that.
+  EXPECT_EQ(source->LastAck(), ok);
+  EXPECT_EQ(observer->DeadLetterCount(), 1U);
+}
+
+// The default policy isolates a pipeline whose target keeps failing. Before, the ACK then moved
+// on without it and a restart never delivered what it had missed.
+TEST(EngineErrors, AnIsolatedDurableTargetGetsEverythingAfterARestart) {
+  auto source = std::make_shared<TestSource>(testsource::TestSourceOptions{.resumable = true});
+  source->SetSchema(kUsers, IdNameColumns());
+  auto steady = std::make_shared<RecordingTarget>();
+  auto flaky = std::make_shared<RecordingTarget>();
+  steady->SetKeepsState(true);
+  flaky->SetKeepsState(true);
+  flaky->FailId(2, -1);  // down for the whole first run
+  PipelineOptions flaky_options;
+  flaky_options.error_policy = QuickRetries(2, ErrorAction::Isolate);
+  flaky_options.buffer_capacity = 2;
+  const auto run = [&](const std::function<void(Engine&)>& body) {
+    Engine engine(FastOptions());
+    engine.AddSource("s", source);
+    engine.AddPipeline("s", kUsers, steady);
+    engine.AddPipeline("s", kUsers, flaky, flaky_options);
+    engine.Start();
+    body(engine);
+    engine.Stop();
+  };
+  std::uint64_t last = 0;
+  run([&](Engine& engine) {
+    ASSERT_TRUE(engine.AwaitReady(10s));
+    for (int i = 1; i <= 8; ++i) last = source->EmitInsert(kUsers, User(i, "v"));
+    ASSERT_TRUE(steady->AwaitApplied(8));
+    ASSERT_TRUE(Eventually(
+        [&] { return engine.Pipeline("s/public.users#2").state == PipelineState::Error; }));
+  });
+  EXPECT_EQ(source->LastAck(), 1U);  // flaky made id 1 durable, nothing after
+  flaky->FailId(2, 0);               // the cause is fixed; the process restarts
+  run([&](Engine& engine) {
+    ASSERT_TRUE(engine.AwaitReady(10s));
+    ASSERT_TRUE(source->AwaitAck(last, 10s));
+  });
+  std::set<std::int64_t> ids;
+  for (const auto& call : flaky->Calls()) {
+    if (call.op == "insert") ids.insert(call.row.at("id").AsInt());
+  }
+  EXPECT_EQ(ids, (std::set<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(source->BaselineCount(), 1);  // resumed, no second baseline
 }
 
 TEST(EngineErrors, DeadLetterIsWrittenOnceAsJsonLines) {
@@ -290,8 +339,9 @@ TEST(EngineErrors, BaselineFailureIsRetriedAndLeavesNoPartialRows) {
   engine.Start();
   ASSERT_TRUE(engine.AwaitReady(10s));
   EXPECT_EQ(source->BaselineCount(), 2);
-  // 5 rows, then a truncate, then the 10 rows of the retry.
-  EXPECT_EQ(target->CountOf("truncate"), 1U);
+  // Each attempt begins with OnBaselineBegin (whose default truncates): 5 rows, a truncate, then
+  // the 10 rows of the retry.
+  EXPECT_EQ(target->CountOf("truncate"), 2U);
   EXPECT_EQ(target->CountOf("baseline"), 15U);
 }
 

@@ -16,8 +16,11 @@ namespace laredo::memory {
 struct IndexDefinition {
   std::string name;
   std::vector<std::string> columns;
-  /// A unique index maps each key to one row. When the source briefly holds two rows with one key
-  /// (inside a transaction), the row written last wins. Default false.
+  /// A unique index answers `Lookup` with one row per key. The replica never rejects or forgets a
+  /// row for sharing a key (the source decides what is valid: a deferred constraint inside a
+  /// transaction, a filter or transform, a source without constraints): when several live rows
+  /// hold one key, `Lookup` returns the one written last, `LookupAll` returns all of them, and
+  /// deleting one leaves the others findable. Default false.
   bool unique = false;
 };
 
@@ -28,9 +31,11 @@ struct IndexedTargetOptions {
 };
 
 /// Receives every change of the target, after it is applied. `old_row` is empty for inserts and
-/// baseline rows, `new_row` is empty for deletes. A truncate (or re-baseline) calls it once per
-/// removed row. Runs on the engine's pipeline thread outside the target's lock, so it may read the
-/// target; it must not block for long (it delays the pipeline).
+/// baseline rows, `new_row` is empty for deletes. A truncate calls it once per removed row. A
+/// re-baseline of a table that held rows calls it once the new contents are swapped in, with the
+/// net difference only (rows added, changed, removed), not once per reloaded row. Runs on the
+/// engine's pipeline thread outside the target's lock, so it may read the target; it must not
+/// block for long (it delays the pipeline).
 using ChangeListener =
     std::function<void(const std::optional<Row>& old_row, const std::optional<Row>& new_row)>;
 
@@ -40,6 +45,12 @@ using ChangeListener =
 /// indexes are open-addressing tables of row slots, so a million rows cost little more than their
 /// data. Inserts of an existing key and updates of a missing row are applied as upserts, so a
 /// change delivered twice leaves the same result; an update whose key changes moves the row.
+///
+/// Re-baselines (a lost slot, an invalidation, a schema change) never empty the replica under its
+/// readers: the new contents are built aside, with the columns and key the baseline delivers, and
+/// swapped in at once when complete. Until then readers see the old rows; the cost is memory for
+/// both copies during the reload (see `MemoryUsage`). A baseline that fails leaves the old rows.
+/// Columns the source sent as unchanged (TOAST) keep the stored value; a marker is never stored.
 ///
 /// Threading contract: the engine writes from one pipeline thread; any number of reader threads
 /// may call the read methods (`Get`, `Lookup`, `LookupAll`, `All`, `Count`, `Columns`) at the same
@@ -68,15 +79,19 @@ class IndexedTarget final : public SyncTarget {
   /// Every row, in no particular order.
   [[nodiscard]] std::vector<Row> All() const;
   [[nodiscard]] std::size_t Count() const;
-  /// The table's columns as the source described them (empty before `OnInit`).
+  /// The columns of the rows readers see, as the source described them (empty before `OnInit`;
+  /// after a re-baseline, those of the new baseline).
   [[nodiscard]] std::vector<ColumnDefinition> Columns() const;
   /// Whether the baseline has been applied completely.
   [[nodiscard]] bool BaselineComplete() const;
-  /// Bytes of row data and index tables held, for sizing (excludes allocator overhead).
+  /// Bytes of row data and index tables held, for sizing (excludes allocator overhead); during a
+  /// re-baseline both the old and the new copy count.
   [[nodiscard]] std::size_t MemoryUsage() const;
 
   // --- SyncTarget -------------------------------------------------------------------------
   void OnInit(const TableIdentifier& table, const std::vector<ColumnDefinition>& columns) override;
+  void OnBaselineBegin(const TableIdentifier& table,
+                       const std::vector<ColumnDefinition>& columns) override;
   void OnBaselineRow(const TableIdentifier& table, const Row& row) override;
   void OnBaselineComplete(const TableIdentifier& table) override;
   void OnInsert(const TableIdentifier& table, const Row& row) override;
@@ -84,6 +99,8 @@ class IndexedTarget final : public SyncTarget {
   void OnDelete(const TableIdentifier& table, const Row& identity) override;
   void OnTruncate(const TableIdentifier& table) override;
   bool IsDurable() override { return true; }
+  bool CanReadRows() override { return true; }
+  std::optional<Row> ReadRow(const TableIdentifier& table, const Row& identity) override;
   SchemaChangeResponse OnSchemaChange(const TableIdentifier& table,
                                       const std::vector<ColumnDefinition>& old_columns,
                                       const std::vector<ColumnDefinition>& new_columns) override;
