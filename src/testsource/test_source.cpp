@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <condition_variable>
 #include <deque>
@@ -20,9 +21,10 @@ struct SchemaChange {
 
 // A failure armed to fire once the stream has delivered everything up to `after`.
 struct ArmedFailure {
+  enum class Kind : std::uint8_t { Fatal, Rebaseline, Retryable };
   std::string message;
   std::uint64_t after = 0;
-  bool rebaseline = false;
+  Kind kind = Kind::Fatal;
 };
 
 struct Table {
@@ -71,6 +73,25 @@ struct TestSource::Impl {
     return it->second;
   }
 
+  // Sets the columns and derives the key from them (all columns when none is a key column).
+  static void SetColumns(Table& t, std::vector<ColumnDefinition> columns) {
+    std::vector<std::pair<int, std::string>> keys;
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      if (columns[i].primary_key) {
+        keys.emplace_back(columns[i].primary_key_ordinal != 0 ? columns[i].primary_key_ordinal
+                                                              : static_cast<int>(i + 1),
+                          columns[i].name);
+      }
+    }
+    std::sort(keys.begin(), keys.end());
+    t.key_columns.clear();
+    for (auto& [ordinal, name] : keys) t.key_columns.push_back(std::move(name));
+    if (t.key_columns.empty()) {  // no key: the whole row identifies it
+      for (const auto& c : columns) t.key_columns.push_back(c.name);
+    }
+    t.columns = std::move(columns);
+  }
+
   static std::string KeyOf(const Table& table, const Row& row) {
     std::string key;
     for (const auto& column : table.key_columns) {
@@ -111,22 +132,7 @@ TestSource::~TestSource() = default;
 
 void TestSource::SetSchema(const TableIdentifier& table, std::vector<ColumnDefinition> columns) {
   std::lock_guard lk(impl_->mu);
-  Table& t = impl_->tables[table];
-  std::vector<std::pair<int, std::string>> keys;
-  for (std::size_t i = 0; i < columns.size(); ++i) {
-    if (columns[i].primary_key) {
-      keys.emplace_back(columns[i].primary_key_ordinal != 0 ? columns[i].primary_key_ordinal
-                                                            : static_cast<int>(i + 1),
-                        columns[i].name);
-    }
-  }
-  std::sort(keys.begin(), keys.end());
-  t.key_columns.clear();
-  for (auto& [ordinal, name] : keys) t.key_columns.push_back(std::move(name));
-  if (t.key_columns.empty()) {  // no key: the whole row identifies it
-    for (const auto& c : columns) t.key_columns.push_back(c.name);
-  }
-  t.columns = std::move(columns);
+  impl_->SetColumns(impl_->tables[table], std::move(columns));
 }
 
 void TestSource::AddRow(const TableIdentifier& table, Row row) {
@@ -185,7 +191,19 @@ std::uint64_t TestSource::EmitTruncate(const TableIdentifier& table) {
 void TestSource::EmitSchemaChange(const TableIdentifier& table,
                                   std::vector<ColumnDefinition> columns) {
   std::lock_guard lk(impl_->mu);
-  impl_->TableOf(table).columns = columns;
+  Table& t = impl_->TableOf(table);
+  // Dropped columns leave the stored rows, as they leave a database's.
+  for (auto& [key, row] : t.rows) {
+    std::vector<std::string> gone;
+    for (const auto& [name, value] : row) {
+      if (std::none_of(columns.begin(), columns.end(),
+                       [&](const ColumnDefinition& c) { return c.name == name; })) {
+        gone.emplace_back(name);
+      }
+    }
+    for (const auto& name : gone) row.erase(name);
+  }
+  Impl::SetColumns(t, columns);
   // Takes a log slot so it is ordered with the changes, but it is not a position of its own.
   impl_->log.emplace_back(SchemaChange{table, std::move(columns)});
   impl_->cv.notify_all();
@@ -215,13 +233,22 @@ void TestSource::FailNextBaseline(std::string message, std::uint64_t after_rows)
 
 void TestSource::FailStream(std::string message) {
   std::lock_guard lk(impl_->mu);
-  impl_->stream_failure = ArmedFailure{std::move(message), impl_->log.size(), false};
+  impl_->stream_failure =
+      ArmedFailure{std::move(message), impl_->log.size(), ArmedFailure::Kind::Fatal};
   impl_->cv.notify_all();
 }
 
 void TestSource::EndStreamRequiringRebaseline(std::string reason) {
   std::lock_guard lk(impl_->mu);
-  impl_->stream_failure = ArmedFailure{std::move(reason), impl_->log.size(), true};
+  impl_->stream_failure =
+      ArmedFailure{std::move(reason), impl_->log.size(), ArmedFailure::Kind::Rebaseline};
+  impl_->cv.notify_all();
+}
+
+void TestSource::InterruptStream(std::string message) {
+  std::lock_guard lk(impl_->mu);
+  impl_->stream_failure =
+      ArmedFailure{std::move(message), impl_->log.size(), ArmedFailure::Kind::Retryable};
   impl_->cv.notify_all();
 }
 
@@ -311,7 +338,17 @@ std::vector<ValidationError> TestSource::ValidateTables(const std::vector<TableI
 
 Position TestSource::Baseline(std::stop_token stop, const std::vector<TableIdentifier>& tables,
                               const RowCallback& on_row) {
+  return BaselineWithColumns(
+      std::move(stop), tables, [](const TableIdentifier&, std::vector<ColumnDefinition>) {},
+      on_row);
+}
+
+Position TestSource::BaselineWithColumns(std::stop_token stop,
+                                         const std::vector<TableIdentifier>& tables,
+                                         const ColumnsCallback& on_columns,
+                                         const RowCallback& on_row) {
   std::vector<std::pair<TableIdentifier, std::vector<Row>>> snapshot;
+  std::vector<std::vector<ColumnDefinition>> columns;
   std::uint64_t position = 0;
   std::optional<std::pair<std::string, std::uint64_t>> failure;
   {
@@ -321,14 +358,19 @@ Position TestSource::Baseline(std::stop_token stop, const std::vector<TableIdent
     position = impl_->log.size();  // consistent with the rows copied under the same lock
     for (const auto& table : tables) {
       std::vector<Row> rows;
+      std::vector<ColumnDefinition> table_columns;
       if (auto it = impl_->tables.find(table); it != impl_->tables.end()) {
         for (const auto& [key, row] : it->second.rows) rows.push_back(row);
+        table_columns = it->second.columns;
       }
       snapshot.emplace_back(table, std::move(rows));
+      columns.push_back(std::move(table_columns));
     }
   }
   std::uint64_t delivered = 0;
-  for (auto& [table, rows] : snapshot) {
+  for (std::size_t t = 0; t < snapshot.size(); ++t) {
+    auto& [table, rows] = snapshot[t];
+    on_columns(table, std::move(columns[t]));
     for (auto& row : rows) {
       if (stop.stop_requested()) return position;
       if (failure && delivered == failure->second)
@@ -358,9 +400,15 @@ void TestSource::Stream(std::stop_token stop, const Position& from, ChangeHandle
     if (impl_->stream_failure && next > impl_->stream_failure->after) {
       ArmedFailure failure = std::move(*impl_->stream_failure);
       impl_->stream_failure.reset();
-      impl_->state = failure.rebaseline ? SourceState::Connected : SourceState::Error;
+      impl_->state = failure.kind == ArmedFailure::Kind::Fatal ? SourceState::Error
+                                                               : SourceState::Connected;
       lk.unlock();
-      if (failure.rebaseline) throw RebaselineRequired(failure.message);
+      if (failure.kind == ArmedFailure::Kind::Rebaseline) {
+        throw RebaselineRequired(failure.message);
+      }
+      if (failure.kind == ArmedFailure::Kind::Retryable) {
+        throw RetryableError("test_stream", failure.message);
+      }
       throw FatalError("test_stream", failure.message);
     }
     const auto& entry = impl_->log[next - 1];

@@ -266,3 +266,132 @@ TEST(SlotIndexStress, MatchesAReferenceMapThroughGrowthAndDeletes) {
 
 }  // namespace
 }  // namespace laredo::memory
+
+namespace laredo::memory {
+namespace {
+
+// Two live rows may share a unique key (a deferred constraint mid-transaction, a transform, a
+// source without constraints). Before, deleting the newer one forgot the older one.
+TEST_F(IndexedTargetTest, UniqueIndexNeverForgetsALiveHolder) {
+  target.OnInsert(kUsers, Person(1, 1, "same", "x"));
+  target.OnInsert(kUsers, Person(2, 1, "same", "x"));
+  EXPECT_EQ(target.Lookup("by_email", {Value("same")})->at("id").AsInt(), 2);  // written last
+  EXPECT_EQ(target.LookupAll("by_email", {Value("same")}).size(), 2U);
+  target.OnDelete(kUsers, Row{{"tenant", 1}, {"id", 2}});
+  ASSERT_TRUE(target.Lookup("by_email", {Value("same")}).has_value());
+  EXPECT_EQ(target.Lookup("by_email", {Value("same")})->at("id").AsInt(), 1);
+  // The older holder moves away: the key is free again.
+  target.OnUpdate(kUsers, Person(1, 1, "other", "x"), Row{{"tenant", 1}, {"id", 1}});
+  EXPECT_FALSE(target.Lookup("by_email", {Value("same")}).has_value());
+  EXPECT_EQ(target.Lookup("by_email", {Value("other")})->at("id").AsInt(), 1);
+}
+
+TEST_F(IndexedTargetTest, AShadowedHolderThatIsDeletedDoesNotComeBack) {
+  target.OnInsert(kUsers, Person(1, 1, "same", "x"));
+  target.OnInsert(kUsers, Person(2, 1, "same", "x"));
+  target.OnDelete(kUsers, Row{{"tenant", 1}, {"id", 1}});  // the older, shadowed one
+  EXPECT_EQ(target.LookupAll("by_email", {Value("same")}).size(), 1U);
+  target.OnDelete(kUsers, Row{{"tenant", 1}, {"id", 2}});
+  EXPECT_FALSE(target.Lookup("by_email", {Value("same")}).has_value());
+}
+
+// An update of a row the replica does not hold cannot be completed from Unchanged values: it is
+// rejected, never stored with the marker (readers' AsText() would throw on it).
+TEST_F(IndexedTargetTest, NeverStoresAnUnchangedMarker) {
+  EXPECT_THROW(target.OnUpdate(kUsers, Person(9, 1, "a@x", "x", Value::Unchanged()),
+                               Row{{"tenant", 1}, {"id", 9}}),
+               DataError);
+  EXPECT_FALSE(Get(9, 1).has_value());
+  target.OnInsert(kUsers, Person(9, 1, "a@x", "x", Value("long text")));
+  target.OnUpdate(kUsers, Person(9, 1, "b@x", "x", Value::Unchanged()),
+                  Row{{"tenant", 1}, {"id", 9}});
+  EXPECT_EQ(Get(9, 1)->at("bio").AsText(), "long text");
+  EXPECT_EQ(target.ReadRow(kUsers, Row{{"tenant", 1}, {"id", 9}})->at("email").AsText(), "b@x");
+}
+
+// A re-baseline re-initialises the table with the baseline's columns: a dropped column leaves
+// Columns() and the rows, and a renamed key column keys the new rows.
+TEST_F(IndexedTargetTest, ABaselineBeginWithNewColumnsReplacesColumnsAndKey) {
+  target.OnBaselineBegin(kUsers, Columns());
+  target.OnBaselineRow(kUsers, Person(1, 1, "a@x", "x"));
+  target.OnBaselineComplete(kUsers);
+  auto renamed = Columns();
+  renamed[1].name = "user_id";  // RENAME COLUMN id TO user_id
+  renamed.pop_back();           // DROP COLUMN bio
+  target.OnBaselineBegin(kUsers, renamed);
+  target.OnBaselineRow(kUsers, Row{{"tenant", 1}, {"user_id", 1}, {"email", "a@x"}, {"team", "x"}});
+  EXPECT_EQ(target.Columns().size(), 5U);  // readers still see the old table
+  EXPECT_EQ(Get(1, 1)->at("bio").AsText(), "short");
+  target.OnBaselineComplete(kUsers);
+  ASSERT_EQ(target.Columns().size(), 4U);
+  EXPECT_EQ(target.Columns()[1].name, "user_id");
+  EXPECT_FALSE(Get(1, 1)->contains("bio"));
+  target.OnInsert(kUsers, Row{{"tenant", 1}, {"user_id", 2}, {"email", "b@x"}, {"team", "y"}});
+  EXPECT_EQ(target.Count(), 2U);
+  EXPECT_EQ(target.Lookup("by_email", {Value("b@x")})->at("user_id").AsInt(), 2);
+}
+
+// Readers of a replica under re-baseline: every existing key stays findable and the count never
+// drops, then the new contents appear at once. Before, the replica was truncated and reloaded row
+// by row under the readers.
+TEST_F(IndexedTargetTest, ReadersSeeTheOldRowsUntilTheNewBaselineIsComplete) {
+  constexpr int kRows = 20'000;
+  target.OnBaselineBegin(kUsers, Columns());
+  for (int i = 0; i < kRows; ++i) target.OnBaselineRow(kUsers, Person(i, 1, "e" + std::to_string(i), "t"));
+  target.OnBaselineComplete(kUsers);
+  std::vector<std::pair<std::optional<Row>, std::optional<Row>>> events;
+  target.AddListener([&](const std::optional<Row>& o, const std::optional<Row>& n) {
+    events.emplace_back(o, n);
+  });
+  std::atomic<bool> done{false};
+  std::atomic<int> misses{0};
+  std::atomic<std::size_t> lowest{kRows};
+  std::atomic<int> reads{0};
+  std::thread reader([&] {
+    for (int i = 0; !done.load(); i = (i + 7919) % kRows) {
+      if (i != kRows - 1 && !Get(i, 1)) ++misses;  // that one goes with the swap
+      lowest = std::min(lowest.load(), target.Count());
+      ++reads;
+    }
+  });
+  ASSERT_TRUE(laredo::testing::Eventually([&] { return reads.load() > 100; }));
+  target.OnBaselineBegin(kUsers, Columns());
+  for (int i = 0; i < kRows; ++i) {
+    // One row changed, one gone (kRows - 1), everything else the same.
+    target.OnBaselineRow(kUsers, Person(i, 1, i == 5 ? "changed" : "e" + std::to_string(i), "t"));
+    if (i == kRows - 2) break;
+  }
+  const int before_swap = reads.load();
+  ASSERT_TRUE(laredo::testing::Eventually([&] { return reads.load() > before_swap + 100; }));
+  target.OnBaselineComplete(kUsers);
+  done = true;
+  reader.join();
+  EXPECT_EQ(misses.load(), 0);
+  EXPECT_GE(lowest.load(), static_cast<std::size_t>(kRows - 1));  // never a partial table
+  EXPECT_EQ(target.Count(), static_cast<std::size_t>(kRows - 1));
+  EXPECT_EQ(Get(5, 1)->at("email").AsText(), "changed");
+  // Listeners hear the net difference: one update, one delete.
+  ASSERT_EQ(events.size(), 2U);
+  EXPECT_EQ(events[0].second->at("email").AsText(), "changed");
+  EXPECT_FALSE(events[1].second.has_value());
+  EXPECT_EQ(events[1].first->at("id").AsInt(), kRows - 1);
+}
+
+// A baseline that fails part-way leaves the old rows; the retry's begin discards the partial copy.
+TEST_F(IndexedTargetTest, AFailedRebaselineNeverLeavesTheReplicaEmptier) {
+  target.OnBaselineBegin(kUsers, Columns());
+  for (int i = 0; i < 10; ++i) target.OnBaselineRow(kUsers, Person(i, 1, "e" + std::to_string(i), "t"));
+  target.OnBaselineComplete(kUsers);
+  target.OnBaselineBegin(kUsers, Columns());
+  target.OnBaselineRow(kUsers, Person(0, 1, "partial", "t"));
+  EXPECT_EQ(target.Count(), 10U);  // the attempt failed here
+  target.OnBaselineBegin(kUsers, Columns());
+  for (int i = 0; i < 3; ++i) target.OnBaselineRow(kUsers, Person(i, 1, "r" + std::to_string(i), "t"));
+  EXPECT_EQ(target.Count(), 10U);
+  target.OnBaselineComplete(kUsers);
+  EXPECT_EQ(target.Count(), 3U);
+  EXPECT_EQ(Get(0, 1)->at("email").AsText(), "r0");
+}
+
+}  // namespace
+}  // namespace laredo::memory

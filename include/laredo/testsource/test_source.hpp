@@ -30,9 +30,14 @@ struct TestSourceOptions {
 /// re-baseline sees the changes emitted so far and a stream resumes from any position. Positions
 /// are `uint64_t`: 0 is the empty table, each emitted change takes the next number. Total order.
 ///
+/// Every baseline reports the tables' current columns (`SchemaReportingBaseline`), as a database
+/// source reading its catalog afresh would, so re-baselines after `EmitSchemaChange` can be tested.
+/// One instance may serve several engines in turn (a process restart): its contents, log and ACKs
+/// stay, like a database's.
+///
 /// Threading contract: every method is thread-safe. `Emit*` may be called before or after the
 /// engine starts, from any thread; they return at once (delivery is asynchronous).
-class TestSource : public SyncSource {
+class TestSource : public SyncSource, public SchemaReportingBaseline {
  public:
   explicit TestSource(TestSourceOptions options = {});
   ~TestSource() override;
@@ -49,7 +54,8 @@ class TestSource : public SyncSource {
   std::uint64_t EmitUpdate(const TableIdentifier& table, Row new_row, Row old_row);
   std::uint64_t EmitDelete(const TableIdentifier& table, Row identity);
   std::uint64_t EmitTruncate(const TableIdentifier& table);
-  /// A schema change, delivered in order with the changes (`ChangeHandler::OnSchemaChange`).
+  /// A schema change, delivered in order with the changes (`ChangeHandler::OnSchemaChange`). The
+  /// stored rows lose the columns `columns` no longer has (later baselines deliver them so).
   void EmitSchemaChange(const TableIdentifier& table, std::vector<ColumnDefinition> columns);
   /// A record the source could not decode, delivered in order through
   /// `ChangeHandler::OnInvalidRecord`; it takes a position like a change.
@@ -67,6 +73,9 @@ class TestSource : public SyncSource {
   /// The running (or next) `Stream` ends with `RebaselineRequired(reason)` once the events emitted
   /// so far have been delivered; the engine must baseline again.
   void EndStreamRequiringRebaseline(std::string reason);
+  /// The running (or next) `Stream` throws `RetryableError(message)` (a lost connection) once the
+  /// events emitted so far have been delivered; the engine streams again from what it received.
+  void InterruptStream(std::string message);
 
   // --- inspection ---------------------------------------------------------------------------
   /// Every position passed to `Ack`, in call order.
@@ -94,6 +103,9 @@ class TestSource : public SyncSource {
   std::vector<ValidationError> ValidateTables(const std::vector<TableIdentifier>& tables) override;
   Position Baseline(std::stop_token stop, const std::vector<TableIdentifier>& tables,
                     const RowCallback& on_row) override;
+  Position BaselineWithColumns(std::stop_token stop, const std::vector<TableIdentifier>& tables,
+                               const ColumnsCallback& on_columns,
+                               const RowCallback& on_row) override;
   void Stream(std::stop_token stop, const Position& from, ChangeHandler& handler) override;
   void Ack(const Position& position) override;
   bool SupportsResume() override;
