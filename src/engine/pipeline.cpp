@@ -150,6 +150,9 @@ bool Pipeline::Enqueue(Item item, const std::stop_token& stop,
 
 AckPoint Pipeline::Watermark(const AckPoint& published) const {
   std::lock_guard lk(mu_);
+  // Waiting for a re-baseline holds the ACK even with nothing queued: the request (a schema change,
+  // an unfillable row) has no position of its own, and a restart must see it again.
+  if (awaiting_rebaseline_held_) return confirmed_;
   if (unconfirmed_.empty() || published.seq < confirmed_.seq) return published;
   return confirmed_;
 }
@@ -437,6 +440,12 @@ bool Pipeline::ApplyOnce(Item& item) {
       columns_ = *item.columns;
       generation_ = item.generation;
       awaiting_rebaseline_ = false;
+      {
+        // From here a restart finds the target mid-baseline (see KeepsStateAcrossRestarts), so
+        // the ACK no longer needs holding for it.
+        std::lock_guard lk(mu_);
+        awaiting_rebaseline_held_ = false;
+      }
       baseline_rows_.store(0);
       SetState(PipelineState::Baseline);
       return true;
@@ -496,6 +505,10 @@ bool Pipeline::ApplyOnce(Item& item) {
 void Pipeline::AwaitRebaseline(const std::string& reason) {
   Logger()->warn("pipeline {}: re-baseline needed: {}", id_, reason);
   awaiting_rebaseline_ = true;
+  {
+    std::lock_guard lk(mu_);
+    awaiting_rebaseline_held_ = true;
+  }
   ready_.store(false, std::memory_order_release);
   if (callbacks_.rebaseline) callbacks_.rebaseline(reason, generation_);
 }

@@ -183,6 +183,7 @@ class Pipeline {
   bool worker_waiting_ = false;  // the worker sleeps on `not_empty_`
   bool draining_ = false;
   bool halted_ = false;
+  bool awaiting_rebaseline_held_ = false;  // the worker's awaiting_rebaseline_, for Watermark
   PipelineState state_ = PipelineState::Pending;
   std::string last_error_;
   std::vector<ColumnDefinition> columns_;

@@ -29,6 +29,7 @@ struct ArmedFailure {
 
 struct Table {
   std::vector<ColumnDefinition> columns;
+  std::vector<ColumnDefinition> initial_columns;  // before any EmitSchemaChange
   std::vector<std::string> key_columns;
   // Current contents keyed by the rendered primary key, so re-baselines see emitted changes.
   std::map<std::string, Row> rows;
@@ -58,6 +59,7 @@ struct TestSource::Impl {
   std::optional<ArmedFailure> stream_failure;
   std::vector<std::uint64_t> acks;
   std::vector<std::uint64_t> stream_starts;
+  std::vector<std::uint64_t> baseline_positions;
   std::uint64_t delivered = 0;
   int init_count = 0;
   int baseline_count = 0;
@@ -132,7 +134,9 @@ TestSource::~TestSource() = default;
 
 void TestSource::SetSchema(const TableIdentifier& table, std::vector<ColumnDefinition> columns) {
   std::lock_guard lk(impl_->mu);
-  impl_->SetColumns(impl_->tables[table], std::move(columns));
+  Table& t = impl_->tables[table];
+  t.initial_columns = columns;
+  impl_->SetColumns(t, std::move(columns));
 }
 
 void TestSource::AddRow(const TableIdentifier& table, Row row) {
@@ -275,6 +279,20 @@ bool TestSource::AwaitDelivered(std::uint64_t position, std::chrono::millisecond
                      [&] { return impl_->delivered >= position; });
 }
 
+std::vector<Row> TestSource::Contents(const TableIdentifier& table) const {
+  std::lock_guard lk(impl_->mu);
+  std::vector<Row> rows;
+  if (auto it = impl_->tables.find(table); it != impl_->tables.end()) {
+    for (const auto& [key, row] : it->second.rows) rows.push_back(row);
+  }
+  return rows;
+}
+
+std::vector<std::uint64_t> TestSource::BaselinePositions() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->baseline_positions;
+}
+
 std::uint64_t TestSource::CurrentPosition() const {
   std::lock_guard lk(impl_->mu);
   return impl_->log.size();
@@ -356,6 +374,7 @@ Position TestSource::BaselineWithColumns(std::stop_token stop,
     ++impl_->baseline_count;
     failure.swap(impl_->baseline_failure);
     position = impl_->log.size();  // consistent with the rows copied under the same lock
+    impl_->baseline_positions.push_back(position);
     for (const auto& table : tables) {
       std::vector<Row> rows;
       std::vector<ColumnDefinition> table_columns;
@@ -387,6 +406,24 @@ void TestSource::Stream(std::stop_token stop, const Position& from, ChangeHandle
   std::uint64_t next = (from.has_value() ? Unwrap(from) : 0) + 1;
   std::unique_lock lk(impl_->mu);
   impl_->stream_starts.push_back(next - 1);
+  // Like pgoutput's Relation messages: a stream that starts before a schema change first says
+  // what the columns were at its start (Init reported the current ones).
+  std::vector<SchemaChange> historic;
+  for (const auto& [table, t] : impl_->tables) {
+    const std::vector<ColumnDefinition>* at_start = &t.initial_columns;
+    for (std::size_t i = 0; i + 1 < next && i < impl_->log.size(); ++i) {
+      if (const auto* change = std::get_if<SchemaChange>(&impl_->log[i]);
+          change != nullptr && change->table == table) {
+        at_start = &change->columns;
+      }
+    }
+    if (*at_start != t.columns) historic.push_back({table, *at_start});
+  }
+  if (!historic.empty()) {
+    lk.unlock();
+    for (auto& change : historic) handler.OnSchemaChange(change.table, std::move(change.columns));
+    lk.lock();
+  }
   impl_->state = impl_->paused ? SourceState::Paused : SourceState::Streaming;
   // Schema-change entries share the log; skip to the first entry after `from`.
   for (;;) {
@@ -400,8 +437,8 @@ void TestSource::Stream(std::stop_token stop, const Position& from, ChangeHandle
     if (impl_->stream_failure && next > impl_->stream_failure->after) {
       ArmedFailure failure = std::move(*impl_->stream_failure);
       impl_->stream_failure.reset();
-      impl_->state = failure.kind == ArmedFailure::Kind::Fatal ? SourceState::Error
-                                                               : SourceState::Connected;
+      impl_->state =
+          failure.kind == ArmedFailure::Kind::Fatal ? SourceState::Error : SourceState::Connected;
       lk.unlock();
       if (failure.kind == ArmedFailure::Kind::Rebaseline) {
         throw RebaselineRequired(failure.message);

@@ -75,7 +75,7 @@ TEST(EngineCorrectness, AnIndexedTargetBoundToTwoTablesFailsAtOnceWithItsMessage
   engine.AddPipeline("s", kOrders, target);
   engine.Start();
   EXPECT_FALSE(engine.AwaitReady(2s));  // at once: the failure is final
-  std::string errors;  // whichever pipeline initialised second failed
+  std::string errors;                   // whichever pipeline initialised second failed
   for (const auto& status : engine.Pipelines()) errors += status.last_error;
   EXPECT_NE(errors.find("IndexedTarget holds one table"), std::string::npos) << errors;
   EXPECT_NE(errors.find("(not retryable)"), std::string::npos) << errors;

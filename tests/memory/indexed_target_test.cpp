@@ -337,12 +337,12 @@ TEST_F(IndexedTargetTest, ABaselineBeginWithNewColumnsReplacesColumnsAndKey) {
 TEST_F(IndexedTargetTest, ReadersSeeTheOldRowsUntilTheNewBaselineIsComplete) {
   constexpr int kRows = 20'000;
   target.OnBaselineBegin(kUsers, Columns());
-  for (int i = 0; i < kRows; ++i) target.OnBaselineRow(kUsers, Person(i, 1, "e" + std::to_string(i), "t"));
+  for (int i = 0; i < kRows; ++i)
+    target.OnBaselineRow(kUsers, Person(i, 1, "e" + std::to_string(i), "t"));
   target.OnBaselineComplete(kUsers);
   std::vector<std::pair<std::optional<Row>, std::optional<Row>>> events;
-  target.AddListener([&](const std::optional<Row>& o, const std::optional<Row>& n) {
-    events.emplace_back(o, n);
-  });
+  target.AddListener(
+      [&](const std::optional<Row>& o, const std::optional<Row>& n) { events.emplace_back(o, n); });
   std::atomic<bool> done{false};
   std::atomic<int> misses{0};
   std::atomic<std::size_t> lowest{kRows};
@@ -380,13 +380,15 @@ TEST_F(IndexedTargetTest, ReadersSeeTheOldRowsUntilTheNewBaselineIsComplete) {
 // A baseline that fails part-way leaves the old rows; the retry's begin discards the partial copy.
 TEST_F(IndexedTargetTest, AFailedRebaselineNeverLeavesTheReplicaEmptier) {
   target.OnBaselineBegin(kUsers, Columns());
-  for (int i = 0; i < 10; ++i) target.OnBaselineRow(kUsers, Person(i, 1, "e" + std::to_string(i), "t"));
+  for (int i = 0; i < 10; ++i)
+    target.OnBaselineRow(kUsers, Person(i, 1, "e" + std::to_string(i), "t"));
   target.OnBaselineComplete(kUsers);
   target.OnBaselineBegin(kUsers, Columns());
   target.OnBaselineRow(kUsers, Person(0, 1, "partial", "t"));
   EXPECT_EQ(target.Count(), 10U);  // the attempt failed here
   target.OnBaselineBegin(kUsers, Columns());
-  for (int i = 0; i < 3; ++i) target.OnBaselineRow(kUsers, Person(i, 1, "r" + std::to_string(i), "t"));
+  for (int i = 0; i < 3; ++i)
+    target.OnBaselineRow(kUsers, Person(i, 1, "r" + std::to_string(i), "t"));
   EXPECT_EQ(target.Count(), 10U);
   target.OnBaselineComplete(kUsers);
   EXPECT_EQ(target.Count(), 3U);

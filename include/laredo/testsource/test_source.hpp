@@ -85,6 +85,10 @@ class TestSource : public SyncSource, public SchemaReportingBaseline {
   bool AwaitAck(std::uint64_t position, std::chrono::milliseconds timeout) const;
   /// Waits until `Stream` delivered every event up to `position` to the engine.
   bool AwaitDelivered(std::uint64_t position, std::chrono::milliseconds timeout) const;
+  /// The table's current contents (what a baseline now would deliver), in key order.
+  [[nodiscard]] std::vector<Row> Contents(const TableIdentifier& table) const;
+  /// The position each `Baseline` call returned (or will return, once it is under way), in order.
+  [[nodiscard]] std::vector<std::uint64_t> BaselinePositions() const;
   /// The position of the newest emitted event (0 before any).
   [[nodiscard]] std::uint64_t CurrentPosition() const;
   /// How many times `Baseline` / `Stream` / `Init` were called.
