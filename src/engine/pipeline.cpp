@@ -89,12 +89,7 @@ bool Pipeline::Enqueue(Item item, const std::stop_token& stop,
     spent = std::move(graveyard_.back());
     graveyard_.pop_back();
   }
-  if (halted_) {
-    // Discarded, but remembered: the ACK must not pass it. One entry is enough to hold the
-    // watermark at the last durable point, so a long-isolated pipeline does not grow.
-    if (item.seq != 0 && unconfirmed_.empty()) unconfirmed_.push_back(item.seq);
-    return true;
-  }
+  if (halted_) return DiscardLocked(item);
   if (item.kind == Item::Kind::BaselineBegin) ready_.store(false, std::memory_order_release);
   const bool is_change = item.kind == Item::Kind::Change;
   while (queue_.size() >= options_.buffer_capacity) {
@@ -136,7 +131,7 @@ bool Pipeline::Enqueue(Item item, const std::stop_token& stop,
     } else if (!not_full_.wait(lk, stop, can_go)) {
       return false;
     }
-    if (halted_) return true;
+    if (halted_) return DiscardLocked(item);  // halted while this call waited for room
   }
   if (item.seq != 0) unconfirmed_.push_back(item.seq);
   queue_.push_back(std::move(item));
@@ -145,6 +140,17 @@ bool Pipeline::Enqueue(Item item, const std::stop_token& stop,
   const bool wake = worker_waiting_;
   lk.unlock();
   if (wake) not_empty_.notify_one();
+  return true;
+}
+
+bool Pipeline::DiscardLocked(const Item& item) {
+  // Discarded, but remembered: the ACK must not pass it. The first one is enough to hold the
+  // watermark at the last durable point (it is newer than anything applied, so confirming what was
+  // applied before the halt never removes it), and a long-isolated pipeline does not grow.
+  if (item.seq != 0 && !discarded_marked_) {
+    unconfirmed_.push_back(item.seq);
+    discarded_marked_ = true;
+  }
   return true;
 }
 

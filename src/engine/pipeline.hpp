@@ -135,6 +135,8 @@ class Pipeline {
 
  private:
   void Run(std::stop_token stop);
+  /// Drops an item offered to a halted pipeline (under `mu_`); returns true (Enqueue's answer).
+  bool DiscardLocked(const Item& item);
   /// Applies one item with retries. Returns false when the pipeline must stop applying.
   bool ApplyWithRetry(Item& item, std::stop_token stop);
   /// Applies one item; false when the item was not applied because the pipeline waits for a
@@ -184,6 +186,7 @@ class Pipeline {
   bool draining_ = false;
   bool halted_ = false;
   bool awaiting_rebaseline_held_ = false;  // the worker's awaiting_rebaseline_, for Watermark
+  bool discarded_marked_ = false;          // an item discarded after the halt is in unconfirmed_
   PipelineState state_ = PipelineState::Pending;
   std::string last_error_;
   std::vector<ColumnDefinition> columns_;

@@ -307,3 +307,34 @@ TEST(EngineCorrectness, DefaultPipelineIdsAreCountedByExactName) {
 
 }  // namespace
 }  // namespace laredo::testing
+
+namespace laredo::testing {
+namespace {
+
+// Found by the fault-schedule harness: a pipeline that failed while the source thread waited for
+// room in its buffer discarded the waiting item without remembering it, so the ACK passed a
+// baseline the pipeline never applied.
+TEST(EngineCorrectness, APipelineHaltedWhileTheSourceWaitsForRoomStillHoldsTheAck) {
+  auto source = UsersSource();
+  for (int i = 1; i <= 3; ++i) source->AddRow(kUsers, User(i, "row"));
+  auto failing = std::make_shared<RecordingTarget>();
+  failing->FailId(2, -1);  // the second baseline row never applies
+  auto healthy = std::make_shared<IndexedTarget>();
+  PipelineOptions tiny;
+  tiny.buffer_capacity = 1;  // the baseline's end waits for room behind the failing row
+  tiny.error_policy = QuickRetries(2, ErrorAction::Isolate);
+  Engine engine(FastOptions());
+  engine.AddSource("s", source);
+  const auto id = engine.AddPipeline("s", kUsers, failing, tiny);
+  engine.AddPipeline("s", kUsers, healthy);
+  engine.Start();
+  ASSERT_TRUE(Eventually([&] { return engine.Pipeline(id).state == PipelineState::Error; }));
+  ASSERT_TRUE(Eventually([&] { return healthy->Count() == 3U; }));
+  // Must time out: the baseline (position 0) is not applied by the failed pipeline.
+  EXPECT_FALSE(source->AwaitAck(0, 100ms));
+  engine.Stop();
+  EXPECT_FALSE(source->LastAck().has_value());
+}
+
+}  // namespace
+}  // namespace laredo::testing

@@ -314,8 +314,19 @@ class Schedule {
       if (journals_[j]->DurablePosition() >= required) continue;
       ++ack_violations_;
       ADD_FAILURE() << Trace() << "ACK " << position << " passes change " << required
-                    << " that pipeline p" << j << " has not made durable";
+                    << " that pipeline p" << j << " has not made durable (it is at "
+                    << journals_[j]->DurablePosition() << ")" << PipelineStates() << "\n  p" << j
+                    << " history:" << journals_[j]->History();
     }
+  }
+
+  std::string PipelineStates() const {
+    std::string out;
+    if (!engine_) return out;
+    for (const auto& p : engine_->Pipelines()) {
+      out += "\n  " + p.id + ": " + std::string(ToString(p.state)) + " " + p.last_error;
+    }
+    return out;
   }
 
   void CheckFinalState(Stats& stats) {

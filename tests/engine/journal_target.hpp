@@ -29,6 +29,7 @@ class JournalTarget : public SyncTarget {
     Write(nullptr, [&] {
       rows_.clear();
       in_baseline_ = true;
+      Log("begin");
     });
   }
   void OnBaselineRow(const TableIdentifier&, const Row& row) override {
@@ -40,6 +41,7 @@ class JournalTarget : public SyncTarget {
     in_baseline_ = false;
     completed_ = true;
     applied_ = std::max(applied_, position);
+    Log("complete@" + std::to_string(position));
   }
   void OnInsert(const TableIdentifier&, const Row& row) override {
     Write(&row, [&] { rows_[Id(row)] = row; });
@@ -59,6 +61,7 @@ class JournalTarget : public SyncTarget {
   bool IsDurable() override {
     std::lock_guard lk(mu_);
     if (!durable_now_) return false;
+    if (durable_.applied != applied_) Log("durable@" + std::to_string(applied_));
     durable_ = {rows_, in_baseline_, completed_, applied_};
     return true;
   }
@@ -83,11 +86,17 @@ class JournalTarget : public SyncTarget {
   void NoteApplied(std::uint64_t position) {
     std::lock_guard lk(mu_);
     applied_ = std::max(applied_, position);
+    Log("applied@" + std::to_string(position));
   }
   /// Every change of this target's table at or before this position is durable here.
   std::uint64_t DurablePosition() const {
     std::lock_guard lk(mu_);
     return durable_.applied;
+  }
+  /// What happened to this target, for a failing schedule's report.
+  std::string History() const {
+    std::lock_guard lk(mu_);
+    return history_;
   }
   std::map<std::int64_t, Row> DurableRows() const {
     std::lock_guard lk(mu_);
@@ -96,6 +105,7 @@ class JournalTarget : public SyncTarget {
   /// The process died: what was not durable is gone.
   void Crash() {
     std::lock_guard lk(mu_);
+    Log("crash");
     rows_ = durable_.rows;
     in_baseline_ = durable_.in_baseline;
     completed_ = durable_.completed;
@@ -138,6 +148,7 @@ class JournalTarget : public SyncTarget {
   };
 
   static std::int64_t Id(const Row& row) { return row.at("id").AsInt(); }
+  void Log(const std::string& event) { history_ += " " + event; }
 
   template <typename Fn>
   void Write(const Row* row, Fn&& apply) {
@@ -145,6 +156,7 @@ class JournalTarget : public SyncTarget {
     cv_.wait(lk, [&] { return gate_open_; });
     if (fail_next_ > 0) {
       --fail_next_;
+      Log("fail");
       if (fail_fatal_) throw FatalError("journal_fatal", "injected fatal failure");
       throw RetryableError("journal_down", "injected transient failure");
     }
@@ -167,6 +179,7 @@ class JournalTarget : public SyncTarget {
   int fail_next_ = 0;
   bool fail_fatal_ = false;
   std::function<bool(const Row&)> poison_;
+  std::string history_;
 };
 
 }  // namespace laredo::testing
