@@ -3,6 +3,7 @@
 #
 #   eval "$(tests/pg/pg_server.sh start DIR)"   # prints `export LAREDO_PG_CONNINFO=...`
 #   tests/pg/pg_server.sh stop DIR
+#   tests/pg/pg_server.sh restart DIR                # crash and restart (pg_ctl -m immediate)
 #
 # `start` wipes DIR, runs initdb as a non-root user (the `postgres` OS user when run as root),
 # configures logical replication on 127.0.0.1 with a free port and a Unix socket inside DIR,
@@ -13,7 +14,7 @@ set -euo pipefail
 cmd=${1:-}
 dir=${2:-}
 if [[ -z "$cmd" || -z "$dir" ]]; then
-  echo "usage: $0 start|stop DIR" >&2
+  echo "usage: $0 start|stop|restart DIR" >&2
   exit 2
 fi
 
@@ -98,8 +99,13 @@ EOF
     echo "export LAREDO_PG_CONNINFO='host=127.0.0.1 port=$port user=$user password=$password dbname=postgres'"
     echo "export LAREDO_PG_DIR='$dir'"
     ;;
+  restart)
+    # A crash of the server: immediate shutdown (no checkpoint), then start on the same port.
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >&2
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >&2
+    ;;
   *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop|restart DIR" >&2
     exit 2
     ;;
 esac
