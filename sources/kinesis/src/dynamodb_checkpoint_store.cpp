@@ -73,15 +73,23 @@ DynamoDbCheckpointStore::DynamoDbCheckpointStore(DynamoDbCheckpointOptions optio
         "DynamoDbCheckpointOptions.credentials_provider or AWS_ACCESS_KEY_ID and "
         "AWS_SECRET_ACCESS_KEY");
   }
+  aws::AddRegionProblems(options.region, "DynamoDbCheckpointOptions.region", problems);
+  if (!options.credentials_provider) {
+    aws::AddCredentialProblems(credentials,
+                               options.credentials ? "DynamoDbCheckpointOptions.credentials"
+                                                   : "AWS_* environment credentials",
+                               problems);
+  }
+  http::Endpoint endpoint = aws::ResolveEndpoint(options.endpoint, "dynamodb", options.region,
+                                                 "DynamoDbCheckpointOptions.endpoint", problems);
   if (!problems.empty()) throw ConfigError(std::move(problems));
-  aws::ServiceConfig config{
-      .http = http::MakeBeastClient(),
-      .credentials = credentials,
-      .credentials_provider = options.credentials_provider,
-      .region = options.region,
-      .service = "dynamodb",
-      .endpoint = aws::ResolveEndpoint(options.endpoint, "dynamodb", options.region),
-      .fault_injector = {}};
+  aws::ServiceConfig config{.http = http::MakeBeastClient(),
+                            .credentials = credentials,
+                            .credentials_provider = options.credentials_provider,
+                            .region = options.region,
+                            .service = "dynamodb",
+                            .endpoint = std::move(endpoint),
+                            .fault_injector = {}};
   impl_ = std::make_unique<Impl>(std::move(options), std::move(config));
 }
 

@@ -15,6 +15,11 @@ namespace laredo::kinesis::http {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+/// Whether `text` holds a control character (below 0x20, or DEL). Such a byte in a header value
+/// would end the header line on the wire and let the rest pose as another header, so nothing
+/// that holds one may become a header.
+bool HasControlCharacter(std::string_view text);
+
 /// Where requests go: scheme, host and port of an endpoint URL.
 struct Endpoint {
   bool tls = true;
@@ -22,7 +27,8 @@ struct Endpoint {
   std::uint16_t port = 443;
 
   /// "https://kinesis.us-east-1.amazonaws.com", "http://127.0.0.1:4567". A path after the
-  /// authority is not supported. Throws `laredo::ConfigError` for anything else.
+  /// authority is not supported. Throws `laredo::ConfigError` for anything else, control
+  /// characters and spaces included (the host becomes the Host header).
   static Endpoint Parse(std::string_view url);
   /// The Host header value: the host, plus ":port" unless it is the scheme's default.
   [[nodiscard]] std::string HostHeader() const;
