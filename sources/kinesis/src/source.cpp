@@ -63,6 +63,9 @@ struct Source::Impl {
   std::atomic<SourceState> state{SourceState::Connecting};
   std::mutex ack_mutex;
   std::optional<StreamPosition> last_saved;  // guarded by ack_mutex
+  // A baseline completed since the last save: the next ack starts a new checkpoint lineage.
+  // Guarded by ack_mutex.
+  bool new_lineage = false;
 
   [[nodiscard]] std::string Key(std::string_view relative) const {
     return options.prefix + std::string(relative);
@@ -243,6 +246,14 @@ Position Source::Baseline(std::stop_token stop, const std::vector<TableIdentifie
   } catch (const BaselineStopped&) {
     return {};
   }
+  {
+    // The targets now hold the snapshot, and the stream is read again from its start: positions
+    // behind the saved checkpoint are this lineage's and must be accepted, not refused as a move
+    // backwards. The store is told at the first ack, once something of it is durable.
+    const std::lock_guard lock(d.ack_mutex);
+    d.new_lineage = true;
+    d.last_saved.reset();
+  }
   return Position(d.manifest->StartPosition());
 }
 
@@ -270,6 +281,12 @@ void Source::Ack(const Position& position) {
   if (!d.options.checkpoint_store) return;
   const StreamPosition& p = AsStreamPosition(position);
   const std::lock_guard lock(d.ack_mutex);
+  if (d.new_lineage) {
+    d.options.checkpoint_store->StartLineage(p);
+    d.last_saved = p;
+    d.new_lineage = false;
+    return;
+  }
   // The engine acks in order; an older or equal position is not an advance.
   if (d.last_saved && d.last_saved->snapshot_id == p.snapshot_id &&
       StreamPosition::Covers(*d.last_saved, p)) {

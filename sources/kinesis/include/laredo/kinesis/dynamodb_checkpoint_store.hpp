@@ -49,6 +49,8 @@ class DynamoDbCheckpointStore final : public CheckpointStore {
 
   std::optional<StreamPosition> Load() override;
   void Save(const StreamPosition& position) override;
+  /// The same compare-and-set as `Save`, without the direction check.
+  void StartLineage(const StreamPosition& position) override;
 
   /// Creates the table (on-demand billing) unless it exists. For setup scripts and tests.
   void CreateTableIfMissing();
