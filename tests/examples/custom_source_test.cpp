@@ -155,7 +155,8 @@ TEST_F(CsvSourceExample, APausedSourceConsumesNothing) {
   source.Init(laredo::SourceConfig{.tables = {kUsers}, .options = {}});
   const laredo::Position from = source.Baseline({}, {kUsers}, [](auto&&...) {});
   Collector collector;
-  std::jthread stream([&](std::stop_token stop) { source.Stream(stop, from, collector); });
+  std::jthread stream(
+      [&](std::stop_token stop) { source.Stream(std::move(stop), from, collector); });
   Append("insert,public.users,id=7,name=Edith,email=e@x\n");
   ASSERT_TRUE(Eventually([&] { return collector.Count() == 1; }, 5s));
 

@@ -132,10 +132,11 @@ TEST(SourceOptionsTest, DynamoDbStoreRejectsControlCharactersWithTheOtherProblem
         .endpoint = "http://dynamo\r\nX-Injected:1",
         .credentials = AwsCredentials{.access_key_id = "AKID",
                                       .secret_access_key = "SECRET\r\nX-Injected: 1",
-                                      .session_token = ""}});
+                                      .session_token = ""},
+        .read_timeout = 0ms});
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
-    EXPECT_EQ(e.problems().size(), 3U) << e.what();
+    EXPECT_EQ(e.problems().size(), 4U) << e.what();
     EXPECT_EQ(std::string(e.what()).find("X-Injected"), std::string::npos) << e.what();
   }
 }
@@ -156,6 +157,26 @@ TEST(SourceOptionsTest, ASilentEndpointFailsInitWithinTheReadTimeout) {
         << e.what();
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+}
+
+TEST(SourceOptionsTest, ASilentDynamoDbEndpointFailsWithinTheReadTimeout) {
+  const testing::SilentListener silent;
+  DynamoDbCheckpointStore store(DynamoDbCheckpointOptions{
+      .table = "t",
+      .key = "k",
+      .key_attribute = "id",
+      .region = "us-east-1",
+      .endpoint = silent.Url(),
+      .credentials = AwsCredentials{.access_key_id = "AKID", .secret_access_key = "SECRET"},
+      .read_timeout = 200ms});
+  try {
+    (void)store.Load();
+    FAIL() << "expected a timeout";
+  } catch (const RetryableError& e) {
+    EXPECT_NE(std::string(e.what()).find("timed out after 200 ms talking to " + silent.HostPort()),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(SourceOptionsTest, TheEngineReportsWhichEndpointTimedOut) {

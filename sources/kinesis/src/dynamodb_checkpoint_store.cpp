@@ -130,16 +130,24 @@ DynamoDbCheckpointStore::DynamoDbCheckpointStore(DynamoDbCheckpointOptions optio
                                                    : "AWS_* environment credentials",
                                problems);
   }
+  if (options.connect_timeout <= std::chrono::milliseconds(0)) {
+    problems.emplace_back("DynamoDbCheckpointOptions.connect_timeout must be positive");
+  }
+  if (options.read_timeout <= std::chrono::milliseconds(0)) {
+    problems.emplace_back("DynamoDbCheckpointOptions.read_timeout must be positive");
+  }
   http::Endpoint endpoint = aws::ResolveEndpoint(options.endpoint, "dynamodb", options.region,
                                                  "DynamoDbCheckpointOptions.endpoint", problems);
   if (!problems.empty()) throw ConfigError(std::move(problems));
-  aws::ServiceConfig config{.http = http::MakeBeastClient(),
-                            .credentials = credentials,
-                            .credentials_provider = options.credentials_provider,
-                            .region = options.region,
-                            .service = "dynamodb",
-                            .endpoint = std::move(endpoint),
-                            .fault_injector = {}};
+  aws::ServiceConfig config{
+      .http = http::MakeBeastClient(
+          {.connect_timeout = options.connect_timeout, .io_timeout = options.read_timeout}),
+      .credentials = credentials,
+      .credentials_provider = options.credentials_provider,
+      .region = options.region,
+      .service = "dynamodb",
+      .endpoint = std::move(endpoint),
+      .fault_injector = {}};
   impl_ = std::make_unique<Impl>(std::move(options), std::move(config));
 }
 
