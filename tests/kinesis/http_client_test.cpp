@@ -147,6 +147,20 @@ TEST(HttpClientTest, ResponseHeadersAreCaseInsensitive) {
   EXPECT_EQ(response.Header("x-missing"), "");
 }
 
+TEST(HttpClientTest, AHeaderWithAControlCharacterIsNeverSent) {
+  TinyServer server(200, "hello", false);
+  auto client = MakeBeastClient();
+  Request request = Get(server.endpoint());
+  request.headers.emplace_back("x-amz-security-token", "token\r\nX-Injected: 1");
+  try {
+    client->Send(request, nullptr);
+    FAIL() << "sent";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).find("X-Injected"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(server.accepted(), 0);
+}
+
 // Needs no server: a socket that listens but never answers.
 TEST(HttpClientTest, ASilentServerTimesOutAsRetryable) {
   const testing::SilentListener silent;

@@ -200,6 +200,14 @@ class BeastClient final : public Client {
   }
 
   Response Send(const Request& request, const BodyCallback* on_body) override {
+    // The last gate before the wire: Beast writes header values as given, and a CR/LF in one
+    // would end its line and start a header of the value's choosing.
+    for (const auto& [name, value] : request.headers) {
+      if (HasControlCharacter(name) || HasControlCharacter(value)) {
+        throw ConfigError({fmt::format("header '{}' contains a control character",
+                                       HasControlCharacter(name) ? "(name)" : name)});
+      }
+    }
     const std::string key = request.endpoint.ToString();
     for (int attempt = 0;; ++attempt) {
       std::unique_ptr<Connection> connection = TakeIdle(key);

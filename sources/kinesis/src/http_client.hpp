@@ -63,7 +63,8 @@ using BodyCallback = std::function<void(std::string_view chunk)>;
 struct ClientOptions {
   /// Limit for resolving and connecting (TLS handshake included). Default 10 s.
   std::chrono::milliseconds connect_timeout{10'000};
-  /// Limit for sending the request and for each read of the response. Default 30 s.
+  /// Limit for sending the request and for each read of the response. Default 30 s. A
+  /// kept-alive connection that times out is not retried on a fresh one.
   std::chrono::milliseconds io_timeout{30'000};
   /// Idle keep-alive connections kept per endpoint. Default 4.
   std::size_t max_idle_per_endpoint = 4;
@@ -78,7 +79,9 @@ struct ClientOptions {
 /// Sends requests and returns responses of any status; only transport failures throw.
 ///
 /// Errors: resolving, connecting, TLS, timeouts and connections that break mid-response throw
-/// `laredo::RetryableError` (code "http_io"), naming the endpoint.
+/// `laredo::RetryableError` (code "http_io"), naming the endpoint; a timeout says "STEP timed out
+/// after N ms talking to HOST:PORT". A header name or value with a control character throws
+/// `laredo::ConfigError` before anything is sent (the value is not echoed).
 /// Threading contract: `Send` may be called from several threads at once; each call uses its own
 /// connection (idle ones are pooled and reused per endpoint). A body callback runs on the calling
 /// thread and may throw to abandon the response (its connection is then closed).
