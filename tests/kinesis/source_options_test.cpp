@@ -141,22 +141,36 @@ TEST(SourceOptionsTest, DynamoDbStoreRejectsControlCharactersWithTheOtherProblem
   }
 }
 
-TEST(SourceOptionsTest, ASilentEndpointFailsInitWithinTheReadTimeout) {
-  const testing::SilentListener silent;
-  SourceOptions options = GoodOptions();
-  options.s3_endpoint = silent.Url();
-  options.read_timeout = 300ms;
-  Source source(options);
+// Init with S3 at `listener` fails as retryable within 3 s, saying `expected` and where.
+void ExpectInitTimesOut(const testing::SilentListener& listener, SourceOptions options,
+                        const std::string& expected) {
+  options.s3_endpoint = listener.Url();
+  Source source(std::move(options));
   const auto start = std::chrono::steady_clock::now();
   try {
     source.Init(SourceConfig{.tables = {}, .options = {}});
-    FAIL() << "expected a timeout";
+    ADD_FAILURE() << "expected a timeout";
   } catch (const RetryableError& e) {
-    EXPECT_NE(std::string(e.what()).find("timed out after 300 ms talking to " + silent.HostPort()),
+    EXPECT_NE(std::string(e.what()).find(expected + " talking to " + listener.HostPort()),
               std::string::npos)
         << e.what();
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+}
+
+TEST(SourceOptionsTest, ASilentEndpointFailsInitWithinTheReadTimeout) {
+  const testing::SilentListener silent;
+  SourceOptions options = GoodOptions();
+  options.read_timeout = 300ms;
+  ExpectInitTimesOut(silent, options, "read response header timed out after 300 ms");
+}
+
+TEST(SourceOptionsTest, AnEndpointThatNeverAcceptsFailsWithinTheConnectTimeout) {
+  testing::SilentListener silent(0);
+  silent.FillBacklog();
+  SourceOptions options = GoodOptions();
+  options.connect_timeout = 300ms;
+  ExpectInitTimesOut(silent, options, "connect timed out after 300 ms");
 }
 
 TEST(SourceOptionsTest, ASilentDynamoDbEndpointFailsWithinTheReadTimeout) {

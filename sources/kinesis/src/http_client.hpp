@@ -61,7 +61,8 @@ struct Response {
 using BodyCallback = std::function<void(std::string_view chunk)>;
 
 struct ClientOptions {
-  /// Limit for resolving and connecting (TLS handshake included). Default 10 s.
+  /// Limit for connecting: TCP and the TLS handshake (name resolution is synchronous, bounded
+  /// only by the system resolver). Default 10 s.
   std::chrono::milliseconds connect_timeout{10'000};
   /// Limit for sending the request and for each read of the response. Default 30 s. A
   /// kept-alive connection that times out is not retried on a fresh one.

@@ -65,8 +65,8 @@ struct SourceOptions {
   /// Longest wait after repeated throttling of one shard (the wait doubles from 100 ms). Default 5
   /// s.
   std::chrono::milliseconds max_throttle_backoff{5000};
-  /// Longest wait for resolving and connecting to an endpoint, TLS handshake included. Default
-  /// 10 s.
+  /// Longest wait for connecting to an endpoint: the TCP connection and the TLS handshake (name
+  /// resolution is left to the system resolver and its own limits). Default 10 s.
   std::chrono::milliseconds connect_timeout{10'000};
   /// Longest wait for sending a request and for each read of its response: a server that accepts
   /// the connection but does not answer fails the request ("timed out after N ms talking to
