@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <chrono>
-#include <condition_variable>
 #include <fstream>
 #include <sstream>
 
@@ -89,6 +88,9 @@ std::vector<laredo::ValidationError> Source::ValidateTables(
 laredo::Position Source::Baseline(std::stop_token stop,
                                   const std::vector<laredo::TableIdentifier>& tables,
                                   const laredo::RowCallback& on_row) {
+  // Where the stream starts: the CSV files already hold every change logged before this point.
+  std::error_code ec;
+  const auto log_size = std::filesystem::file_size(dir_ / "changes.log", ec);
   for (const auto& table : tables) {
     std::ifstream in(PathOf(table));
     std::string line;
@@ -105,70 +107,92 @@ laredo::Position Source::Baseline(std::stop_token stop,
       on_row(table, laredo::Row(names, std::move(values)));
     }
   }
-  std::lock_guard lk(mu_);
-  return ++seq_;
+  return static_cast<std::uint64_t>(ec ? 0 : log_size);
 }
 
-void Source::Stream(std::stop_token stop, const laredo::Position&, laredo::ChangeHandler& handler) {
+laredo::ChangeEvent Source::ParseChange(const std::string& line) {
+  const auto fields = SplitCsv(line);
+  if (fields.size() < 2) throw laredo::DataError("bad_csv", "bad change line: " + line);
+  laredo::ChangeEvent event;
+  event.table = ParseTable(fields[1]);
+  event.timestamp = std::chrono::system_clock::now();
+  std::vector<laredo::ColumnDefinition> columns;
   {
     std::lock_guard lk(mu_);
-    state_ = laredo::SourceState::Streaming;
+    const auto it = schemas_.find(event.table);
+    if (it == schemas_.end()) throw laredo::DataError("bad_csv", "unknown table: " + fields[1]);
+    columns = it->second;
   }
-  // Tail changes.log from its current end, checking every 100 ms or at once on stop.
-  std::ifstream in(dir_ / "changes.log");
-  in.seekg(0, std::ios::end);
-  std::mutex wait_mu;
-  std::condition_variable_any wake;
-  std::string partial;
+  laredo::Row mentioned;
+  for (std::size_t i = 2; i < fields.size(); ++i) {
+    const auto eq = fields[i].find('=');
+    if (eq == std::string::npos) {
+      throw laredo::DataError("bad_csv", "expected col=val: " + fields[i]);
+    }
+    mentioned[fields[i].substr(0, eq)] = laredo::Value(fields[i].substr(eq + 1));
+  }
+  if (!mentioned.contains(columns.front().name)) {
+    throw laredo::DataError("bad_csv", "no " + columns.front().name + " (the key) in: " + line);
+  }
+  if (fields[0] == "delete") {
+    event.action = laredo::ChangeAction::Delete;
+    event.old_values = std::move(mentioned);
+    return event;
+  }
+  if (fields[0] != "insert" && fields[0] != "update") {
+    throw laredo::DataError("bad_csv", "unknown action: " + fields[0]);
+  }
+  // Every column of the table: an insert leaves the others NULL, an update leaves them as they
+  // are (Unchanged), so a partial update does not erase what it does not mention.
+  event.action =
+      fields[0] == "insert" ? laredo::ChangeAction::Insert : laredo::ChangeAction::Update;
+  const laredo::Value absent =
+      event.action == laredo::ChangeAction::Insert ? laredo::Value() : laredo::Value::Unchanged();
+  for (const auto& column : columns) {
+    event.new_values[column.name] =
+        mentioned.contains(column.name) ? mentioned.at(column.name) : absent;
+  }
+  return event;
+}
+
+bool Source::AwaitNotPaused(const std::stop_token& stop) {
+  std::unique_lock lk(mu_);
+  return wake_.wait(lk, stop, [this] { return !paused_; });
+}
+
+void Source::Stream(std::stop_token stop, const laredo::Position& from,
+                    laredo::ChangeHandler& handler) {
+  {
+    std::lock_guard lk(mu_);
+    state_ = paused_ ? laredo::SourceState::Paused : laredo::SourceState::Streaming;
+  }
+  // Right after `from`: the baseline's end, or the last change the engine dispatched when it
+  // calls again after a failure. Nothing appended in between is skipped.
+  std::uint64_t offset = from.has_value() ? Unwrap(from) : 0;
   while (!stop.stop_requested()) {
-    {
-      std::unique_lock lk(wait_mu);
-      wake.wait_for(lk, stop, std::chrono::milliseconds(100), [] { return false; });
-    }
-    if (!in) {  // the file may appear later
-      in.clear();
-      in.open(dir_ / "changes.log");
-      continue;
-    }
-    for (std::string line; std::getline(in, line);) {
-      if (in.eof()) {  // no newline yet: the writer is mid-line
-        partial += line;
-        break;
-      }
-      line = partial + line;
-      partial.clear();
+    std::ifstream in(dir_ / "changes.log", std::ios::binary);  // it may appear later
+    in.seekg(static_cast<std::streamoff>(offset));
+    // A last line without its '\n' is still being written: it is read again next time.
+    for (std::string line; std::getline(in, line) && !in.eof();) {
+      if (!AwaitNotPaused(stop)) break;  // a pause holds the stream between two lines
+      const std::uint64_t next = offset + line.size() + 1;
+      offset = next;
       if (line.empty()) continue;
-      auto fields = SplitCsv(line);
-      if (fields.size() < 2) throw laredo::DataError("bad_csv", "bad change line: " + line);
       laredo::ChangeEvent event;
-      event.table = ParseTable(fields[1]);
-      event.timestamp = std::chrono::system_clock::now();
-      laredo::Row row;
-      for (std::size_t i = 2; i < fields.size(); ++i) {
-        const auto eq = fields[i].find('=');
-        if (eq == std::string::npos)
-          throw laredo::DataError("bad_csv", "expected col=val: " + fields[i]);
-        row[fields[i].substr(0, eq)] = laredo::Value(fields[i].substr(eq + 1));
+      try {
+        event = ParseChange(line);
+      } catch (const laredo::DataError& e) {
+        // One bad line must not stop the stream: the engine reports it (observer, dead letter)
+        // and the stream goes on.
+        handler.OnInvalidRecord(
+            {.table = std::nullopt, .position = next, .payload = line, .error = e.what()});
+        continue;
       }
-      if (fields[0] == "insert") {
-        event.action = laredo::ChangeAction::Insert;
-        event.new_values = std::move(row);
-      } else if (fields[0] == "update") {
-        event.action = laredo::ChangeAction::Update;
-        event.new_values = std::move(row);
-      } else if (fields[0] == "delete") {
-        event.action = laredo::ChangeAction::Delete;
-        event.old_values = std::move(row);
-      } else {
-        throw laredo::DataError("bad_csv", "unknown action: " + fields[0]);
-      }
-      {
-        std::lock_guard lk(mu_);
-        event.position = ++seq_;
-      }
+      event.position = next;
       handler.OnChange(std::move(event));
     }
-    in.clear();  // clear EOF so the next read sees appended lines
+    std::unique_lock lk(mu_);
+    wake_.wait_for(lk, stop, std::chrono::milliseconds(100), [] { return false; });
   }
   std::lock_guard lk(mu_);
   state_ = laredo::SourceState::Connected;
@@ -211,9 +235,12 @@ void Source::Pause() {
 }
 
 void Source::Resume() {
-  std::lock_guard lk(mu_);
-  paused_ = false;
-  state_ = laredo::SourceState::Streaming;
+  {
+    std::lock_guard lk(mu_);
+    paused_ = false;
+    state_ = laredo::SourceState::Streaming;
+  }
+  wake_.notify_all();
 }
 
 laredo::SourceState Source::State() {

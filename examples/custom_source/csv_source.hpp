@@ -3,7 +3,11 @@
 // The CSV source of the custom-source guide, in C++: baseline rows come from
 // DIR/schema.table.csv (header line = column names, first column = primary key), and changes
 // are lines appended to DIR/changes.log: "insert,schema.table,col=val,..." (also update/delete).
+// The CSV files hold the tables as of the end of changes.log when the baseline starts; every line
+// appended from then on is a change. A position is the byte offset in changes.log just after the
+// last line consumed.
 
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <laredo/laredo.hpp>
@@ -44,11 +48,15 @@ class Source : public laredo::SyncSource {
  private:
   [[nodiscard]] std::filesystem::path PathOf(const laredo::TableIdentifier& table) const;
   static std::uint64_t Unwrap(const laredo::Position& position);
+  // Blocks while paused; false once `stop` is triggered.
+  bool AwaitNotPaused(const std::stop_token& stop);
+  // One line of changes.log as a change; throws laredo::DataError for a malformed one.
+  laredo::ChangeEvent ParseChange(const std::string& line);
 
   std::filesystem::path dir_;
   std::mutex mu_;
+  std::condition_variable_any wake_;  // Resume, or the next look at changes.log
   laredo::SourceState state_ = laredo::SourceState::Closed;
-  std::uint64_t seq_ = 0;
   std::uint64_t last_ack_ = 0;
   bool paused_ = false;
   std::map<laredo::TableIdentifier, std::vector<laredo::ColumnDefinition>> schemas_;

@@ -38,6 +38,9 @@ TEST(EndpointTest, RejectsWhatItCannotUse) {
   EXPECT_THROW(http::Endpoint::Parse("http://host:99999"), ConfigError);
   EXPECT_THROW(http::Endpoint::Parse("http://host/path"), ConfigError);
   EXPECT_THROW(http::Endpoint::Parse("http://"), ConfigError);
+  // The host becomes the Host header: a CR/LF in it would add a header line.
+  EXPECT_THROW(http::Endpoint::Parse("http://evil\r\nX-Injected:1"), ConfigError);
+  EXPECT_THROW(http::Endpoint::Parse("http://a b:80"), ConfigError);
 }
 
 TEST(Base64Test, RoundTripsEveryLength) {
@@ -114,6 +117,10 @@ class RecordingHttp final : public http::Client {
     sent_.push_back(request);
     return {.status = 200, .headers = {}, .body = "{}"};
   }
+  std::size_t Count() const {
+    std::lock_guard lock(mutex_);
+    return sent_.size();
+  }
   std::string Header(std::size_t i, std::string_view name) const {
     std::lock_guard lock(mutex_);
     for (const auto& [key, value] : sent_.at(i).headers) {
@@ -153,6 +160,31 @@ TEST(SignedClientTest, AsksTheCredentialsProviderBeforeEveryRequest) {
       << http->Header(0, "authorization");
   EXPECT_NE(http->Header(1, "authorization").find("Credential=ROLE2/"), std::string::npos);
   EXPECT_EQ(http->Header(1, "x-amz-security-token"), "token2");
+}
+
+TEST(SignedClientTest, RefusesProviderCredentialsThatWouldSplitAHeader) {
+  auto http = std::make_shared<RecordingHttp>();
+  aws::SignedClient client(
+      aws::ServiceConfig{.http = http,
+                         .credentials = {},
+                         .credentials_provider =
+                             [] {
+                               return AwsCredentials{.access_key_id = "ROLE\r\nX-Injected: 1",
+                                                     .secret_access_key = "secret",
+                                                     .session_token = "token"};
+                             },
+                         .region = "us-east-1",
+                         .service = "kinesis",
+                         .endpoint = http::Endpoint::Parse("http://127.0.0.1:1"),
+                         .fault_injector = {}});
+  const aws::SignedRequest request{.method = "POST", .path = "/", .body = "{}"};
+  try {
+    (void)client.Send("ListShards", request, nullptr);
+    FAIL() << "sent";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).find("X-Injected"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(http->Count(), 0U);
 }
 
 TEST(AwsErrorTest, ClientErrorsAreFatalAndNamed) {

@@ -107,6 +107,17 @@ TEST_F(FileCheckpointStoreTest, ANewSnapshotReplacesTheCheckpoint) {
   EXPECT_EQ(FileCheckpointStore(path_).Load(), Pos("snap-3", {{"a", "1"}}));
 }
 
+TEST_F(FileCheckpointStoreTest, ANewLineageReplacesACheckpointAheadOfIt) {
+  FileCheckpointStore(path_).Save(Pos("s", {{"a", "100"}, {"b", "7"}}));
+  FileCheckpointStore store(path_);  // a restart that loads the snapshot again
+  store.StartLineage(Pos("s", {}));
+  EXPECT_EQ(FileCheckpointStore(path_).Load(), Pos("s", {}));
+  // The new lineage advances as usual, and never moves back either.
+  store.Save(Pos("s", {{"a", "3"}}));
+  EXPECT_THROW(store.Save(Pos("s", {})), FatalError);
+  EXPECT_EQ(FileCheckpointStore(path_).Load(), Pos("s", {{"a", "3"}}));
+}
+
 TEST_F(FileCheckpointStoreTest, CorruptFileGivesAClearError) {
   const std::string valid =
       "laredo-kinesis-checkpoint 1\n" + Pos("s", {{"a", "1"}}).ToString() + "\n";
@@ -129,6 +140,7 @@ TEST_F(FileCheckpointStoreTest, CorruptFileGivesAClearError) {
     // Never silently overwritten either.
     FileCheckpointStore saver(path_);
     EXPECT_THROW(saver.Save(Pos("s", {{"a", "2"}})), DataError);
+    EXPECT_THROW(saver.StartLineage(Pos("s", {{"a", "2"}})), DataError);
     EXPECT_EQ(Slurp(path_), bad);
   }
 }

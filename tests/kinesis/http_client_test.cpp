@@ -12,12 +12,14 @@
 #include <thread>
 
 #include "laredo/error.hpp"
+#include "silent_listener.hpp"
 
 namespace laredo::kinesis::http {
 namespace {
 
-// Answers every request with `status` and `body`; closes each connection after one response when
-// `close_after_each` (without saying so, like a server dropping idle connections).
+// Answers every request with `status` and `body` (until `GoSilent`); closes each connection after
+// one response when `close_after_each` (without saying so, like a server dropping idle
+// connections).
 class TinyServer {
  public:
   TinyServer(unsigned status, std::string body, bool close_after_each)
@@ -42,6 +44,8 @@ class TinyServer {
     return Endpoint::Parse("http://127.0.0.1:" + std::to_string(port_));
   }
   [[nodiscard]] int accepted() const { return accepted_.load(); }
+  /// From now on, requests are read but never answered.
+  void GoSilent() { silent_ = true; }
 
  private:
   void Serve() {
@@ -55,6 +59,7 @@ class TinyServer {
         const auto header_end = buffer.find("\r\n\r\n");
         if (header_end != std::string::npos) {
           buffer.erase(0, header_end + 4);  // the tests send no request bodies
+          if (silent_) continue;
           const std::string response = "HTTP/1.1 " + std::to_string(status_) +
                                        " X\r\nContent-Length: " + std::to_string(body_.size()) +
                                        "\r\n\r\n" + body_;
@@ -76,6 +81,7 @@ class TinyServer {
   int fd_ = -1;
   std::uint16_t port_ = 0;
   std::atomic<int> accepted_{0};
+  std::atomic<bool> silent_{false};
   std::thread thread_;
 };
 
@@ -141,31 +147,50 @@ TEST(HttpClientTest, ResponseHeadersAreCaseInsensitive) {
   EXPECT_EQ(response.Header("x-missing"), "");
 }
 
+TEST(HttpClientTest, AHeaderWithAControlCharacterIsNeverSent) {
+  TinyServer server(200, "hello", false);
+  auto client = MakeBeastClient();
+  Request request = Get(server.endpoint());
+  request.headers.emplace_back("x-amz-security-token", "token\r\nX-Injected: 1");
+  try {
+    client->Send(request, nullptr);
+    FAIL() << "sent";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).find("X-Injected"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(server.accepted(), 0);
+}
+
 // Needs no server: a socket that listens but never answers.
 TEST(HttpClientTest, ASilentServerTimesOutAsRetryable) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), length), 0);  // NOLINT
-  ASSERT_EQ(::listen(fd, 4), 0);
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);  // NOLINT
-
+  const testing::SilentListener silent;
   auto client = MakeBeastClient({.io_timeout = std::chrono::milliseconds(300)});
   Request request;
-  request.endpoint = Endpoint::Parse("http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)));
+  request.endpoint = Endpoint::Parse(silent.Url());
   const auto start = std::chrono::steady_clock::now();
   try {
     client->Send(request, nullptr);
     ADD_FAILURE() << "expected a timeout";
   } catch (const RetryableError& e) {
     EXPECT_EQ(e.code(), "http_io");
-    EXPECT_NE(std::string(e.what()).find("read response header"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("read response header timed out after 300 ms talking to " +
+                                         silent.HostPort()),
+              std::string::npos)
+        << e.what();
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
-  ::close(fd);
+}
+
+// A kept-alive connection whose server went silent is not tried a second time: that would double
+// the budget.
+TEST(HttpClientTest, ATimeoutOnAReusedConnectionIsNotRetried) {
+  TinyServer server(200, "hello", false);
+  auto client = MakeBeastClient({.io_timeout = std::chrono::milliseconds(300)});
+  ASSERT_EQ(client->Send(Get(server.endpoint()), nullptr).body, "hello");
+  server.GoSilent();
+  EXPECT_THROW(client->Send(Get(server.endpoint()), nullptr), RetryableError);
+  // A retry would have opened a second connection (accepted once the first one closed).
+  EXPECT_EQ(server.accepted(), 1);
 }
 
 }  // namespace

@@ -8,11 +8,44 @@
 
 namespace laredo::kinesis::aws {
 
+void AddCredentialProblems(const AwsCredentials& credentials, std::string_view where,
+                           std::vector<std::string>& problems) {
+  const auto check = [&](std::string_view value, std::string_view field) {
+    // The value itself never goes into the message: it is a secret.
+    if (http::HasControlCharacter(value)) {
+      problems.push_back(fmt::format("{}: {} contains a control character", where, field));
+    }
+  };
+  check(credentials.access_key_id, "access_key_id");
+  check(credentials.secret_access_key, "secret_access_key");
+  check(credentials.session_token, "session_token");
+}
+
+void AddRegionProblems(std::string_view region, std::string_view where,
+                       std::vector<std::string>& problems) {
+  if (http::HasControlCharacter(region) || region.find(' ') != std::string_view::npos) {
+    problems.push_back(fmt::format("{} must not contain control characters or spaces", where));
+  }
+}
+
 http::Endpoint ResolveEndpoint(std::string_view override_url, std::string_view service,
                                std::string_view region) {
   if (!override_url.empty()) return http::Endpoint::Parse(override_url);
   return http::Endpoint{
       .tls = true, .host = fmt::format("{}.{}.amazonaws.com", service, region), .port = 443};
+}
+
+http::Endpoint ResolveEndpoint(std::string_view override_url, std::string_view service,
+                               std::string_view region, std::string_view where,
+                               std::vector<std::string>& problems) {
+  try {
+    return ResolveEndpoint(override_url, service, region);
+  } catch (const ConfigError& e) {
+    for (const auto& problem : e.problems()) {
+      problems.push_back(fmt::format("{}: {}", where, problem));
+    }
+    return {};
+  }
 }
 
 SignedClient::SignedClient(ServiceConfig config) : config_(std::move(config)) {}
@@ -32,6 +65,10 @@ http::Response SignedClient::Send(std::string_view operation, const SignedReques
   to_sign.headers.emplace_back("host", config_.endpoint.HostHeader());
   const AwsCredentials current =
       config_.credentials_provider ? config_.credentials_provider() : config_.credentials;
+  std::vector<std::string> problems;
+  AddCredentialProblems(
+      current, config_.credentials_provider ? "credentials_provider()" : "credentials", problems);
+  if (!problems.empty()) throw ConfigError(std::move(problems));
   const sigv4::Credentials credentials{current.access_key_id, current.secret_access_key,
                                        current.session_token};
   const auto signature = sigv4::Sign(credentials, {config_.region, config_.service}, to_sign,

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http_client.hpp"
 #include "laredo/kinesis/aws_credentials.hpp"
@@ -31,9 +32,26 @@ struct ServiceConfig {
   FaultInjector fault_injector;
 };
 
+/// Appends what keeps `credentials` out of a request header (see `http::HasControlCharacter`) to
+/// `problems`, one problem per field ("`where`: secret_access_key contains a control
+/// character"). Names fields, never their values.
+void AddCredentialProblems(const AwsCredentials& credentials, std::string_view where,
+                           std::vector<std::string>& problems);
+
+/// Appends what keeps `region` out of the credential scope and the default host names (control
+/// characters, spaces) to `problems`; `where` names the setting.
+void AddRegionProblems(std::string_view region, std::string_view where,
+                       std::vector<std::string>& problems);
+
 /// The default endpoint of `service` in `region`, or `override_url` when it is not empty.
 http::Endpoint ResolveEndpoint(std::string_view override_url, std::string_view service,
                                std::string_view region);
+
+/// `ResolveEndpoint`, but a bad `override_url` is appended to `problems` ("`where`: why") instead
+/// of thrown, so that it does not hide the next setting's problems. Returns an empty endpoint then.
+http::Endpoint ResolveEndpoint(std::string_view override_url, std::string_view service,
+                               std::string_view region, std::string_view where,
+                               std::vector<std::string>& problems);
 
 /// A request before signing: the endpoint comes from the service, the query is encoded by
 /// the signer.
@@ -53,7 +71,9 @@ class SignedClient {
   explicit SignedClient(ServiceConfig config);
 
   /// Signs `request` for this service and sends it to the service's endpoint. S3 requests
-  /// without a body send UNSIGNED-PAYLOAD, every other the body's hash.
+  /// without a body send UNSIGNED-PAYLOAD, every other the body's hash. Credentials that cannot go
+  /// into a header (a provider returned a control character) throw `laredo::ConfigError` before
+  /// anything is sent.
   http::Response Send(std::string_view operation, const SignedRequest& request,
                       const http::BodyCallback* on_body);
 

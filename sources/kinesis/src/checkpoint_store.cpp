@@ -109,10 +109,7 @@ std::optional<StreamPosition> FileCheckpointStore::Load() {
 
 void FileCheckpointStore::Save(const StreamPosition& position) {
   const std::lock_guard lock(mutex_);
-  if (!loaded_) {
-    saved_ = ReadFile();
-    loaded_ = true;
-  }
+  LoadOnce();
   if (saved_ && saved_->snapshot_id == position.snapshot_id) {
     if (*saved_ == position) return;
     if (!StreamPosition::Covers(position, *saved_)) {
@@ -121,7 +118,22 @@ void FileCheckpointStore::Save(const StreamPosition& position) {
                                    path_.string(), saved_->ToString(), position.ToString()));
     }
   }
+  WriteFile(position);
+}
 
+void FileCheckpointStore::StartLineage(const StreamPosition& position) {
+  const std::lock_guard lock(mutex_);
+  LoadOnce();  // a damaged file is reported, not replaced
+  WriteFile(position);
+}
+
+void FileCheckpointStore::LoadOnce() {
+  if (loaded_) return;
+  saved_ = ReadFile();
+  loaded_ = true;
+}
+
+void FileCheckpointStore::WriteFile(const StreamPosition& position) {
   const std::string text = fmt::format("{}\n{}\n", kHeader, position.ToString());
   std::filesystem::path tmp = path_;
   tmp += ".tmp";

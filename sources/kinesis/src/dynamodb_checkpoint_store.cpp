@@ -52,6 +52,56 @@ struct DynamoDbCheckpointStore::Impl {
       throw corrupt(e.what());
     }
   }
+
+  // Save (checked to move forward) or StartLineage (not checked): a compare-and-set on `version`
+  // either way, so a concurrent writer is seen and, for Save, re-checked. Holds `mutex`.
+  void Put(const StreamPosition& position, bool new_lineage) {
+    bool fresh = false;  // whether `known` was read in this call
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      if (!fresh && !known) {
+        known = Read();
+        fresh = true;
+      }
+      if (!new_lineage && known && known->position.snapshot_id == position.snapshot_id) {
+        if (known->position == position) return;
+        if (!StreamPosition::Covers(position, known->position)) {
+          throw FatalError(
+              "checkpoint_backwards",
+              fmt::format("refusing to move checkpoint {} in {} back from {} to {}", options.key,
+                          options.table, known->position.ToString(), position.ToString()));
+        }
+      }
+      const std::uint64_t version = known ? known->version + 1 : 1;
+      json input = {
+          {"TableName", options.table},
+          {"Item",
+           {{options.key_attribute, {{"S", options.key}}},
+            {"position", {{"S", position.ToString()}}},
+            {"version", {{"N", std::to_string(version)}}}}},
+          {"ExpressionAttributeNames", {{"#k", options.key_attribute}, {"#v", "version"}}}};
+      if (known) {
+        input["ConditionExpression"] = "#v = :v";
+        input["ExpressionAttributeValues"] = {{":v", {{"N", std::to_string(known->version)}}}};
+        input["ExpressionAttributeNames"].erase("#k");
+      } else {
+        input["ConditionExpression"] = "attribute_not_exists(#k)";
+        input["ExpressionAttributeNames"].erase("#v");
+      }
+      try {
+        api.Call("PutItem", input);
+        known = Stored{position, version};
+        return;
+      } catch (const FatalError& e) {
+        if (e.code() != "conditional_check_failed") throw;
+        // Another writer moved the item: read it again and re-check the direction.
+        known = Read();
+        fresh = true;
+      }
+    }
+    throw RetryableError("checkpoint_contention",
+                         fmt::format("checkpoint {} in {} kept changing under 20 attempts to save",
+                                     options.key, options.table));
+  }
 };
 
 DynamoDbCheckpointStore::DynamoDbCheckpointStore(DynamoDbCheckpointOptions options) {
@@ -73,14 +123,30 @@ DynamoDbCheckpointStore::DynamoDbCheckpointStore(DynamoDbCheckpointOptions optio
         "DynamoDbCheckpointOptions.credentials_provider or AWS_ACCESS_KEY_ID and "
         "AWS_SECRET_ACCESS_KEY");
   }
+  aws::AddRegionProblems(options.region, "DynamoDbCheckpointOptions.region", problems);
+  if (!options.credentials_provider) {
+    aws::AddCredentialProblems(credentials,
+                               options.credentials ? "DynamoDbCheckpointOptions.credentials"
+                                                   : "AWS_* environment credentials",
+                               problems);
+  }
+  if (options.connect_timeout <= std::chrono::milliseconds(0)) {
+    problems.emplace_back("DynamoDbCheckpointOptions.connect_timeout must be positive");
+  }
+  if (options.read_timeout <= std::chrono::milliseconds(0)) {
+    problems.emplace_back("DynamoDbCheckpointOptions.read_timeout must be positive");
+  }
+  http::Endpoint endpoint = aws::ResolveEndpoint(options.endpoint, "dynamodb", options.region,
+                                                 "DynamoDbCheckpointOptions.endpoint", problems);
   if (!problems.empty()) throw ConfigError(std::move(problems));
   aws::ServiceConfig config{
-      .http = http::MakeBeastClient(),
+      .http = http::MakeBeastClient(
+          {.connect_timeout = options.connect_timeout, .io_timeout = options.read_timeout}),
       .credentials = credentials,
       .credentials_provider = options.credentials_provider,
       .region = options.region,
       .service = "dynamodb",
-      .endpoint = aws::ResolveEndpoint(options.endpoint, "dynamodb", options.region),
+      .endpoint = std::move(endpoint),
       .fault_injector = {}};
   impl_ = std::make_unique<Impl>(std::move(options), std::move(config));
 }
@@ -96,52 +162,12 @@ std::optional<StreamPosition> DynamoDbCheckpointStore::Load() {
 
 void DynamoDbCheckpointStore::Save(const StreamPosition& position) {
   const std::lock_guard lock(impl_->mutex);
-  Impl& d = *impl_;
-  bool fresh = false;  // whether `known` was read in this call
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    if (!fresh && !d.known) {
-      d.known = d.Read();
-      fresh = true;
-    }
-    if (d.known && d.known->position.snapshot_id == position.snapshot_id) {
-      if (d.known->position == position) return;
-      if (!StreamPosition::Covers(position, d.known->position)) {
-        throw FatalError(
-            "checkpoint_backwards",
-            fmt::format("refusing to move checkpoint {} in {} back from {} to {}", d.options.key,
-                        d.options.table, d.known->position.ToString(), position.ToString()));
-      }
-    }
-    const std::uint64_t version = d.known ? d.known->version + 1 : 1;
-    json input = {
-        {"TableName", d.options.table},
-        {"Item",
-         {{d.options.key_attribute, {{"S", d.options.key}}},
-          {"position", {{"S", position.ToString()}}},
-          {"version", {{"N", std::to_string(version)}}}}},
-        {"ExpressionAttributeNames", {{"#k", d.options.key_attribute}, {"#v", "version"}}}};
-    if (d.known) {
-      input["ConditionExpression"] = "#v = :v";
-      input["ExpressionAttributeValues"] = {{":v", {{"N", std::to_string(d.known->version)}}}};
-      input["ExpressionAttributeNames"].erase("#k");
-    } else {
-      input["ConditionExpression"] = "attribute_not_exists(#k)";
-      input["ExpressionAttributeNames"].erase("#v");
-    }
-    try {
-      d.api.Call("PutItem", input);
-      d.known = Stored{position, version};
-      return;
-    } catch (const FatalError& e) {
-      if (e.code() != "conditional_check_failed") throw;
-      // Another writer moved the item: read it again and re-check the direction.
-      d.known = d.Read();
-      fresh = true;
-    }
-  }
-  throw RetryableError("checkpoint_contention",
-                       fmt::format("checkpoint {} in {} kept changing under 20 attempts to save",
-                                   d.options.key, d.options.table));
+  impl_->Put(position, /*new_lineage=*/false);
+}
+
+void DynamoDbCheckpointStore::StartLineage(const StreamPosition& position) {
+  const std::lock_guard lock(impl_->mutex);
+  impl_->Put(position, /*new_lineage=*/true);
 }
 
 void DynamoDbCheckpointStore::CreateTableIfMissing() {

@@ -35,11 +35,12 @@ namespace bhttp = boost::beast::http;
 using Tcp = asio::ip::tcp;
 
 // A failed step; `response_started` tells a stale keep-alive connection (nothing came back) from
-// a failure mid-response.
+// a failure mid-response, `budget` is the time limit the step had.
 struct IoFailure {
   std::string step;
   beast::error_code ec;
   bool response_started = false;
+  std::chrono::milliseconds budget{};
 };
 
 class Connection {
@@ -68,10 +69,10 @@ class Connection {
     } else {
       plain_ = std::make_unique<beast::tcp_stream>(io_);
     }
-    Lowest().expires_after(options_.connect_timeout);
+    Expire(options_.connect_timeout);
     Run("connect", [&](auto handler) { Lowest().async_connect(results, handler); });
     if (tls_) {
-      Lowest().expires_after(options_.connect_timeout);
+      Expire(options_.connect_timeout);
       Run("TLS handshake",
           [&](auto handler) { tls_->async_handshake(asio::ssl::stream_base::client, handler); });
     }
@@ -88,12 +89,12 @@ class Connection {
     req.body() = request.body;
     req.prepare_payload();
 
-    Lowest().expires_after(options_.io_timeout);
+    Expire(options_.io_timeout);
     Run("send request", [&](auto handler) { Write(req, handler); });
 
     bhttp::response_parser<bhttp::buffer_body> parser;
     parser.body_limit(boost::none);  // S3 objects are streamed, never held whole
-    Lowest().expires_after(options_.io_timeout);
+    Expire(options_.io_timeout);
     Run("read response header", [&](auto handler) { ReadHeader(parser, handler); });
 
     Response response;
@@ -105,7 +106,7 @@ class Connection {
     while (!parser.is_done()) {
       parser.get().body().data = chunk_.data();
       parser.get().body().size = chunk_.size();
-      Lowest().expires_after(options_.io_timeout);
+      Expire(options_.io_timeout);
       Run(
           "read response body", [&](auto handler) { ReadSome(parser, handler); }, true);
       const std::size_t n = chunk_.size() - parser.get().body().size;
@@ -123,6 +124,12 @@ class Connection {
 
  private:
   beast::tcp_stream& Lowest() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
+
+  // Limits the next step to `budget`.
+  void Expire(std::chrono::milliseconds budget) {
+    budget_ = budget;
+    Lowest().expires_after(budget);
+  }
 
   template <class Message, class Handler>
   void Write(Message& message, Handler handler) {
@@ -158,10 +165,11 @@ class Connection {
     io_.run();
     // A full chunk buffer is not an error: the caller hands it on and reads again.
     if (result == bhttp::error::need_buffer) return;
-    if (result) throw IoFailure{step, result, response_started};
+    if (result) throw IoFailure{step, result, response_started, budget_};
   }
 
   const ClientOptions& options_;
+  std::chrono::milliseconds budget_{};
   asio::io_context io_;
   std::unique_ptr<beast::tcp_stream> plain_;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls_;
@@ -192,6 +200,14 @@ class BeastClient final : public Client {
   }
 
   Response Send(const Request& request, const BodyCallback* on_body) override {
+    // The last gate before the wire: Beast writes header values as given, and a CR/LF in one
+    // would end its line and start a header of the value's choosing.
+    for (const auto& [name, value] : request.headers) {
+      if (HasControlCharacter(name) || HasControlCharacter(value)) {
+        throw ConfigError({fmt::format("header '{}' contains a control character",
+                                       HasControlCharacter(name) ? "(name)" : name)});
+      }
+    }
     const std::string key = request.endpoint.ToString();
     for (int attempt = 0;; ++attempt) {
       std::unique_ptr<Connection> connection = TakeIdle(key);
@@ -206,11 +222,17 @@ class BeastClient final : public Client {
         if (keep_alive) PutIdle(key, std::move(connection));
         return response;
       } catch (const IoFailure& failure) {
-        // The server may have closed an idle connection just as we reused it: one fresh try.
-        if (reused && !failure.response_started && attempt == 0) continue;
-        throw RetryableError("http_io", fmt::format("{} {}{}: {} failed: {}", request.method,
-                                                    request.endpoint.ToString(), request.path,
-                                                    failure.step, failure.ec.message()));
+        const bool timed_out = failure.ec == beast::error::timeout;
+        // The server may have closed an idle connection just as we reused it: one fresh try. Not
+        // after a timeout: the server is there but silent, and the budget is spent.
+        if (reused && !failure.response_started && !timed_out && attempt == 0) continue;
+        const std::string what =
+            timed_out ? fmt::format("{} timed out after {} ms talking to {}", failure.step,
+                                    failure.budget.count(), request.endpoint.HostHeader())
+                      : fmt::format("{} failed: {}", failure.step, failure.ec.message());
+        throw RetryableError("http_io",
+                             fmt::format("{} {}{}: {}", request.method, request.endpoint.ToString(),
+                                         request.path, what));
       }
     }
   }

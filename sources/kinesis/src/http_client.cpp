@@ -3,13 +3,23 @@
 #include <fmt/format.h>
 #include <strings.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "laredo/error.hpp"
 
 namespace laredo::kinesis::http {
 
+bool HasControlCharacter(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+  });
+}
+
 Endpoint Endpoint::Parse(std::string_view url) {
+  // Not echoed: a control character would reach the log as well.
+  if (HasControlCharacter(url)) throw ConfigError({"endpoint URL contains a control character"});
   const auto bad = [&](std::string_view why) {
     return ConfigError({fmt::format("endpoint '{}': {}", url, why)});
   };
@@ -41,6 +51,7 @@ Endpoint Endpoint::Parse(std::string_view url) {
   }
   if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
   if (host.empty()) throw bad("no host");
+  if (host.find(' ') != std::string_view::npos) throw bad("the host contains a space");
   endpoint.host = std::string(host);
   return endpoint;
 }

@@ -15,6 +15,11 @@ namespace laredo::kinesis::http {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+/// Whether `text` holds a control character (below 0x20, or DEL). Such a byte in a header value
+/// would end the header line on the wire and let the rest pose as another header, so nothing
+/// that holds one may become a header.
+bool HasControlCharacter(std::string_view text);
+
 /// Where requests go: scheme, host and port of an endpoint URL.
 struct Endpoint {
   bool tls = true;
@@ -22,7 +27,8 @@ struct Endpoint {
   std::uint16_t port = 443;
 
   /// "https://kinesis.us-east-1.amazonaws.com", "http://127.0.0.1:4567". A path after the
-  /// authority is not supported. Throws `laredo::ConfigError` for anything else.
+  /// authority is not supported. Throws `laredo::ConfigError` for anything else, control
+  /// characters and spaces included (the host becomes the Host header).
   static Endpoint Parse(std::string_view url);
   /// The Host header value: the host, plus ":port" unless it is the scheme's default.
   [[nodiscard]] std::string HostHeader() const;
@@ -55,9 +61,11 @@ struct Response {
 using BodyCallback = std::function<void(std::string_view chunk)>;
 
 struct ClientOptions {
-  /// Limit for resolving and connecting (TLS handshake included). Default 10 s.
+  /// Limit for connecting: TCP and the TLS handshake (name resolution is synchronous, bounded
+  /// only by the system resolver). Default 10 s.
   std::chrono::milliseconds connect_timeout{10'000};
-  /// Limit for sending the request and for each read of the response. Default 30 s.
+  /// Limit for sending the request and for each read of the response. Default 30 s. A
+  /// kept-alive connection that times out is not retried on a fresh one.
   std::chrono::milliseconds io_timeout{30'000};
   /// Idle keep-alive connections kept per endpoint. Default 4.
   std::size_t max_idle_per_endpoint = 4;
@@ -72,7 +80,9 @@ struct ClientOptions {
 /// Sends requests and returns responses of any status; only transport failures throw.
 ///
 /// Errors: resolving, connecting, TLS, timeouts and connections that break mid-response throw
-/// `laredo::RetryableError` (code "http_io"), naming the endpoint.
+/// `laredo::RetryableError` (code "http_io"), naming the endpoint; a timeout says "STEP timed out
+/// after N ms talking to HOST:PORT". A header name or value with a control character throws
+/// `laredo::ConfigError` before anything is sent (the value is not echoed).
 /// Threading contract: `Send` may be called from several threads at once; each call uses its own
 /// connection (idle ones are pooled and reused per endpoint). A body callback runs on the calling
 /// thread and may throw to abandon the response (its connection is then closed).

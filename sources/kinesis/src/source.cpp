@@ -63,6 +63,9 @@ struct Source::Impl {
   std::atomic<SourceState> state{SourceState::Connecting};
   std::mutex ack_mutex;
   std::optional<StreamPosition> last_saved;  // guarded by ack_mutex
+  // A baseline completed since the last save: the next ack starts a new checkpoint lineage.
+  // Guarded by ack_mutex.
+  bool new_lineage = false;
 
   [[nodiscard]] std::string Key(std::string_view relative) const {
     return options.prefix + std::string(relative);
@@ -78,6 +81,7 @@ struct Source::Impl {
     if (options.region.empty()) {
       problems.emplace_back("no region: set SourceOptions.region or AWS_REGION");
     }
+    aws::AddRegionProblems(options.region, "SourceOptions.region", problems);
     const AwsCredentials credentials =
         options.credentials.value_or(AwsCredentials::FromEnvironment());
     if (credentials.empty() && !options.credentials_provider) {
@@ -85,35 +89,46 @@ struct Source::Impl {
           "no credentials: set SourceOptions.credentials, SourceOptions.credentials_provider or "
           "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
     }
+    if (!options.credentials_provider) {
+      aws::AddCredentialProblems(
+          credentials,
+          options.credentials ? "SourceOptions.credentials" : "AWS_* environment credentials",
+          problems);
+    }
     if (options.max_records_per_call < 1 || options.max_records_per_call > 10000) {
       problems.emplace_back("SourceOptions.max_records_per_call must be within 1..10000");
     }
     if (options.list_page_size < 0 || options.list_page_size > 1000) {
       problems.emplace_back("SourceOptions.list_page_size must be within 0..1000");
     }
-    http::Endpoint s3_endpoint;
-    http::Endpoint kinesis_endpoint;
-    try {
-      s3_endpoint = aws::ResolveEndpoint(options.s3_endpoint, "s3", options.region);
-      kinesis_endpoint = aws::ResolveEndpoint(options.kinesis_endpoint, "kinesis", options.region);
-    } catch (const ConfigError& e) {
-      problems.insert(problems.end(), e.problems().begin(), e.problems().end());
+    if (options.connect_timeout <= std::chrono::milliseconds(0)) {
+      problems.emplace_back("SourceOptions.connect_timeout must be positive");
     }
+    if (options.read_timeout <= std::chrono::milliseconds(0)) {
+      problems.emplace_back("SourceOptions.read_timeout must be positive");
+    }
+    // Each endpoint on its own, so that a bad one does not hide a bad other.
+    const http::Endpoint s3_endpoint = aws::ResolveEndpoint(
+        options.s3_endpoint, "s3", options.region, "SourceOptions.s3_endpoint", problems);
+    const http::Endpoint kinesis_endpoint =
+        aws::ResolveEndpoint(options.kinesis_endpoint, "kinesis", options.region,
+                             "SourceOptions.kinesis_endpoint", problems);
     if (!problems.empty()) throw ConfigError(std::move(problems));
     if (!options.prefix.empty() && !options.prefix.ends_with('/')) options.prefix += '/';
 
     // One HTTP client (one connection pool) for both services.
-    const auto service = [&, client = std::shared_ptr<http::Client>(http::MakeBeastClient())](
-                             const char* name, const http::Endpoint& endpoint,
-                             aws::FaultInjector fault) {
-      return aws::ServiceConfig{.http = client,
-                                .credentials = credentials,
-                                .credentials_provider = options.credentials_provider,
-                                .region = options.region,
-                                .service = name,
-                                .endpoint = endpoint,
-                                .fault_injector = std::move(fault)};
-    };
+    const auto service =
+        [&, client = std::shared_ptr<http::Client>(http::MakeBeastClient(
+                {.connect_timeout = options.connect_timeout, .io_timeout = options.read_timeout}))](
+            const char* name, const http::Endpoint& endpoint, aws::FaultInjector fault) {
+          return aws::ServiceConfig{.http = client,
+                                    .credentials = credentials,
+                                    .credentials_provider = options.credentials_provider,
+                                    .region = options.region,
+                                    .service = name,
+                                    .endpoint = endpoint,
+                                    .fault_injector = std::move(fault)};
+        };
     s3 = std::make_unique<aws::S3Client>(service("s3", s3_endpoint, XmlFault(options)));
     kinesis = std::make_unique<aws::KinesisClient>(
         service("kinesis", kinesis_endpoint, JsonFault(options)));
@@ -231,6 +246,14 @@ Position Source::Baseline(std::stop_token stop, const std::vector<TableIdentifie
   } catch (const BaselineStopped&) {
     return {};
   }
+  {
+    // The targets now hold the snapshot, and the stream is read again from its start: positions
+    // behind the saved checkpoint are this lineage's and must be accepted, not refused as a move
+    // backwards. The store is told at the first ack, once something of it is durable.
+    const std::lock_guard lock(d.ack_mutex);
+    d.new_lineage = true;
+    d.last_saved.reset();
+  }
   return Position(d.manifest->StartPosition());
 }
 
@@ -258,6 +281,12 @@ void Source::Ack(const Position& position) {
   if (!d.options.checkpoint_store) return;
   const StreamPosition& p = AsStreamPosition(position);
   const std::lock_guard lock(d.ack_mutex);
+  if (d.new_lineage) {
+    d.options.checkpoint_store->StartLineage(p);
+    d.last_saved = p;
+    d.new_lineage = false;
+    return;
+  }
   // The engine acks in order; an older or equal position is not an advance.
   if (d.last_saved && d.last_saved->snapshot_id == p.snapshot_id &&
       StreamPosition::Covers(*d.last_saved, p)) {

@@ -29,6 +29,9 @@ class CheckpointIt : public AwsTest {
                                {{"id", id}, {"name", "n" + std::to_string(id)}, {"v", v}}));
   }
 
+  void ExpectABaselineStartsANewLineage(
+      const std::function<std::shared_ptr<CheckpointStore>()>& make_store);
+
   DynamoDbCheckpointOptions DynamoOptions(const std::string& table, const std::string& key) const {
     return {.table = table,
             .key = key,
@@ -140,6 +143,67 @@ TEST_F(CheckpointIt, EngineResumesFromADynamoDbCheckpointWithoutABaseline) {
     EXPECT_EQ(call.row.at("v"), Value(2)) << call.row.ToString();
   }
   EXPECT_EQ(updates, 20U);
+}
+
+// A restart whose target kept nothing re-baselines and reads the stream again from the snapshot:
+// a new checkpoint lineage, behind the saved checkpoint. Its ACKs must be saved (the checkpoint
+// follows them) and none reported as failed.
+void CheckpointIt::ExpectABaselineStartsANewLineage(
+    const std::function<std::shared_ptr<CheckpointStore>()>& make_store) {
+  CreateStream(2);
+  for (int id = 0; id < 20; ++id) Put(id, 1);
+  const auto run = [&](std::size_t expected_updates, const std::function<void()>& after_start) {
+    auto observer = std::make_shared<laredo::testing::RecordingObserver>();
+    EngineOptions engine_options;
+    engine_options.ack_interval = 20ms;
+    engine_options.observer = observer;
+    auto options = Options();
+    options.checkpoint_store = make_store();
+    // The stream waits until the baseline's ACK has been handled, so that ACK is always behind
+    // the first run's checkpoint (not overtaken by the replayed records).
+    options.fault_injector = [observer](std::string_view operation) -> std::optional<std::string> {
+      if (operation == "ListShards") {
+        laredo::testing::Eventually(
+            [&] { return !observer->Acks().empty() || !observer->Errors().empty(); }, 10s);
+      }
+      return std::nullopt;
+    };
+    Engine engine(engine_options);
+    engine.AddSource("kinesis", std::make_shared<Source>(options));
+    auto target = std::make_shared<laredo::testing::RecordingTarget>();  // keeps nothing
+    engine.AddPipeline("kinesis", kUsers, target);
+    engine.Start();
+    after_start();
+    EXPECT_TRUE(target->AwaitApplied(expected_updates, 20s))
+        << engine.SourceError("kinesis").value_or("");
+    engine.Stop();  // the final ACK covers everything applied
+    for (const auto& error : observer->Errors()) ADD_FAILURE() << error.message;
+    return engine.LastAckedPositionString("kinesis");
+  };
+  const std::string first = run(20, [] {});
+  EXPECT_EQ(make_store()->Load()->ToString(), first);
+
+  // The second run replays the 20 and gets 5 more.
+  const std::string second = run(25, [&] {
+    for (int id = 0; id < 5; ++id) Put(id, 2);
+  });
+  EXPECT_NE(second, first);
+  EXPECT_EQ(make_store()->Load()->ToString(), second);
+}
+
+TEST_F(CheckpointIt, ABaselineStartsANewFileCheckpointLineage) {
+  const auto dir = std::filesystem::temp_directory_path() / UniqueName("lineage");
+  std::filesystem::create_directories(dir);
+  ExpectABaselineStartsANewLineage(
+      [&] { return std::make_shared<FileCheckpointStore>(dir / "checkpoint"); });
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(CheckpointIt, ABaselineStartsANewDynamoDbCheckpointLineage) {
+  const std::string table = UniqueName("lineage");
+  DynamoDbCheckpointStore(DynamoOptions(table, "consumer")).CreateTableIfMissing();
+  ExpectABaselineStartsANewLineage(
+      [&] { return std::make_shared<DynamoDbCheckpointStore>(DynamoOptions(table, "consumer")); });
 }
 
 StreamPosition Pos(const std::string& snapshot, const std::string& seq) {

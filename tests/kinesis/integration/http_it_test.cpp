@@ -1,6 +1,7 @@
 // The Beast transport against real servers: TLS verification (trusted, untrusted, wrong host
 // name), streamed bodies, keep-alive reuse and connection failures.
 #include "aws_env.hpp"
+#include "kinesis/silent_listener.hpp"
 #include "laredo/error.hpp"
 
 namespace laredo::kinesis::it {
@@ -45,6 +46,9 @@ TEST_F(HttpIt, TlsWithATrustedCertificateWorks) {
       [&] { return kinesis.DescribeStreamStatus(stream_) == "ACTIVE"; }));
   // Several calls over one kept-alive TLS connection.
   for (int i = 0; i < 5; ++i) EXPECT_EQ(kinesis.ListShards(stream_).size(), 1U);
+  // TearDown deletes streams on the plain server only; this server's shard limit (10) would
+  // otherwise run out after a few runs against the same servers.
+  kinesis.DeleteStream(stream_);
 }
 
 TEST_F(HttpIt, TlsRefusesAnUntrustedCertificate) {
@@ -96,6 +100,36 @@ TEST_F(HttpIt, ConnectionRefusedIsRetryable) {
     EXPECT_EQ(e.code(), "http_io");
     EXPECT_NE(std::string(e.what()).find("connect"), std::string::npos) << e.what();
   }
+}
+
+// A Kinesis endpoint that accepts connections and never answers fails within the read timeout,
+// naming itself: in validation and in the stream.
+TEST_F(HttpIt, ASilentKinesisEndpointFailsWithinTheReadTimeout) {
+  const testing::SilentListener silent;
+  PutManifest({{"public.users", {{"columns", IdNameV()}, {"objects", nlohmann::json::array()}}}},
+              nlohmann::json::object());
+  auto options = Options();
+  options.kinesis_endpoint = silent.Url();
+  options.read_timeout = std::chrono::milliseconds(300);
+  Source source(options);
+  const auto users = Table("public", "users");
+  source.Init(SourceConfig{.tables = {users}, .options = {}});
+  const std::string expected = "timed out after 300 ms talking to " + silent.HostPort();
+
+  const auto problems = source.ValidateTables({users});
+  ASSERT_EQ(problems.size(), 1U);
+  EXPECT_EQ(problems[0].code, "STREAM_UNREACHABLE");
+  EXPECT_NE(problems[0].message.find(expected), std::string::npos) << problems[0].message;
+
+  CollectingHandler handler;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    source.Stream(std::stop_token(), Position(), handler);
+    FAIL() << "expected a timeout";
+  } catch (const RetryableError& e) {
+    EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
 }
 
 TEST_F(HttpIt, NotFoundObjectIsAFatalNotFound) {

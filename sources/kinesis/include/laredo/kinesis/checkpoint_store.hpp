@@ -25,6 +25,13 @@ class CheckpointStore {
   /// again does nothing. A position of another snapshot replaces the checkpoint (a re-baseline
   /// starts a new chain).
   virtual void Save(const StreamPosition& position) = 0;
+
+  /// Durably replaces the checkpoint with `position` whatever was saved, behind it or not: the
+  /// first position of a new lineage. A fresh baseline from a snapshot starts one even within the
+  /// same snapshot (a restart whose target kept nothing loads the snapshot again and re-reads the
+  /// stream from its start), and `Save` advances it from there. The source calls it for its first
+  /// acknowledgement after each baseline, never otherwise.
+  virtual void StartLineage(const StreamPosition& position) = 0;
 };
 
 /// Keeps the checkpoint in one small text file. `Save` writes a temporary file beside it, fsyncs
@@ -42,11 +49,16 @@ class FileCheckpointStore final : public CheckpointStore {
 
   std::optional<StreamPosition> Load() override;
   void Save(const StreamPosition& position) override;
+  void StartLineage(const StreamPosition& position) override;
 
   [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
 
  private:
   std::optional<StreamPosition> ReadFile() const;
+  // Reads the file into `saved_` unless it was read or written already; the caller holds `mutex_`.
+  void LoadOnce();
+  // Write-fsync-rename-fsync of `position`; the caller holds `mutex_`.
+  void WriteFile(const StreamPosition& position);
 
   const std::filesystem::path path_;
   std::mutex mutex_;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,11 @@ struct DynamoDbCheckpointOptions {
   /// ("expired_credentials"), so the retry signs with what the provider returns then.
   /// Default none.
   AwsCredentialsProvider credentials_provider;
+  /// Time limits of each request, as `SourceOptions::connect_timeout` and `read_timeout`: a
+  /// DynamoDB endpoint that never answers fails `Load` or `Save` ("timed out after N ms talking
+  /// to HOST", a `RetryableError`) within them. Defaults 10 s and 30 s.
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds read_timeout{30'000};
 };
 
 /// Keeps the checkpoint in one DynamoDB item: {key_attribute: key, position: text, version: n}.
@@ -49,6 +55,8 @@ class DynamoDbCheckpointStore final : public CheckpointStore {
 
   std::optional<StreamPosition> Load() override;
   void Save(const StreamPosition& position) override;
+  /// The same compare-and-set as `Save`, without the direction check.
+  void StartLineage(const StreamPosition& position) override;
 
   /// Creates the table (on-demand billing) unless it exists. For setup scripts and tests.
   void CreateTableIfMissing();

@@ -28,7 +28,9 @@ struct MalformedRecord {
   std::string error;
 };
 
-/// Configuration of `Source`. Validated once, in `Init`, which reports every problem at once.
+/// Configuration of `Source`. Validated once, in `Init`, which reports every problem at once in
+/// one `laredo::ConfigError`. Nothing that ends up in a request header (credentials, region,
+/// endpoint hosts) may contain control characters.
 struct SourceOptions {
   /// S3 bucket holding `manifest.json` and the table objects. Required.
   std::string bucket;
@@ -63,6 +65,14 @@ struct SourceOptions {
   /// Longest wait after repeated throttling of one shard (the wait doubles from 100 ms). Default 5
   /// s.
   std::chrono::milliseconds max_throttle_backoff{5000};
+  /// Longest wait for connecting to an endpoint: the TCP connection and the TLS handshake (name
+  /// resolution is left to the system resolver and its own limits). Default 10 s.
+  std::chrono::milliseconds connect_timeout{10'000};
+  /// Longest wait for sending a request and for each read of its response: a server that accepts
+  /// the connection but does not answer fails the request ("timed out after N ms talking to
+  /// HOST", a `RetryableError`) within this budget. Keep it above Kinesis's and S3's slowest
+  /// answers. Default 30 s.
+  std::chrono::milliseconds read_timeout{30'000};
   /// Page size of S3 listings (`max-keys`); 0 leaves the server's default (1000). Default 0.
   int list_page_size = 0;
 
