@@ -488,6 +488,9 @@ bool Pipeline::ApplyOnce(Item& item) {
       return true;
     case Item::Kind::SchemaChange: {
       if (awaiting_rebaseline_) return true;  // the baseline brings the new columns
+      // Sources repeat a table's columns when a stream (re)starts (pgoutput's Relation
+      // messages); the target hears only of real changes.
+      if (*item.columns == columns_) return true;
       auto response = target_->OnSchemaChange(table_, columns_, *item.columns);
       observer_->OnSchemaChange(id_, table_, response);
       switch (response.action) {

@@ -564,10 +564,23 @@ void SourceRunner::TryAck() {
     last_acked_seq_ = low->seq;
     last_acked_text_ = source_->PositionToString(position);
   } catch (const std::exception& e) {
-    Logger()->warn("source {}: Ack failed (will retry): {}", id_, e.what());
-    options_.observer->OnError(id_, std::string("Ack failed: ") + e.what(), true);
+    // Reported once per distinct failure, not at every interval; the next interval tries again
+    // (a renewed credential or a healed store may let it through).
+    const bool retryable = IsRetryable(e);
+    if (last_ack_error_ != e.what()) {
+      last_ack_error_ = e.what();
+      if (retryable) {
+        Logger()->warn("source {}: Ack failed (will retry): {}", id_, e.what());
+      } else {
+        Logger()->error("source {}: Ack failed ({}): {}; the source cannot release anything until "
+                        "this is fixed",
+                        id_, "not retryable", e.what());
+      }
+      options_.observer->OnError(id_, std::string("Ack failed: ") + e.what(), retryable);
+    }
     return;
   }
+  last_ack_error_.clear();
   options_.observer->OnAckAdvanced(id_, last_acked_, last_acked_text_);
 }
 

@@ -133,6 +133,7 @@ class SourceRunner final : public ChangeHandler {
   Position last_acked_;
   std::string last_acked_text_;
   std::uint64_t last_acked_seq_ = 0;
+  std::string last_ack_error_;  // the failure last reported, so it is not repeated every interval
 
   std::jthread thread_;
   std::jthread ack_thread_;
