@@ -174,34 +174,38 @@ void SourceRunner::Run(std::stop_token stop) {
   });
   ReportState();
 
-  // Init, retried while the failure is retryable.
+  // Init and validation, retried together while the failure is retryable: validation talks to
+  // the origin too, and a server that restarts under it must not fail the source for good.
   std::map<TableIdentifier, std::vector<ColumnDefinition>>& columns = columns_;
+  std::vector<ValidationError> problems;
   for (int failures = 0;;) {
+    const char* step = "Init";
     try {
       columns = source_->Init(SourceConfig{.tables = tables_, .options = {}});
+      step = "ValidateTables";
+      problems = source_->ValidateTables(tables_);
       break;
     } catch (const std::exception& e) {
-      if (!IsRetryable(e)) return Fail(std::string("Init failed (not retryable): ") + e.what());
-      if (++failures > options_.source_max_retries) {
-        return Fail(fmt::format("Init failed {} times: {}", failures, e.what()));
+      if (!IsRetryable(e)) {
+        if (step == std::string_view("Init")) {
+          return Fail(std::string("Init failed (not retryable): ") + e.what());
+        }
+        problems = {{std::nullopt, "VALIDATION_FAILED", e.what()}};
+        break;
       }
-      if (!Retry(stop, failures, std::string("Init failed, retrying: ") + e.what())) return;
+      if (++failures > options_.source_max_retries) {
+        return Fail(fmt::format("{} failed {} times: {}", step, failures, e.what()));
+      }
+      if (!Retry(stop, failures, fmt::format("{} failed, retrying: {}", step, e.what()))) return;
     }
   }
   ClearRetryError();
   ReportState();
 
-  std::vector<ValidationError> problems;
   for (const auto& table : tables_) {
     if (!columns.contains(table)) {
       problems.push_back({table, "TABLE_NOT_FOUND", "the source returned no columns for it"});
     }
-  }
-  try {
-    auto found = source_->ValidateTables(tables_);
-    problems.insert(problems.end(), found.begin(), found.end());
-  } catch (const std::exception& e) {
-    problems.push_back({std::nullopt, "VALIDATION_FAILED", e.what()});
   }
   if (!problems.empty()) {
     std::vector<std::string> lines;
@@ -572,9 +576,10 @@ void SourceRunner::TryAck() {
       if (retryable) {
         Logger()->warn("source {}: Ack failed (will retry): {}", id_, e.what());
       } else {
-        Logger()->error("source {}: Ack failed ({}): {}; the source cannot release anything until "
-                        "this is fixed",
-                        id_, "not retryable", e.what());
+        Logger()->error(
+            "source {}: Ack failed ({}): {}; the source cannot release anything until "
+            "this is fixed",
+            id_, "not retryable", e.what());
       }
       options_.observer->OnError(id_, std::string("Ack failed: ") + e.what(), retryable);
     }

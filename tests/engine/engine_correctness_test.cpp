@@ -338,3 +338,36 @@ TEST(EngineCorrectness, APipelineHaltedWhileTheSourceWaitsForRoomStillHoldsTheAc
 
 }  // namespace
 }  // namespace laredo::testing
+
+namespace laredo::testing {
+namespace {
+
+/// Validation that loses its connection once (the server restarted under it).
+class FlakyValidationSource : public TestSource {
+ public:
+  std::vector<ValidationError> ValidateTables(const std::vector<TableIdentifier>& t) override {
+    if (++calls == 1) throw RetryableError("connect", "server closed the connection unexpectedly");
+    return TestSource::ValidateTables(t);
+  }
+  std::atomic<int> calls{0};
+};
+
+// Found by the PostgreSQL chaos run: a consumer starting while the server crash-restarted failed
+// for good, because a lost connection during validation counted as a validation problem.
+TEST(EngineCorrectness, ATransientFailureDuringValidationIsRetried) {
+  auto source = std::make_shared<FlakyValidationSource>();
+  source->SetSchema(kUsers, IdNameColumns());
+  source->AddRow(kUsers, User(1, "a"));
+  auto target = std::make_shared<IndexedTarget>();
+  Engine engine(FastOptions());
+  engine.AddSource("s", source);
+  engine.AddPipeline("s", kUsers, target);
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(10s)) << engine.NotReadyReason();
+  EXPECT_EQ(source->calls.load(), 2);
+  EXPECT_EQ(source->InitCount(), 2);  // Init and validation are retried together
+  EXPECT_EQ(target->Count(), 1U);
+}
+
+}  // namespace
+}  // namespace laredo::testing
