@@ -3,6 +3,7 @@
 #
 #   eval "$(tests/pg/pg_server.sh start DIR)"   # prints `export LAREDO_PG_CONNINFO=...`
 #   tests/pg/pg_server.sh stop DIR
+#   tests/pg/pg_server.sh crash-restart DIR     # immediate shutdown (no checkpoint), then start
 #
 # `start` wipes DIR, runs initdb as a non-root user (the `postgres` OS user when run as root),
 # configures logical replication on 127.0.0.1 with a free port and a Unix socket inside DIR,
@@ -13,7 +14,7 @@ set -euo pipefail
 cmd=${1:-}
 dir=${2:-}
 if [[ -z "$cmd" || -z "$dir" ]]; then
-  echo "usage: $0 start|stop DIR" >&2
+  echo "usage: $0 start|stop|crash-restart DIR" >&2
   exit 2
 fi
 
@@ -57,6 +58,11 @@ EOF
 }
 
 case "$cmd" in
+  crash-restart)
+    # Like a crash: every backend is ended at once and the server recovers from WAL on start.
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m immediate -w -t 60 \
+      restart >&2
+    ;;
   stop)
     stop_server
     rm -rf "$dir"
@@ -99,7 +105,7 @@ EOF
     echo "export LAREDO_PG_DIR='$dir'"
     ;;
   *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop|crash-restart DIR" >&2
     exit 2
     ;;
 esac

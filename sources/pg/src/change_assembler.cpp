@@ -31,7 +31,7 @@ ChangeAssembler::ChangeAssembler(std::map<TableIdentifier, std::vector<ColumnDef
                                  StreamPosition skip_through)
     : columns_(std::move(known)),
       skip_through_(skip_through),
-      last_dispatched_(skip_through),
+      last_delivered_(skip_through),
       previous_end_(skip_through.ack_lsn) {}
 
 const ChangeAssembler::Relation* ChangeAssembler::Find(std::uint32_t relation_id) const {
@@ -146,9 +146,11 @@ void ChangeAssembler::OnRelation(const RelationMessage& m, ChangeHandler& handle
         }
         now.push_back(std::move(d));
       }
-      known->second = now;
       Dispatch(handler);  // changes before the Relation message keep the old columns
-      handler.OnSchemaChange(rel.table, std::move(now));
+      handler.OnSchemaChange(rel.table, now);
+      // Known only once the handler took it: if the call throws, the next connection's Relation
+      // message reports the change again.
+      known->second = std::move(now);
     }
   }
   relations_[m.relation_id] = std::move(rel);
@@ -176,8 +178,11 @@ void ChangeAssembler::Dispatch(ChangeHandler& handler) {
   held_.reset();
   const auto& position = std::any_cast<const StreamPosition&>(event.position);
   if (StreamPosition::Compare(position, skip_through_) <= 0) return;  // delivered before
-  last_dispatched_ = position;
+  const StreamPosition delivered = position;
   handler.OnChange(std::move(event));
+  // Counted only now: a call that an exception abandoned (a status update failing while the
+  // engine blocked on backpressure) did not deliver the change, and a reconnect resumes from here.
+  last_delivered_ = delivered;
 }
 
 void ChangeAssembler::Handle(const PgoutputMessage& message, ChangeHandler& handler) {

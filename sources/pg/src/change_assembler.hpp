@@ -32,13 +32,15 @@ class ChangeAssembler {
   void Handle(const PgoutputMessage& message, ChangeHandler& handler);
 
   [[nodiscard]] bool in_transaction() const noexcept { return in_transaction_; }
-  /// The last change handed to the handler (or `skip_through` before any).
-  [[nodiscard]] const StreamPosition& last_dispatched() const noexcept { return last_dispatched_; }
+  /// The last change the handler took: its `OnChange` returned normally (or `skip_through`
+  /// before any). The only resume point of a reconnect: a change whose call ended with an
+  /// exception was not delivered.
+  [[nodiscard]] const StreamPosition& last_delivered() const noexcept { return last_delivered_; }
   /// Commit time of the newest transaction seen.
   [[nodiscard]] std::optional<std::chrono::system_clock::time_point> last_commit_time() const {
     return last_commit_time_;
   }
-  /// Columns now known per table (updated by schema changes).
+  /// Columns now known per table (updated by schema changes the handler took).
   [[nodiscard]] const std::map<TableIdentifier, std::vector<ColumnDefinition>>& columns() const {
     return columns_;
   }
@@ -68,7 +70,7 @@ class ChangeAssembler {
   std::map<TableIdentifier, std::vector<ColumnDefinition>> columns_;
   std::unordered_map<std::uint32_t, Relation> relations_;
   StreamPosition skip_through_;
-  StreamPosition last_dispatched_;
+  StreamPosition last_delivered_;
   Lsn previous_end_;
   bool in_transaction_ = false;
   Lsn commit_lsn_;

@@ -23,7 +23,7 @@ struct Source::Impl {
   /// Sets `in_use` and wakes a ResetSource waiting on it.
   void SetInUse(bool value);
   /// The position the stream thread may report as flushed (see source_stream.cpp).
-  Lsn ComputeFlush(const StreamPosition& last_dispatched, Lsn idle_lsn);
+  Lsn ComputeFlush(const StreamPosition& last_delivered, Lsn idle_lsn);
   /// Records `p` as acknowledged if it is newer than what is recorded.
   void RecordAck(const StreamPosition& p, bool replace);
   /// Waits for `delay` or until stop or Resume; false when stopped.

@@ -32,13 +32,13 @@ bool IsSlotInvalidated(const SqlError& e) {
 // except that once every dispatched change is acknowledged, WAL that the server has shown to hold
 // nothing for us (a keepalive's end while no transaction was open) may be released too, so an
 // idle source does not pin WAL. Never moves backwards.
-Lsn Source::Impl::ComputeFlush(const StreamPosition& last_dispatched, Lsn idle_lsn) {
+Lsn Source::Impl::ComputeFlush(const StreamPosition& last_delivered, Lsn idle_lsn) {
   Lsn flush;
   {
     std::lock_guard lk(mu);
     if (has_ack) {
       flush = acked.ack_lsn;
-      if (StreamPosition::Compare(acked, last_dispatched) >= 0) flush = std::max(flush, idle_lsn);
+      if (StreamPosition::Compare(acked, last_delivered) >= 0) flush = std::max(flush, idle_lsn);
     }
   }
   return std::max(flush, Lsn(sent_flush.load()));
@@ -72,7 +72,7 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
   // A status update when the server asked for one, when the flush position moved, or when
   // `status_every` passed since the last one.
   const auto send_status = [&](bool reply) {
-    const Lsn flush = ComputeFlush(assembler.last_dispatched(), idle_lsn);
+    const Lsn flush = ComputeFlush(assembler.last_delivered(), idle_lsn);
     const auto now = Clock::now();
     if (reply || flush.value() != sent_flush.load() || now - last_status >= status_every) {
       repl->SendStatus(std::max(received, flush), flush, false);
@@ -90,7 +90,7 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
     ChangeHandler& handler;
     ~Sync() {
       handler.SetBackpressureHook({}, {});
-      resume = a.last_dispatched();
+      resume = a.last_delivered();
       columns = a.columns();
     }
   } sync{assembler, resume, columns, handler};

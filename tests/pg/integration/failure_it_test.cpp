@@ -4,21 +4,7 @@
 namespace laredo::pg::testing {
 namespace {
 
-using laredo::testing::FastOptions;
-using laredo::testing::RecordingObserver;
 using laredo::testing::RecordingTarget;
-
-struct Harness {
-  explicit Harness(SourceOptions options)
-      : observer(std::make_shared<RecordingObserver>()),
-        source(std::make_shared<Source>(std::move(options))),
-        engine(FastOptions(observer)) {
-    engine.AddSource("pg", source);
-  }
-  std::shared_ptr<RecordingObserver> observer;
-  std::shared_ptr<Source> source;
-  Engine engine;
-};
 
 TEST_F(PgTest, ConfirmedFlushNeverPassesWhatTheTargetMadeDurable) {
   Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY)");
