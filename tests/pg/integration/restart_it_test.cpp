@@ -2,6 +2,7 @@
 #include <set>
 
 #include "pg_harness.hpp"
+#include "replication_connection.hpp"
 
 namespace laredo::pg::testing {
 namespace {
@@ -132,6 +133,38 @@ TEST_F(PgTest, ChangedColumnTypeRebaselinesAnEphemeralSource) {
 
 TEST_F(PgTest, ReconnectGivesUpAfterMaxAttemptsWithAClearError) {
   Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY)");
+  auto options = Options();
+  // Wide enough for the other consumer below to take the slot before the first attempt.
+  options.reconnect = {.initial_backoff = 1s, .max_backoff = 1s, .max_attempts = 2};
+  Harness h(options);
+  h.engine.AddPipeline("pg", T("t"), std::make_shared<memory::IndexedTarget>());
+  h.engine.Start();
+  ASSERT_TRUE(h.engine.AwaitReady(30s));
+  ASSERT_FALSE(AwaitWalsenderPid().empty());
+  ASSERT_TRUE(KillWalsender());
+  // The slot stays in use by another consumer (55006, which may clear up): retried, up to
+  // max_attempts.
+  ReplicationConnection other(
+      PgConnection::Connect(conninfo_, ConnectionKind::Replication, "other consumer"));
+  ASSERT_TRUE(Eventually([&] {
+    try {
+      other.StartReplication(name_, Lsn(), name_);
+      return true;
+    } catch (const RetryableError&) {
+      return false;  // the source's walsender is still exiting
+    }
+  }));
+  ASSERT_TRUE(Eventually([&] { return h.engine.SourceError("pg").has_value(); }, 30s));
+  const auto error = *h.engine.SourceError("pg");
+  EXPECT_NE(error.find("gave up reconnecting"), std::string::npos) << error;
+  EXPECT_NE(error.find("after 2 attempts"), std::string::npos) << error;
+  EXPECT_NE(error.find("55006"), std::string::npos) << error;
+  EXPECT_EQ(h.engine.GetSourceState("pg"), SourceState::Error);
+  h.engine.Stop();
+}
+
+TEST_F(PgTest, ReconnectRefusedForLackOfLoginIsNotRetried) {
+  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY)");
   Exec("CREATE PUBLICATION " + name_ + " FOR TABLE " + Q("t"));
   const std::string role = name_.substr(0, 40) + "_r";
   Exec("DROP ROLE IF EXISTS " + role);
@@ -141,24 +174,22 @@ TEST_F(PgTest, ReconnectGivesUpAfterMaxAttemptsWithAClearError) {
   auto options = Options();
   options.conninfo = conninfo_ + " user=" + role + " password=pw_" + role;
   options.manage_publication = false;
-  options.reconnect.max_attempts = 2;
-  auto observer = std::make_shared<RecordingObserver>();
   {
-    Engine engine(FastOptions(observer));
-    engine.AddSource("pg", std::make_shared<Source>(options));
-    engine.AddPipeline("pg", T("t"), std::make_shared<memory::IndexedTarget>());
-    engine.Start();
-    ASSERT_TRUE(engine.AwaitReady(30s));
+    Harness h(options);
+    h.engine.AddPipeline("pg", T("t"), std::make_shared<memory::IndexedTarget>());
+    h.engine.Start();
+    ASSERT_TRUE(h.engine.AwaitReady(30s));
     ASSERT_FALSE(AwaitWalsenderPid().empty());
+    // The role may not log in any more (28000): configuration, reported at the first attempt.
     Exec("ALTER ROLE " + role + " NOLOGIN");
     ASSERT_TRUE(KillWalsender());
-    ASSERT_TRUE(Eventually([&] { return engine.SourceError("pg").has_value(); }, 30s));
-    const auto error = *engine.SourceError("pg");
-    EXPECT_NE(error.find("gave up reconnecting"), std::string::npos) << error;
-    EXPECT_NE(error.find("after 2 attempts"), std::string::npos) << error;
+    ASSERT_TRUE(Eventually([&] { return h.engine.SourceError("pg").has_value(); }, 30s));
+    const auto error = *h.engine.SourceError("pg");
+    EXPECT_NE(error.find("SQLSTATE 28000"), std::string::npos) << error;
+    EXPECT_EQ(error.find("gave up reconnecting"), std::string::npos) << error;
     EXPECT_EQ(error.find("pw_"), std::string::npos) << error;
-    EXPECT_EQ(engine.GetSourceState("pg"), SourceState::Error);
-    engine.Stop();
+    EXPECT_EQ(h.engine.GetSourceState("pg"), SourceState::Error);
+    h.engine.Stop();
   }
   Exec("DROP OWNED BY " + role);
   Exec("DROP ROLE " + role);
