@@ -9,10 +9,18 @@
 #include <string>
 #include <vector>
 
+#include "laredo/error.hpp"
 #include "laredo/pg/source.hpp"
 #include "replication_connection.hpp"
 
 namespace laredo::pg {
+
+/// Another consumer streams from the slot: not a lost connection, so not retried by the
+/// source's reconnect loop but reported to the engine (which retries with backoff).
+class SlotInUse : public RetryableError {
+ public:
+  explicit SlotInUse(const std::string& message) : RetryableError("pg_slot_in_use", message) {}
+};
 
 /// State of `Source`, shared by its two files: lifecycle (source.cpp) and streaming
 /// (source_stream.cpp).
@@ -26,6 +34,11 @@ struct Source::Impl {
   Lsn ComputeFlush(const StreamPosition& last_delivered, Lsn idle_lsn);
   /// Records `p` as acknowledged if it is newer than what is recorded.
   void RecordAck(const StreamPosition& p, bool replace);
+  /// Waits (up to 5 s, or until stopped) for the slot's walsender to go; throws `SlotInUse` when
+  /// it stays. Returns the slot's last state.
+  ReplicationConnection::SlotState AwaitSlotInactive(std::stop_token stop,
+                                                     ReplicationConnection& conn,
+                                                     ReplicationConnection::SlotState slot_state);
   /// Waits for `delay` or until stop or Resume; false when stopped.
   bool Wait(std::stop_token stop, std::chrono::milliseconds delay);
 
@@ -39,13 +52,26 @@ struct Source::Impl {
   void Pump(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler,
             std::chrono::milliseconds status_every);
 
+  /// Whether Close drops the publication: an ephemeral source's generated one, named after a slot
+  /// that does not outlive the run.
+  [[nodiscard]] bool OwnsPublicationForThisRunOnly() const {
+    return options.manage_publication && options.slot_mode == SlotMode::Ephemeral &&
+           options.slot_name.empty() && options.publication_name.empty();
+  }
+
   const SourceOptions options;
-  std::string slot;
+  const std::string slot;
+  const std::string publication;
+  /// Who manages the publication, as its record says (see publication.hpp).
+  const std::string consumer;
 
   // Lifecycle thread only (Init, ValidateTables, Baseline, Stream; Close after they returned).
   std::vector<TableIdentifier> tables;
   std::map<TableIdentifier, std::vector<ColumnDefinition>> columns;
   std::vector<ValidationError> option_problems;  // found by Init, reported by ValidateTables
+  /// ValidateTables added back tables someone had removed from the managed publication: the slot
+  /// missed their changes, so the next start takes a baseline (cleared by Baseline).
+  bool publication_restored = false;
   std::optional<ReplicationConnection> repl;
   bool repl_streaming = false;  // repl is in COPY BOTH mode
 

@@ -11,6 +11,7 @@
 #include "laredo/error.hpp"
 #include "laredo/logging.hpp"
 #include "laredo/pg/source.hpp"
+#include "publication.hpp"
 #include "replication_messages.hpp"
 #include "source_impl.hpp"
 
@@ -159,11 +160,10 @@ void Source::Impl::ResetWhileStreaming(bool drop_publication) {
     }
     if (drop_publication) {
       auto conn = PgConnection::Connect(options.conninfo, ConnectionKind::Normal);
-      conn.Exec(
-          fmt::format("DROP PUBLICATION IF EXISTS {}", conn.QuoteIdent(options.publication_name)),
-          "dropping the publication");
+      conn.Exec(fmt::format("DROP PUBLICATION IF EXISTS {}", conn.QuoteIdent(publication)),
+                "dropping the publication");
       if (options.manage_publication) {
-        SyncPublication(conn, options.publication_name, tables, options.tables);
+        SyncPublication(conn, publication, consumer, tables, options.tables);
       }
     }
   } catch (const std::exception& e) {
@@ -199,7 +199,9 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
         repl.emplace(PgConnection::Connect(options.conninfo, ConnectionKind::Replication,
                                            "laredo replication"));
       }
-      const auto state_of_slot = repl->QuerySlot(slot);
+      auto state_of_slot = repl->QuerySlot(slot);
+      state_of_slot = AwaitSlotInactive(stop, *repl, state_of_slot);
+      if (stop.stop_requested()) return;
       if (!state_of_slot.exists) {
         throw RebaselineRequired(fmt::format("replication slot {} does not exist", slot));
       }
@@ -213,7 +215,20 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
       if (const auto timeout = repl->WalSenderTimeout(); timeout.count() > 0) {
         status_every = std::min(status_every, std::max(timeout / 2, 10ms));
       }
-      repl->StartReplication(slot, resume.ack_lsn, options.publication_name);
+      // A table someone took out of the publication would silently stop changing.
+      if (const auto missing = TablesMissingFrom(repl->connection(), publication, tables);
+          !missing.empty()) {
+        std::vector<std::string> names;
+        for (const auto& t : missing) names.push_back(t.ToString());
+        SetState(SourceState::Error);
+        throw FatalError(
+            "pg_publication_incomplete",
+            fmt::format("publication {} no longer publishes {}: their changes since were not "
+                        "decoded. Add them back (a managed publication is repaired at the next "
+                        "start, which then takes a fresh baseline; otherwise reset the source)",
+                        publication, fmt::join(names, ", ")));
+      }
+      repl->StartReplication(slot, resume.ack_lsn, publication);
       repl_streaming = true;
       if (failures > 0) Logger()->info("pg source: slot {} streaming again", slot);
       failures = 0;
@@ -232,6 +247,10 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
       repl_streaming = false;
       throw RebaselineRequired(
           fmt::format("replication slot {} was invalidated: {}", slot, e.what()));
+    } catch (const SlotInUse&) {
+      repl.reset();
+      repl_streaming = false;
+      throw;
     } catch (const RetryableError& e) {
       repl.reset();
       repl_streaming = false;

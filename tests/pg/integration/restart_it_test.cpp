@@ -2,7 +2,6 @@
 #include <set>
 
 #include "pg_harness.hpp"
-#include "replication_connection.hpp"
 
 namespace laredo::pg::testing {
 namespace {
@@ -129,38 +128,6 @@ TEST_F(PgTest, ChangedColumnTypeRebaselinesAnEphemeralSource) {
   Exec("INSERT INTO " + Q("t") + " VALUES (51, 51)");
   ASSERT_TRUE(Converged(*target, "t"));
   engine.Stop();
-}
-
-TEST_F(PgTest, ReconnectGivesUpAfterMaxAttemptsWithAClearError) {
-  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY)");
-  auto options = Options();
-  // Wide enough for the other consumer below to take the slot before the first attempt.
-  options.reconnect = {.initial_backoff = 1s, .max_backoff = 1s, .max_attempts = 2};
-  Harness h(options);
-  h.engine.AddPipeline("pg", T("t"), std::make_shared<memory::IndexedTarget>());
-  h.engine.Start();
-  ASSERT_TRUE(h.engine.AwaitReady(30s));
-  ASSERT_FALSE(AwaitWalsenderPid().empty());
-  ASSERT_TRUE(KillWalsender());
-  // The slot stays in use by another consumer (55006, which may clear up): retried, up to
-  // max_attempts.
-  ReplicationConnection other(
-      PgConnection::Connect(conninfo_, ConnectionKind::Replication, "other consumer"));
-  ASSERT_TRUE(Eventually([&] {
-    try {
-      other.StartReplication(name_, Lsn(), name_);
-      return true;
-    } catch (const RetryableError&) {
-      return false;  // the source's walsender is still exiting
-    }
-  }));
-  ASSERT_TRUE(Eventually([&] { return h.engine.SourceError("pg").has_value(); }, 30s));
-  const auto error = *h.engine.SourceError("pg");
-  EXPECT_NE(error.find("gave up reconnecting"), std::string::npos) << error;
-  EXPECT_NE(error.find("after 2 attempts"), std::string::npos) << error;
-  EXPECT_NE(error.find("55006"), std::string::npos) << error;
-  EXPECT_EQ(h.engine.GetSourceState("pg"), SourceState::Error);
-  h.engine.Stop();
 }
 
 TEST_F(PgTest, ReconnectRefusedForLackOfLoginIsNotRetried) {
