@@ -45,6 +45,8 @@ struct Source::Impl {
   void StreamLoop(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler);
   /// Stream thread: carries out a ResetSource that arrived while streaming (see source.cpp).
   [[noreturn]] void ResetWhileStreaming(bool drop_publication);
+  /// Stream thread: drops a slot the server invalidated and throws `RebaselineRequired`.
+  [[noreturn]] void RebaselineLostSlot(const std::string& reason);
   /// Drops the slot (and the publication) with a connection of its own.
   void DropSlotAndPublication(bool drop_publication);
   /// Reads, decodes and dispatches until stopped; a status update at least every `status_every`,

@@ -21,11 +21,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-bool IsSlotInvalidated(const SqlError& e) {
-  return std::string_view(e.what()).find("can no longer get changes from replication slot") !=
-             std::string_view::npos ||
-         std::string_view(e.what()).find("has been invalidated") != std::string_view::npos;
-}
+// The one test of slot invalidation: the server's wal_status, never an error's text (which
+// lc_messages translates).
+bool IsLost(std::string_view wal_status) { return wal_status == "lost"; }
 
 }  // namespace
 
@@ -182,6 +180,22 @@ void Source::Impl::ResetWhileStreaming(bool drop_publication) {
                   drop_publication ? " and its publication" : ""));
 }
 
+void Source::Impl::RebaselineLostSlot(const std::string& reason) {
+  Logger()->warn("pg source: {}; dropping it", reason);
+  repl.reset();
+  repl_streaming = false;
+  try {
+    // DROP_REPLICATION_SLOT ... WAIT: our walsender may still be exiting.
+    ReplicationConnection dropper(
+        PgConnection::Connect(options.conninfo, ConnectionKind::Replication, "laredo drop"));
+    if (dropper.QuerySlot(slot).exists) dropper.DropSlot(slot);
+  } catch (const std::exception& e) {
+    // The baseline drops it too (a stateful one), or it goes with its connection (temporary).
+    Logger()->warn("pg source: dropping invalidated slot {} failed: {}", slot, e.what());
+  }
+  throw RebaselineRequired(reason + "; taking a fresh baseline on a new slot");
+}
+
 void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
                               ChangeHandler& handler) {
   const bool ephemeral = options.slot_mode == SlotMode::Ephemeral;
@@ -205,8 +219,9 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
       if (!state_of_slot.exists) {
         throw RebaselineRequired(fmt::format("replication slot {} does not exist", slot));
       }
-      if (state_of_slot.wal_status == "lost") {
-        throw SqlError("55000", fmt::format("replication slot {} has been invalidated", slot));
+      if (IsLost(state_of_slot.wal_status)) {
+        RebaselineLostSlot(
+            fmt::format("replication slot {} was invalidated (wal_status 'lost')", slot));
       }
       // The server starts at max(this, confirmed_flush_lsn); the assembler drops what was
       // dispatched already.
@@ -236,17 +251,17 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
       Pump(stop, resume, handler, status_every);
       return;  // stopped; the connection stays open for Close's final status update
     } catch (const SqlError& e) {
-      if (!IsSlotInvalidated(e)) throw;
-      Logger()->warn("pg source: slot {} invalidated, dropping it: {}", slot, e.what());
+      // E.g. START_REPLICATION refused a slot invalidated since it was read, or WAL it needed
+      // was removed: the slot's state decides, not the error.
+      std::optional<SlotInfo> info;
       try {
-        if (repl && !repl_streaming) repl->DropSlot(slot);
-      } catch (const std::exception& drop) {
-        Logger()->warn("pg source: dropping invalidated slot {} failed: {}", slot, drop.what());
+        auto conn = PgConnection::Connect(options.conninfo, ConnectionKind::Normal);
+        info = QuerySlotInfo(conn, slot);
+      } catch (const std::exception&) {
+        throw e;  // the original error says more than this one
       }
-      repl.reset();
-      repl_streaming = false;
-      throw RebaselineRequired(
-          fmt::format("replication slot {} was invalidated: {}", slot, e.what()));
+      if (!info || !IsLost(info->wal_status)) throw;
+      RebaselineLostSlot(fmt::format("replication slot {} was invalidated: {}", slot, e.what()));
     } catch (const SlotInUse&) {
       repl.reset();
       repl_streaming = false;

@@ -51,6 +51,29 @@ class OwnershipTest : public PgTest {
   }
 };
 
+TEST_F(OwnershipTest, ASourceWithDefaultOptionsLeavesNothingBehind) {
+  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY)");
+  Exec("INSERT INTO " + Q("t") + " VALUES (1)");
+  auto source = std::make_shared<Source>(SourceOptions{.conninfo = conninfo_});
+  const std::string slot = source->slot_name();
+  {
+    Engine engine(laredo::testing::FastOptions());
+    engine.AddSource("pg", source);
+    auto target = std::make_shared<memory::IndexedTarget>();
+    engine.AddPipeline("pg", T("t"), target);
+    engine.Start();
+    ASSERT_TRUE(engine.AwaitReady(30s));
+    Exec("INSERT INTO " + Q("t") + " VALUES (2)");
+    ASSERT_TRUE(Converged(*target, "t"));
+    engine.Stop();
+  }
+  // No slot holds WAL for a consumer that is gone, and its publication went with it.
+  EXPECT_TRUE(Eventually([&] {
+    return Query("SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + slot + "'").empty();
+  }));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pg_publication WHERE pubname = '" + slot + "'"), "0");
+}
+
 TEST_F(OwnershipTest, TwoServicesWithDefaultPublicationsKeepEachOthersTables) {
   Exec("CREATE TABLE " + Q("t1") + " (id int PRIMARY KEY)");
   Exec("CREATE TABLE " + Q("t2") + " (id int PRIMARY KEY)");
