@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "catalog.hpp"
 #include "copy_text.hpp"
 #include "pg_connection.hpp"
 #include "type_mapping.hpp"
@@ -132,6 +133,15 @@ class BatchQueue {
 };
 
 }  // namespace
+
+std::map<TableIdentifier, std::vector<ColumnDefinition>> ColumnsAtSnapshot(
+    std::string_view conninfo, std::string_view snapshot,
+    const std::vector<TableIdentifier>& tables) {
+  auto conn = OpenSnapshotConnection(conninfo, snapshot);
+  auto columns = DiscoverColumns(conn, tables);
+  conn.Exec("COMMIT", "ending the catalog read");
+  return columns;
+}
 
 void CopySnapshot(std::string_view conninfo, std::string_view snapshot,
                   const std::vector<CopyJob>& jobs, int parallelism, std::stop_token stop,

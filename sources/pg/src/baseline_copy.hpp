@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -21,6 +22,12 @@ struct CopyJob {
 };
 
 using CopyRowSink = std::function<void(const TableIdentifier&, Row)>;
+
+/// The columns of `tables` as the catalog holds them inside the exported `snapshot` (see
+/// `DiscoverColumns`; tables that do not exist there are absent).
+std::map<TableIdentifier, std::vector<ColumnDefinition>> ColumnsAtSnapshot(
+    std::string_view conninfo, std::string_view snapshot,
+    const std::vector<TableIdentifier>& tables);
 
 /// Reads every table of `jobs` with `COPY ... TO STDOUT` inside the exported `snapshot`
 /// (REPEATABLE READ + SET TRANSACTION SNAPSHOT), on up to `parallelism` connections that all

@@ -54,6 +54,42 @@ std::string RandomSlotName() {
   return fmt::format("laredo_tmp_{:016x}", any(random));
 }
 
+}  // namespace
+
+std::vector<ValidationError> ApplyColumnLists(
+    std::map<TableIdentifier, std::vector<ColumnDefinition>>& columns,
+    const std::map<TableIdentifier, TableOptions>& options) {
+  std::vector<ValidationError> problems;
+  for (const auto& [table, table_options] : options) {
+    auto it = columns.find(table);
+    if (it == columns.end() || table_options.columns.empty()) continue;
+    std::vector<ColumnDefinition> kept;
+    for (const auto& c : it->second) {
+      const bool listed = std::find(table_options.columns.begin(), table_options.columns.end(),
+                                    c.name) != table_options.columns.end();
+      if (listed) kept.push_back(c);
+      if (!listed && c.primary_key) {
+        problems.push_back(
+            {table, "COLUMN_LIST_MISSES_KEY",
+             fmt::format("the column list leaves out primary key column \"{}\"", c.name)});
+      }
+    }
+    for (const auto& name : table_options.columns) {
+      const bool found = std::any_of(it->second.begin(), it->second.end(),
+                                     [&](const ColumnDefinition& c) { return c.name == name; });
+      if (!found) {
+        problems.push_back(
+            {table, "COLUMN_NOT_FOUND",
+             fmt::format("column list names \"{}\", which the table does not have", name)});
+      }
+    }
+    it->second = std::move(kept);
+  }
+  return problems;
+}
+
+namespace {
+
 const StreamPosition& AsPosition(const Position& p) {
   const auto* pos = std::any_cast<StreamPosition>(&p);
   if (pos == nullptr) throw DataError("bad_position", "not a laredo::pg::StreamPosition");
@@ -129,33 +165,7 @@ std::map<TableIdentifier, std::vector<ColumnDefinition>> Source::Init(const Sour
   impl_->tables = config.tables;
   auto conn = PgConnection::Connect(impl_->options.conninfo, ConnectionKind::Normal);
   auto discovered = DiscoverColumns(conn, config.tables);
-  // A column list narrows what both the baseline and the stream deliver.
-  impl_->option_problems.clear();
-  for (const auto& [table, table_options] : impl_->options.tables) {
-    auto it = discovered.find(table);
-    if (it == discovered.end() || table_options.columns.empty()) continue;
-    std::vector<ColumnDefinition> kept;
-    for (const auto& c : it->second) {
-      const bool listed = std::find(table_options.columns.begin(), table_options.columns.end(),
-                                    c.name) != table_options.columns.end();
-      if (listed) kept.push_back(c);
-      if (!listed && c.primary_key) {
-        impl_->option_problems.push_back(
-            {table, "COLUMN_LIST_MISSES_KEY",
-             fmt::format("the column list leaves out primary key column \"{}\"", c.name)});
-      }
-    }
-    for (const auto& name : table_options.columns) {
-      const bool found = std::any_of(it->second.begin(), it->second.end(),
-                                     [&](const ColumnDefinition& c) { return c.name == name; });
-      if (!found) {
-        impl_->option_problems.push_back(
-            {table, "COLUMN_NOT_FOUND",
-             fmt::format("column list names \"{}\", which the table does not have", name)});
-      }
-    }
-    it->second = std::move(kept);
-  }
+  impl_->option_problems = ApplyColumnLists(discovered, impl_->options.tables);
   impl_->columns = std::move(discovered);
   impl_->SetState(SourceState::Connected);
   return impl_->columns;
@@ -196,6 +206,12 @@ std::vector<ValidationError> Source::ValidateTables(const std::vector<TableIdent
 
 Position Source::Baseline(std::stop_token stop, const std::vector<TableIdentifier>& tables,
                           const RowCallback& on_row) {
+  return BaselineWithColumns(stop, tables, {}, on_row);
+}
+
+Position Source::BaselineWithColumns(std::stop_token stop,
+                                     const std::vector<TableIdentifier>& tables,
+                                     const ColumnsCallback& on_columns, const RowCallback& on_row) {
   auto& impl = *impl_;
   impl.SetInUse(true);
   // Ends the previous stream; a temporary slot goes with its connection.
@@ -229,16 +245,28 @@ Position Source::Baseline(std::stop_token stop, const std::vector<TableIdentifie
   }
   const CreatedSlot created = repl.CreateSlot(impl.slot, ephemeral);
   impl.SetState(SourceState::Connected);
+  // The columns as they are at the snapshot, not as Init saw them: a column renamed or dropped
+  // meanwhile would make COPY fail, and the stream's Relation messages describe these.
+  auto columns = ColumnsAtSnapshot(impl.options.conninfo, created.snapshot_name, tables);
+  ApplyColumnLists(columns, impl.options.tables);
   std::vector<CopyJob> jobs;
   for (const auto& t : tables) {
-    auto it = impl.columns.find(t);
-    if (it == impl.columns.end()) continue;
+    auto it = columns.find(t);
+    if (it == columns.end()) {
+      throw FatalError(
+          "pg_table_not_found",
+          fmt::format("{} does not exist any more (or is out of reach)", t.ToString()));
+    }
     auto table_options = impl.options.tables.find(t);
     jobs.push_back({.table = t,
                     .columns = it->second,
                     .row_filter = table_options == impl.options.tables.end()
                                       ? std::string()
                                       : table_options->second.row_filter});
+  }
+  for (const auto& t : tables) impl.columns[t] = columns.at(t);
+  if (on_columns) {
+    for (const auto& t : tables) on_columns(t, columns.at(t));
   }
   CopySnapshot(impl.options.conninfo, created.snapshot_name, jobs,
                impl.options.baseline_parallelism, stop, on_row);

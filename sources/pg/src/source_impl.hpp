@@ -15,6 +15,12 @@
 
 namespace laredo::pg {
 
+/// Narrows discovered columns to the configured column lists; returns what does not fit (a list
+/// without the key, a listed column the table lacks).
+std::vector<ValidationError> ApplyColumnLists(
+    std::map<TableIdentifier, std::vector<ColumnDefinition>>& columns,
+    const std::map<TableIdentifier, TableOptions>& options);
+
 /// Another consumer streams from the slot: not a lost connection, so not retried by the
 /// source's reconnect loop but reported to the engine (which retries with backoff).
 class SlotInUse : public RetryableError {

@@ -113,6 +113,11 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
       // walsender from timing out meanwhile.
       SetState(SourceState::Paused);
       Wait(stop, std::min<std::chrono::milliseconds>(status_every, 100ms));
+      // Status updates alone would notice a closed connection only after two of them.
+      if (repl->PeerClosed()) {
+        throw RetryableError("pg_connection",
+                             "the server closed the replication connection while paused");
+      }
     } else {
       SetState(SourceState::Streaming);
       repl->SetWakeThreshold(bulk ? kBulkWake : 1);

@@ -112,7 +112,10 @@ struct SourceOptions {
 /// `EstimateRows`, `ResetSource` and the position functions from any thread (`GetLag`,
 /// `EstimateRows`, `LastAckedPosition` and `ResetSource` open their own short connections).
 /// `Ack` only records the position; the stream thread sends it to the server.
-class Source final : public SyncSource, public Resettable, public BaselineSizeEstimator {
+class Source final : public SyncSource,
+                     public SchemaReportingBaseline,
+                     public Resettable,
+                     public BaselineSizeEstimator {
  public:
   /// Throws `ConfigError` listing every problem with `options`.
   explicit Source(SourceOptions options);
@@ -125,6 +128,12 @@ class Source final : public SyncSource, public Resettable, public BaselineSizeEs
   std::vector<ValidationError> ValidateTables(const std::vector<TableIdentifier>& tables) override;
   Position Baseline(std::stop_token stop, const std::vector<TableIdentifier>& tables,
                     const RowCallback& on_row) override;
+  /// Reads every table's columns inside the baseline's snapshot (as the catalog is at that
+  /// point, whatever Init saw), reports them through `on_columns` (every table, before any row),
+  /// and copies exactly those columns. `Baseline` does the same without reporting them.
+  Position BaselineWithColumns(std::stop_token stop, const std::vector<TableIdentifier>& tables,
+                               const ColumnsCallback& on_columns,
+                               const RowCallback& on_row) override;
   void Stream(std::stop_token stop, const Position& from, ChangeHandler& handler) override;
   void Ack(const Position& position) override;
   bool SupportsResume() override;

@@ -1,0 +1,97 @@
+// Baselines after ALTER TABLE: every baseline copies the columns its snapshot has.
+#include <mutex>
+#include <thread>
+
+#include "pg_harness.hpp"
+
+namespace laredo::pg::testing {
+namespace {
+
+std::vector<std::string> Names(const std::vector<ColumnDefinition>& columns) {
+  std::vector<std::string> names;
+  for (const auto& c : columns) names.push_back(c.name);
+  return names;
+}
+
+// Records what a stream delivers.
+struct StreamRecorder : ChangeHandler {
+  void OnChange(ChangeEvent event) override {
+    std::lock_guard lk(mu);
+    changes.push_back(std::move(event));
+  }
+  void OnSchemaChange(const TableIdentifier&, std::vector<ColumnDefinition>) override {
+    std::lock_guard lk(mu);
+    ++schema_changes;
+  }
+  std::size_t Count() {
+    std::lock_guard lk(mu);
+    return changes.size();
+  }
+  std::mutex mu;
+  std::vector<ChangeEvent> changes;
+  int schema_changes = 0;
+};
+
+class SchemaChangeTest : public PgTest {
+ protected:
+  // Tables t (id, a, b) with three rows and empty (id, x); the source is initialised, then a is
+  // renamed to a2, b dropped and x renamed to y.
+  void InitThenAlter(Source& source) {
+    Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY, a text, b int)");
+    Exec("CREATE TABLE " + Q("empty") + " (id int PRIMARY KEY, x int)");
+    Exec("INSERT INTO " + Q("t") + " SELECT g, 'a' || g, g FROM generate_series(1, 3) g");
+    const auto columns = source.Init(SourceConfig{.tables = {T("t"), T("empty")}});
+    ASSERT_EQ(Names(columns.at(T("t"))), (std::vector<std::string>{"id", "a", "b"}));
+    ASSERT_TRUE(source.ValidateTables({T("t"), T("empty")}).empty());
+    Exec("ALTER TABLE " + Q("t") + " RENAME COLUMN a TO a2");
+    Exec("ALTER TABLE " + Q("t") + " DROP COLUMN b");
+    Exec("ALTER TABLE " + Q("empty") + " RENAME COLUMN x TO y");
+  }
+};
+
+TEST_F(SchemaChangeTest, BaselineAfterRenameAndDropColumnCopiesTheColumnsThatExist) {
+  Source source(Options());
+  InitThenAlter(source);
+  std::vector<Row> rows;
+  // Failed with 42703 (column "a" does not exist) when the baseline used Init's columns.
+  source.Baseline(std::stop_token(), {T("t"), T("empty")},
+                  [&](const TableIdentifier&, Row row) { rows.push_back(std::move(row)); });
+  EXPECT_EQ(Index(rows), ReadTable("t"));
+  source.Close();
+}
+
+TEST_F(SchemaChangeTest, BaselineReportsEveryTablesColumnsBeforeItsRowsAndStreamsWithThem) {
+  Source source(Options());
+  InitThenAlter(source);
+  std::map<TableIdentifier, std::vector<std::string>> reported;
+  std::vector<Row> rows;
+  bool row_before_columns = false;
+  const Position end = source.BaselineWithColumns(
+      std::stop_token(), {T("t"), T("empty")},
+      [&](const TableIdentifier& table, std::vector<ColumnDefinition> columns) {
+        EXPECT_FALSE(reported.contains(table)) << "reported twice: " << table.ToString();
+        reported[table] = Names(columns);
+      },
+      [&](const TableIdentifier& table, Row row) {
+        row_before_columns = row_before_columns || !reported.contains(table);
+        rows.push_back(std::move(row));
+      });
+  EXPECT_FALSE(row_before_columns);
+  EXPECT_EQ(reported[T("t")], (std::vector<std::string>{"id", "a2"}));
+  EXPECT_EQ(reported[T("empty")], (std::vector<std::string>{"id", "y"}));  // no rows, reported
+  EXPECT_EQ(Index(rows), ReadTable("t"));
+
+  // The stream knows the new columns: no schema change for columns the baseline reported.
+  StreamRecorder recorder;
+  {
+    std::jthread stream([&](std::stop_token stop) { source.Stream(stop, end, recorder); });
+    Exec("INSERT INTO " + Q("t") + " VALUES (4, 'a4')");
+    ASSERT_TRUE(Eventually([&] { return recorder.Count() >= 1; }, 30s));
+  }
+  EXPECT_EQ(recorder.schema_changes, 0);
+  EXPECT_EQ(recorder.changes[0].new_values, ReadTable("t").at("4"));
+  source.Close();
+}
+
+}  // namespace
+}  // namespace laredo::pg::testing
