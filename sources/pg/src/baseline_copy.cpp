@@ -38,11 +38,17 @@ bool CopyTable(PgConnection& conn, const CopyJob& job, std::stop_token stop,
   const auto shared_names = ColumnNames::Make(std::move(names));
   const std::string what = fmt::format("copying {}", job.table.ToString());
   const std::string table = conn.QuoteTable(job.table.schema, job.table.table);
-  conn.Exec(job.row_filter.empty()
-                ? fmt::format("COPY {} ({}) TO STDOUT", table, fmt::join(quoted, ", "))
-                : fmt::format("COPY (SELECT {} FROM {} WHERE ({})) TO STDOUT",
-                              fmt::join(quoted, ", "), table, job.row_filter),
-            what);
+  // COPY reads a plain table only; a partitioned one (its partitions' rows) through a query.
+  auto kind =
+      conn.ExecParams("SELECT relkind FROM pg_class WHERE oid = $1::regclass", {table}, what);
+  const bool partitioned = PQntuples(kind.get()) == 1 && GetValue(kind.get(), 0, 0) == "p";
+  if (job.row_filter.empty() && !partitioned) {
+    conn.Exec(fmt::format("COPY {} ({}) TO STDOUT", table, fmt::join(quoted, ", ")), what);
+  } else {
+    conn.Exec(fmt::format("COPY (SELECT {} FROM {}{}) TO STDOUT", fmt::join(quoted, ", "), table,
+                          job.row_filter.empty() ? "" : " WHERE (" + job.row_filter + ")"),
+              what);
+  }
   CopyTextParser parser;
   for (;;) {
     char* raw = nullptr;

@@ -81,8 +81,8 @@ PublicationSync SyncPublication(PgConnection& conn, std::string_view publication
   PublicationSync result;
   conn.Exec("BEGIN", what);
   auto existing = conn.ExecParams(
-      "SELECT puballtables, obj_description(oid, 'pg_publication') FROM pg_publication "
-      "WHERE pubname = $1",
+      "SELECT puballtables, obj_description(oid, 'pg_publication'), pubviaroot "
+      "FROM pg_publication WHERE pubname = $1",
       {pub}, what);
   OwnerRecord mine{.consumer = std::string(consumer), .tables = {}};
   if (PQntuples(existing.get()) == 0) {
@@ -97,6 +97,7 @@ PublicationSync SyncPublication(PgConnection& conn, std::string_view publication
       conn.Exec("COMMIT", what);
       return result;
     }
+    const bool via_root = GetValue(existing.get(), 0, 2).value_or("") == "t";
     const auto record = ParseRecord(GetValue(existing.get(), 0, 1));
     if (record && record->consumer != consumer) {
       conn.Exec("ROLLBACK", what);
@@ -155,6 +156,10 @@ PublicationSync SyncPublication(PgConnection& conn, std::string_view publication
       conn.Exec(fmt::format("ALTER PUBLICATION {} ADD TABLE {}", quoted, fmt::join(add, ", ")),
                 what);
     }
+    // A partitioned table's changes must arrive under its own name, not its partitions'.
+    if (!via_root && record) {
+      conn.Exec(fmt::format("ALTER PUBLICATION {} SET (publish_via_partition_root)", quoted), what);
+    }
     if (!result.problems.empty()) {
       conn.Exec("ROLLBACK", what);
       return result;
@@ -180,6 +185,23 @@ std::vector<TableIdentifier> TablesMissingFrom(PgConnection& conn, std::string_v
     if (!have.contains(t)) missing.push_back(t);
   }
   return missing;
+}
+
+std::vector<TableIdentifier> PartitionedTablesPublishedAsLeaves(
+    PgConnection& conn, std::string_view publication, const std::vector<TableIdentifier>& tables) {
+  const std::string what = fmt::format("reading publication {}", publication);
+  auto pub = conn.ExecParams("SELECT pubviaroot FROM pg_publication WHERE pubname = $1",
+                             {std::string(publication)}, what);
+  if (PQntuples(pub.get()) == 0 || GetValue(pub.get(), 0, 0).value_or("") == "t") return {};
+  std::vector<TableIdentifier> leaves;
+  for (const auto& t : tables) {
+    auto kind = conn.ExecParams(
+        "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'p'",
+        {t.schema, t.table}, what);
+    if (PQntuples(kind.get()) == 1) leaves.push_back(t);
+  }
+  return leaves;
 }
 
 }  // namespace laredo::pg
