@@ -64,8 +64,8 @@ bool CopyTable(PgConnection& conn, const CopyJob& job, std::stop_token stop,
     std::vector<Value> values;
     values.reserve(fields.size());
     for (std::size_t i = 0; i < fields.size(); ++i) {
-      values.push_back(fields[i].is_null ? Value()
-                                         : TextToValue(job.columns[i].type_oid, fields[i].text));
+      const auto type = job.value_types.empty() ? job.columns[i].type_oid : job.value_types[i];
+      values.push_back(fields[i].is_null ? Value() : TextToValue(type, fields[i].text));
     }
     emit(Row(shared_names, std::move(values)));
     if (stop.stop_requested()) return false;  // the connection is dropped mid-COPY by the caller

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <stop_token>
@@ -19,6 +20,9 @@ struct CopyJob {
   std::vector<ColumnDefinition> columns;
   /// The publication's row filter, applied to the baseline too; empty for every row.
   std::string row_filter;
+  /// Per column, the type whose text form its values have (see `TypeResolver`); empty: each
+  /// column's own type.
+  std::vector<std::uint32_t> value_types;
 };
 
 using CopyRowSink = std::function<void(const TableIdentifier&, Row)>;

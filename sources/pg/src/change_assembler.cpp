@@ -28,8 +28,9 @@ std::chrono::system_clock::time_point CommitTime(std::int64_t pg_epoch_micros) {
 }  // namespace
 
 ChangeAssembler::ChangeAssembler(std::map<TableIdentifier, std::vector<ColumnDefinition>> known,
-                                 StreamPosition skip_through)
+                                 StreamPosition skip_through, ValueTypeFn value_type)
     : columns_(std::move(known)),
+      value_type_(std::move(value_type)),
       skip_through_(skip_through),
       last_delivered_(skip_through),
       previous_end_(skip_through.ack_lsn) {}
@@ -59,7 +60,7 @@ Value ChangeAssembler::ToValue(const Relation& rel, const TupleData& tuple, std:
     case TupleColumn::Kind::UnchangedToast:
       return Value::Unchanged();  // lesson 4: kept by the target
     case TupleColumn::Kind::Text:
-      return TextToValue(rel.type_oids[i], tuple[i].data);
+      return TextToValue(rel.value_types[i], tuple[i].data);
     case TupleColumn::Kind::Binary:
       break;
   }
@@ -103,6 +104,7 @@ void ChangeAssembler::OnRelation(const RelationMessage& m, ChangeHandler& handle
   for (const auto& c : m.columns) {
     names.push_back(c.name);
     rel.type_oids.push_back(c.type_oid);
+    rel.value_types.push_back(value_type_ ? value_type_(c.type_oid) : c.type_oid);
     rel.key.push_back(c.key);
     if (c.key) key_names.push_back(c.name);
   }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -26,8 +27,11 @@ class ChangeAssembler {
  public:
   /// `known` holds the columns the targets were initialised with; a Relation message whose
   /// columns differ from them raises `OnSchemaChange`. Changes of other tables are not emitted.
+  /// `value_type` maps a column's type OID to the one whose text form its values have (see
+  /// `TypeResolver`; default: the type itself).
+  using ValueTypeFn = std::function<std::uint32_t(std::uint32_t)>;
   ChangeAssembler(std::map<TableIdentifier, std::vector<ColumnDefinition>> known,
-                  StreamPosition skip_through);
+                  StreamPosition skip_through, ValueTypeFn value_type = {});
 
   void Handle(const PgoutputMessage& message, ChangeHandler& handler);
 
@@ -51,6 +55,7 @@ class ChangeAssembler {
     bool wanted = false;
     std::shared_ptr<const ColumnNames> names;
     std::vector<std::uint32_t> type_oids;
+    std::vector<std::uint32_t> value_types;  // what TextToValue gets (a domain's base type)
     std::vector<bool> key;
     std::size_t key_count = 0;
     std::shared_ptr<const ColumnNames> key_names;
@@ -68,6 +73,7 @@ class ChangeAssembler {
   ChangeEvent NewEvent(const Relation& rel, ChangeAction action);
 
   std::map<TableIdentifier, std::vector<ColumnDefinition>> columns_;
+  ValueTypeFn value_type_;
   std::unordered_map<std::uint32_t, Relation> relations_;
   StreamPosition skip_through_;
   StreamPosition last_delivered_;

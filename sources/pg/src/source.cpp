@@ -269,11 +269,14 @@ Position Source::BaselineWithColumns(std::stop_token stop,
           fmt::format("{} does not exist any more (or is out of reach)", t.ToString()));
     }
     auto table_options = impl.options.tables.find(t);
+    std::vector<std::uint32_t> value_types;
+    for (const auto& c : it->second) value_types.push_back(impl.Types().ValueType(c.type_oid));
     jobs.push_back({.table = t,
                     .columns = it->second,
                     .row_filter = table_options == impl.options.tables.end()
                                       ? std::string()
-                                      : table_options->second.row_filter});
+                                      : table_options->second.row_filter,
+                    .value_types = std::move(value_types)});
   }
   for (const auto& t : tables) impl.columns[t] = columns.at(t);
   if (on_columns) {
@@ -370,6 +373,7 @@ void Source::Close() {
   }
   impl.repl.reset();
   impl.repl_streaming = false;
+  impl.types.reset();
   if (impl.OwnsPublicationForThisRunOnly()) {
     // Named after a slot that is gone with its connection: nobody will use it again.
     try {

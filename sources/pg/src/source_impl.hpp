@@ -12,6 +12,7 @@
 #include "laredo/error.hpp"
 #include "laredo/pg/source.hpp"
 #include "replication_connection.hpp"
+#include "type_resolver.hpp"
 
 namespace laredo::pg {
 
@@ -40,6 +41,11 @@ struct Source::Impl {
   Lsn ComputeFlush(const StreamPosition& last_delivered, Lsn idle_lsn);
   /// Records `p` as acknowledged if it is newer than what is recorded.
   void RecordAck(const StreamPosition& p, bool replace);
+  /// Lifecycle thread: see `TypeResolver`.
+  TypeResolver& Types() {
+    if (!types) types.emplace(options.conninfo);
+    return *types;
+  }
   /// Waits (up to 5 s, or until stopped) for the slot's walsender to go; throws `SlotInUse` when
   /// it stays. Returns the slot's last state.
   ReplicationConnection::SlotState AwaitSlotInactive(std::stop_token stop,
@@ -81,7 +87,8 @@ struct Source::Impl {
   /// missed their changes, so the next start takes a baseline (cleared by Baseline).
   bool publication_restored = false;
   std::optional<ReplicationConnection> repl;
-  bool repl_streaming = false;  // repl is in COPY BOTH mode
+  std::optional<TypeResolver> types;  // created on first use
+  bool repl_streaming = false;        // repl is in COPY BOTH mode
 
   // Any thread.
   std::atomic<SourceState> state{SourceState::Connecting};

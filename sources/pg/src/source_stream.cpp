@@ -45,7 +45,8 @@ Lsn Source::Impl::ComputeFlush(const StreamPosition& last_delivered, Lsn idle_ls
 
 void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler,
                         std::chrono::milliseconds status_every) {
-  ChangeAssembler assembler(columns, resume);
+  ChangeAssembler assembler(columns, resume,
+                            [this](std::uint32_t type) { return Types().ValueType(type); });
   PgoutputDecoder decoder;
   auto last_status = Clock::now();
   Lsn received(sent_flush.load());
