@@ -104,6 +104,17 @@ std::vector<ValidationError> Validate(PgConnection& conn,
   return problems;
 }
 
+bool AddedColumnMayHaveValues(PgConnection& conn, const TableIdentifier& table,
+                              std::string_view column) {
+  auto result = conn.ExecParams(
+      "SELECT a.atthasmissing OR a.atthasdef FROM pg_attribute a "
+      "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE n.nspname = $1 AND c.relname = $2 AND a.attname = $3 AND NOT a.attisdropped",
+      {table.schema, table.table, std::string(column)},
+      fmt::format("reading column {} of {}", column, table.ToString()));
+  return PQntuples(result.get()) != 1 || IsTrue(GetValue(result.get(), 0, 0));
+}
+
 std::optional<SlotInfo> QuerySlotInfo(PgConnection& conn, std::string_view slot) {
   auto result = conn.ExecParams(
       "SELECT confirmed_flush_lsn::text, coalesce(wal_status, ''), active "

@@ -31,6 +31,12 @@ std::vector<ValidationError> Validate(PgConnection& conn,
                                       const std::vector<TableIdentifier>& tables,
                                       std::string_view publication, bool manage_publication);
 
+/// Whether the rows a table had when `column` was added read it as a value rather than NULL: it
+/// was added with a default (stored as the missing value, or written by a table rewrite) or has
+/// one now. True when the column is gone, since nothing can be told then.
+bool AddedColumnMayHaveValues(PgConnection& conn, const TableIdentifier& table,
+                              std::string_view column);
+
 struct SlotInfo {
   std::optional<Lsn> confirmed_flush;
   std::string wal_status;

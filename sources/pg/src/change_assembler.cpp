@@ -28,9 +28,11 @@ std::chrono::system_clock::time_point CommitTime(std::int64_t pg_epoch_micros) {
 }  // namespace
 
 ChangeAssembler::ChangeAssembler(std::map<TableIdentifier, std::vector<ColumnDefinition>> known,
-                                 StreamPosition skip_through, ValueTypeFn value_type)
+                                 StreamPosition skip_through, ValueTypeFn value_type,
+                                 AddedColumnFn on_added_column)
     : columns_(std::move(known)),
       value_type_(std::move(value_type)),
+      on_added_column_(std::move(on_added_column)),
       skip_through_(skip_through),
       last_delivered_(skip_through),
       previous_end_(skip_through.ack_lsn) {}
@@ -149,6 +151,13 @@ void ChangeAssembler::OnRelation(const RelationMessage& m, ChangeHandler& handle
         now.push_back(std::move(d));
       }
       Dispatch(handler);  // changes before the Relation message keep the old columns
+      if (on_added_column_) {
+        for (const auto& c : m.columns) {
+          const bool added = std::none_of(
+              old.begin(), old.end(), [&](const ColumnDefinition& o) { return o.name == c.name; });
+          if (added) on_added_column_(rel.table, c.name);
+        }
+      }
       handler.OnSchemaChange(rel.table, now);
       // Known only once the handler took it: if the call throws, the next connection's Relation
       // message reports the change again.

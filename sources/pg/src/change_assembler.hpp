@@ -30,8 +30,13 @@ class ChangeAssembler {
   /// `value_type` maps a column's type OID to the one whose text form its values have (see
   /// `TypeResolver`; default: the type itself).
   using ValueTypeFn = std::function<std::uint32_t(std::uint32_t)>;
+  /// `on_added_column` hears of each column a Relation message adds to a known table, after the
+  /// changes before it were dispatched and before `OnSchemaChange`; it may throw (e.g.
+  /// `RebaselineRequired` when the rows already there read the new column as a default).
+  using AddedColumnFn = std::function<void(const TableIdentifier&, const std::string&)>;
   ChangeAssembler(std::map<TableIdentifier, std::vector<ColumnDefinition>> known,
-                  StreamPosition skip_through, ValueTypeFn value_type = {});
+                  StreamPosition skip_through, ValueTypeFn value_type = {},
+                  AddedColumnFn on_added_column = {});
 
   void Handle(const PgoutputMessage& message, ChangeHandler& handler);
 
@@ -74,6 +79,7 @@ class ChangeAssembler {
 
   std::map<TableIdentifier, std::vector<ColumnDefinition>> columns_;
   ValueTypeFn value_type_;
+  AddedColumnFn on_added_column_;
   std::unordered_map<std::uint32_t, Relation> relations_;
   StreamPosition skip_through_;
   StreamPosition last_delivered_;

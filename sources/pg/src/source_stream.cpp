@@ -45,8 +45,20 @@ Lsn Source::Impl::ComputeFlush(const StreamPosition& last_delivered, Lsn idle_ls
 
 void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler,
                         std::chrono::milliseconds status_every) {
-  ChangeAssembler assembler(columns, resume,
-                            [this](std::uint32_t type) { return Types().ValueType(type); });
+  // A column added with a default: the rows already there read it as that value, which no
+  // change will ever carry to the targets; only a fresh baseline makes them read like SELECT *.
+  const auto on_added_column = [this](const TableIdentifier& table, const std::string& column) {
+    auto conn = PgConnection::Connect(options.conninfo, ConnectionKind::Normal);
+    if (AddedColumnMayHaveValues(conn, table, column)) {
+      throw RebaselineRequired(fmt::format(
+          "column {} was added to {} with a default, which the rows already there read as their "
+          "value; taking a fresh baseline",
+          column, table.ToString()));
+    }
+  };
+  ChangeAssembler assembler(
+      columns, resume, [this](std::uint32_t type) { return Types().ValueType(type); },
+      on_added_column);
   PgoutputDecoder decoder;
   auto last_status = Clock::now();
   Lsn received(sent_flush.load());

@@ -93,5 +93,42 @@ TEST_F(SchemaChangeTest, BaselineReportsEveryTablesColumnsBeforeItsRowsAndStream
   source.Close();
 }
 
+// Replicas read like SELECT *: a column added without a default is NULL in the rows already
+// there (a schema change for the target, no baseline); one added with a default reads as the
+// default there, which no change carries, so the source takes a fresh baseline.
+void AddColumnsWhileStreaming(PgTest& t, SlotMode mode) {
+  t.Exec("CREATE TABLE " + t.Q("t") + " (id int PRIMARY KEY, v text)");
+  t.Exec("INSERT INTO " + t.Q("t") + " SELECT g, 'v' FROM generate_series(1, 20) g");
+  Harness h(t.Options(mode));
+  auto target = std::make_shared<memory::IndexedTarget>();
+  h.engine.AddPipeline("pg", t.T("t"), target);
+  h.engine.Start();
+  ASSERT_TRUE(h.engine.AwaitReady(30s));
+  t.Exec("ALTER TABLE " + t.Q("t") + " ADD COLUMN plain int");
+  t.Exec("INSERT INTO " + t.Q("t") + " VALUES (21, 'v', 1)");
+  ASSERT_TRUE(Eventually([&] {
+    auto row = target->Get({Value(21)});
+    return row && row->Find("plain") != nullptr && row->at("plain") == Value(1);
+  }));
+  EXPECT_TRUE(h.observer->Rebaselines().empty());  // a schema change the target took
+  t.Exec("ALTER TABLE " + t.Q("t") + " ADD COLUMN flag int NOT NULL DEFAULT 5");
+  t.Exec("INSERT INTO " + t.Q("t") + " VALUES (22, 'v', 2, 6)");
+  ASSERT_TRUE(t.Converged(*target, "t"));  // rows 1..21 read flag = 5
+  ASSERT_EQ(h.observer->Rebaselines().size(), 1U);
+  EXPECT_NE(h.observer->Rebaselines()[0].find("with a default"), std::string::npos)
+      << h.observer->Rebaselines()[0];
+  t.Exec("UPDATE " + t.Q("t") + " SET flag = 9 WHERE id = 1");
+  ASSERT_TRUE(t.Converged(*target, "t"));
+  h.engine.Stop();
+}
+
+TEST_F(PgTest, ColumnAddedWithADefaultRebaselinesAStatefulSource) {
+  AddColumnsWhileStreaming(*this, SlotMode::Stateful);
+}
+
+TEST_F(PgTest, ColumnAddedWithADefaultRebaselinesAnEphemeralSource) {
+  AddColumnsWhileStreaming(*this, SlotMode::Ephemeral);
+}
+
 }  // namespace
 }  // namespace laredo::pg::testing
