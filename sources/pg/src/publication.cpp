@@ -87,6 +87,7 @@ PublicationSync SyncPublication(PgConnection& conn, std::string_view publication
   OwnerRecord mine{.consumer = std::string(consumer), .tables = {}};
   if (PQntuples(existing.get()) == 0) {
     std::vector<std::string> specs;
+    specs.reserve(tables.size());
     for (const auto& t : tables) specs.push_back(Spec(conn, t, options));
     mine.tables.insert(tables.begin(), tables.end());
     conn.Exec(fmt::format("CREATE PUBLICATION {} FOR TABLE {} WITH (publish_via_partition_root)",
@@ -185,6 +186,12 @@ std::vector<TableIdentifier> TablesMissingFrom(PgConnection& conn, std::string_v
     if (!have.contains(t)) missing.push_back(t);
   }
   return missing;
+}
+
+std::string TableList(const std::vector<TableIdentifier>& tables) {
+  std::string out;
+  for (const auto& t : tables) out += (out.empty() ? "" : ", ") + t.ToString();
+  return out;
 }
 
 std::vector<TableIdentifier> PartitionedTablesPublishedAsLeaves(

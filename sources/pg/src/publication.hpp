@@ -42,6 +42,9 @@ PublicationSync SyncPublication(PgConnection& conn, std::string_view publication
 std::vector<TableIdentifier> TablesMissingFrom(PgConnection& conn, std::string_view publication,
                                                const std::vector<TableIdentifier>& tables);
 
+/// "a.t, b.u", for messages.
+std::string TableList(const std::vector<TableIdentifier>& tables);
+
 /// The partitioned tables of `tables` whose changes `publication` sends under their partitions'
 /// names (it lacks publish_via_partition_root), where the source would not recognise them.
 std::vector<TableIdentifier> PartitionedTablesPublishedAsLeaves(

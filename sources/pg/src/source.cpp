@@ -184,12 +184,10 @@ std::vector<ValidationError> Source::ValidateTables(const std::vector<TableIdent
       problems = std::move(sync.problems);
       if (!sync.restored.empty()) {
         // The slot did not decode their changes while they were out: resuming would miss them.
-        std::vector<std::string> names;
-        for (const auto& t : sync.restored) names.push_back(t.ToString());
         Logger()->warn(
             "pg source: someone removed {} from publication {}; added back, taking a fresh "
             "baseline",
-            fmt::join(names, ", "), publication);
+            TableList(sync.restored), publication);
         impl_->publication_restored = true;
       }
     } catch (const SqlError& e) {

@@ -251,15 +251,13 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
       // A table someone took out of the publication would silently stop changing.
       if (const auto missing = TablesMissingFrom(repl->connection(), publication, tables);
           !missing.empty()) {
-        std::vector<std::string> names;
-        for (const auto& t : missing) names.push_back(t.ToString());
         SetState(SourceState::Error);
         throw FatalError(
             "pg_publication_incomplete",
             fmt::format("publication {} no longer publishes {}: their changes since were not "
                         "decoded. Add them back (a managed publication is repaired at the next "
                         "start, which then takes a fresh baseline; otherwise reset the source)",
-                        publication, fmt::join(names, ", ")));
+                        publication, TableList(missing)));
       }
       repl->StartReplication(slot, resume.ack_lsn, publication);
       repl_streaming = true;

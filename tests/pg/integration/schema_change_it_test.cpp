@@ -93,6 +93,29 @@ TEST_F(SchemaChangeTest, BaselineReportsEveryTablesColumnsBeforeItsRowsAndStream
   source.Close();
 }
 
+// End to end through the engine: a re-baseline after RENAME and DROP COLUMN (taken before any
+// change told the stream) re-initialises the target with the columns the baseline copied.
+TEST_F(PgTest, ReBaselineAfterRenameAndDropColumnReloadsTheTargetWithTheNewColumns) {
+  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY, a text, b int)");
+  Exec("INSERT INTO " + Q("t") + " SELECT g, 'a' || g, g FROM generate_series(1, 10) g");
+  Harness h(Options(SlotMode::Ephemeral));
+  auto target = std::make_shared<memory::IndexedTarget>();
+  h.engine.AddPipeline("pg", T("t"), target);
+  h.engine.Start();
+  ASSERT_TRUE(h.engine.AwaitReady(30s));
+  ASSERT_TRUE(Converged(*target, "t"));
+  h.engine.Pause("pg");
+  Exec("ALTER TABLE " + Q("t") + " RENAME COLUMN a TO a2");
+  Exec("ALTER TABLE " + Q("t") + " DROP COLUMN b");
+  h.source->ResetSource(/*drop_publication=*/false);  // a re-baseline, no Relation message yet
+  h.engine.Resume("pg");
+  ASSERT_TRUE(Converged(*target, "t"));
+  Exec("INSERT INTO " + Q("t") + " VALUES (11, 'a11')");
+  ASSERT_TRUE(Converged(*target, "t"));
+  EXPECT_TRUE(h.observer->Errors().empty());
+  h.engine.Stop();
+}
+
 // Replicas read like SELECT *: a column added without a default is NULL in the rows already
 // there (a schema change for the target, no baseline); one added with a default reads as the
 // default there, which no change carries, so the source takes a fresh baseline.
