@@ -45,7 +45,8 @@ inline constexpr std::uint32_t kJsonb = 3802;
 /// text/varchar/bpchar/name/"char" -> Text; bytea -> Bytes; uuid -> Uuid; json/jsonb -> Json;
 /// date -> Date (days since 1970-01-01, +-infinity as INT32_MAX/INT32_MIN); time -> Time;
 /// timestamp -> Timestamp and timestamptz -> TimestampTz (microseconds since 1970-01-01 UTC,
-/// +-infinity as INT64_MAX/INT64_MIN). Every other type (arrays, interval, timetz, inet, enums,
+/// +-infinity as INT64_MAX/INT64_MIN; an instant after early 294247 AD, where 64-bit microseconds
+/// end, as INT64_MAX - 1). Every other type (arrays, interval, timetz, inet, enums,
 /// extension types) -> Text, unchanged. A domain must be resolved to its base type first (see
 /// `TypeResolver`).
 ///

@@ -1,4 +1,6 @@
 // Baseline and streaming through the real engine into the indexed in-memory target.
+#include <fmt/format.h>
+
 #include "pg_harness.hpp"
 
 namespace laredo::pg::testing {
@@ -104,6 +106,28 @@ TEST_F(PgTest, DomainsMapLikeTheirBaseTypesInBaselineAndStream) {
     EXPECT_EQ(row->at("s").kind(), Value::Kind::Int);  // a domain over a domain
     EXPECT_EQ(row->at("dd").kind(), Value::Kind::Date);
   }
+  r.engine.Stop();
+}
+
+TEST_F(PgTest, TimestampsAtPostgresLimitsAndInfinityPassBaselineAndStream) {
+  Exec("CREATE TABLE " + Q("ts") + " (id int PRIMARY KEY, ts timestamp, tstz timestamptz, d date)");
+  const std::string rows =
+      " VALUES ({0}, '294276-12-31 23:59:59.999999', '294276-12-31 23:59:59.999999+00', "
+      "'5874897-12-31'), ({1}, '4713-11-24 00:00:00 BC', '4713-11-24 00:00:00+00 BC', "
+      "'4713-11-24 BC'), ({2}, 'infinity', '-infinity', 'infinity'), "
+      "({3}, '1500-01-01 00:00:00', '2300-01-01 00:00:00+00', '1000-01-01')";
+  Exec("INSERT INTO " + Q("ts") +
+       fmt::format(fmt::runtime(rows), 1, 2, 3, 4));  // beyond nanosecond clocks
+  Replica r(Options());
+  auto target = r.Add(T("ts"));
+  r.engine.Start();
+  ASSERT_TRUE(r.engine.AwaitReady(30s));
+  Exec("INSERT INTO " + Q("ts") + fmt::format(fmt::runtime(rows), 11, 12, 13, 14));
+  ASSERT_TRUE(Converged(*target, "ts"));
+  for (int id = 1; id <= 4; ++id) {
+    EXPECT_EQ(WithoutId(*target->Get({Value(id)})), WithoutId(*target->Get({Value(id + 10)})));
+  }
+  EXPECT_EQ(target->Get({Value(3)})->at("ts").ToString(), "infinity");
   r.engine.Stop();
 }
 
