@@ -108,6 +108,21 @@ TEST_F(OwnershipTest, AManagedPublicationNeverLosesATableTheSourceDidNotAdd) {
   EXPECT_EQ(Published(name_), (std::set<std::string>{"later", "theirs"}));
 }
 
+TEST_F(OwnershipTest, ARowFilterForATableSomeoneElsePublishedIsReportedAndNotApplied) {
+  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY, status text)");
+  Exec("CREATE PUBLICATION " + name_ + " FOR TABLE " + Q("t"));  // someone else's, every row
+  auto options = Options();
+  options.tables[T("t")] = TableOptions{.row_filter = "status = 'active'"};
+  Source source(options);
+  const auto problems = source.ValidateTables({T("t")});
+  ASSERT_EQ(problems.size(), 1U);
+  EXPECT_EQ(problems[0].code, "TABLE_PUBLISHED_BY_OTHERS");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pg_publication_rel r JOIN pg_publication p "
+                   "ON p.oid = r.prpubid WHERE p.pubname = '" +
+                   name_ + "' AND r.prqual IS NOT NULL"),
+            "0");  // their publication is unchanged
+}
+
 TEST_F(OwnershipTest, APublicationAnotherConsumerManagesIsReportedAndLeftAlone) {
   Exec("CREATE TABLE " + Q("t1") + " (id int PRIMARY KEY)");
   Exec("CREATE TABLE " + Q("t2") + " (id int PRIMARY KEY)");
