@@ -114,7 +114,7 @@ TEST(ChangeAssemblerTest, SkipsWhatWasDispatchedBeforeAReconnect) {
   a.Handle(Commit(200, 240), r);
   ASSERT_EQ(r.events.size(), 1U);
   EXPECT_EQ(r.Pos(0), (StreamPosition{Lsn(200), 2, Lsn(240)}));
-  EXPECT_EQ(a.last_dispatched(), r.Pos(0));
+  EXPECT_EQ(a.last_delivered(), r.Pos(0));
 }
 
 TEST(ChangeAssemblerTest, UnchangedToastAndOldKeys) {
@@ -173,6 +173,52 @@ TEST(ChangeAssemblerTest, SchemaChangeComesAfterTheChangesBeforeIt) {
   EXPECT_EQ(cols[2].type_oid, 20U);
   a.Handle(Relation(1, "t", true), r);
   EXPECT_EQ(r.schema_changes.size(), 1U);  // now known
+}
+
+// A handler whose calls throw while `failing`, as the engine's does when the backpressure hook
+// throws: the change (or schema change) of that call was not delivered.
+struct FailingRecorder : Recorder {
+  void OnChange(ChangeEvent event) override {
+    if (failing) throw RetryableError("test", "status update failed while blocked");
+    Recorder::OnChange(std::move(event));
+  }
+  void OnSchemaChange(const TableIdentifier& table,
+                      std::vector<ColumnDefinition> columns) override {
+    if (failing) throw RetryableError("test", "status update failed while blocked");
+    Recorder::OnSchemaChange(table, std::move(columns));
+  }
+  bool failing = false;
+};
+
+TEST(ChangeAssemblerTest, AChangeWhoseCallThrewIsNotDelivered) {
+  ChangeAssembler a(Known(), kStart);
+  FailingRecorder r;
+  a.Handle(Relation(1, "t"), r);
+  a.Handle(Begin(200), r);
+  a.Handle(Insert(1, "1", "a"), r);
+  a.Handle(Commit(200, 240), r);
+  ASSERT_EQ(r.events.size(), 1U);
+  const StreamPosition first = r.Pos(0);
+  r.failing = true;
+  a.Handle(Begin(300), r);
+  a.Handle(Insert(1, "2", "b"), r);
+  EXPECT_THROW(a.Handle(Commit(300, 340), r), RetryableError);
+  EXPECT_EQ(a.last_delivered(), first);  // a reconnect resumes before the second insert
+}
+
+TEST(ChangeAssemblerTest, ASchemaChangeWhoseCallThrewIsReportedAgain) {
+  FailingRecorder r;
+  r.failing = true;
+  {
+    ChangeAssembler a(Known(), kStart);
+    a.Handle(Relation(1, "t"), r);
+    EXPECT_THROW(a.Handle(Relation(1, "t", true), r), RetryableError);
+    EXPECT_EQ(a.columns().at(kT).size(), 2U);  // still the columns the targets know
+  }
+  r.failing = false;
+  ChangeAssembler a(Known(), kStart);  // the next connection sends the Relation message again
+  a.Handle(Relation(1, "t", true), r);
+  EXPECT_EQ(r.schema_changes.size(), 1U);
 }
 
 TEST(ChangeAssemblerTest, ChangeBeforeItsRelationIsAProtocolError) {

@@ -3,7 +3,9 @@
 #
 #   eval "$(tests/pg/pg_server.sh start DIR)"   # prints `export LAREDO_PG_CONNINFO=...`
 #   tests/pg/pg_server.sh stop DIR
-#   tests/pg/pg_server.sh restart DIR                # crash and restart (pg_ctl -m immediate)
+#   tests/pg/pg_server.sh halt DIR              # immediate shutdown, like a crash (DIR is kept)
+#   tests/pg/pg_server.sh resume DIR            # starts a halted server again (same port)
+#   tests/pg/pg_server.sh crash-restart DIR     # halt, then resume
 #
 # `start` wipes DIR, runs initdb as a non-root user (the `postgres` OS user when run as root),
 # configures logical replication on 127.0.0.1 with a free port and a Unix socket inside DIR,
@@ -14,7 +16,7 @@ set -euo pipefail
 cmd=${1:-}
 dir=${2:-}
 if [[ -z "$cmd" || -z "$dir" ]]; then
-  echo "usage: $0 start|stop|restart DIR" >&2
+  echo "usage: $0 start|stop|halt|resume|crash-restart DIR" >&2
   exit 2
 fi
 
@@ -58,6 +60,17 @@ EOF
 }
 
 case "$cmd" in
+  halt)
+    # Like a crash: every backend is ended at once; the next start recovers from WAL.
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -m immediate -w -t 60 stop >&2
+    ;;
+  resume)
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >&2
+    ;;
+  crash-restart)
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m immediate -w -t 60 \
+      restart >&2
+    ;;
   stop)
     stop_server
     rm -rf "$dir"
@@ -99,13 +112,8 @@ EOF
     echo "export LAREDO_PG_CONNINFO='host=127.0.0.1 port=$port user=$user password=$password dbname=postgres'"
     echo "export LAREDO_PG_DIR='$dir'"
     ;;
-  restart)
-    # A crash of the server: immediate shutdown (no checkpoint), then start on the same port.
-    as_owner "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >&2
-    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >&2
-    ;;
   *)
-    echo "usage: $0 start|stop|restart DIR" >&2
+    echo "usage: $0 start|stop|halt|resume|crash-restart DIR" >&2
     exit 2
     ;;
 esac

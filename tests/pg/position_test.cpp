@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include "laredo/error.hpp"
 #include "laredo/pg/source.hpp"
 
@@ -57,8 +59,28 @@ TEST(SourceOptionsTest, ReportsEveryProblem) {
                                 .baseline_parallelism = 0});
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_EQ(e.problems().size(), 5U);
+    EXPECT_EQ(e.problems().size(), 4U);
   }
+}
+
+TEST(SourceOptionsTest, AStatefulSlotMustBeNamed) {
+  try {
+    Source source(SourceOptions{.conninfo = "host=127.0.0.1", .slot_mode = SlotMode::Stateful});
+    FAIL();
+  } catch (const ConfigError& e) {
+    ASSERT_EQ(e.problems().size(), 1U);
+    EXPECT_NE(e.problems()[0].find("slot_name"), std::string::npos) << e.problems()[0];
+  }
+}
+
+TEST(SourceOptionsTest, DefaultsLeaveNothingBehindAndCollideWithNoOne) {
+  Source a(SourceOptions{.conninfo = "host=127.0.0.1"});
+  Source b(SourceOptions{.conninfo = "host=127.0.0.1"});
+  EXPECT_FALSE(a.SupportsResume());  // ephemeral: a temporary slot
+  // Random, not derived from the process: every container's PID 1 would pick the same name.
+  const std::regex generated("laredo_tmp_[0-9a-f]{16}");
+  EXPECT_TRUE(std::regex_match(a.slot_name(), generated)) << a.slot_name();
+  EXPECT_NE(a.slot_name(), b.slot_name());
 }
 
 }  // namespace

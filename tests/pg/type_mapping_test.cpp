@@ -209,8 +209,15 @@ TEST(TypeMappingTest, Timestamp) {
   EXPECT_EQ(TextToValue(oid::kTimestamp, "-infinity"),
             Value::Timestamp(std::numeric_limits<std::int64_t>::min()));
   // PostgreSQL goes to 294276 AD; microseconds since 1970 in 64 bits end in 294247. Those last
-  // years are refused rather than wrapped.
-  ExpectBad(oid::kTimestamp, "294276-12-31 23:59:59.999999");
+  // years read as the latest instant that fits, just before infinity (a refused value would stop
+  // a baseline half way); text beyond PostgreSQL's range is still refused.
+  const auto last = Value::Timestamp(std::numeric_limits<std::int64_t>::max() - 1);
+  EXPECT_EQ(TextToValue(oid::kTimestamp, "294276-12-31 23:59:59.999999"), last);
+  EXPECT_EQ(TextToValue(oid::kTimestamp, "294247-06-01 00:00:00"), last);
+  EXPECT_EQ(TextToValue(oid::kTimestampTz, "294276-12-31 23:59:59.999999+00"),
+            Value::TimestampTz(std::numeric_limits<std::int64_t>::max() - 1));
+  ExpectBad(oid::kTimestamp, "294277-01-01 00:00:00");
+  ExpectBad(oid::kTimestamp, "900000-01-01 00:00:00");
   EXPECT_EQ(TextToValue(oid::kTimestamp, "294246-12-31 23:59:59.999999").kind(),
             Value::Kind::Timestamp);
   for (const char* bad : {"", "2024-05-01", "2024-05-01 12:00", "2024-05-01 12:00:00+00",

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "catalog.hpp"
 #include "copy_text.hpp"
 #include "pg_connection.hpp"
 #include "type_mapping.hpp"
@@ -37,11 +38,17 @@ bool CopyTable(PgConnection& conn, const CopyJob& job, std::stop_token stop,
   const auto shared_names = ColumnNames::Make(std::move(names));
   const std::string what = fmt::format("copying {}", job.table.ToString());
   const std::string table = conn.QuoteTable(job.table.schema, job.table.table);
-  conn.Exec(job.row_filter.empty()
-                ? fmt::format("COPY {} ({}) TO STDOUT", table, fmt::join(quoted, ", "))
-                : fmt::format("COPY (SELECT {} FROM {} WHERE ({})) TO STDOUT",
-                              fmt::join(quoted, ", "), table, job.row_filter),
-            what);
+  // COPY reads a plain table only; a partitioned one (its partitions' rows) through a query.
+  auto kind =
+      conn.ExecParams("SELECT relkind FROM pg_class WHERE oid = $1::regclass", {table}, what);
+  const bool partitioned = PQntuples(kind.get()) == 1 && GetValue(kind.get(), 0, 0) == "p";
+  if (job.row_filter.empty() && !partitioned) {
+    conn.Exec(fmt::format("COPY {} ({}) TO STDOUT", table, fmt::join(quoted, ", ")), what);
+  } else {
+    conn.Exec(fmt::format("COPY (SELECT {} FROM {}{}) TO STDOUT", fmt::join(quoted, ", "), table,
+                          job.row_filter.empty() ? "" : " WHERE (" + job.row_filter + ")"),
+              what);
+  }
   CopyTextParser parser;
   for (;;) {
     char* raw = nullptr;
@@ -57,8 +64,8 @@ bool CopyTable(PgConnection& conn, const CopyJob& job, std::stop_token stop,
     std::vector<Value> values;
     values.reserve(fields.size());
     for (std::size_t i = 0; i < fields.size(); ++i) {
-      values.push_back(fields[i].is_null ? Value()
-                                         : TextToValue(job.columns[i].type_oid, fields[i].text));
+      const auto type = job.value_types.empty() ? job.columns[i].type_oid : job.value_types[i];
+      values.push_back(fields[i].is_null ? Value() : TextToValue(type, fields[i].text));
     }
     emit(Row(shared_names, std::move(values)));
     if (stop.stop_requested()) return false;  // the connection is dropped mid-COPY by the caller
@@ -132,6 +139,15 @@ class BatchQueue {
 };
 
 }  // namespace
+
+std::map<TableIdentifier, std::vector<ColumnDefinition>> ColumnsAtSnapshot(
+    std::string_view conninfo, std::string_view snapshot,
+    const std::vector<TableIdentifier>& tables) {
+  auto conn = OpenSnapshotConnection(conninfo, snapshot);
+  auto columns = DiscoverColumns(conn, tables);
+  conn.Exec("COMMIT", "ending the catalog read");
+  return columns;
+}
 
 void CopySnapshot(std::string_view conninfo, std::string_view snapshot,
                   const std::vector<CopyJob>& jobs, int parallelism, std::stop_token stop,

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -18,9 +20,18 @@ struct CopyJob {
   std::vector<ColumnDefinition> columns;
   /// The publication's row filter, applied to the baseline too; empty for every row.
   std::string row_filter;
+  /// Per column, the type whose text form its values have (see `TypeResolver`); empty: each
+  /// column's own type.
+  std::vector<std::uint32_t> value_types;
 };
 
 using CopyRowSink = std::function<void(const TableIdentifier&, Row)>;
+
+/// The columns of `tables` as the catalog holds them inside the exported `snapshot` (see
+/// `DiscoverColumns`; tables that do not exist there are absent).
+std::map<TableIdentifier, std::vector<ColumnDefinition>> ColumnsAtSnapshot(
+    std::string_view conninfo, std::string_view snapshot,
+    const std::vector<TableIdentifier>& tables);
 
 /// Reads every table of `jobs` with `COPY ... TO STDOUT` inside the exported `snapshot`
 /// (REPEATABLE READ + SET TRANSACTION SNAPSHOT), on up to `parallelism` connections that all

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <set>
-
 namespace laredo::pg {
 namespace {
 
@@ -77,23 +75,9 @@ std::vector<ValidationError> Validate(PgConnection& conn,
     problems.push_back({std::nullopt, "NO_REPLICATION_PRIVILEGE",
                         "the role lacks the REPLICATION attribute; ALTER ROLE ... REPLICATION"});
   }
-  std::set<TableIdentifier> published;
-  bool publication_exists = false;
-  bool all_tables = false;
-  {
-    auto pub = conn.ExecParams("SELECT puballtables FROM pg_publication WHERE pubname = $1",
-                               {std::string(publication)}, "reading the publication");
-    publication_exists = PQntuples(pub.get()) == 1;
-    all_tables = publication_exists && IsTrue(GetValue(pub.get(), 0, 0));
-    auto rows = conn.ExecParams(
-        "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1",
-        {std::string(publication)}, "reading the publication's tables");
-    for (int r = 0; r < PQntuples(rows.get()); ++r) {
-      published.insert(
-          Table(GetValue(rows.get(), r, 0).value_or(""), GetValue(rows.get(), r, 1).value_or("")));
-    }
-  }
-  if (!manage_publication && !publication_exists) {
+  auto pub = conn.ExecParams("SELECT 1 FROM pg_publication WHERE pubname = $1",
+                             {std::string(publication)}, "reading the publication");
+  if (!manage_publication && PQntuples(pub.get()) == 0) {
     problems.push_back({std::nullopt, "PUBLICATION_NOT_FOUND",
                         fmt::format("publication \"{}\" does not exist and publication "
                                     "management is off; CREATE PUBLICATION it or enable "
@@ -116,82 +100,19 @@ std::vector<ValidationError> Validate(PgConnection& conn,
                           "the table has no primary key and its replica identity is not FULL; "
                           "add a primary key or ALTER TABLE ... REPLICA IDENTITY FULL"});
     }
-    if (!manage_publication && publication_exists && !all_tables && !published.contains(table)) {
-      problems.push_back({table, "TABLE_NOT_IN_PUBLICATION",
-                          fmt::format("the table is not in publication \"{}\"", publication)});
-    }
   }
   return problems;
 }
 
-void SyncPublication(PgConnection& conn, std::string_view publication,
-                     const std::vector<TableIdentifier>& tables,
-                     const std::map<TableIdentifier, TableOptions>& options) {
-  const std::string pub(publication);
-  const std::string what = fmt::format("maintaining publication {}", publication);
-  bool refined = false;  // some table has a column list or a row filter
-  std::vector<std::string> specs;
-  for (const auto& t : tables) {
-    std::string spec = conn.QuoteTable(t.schema, t.table);
-    if (auto it = options.find(t); it != options.end()) {
-      if (!it->second.columns.empty()) {
-        std::vector<std::string> quoted;
-        for (const auto& c : it->second.columns) quoted.push_back(conn.QuoteIdent(c));
-        spec += fmt::format(" ({})", fmt::join(quoted, ", "));
-        refined = true;
-      }
-      if (!it->second.row_filter.empty()) {
-        spec += fmt::format(" WHERE ({})", it->second.row_filter);
-        refined = true;
-      }
-    }
-    specs.push_back(std::move(spec));
-  }
-  auto existing =
-      conn.ExecParams("SELECT puballtables FROM pg_publication WHERE pubname = $1", {pub}, what);
-  if (PQntuples(existing.get()) == 0) {
-    conn.Exec(fmt::format("CREATE PUBLICATION {} FOR TABLE {}", conn.QuoteIdent(pub),
-                          fmt::join(specs, ", ")),
-              what);
-    return;
-  }
-  if (IsTrue(GetValue(existing.get(), 0, 0))) return;
-  auto refined_before = conn.ExecParams(
-      "SELECT count(*) FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid "
-      "WHERE p.pubname = $1 AND (r.prqual IS NOT NULL OR r.prattrs IS NOT NULL)",
-      {pub}, what);
-  if (refined || GetValue(refined_before.get(), 0, 0).value_or("0") != "0") {
-    conn.Exec(fmt::format("ALTER PUBLICATION {} SET TABLE {}", conn.QuoteIdent(pub),
-                          fmt::join(specs, ", ")),
-              what);
-    return;
-  }
-  auto rows = conn.ExecParams(
-      "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1", {pub}, what);
-  std::set<TableIdentifier> have;
-  for (int r = 0; r < PQntuples(rows.get()); ++r) {
-    have.insert(
-        Table(GetValue(rows.get(), r, 0).value_or(""), GetValue(rows.get(), r, 1).value_or("")));
-  }
-  const std::set<TableIdentifier> want(tables.begin(), tables.end());
-  std::vector<std::string> add;
-  std::vector<std::string> drop;
-  for (const auto& t : want) {
-    if (!have.contains(t)) add.push_back(conn.QuoteTable(t.schema, t.table));
-  }
-  for (const auto& t : have) {
-    if (!want.contains(t)) drop.push_back(conn.QuoteTable(t.schema, t.table));
-  }
-  if (!add.empty()) {
-    conn.Exec(fmt::format("ALTER PUBLICATION {} ADD TABLE {}", conn.QuoteIdent(pub),
-                          fmt::join(add, ", ")),
-              what);
-  }
-  if (!drop.empty()) {
-    conn.Exec(fmt::format("ALTER PUBLICATION {} DROP TABLE {}", conn.QuoteIdent(pub),
-                          fmt::join(drop, ", ")),
-              what);
-  }
+bool AddedColumnMayHaveValues(PgConnection& conn, const TableIdentifier& table,
+                              std::string_view column) {
+  auto result = conn.ExecParams(
+      "SELECT a.atthasmissing OR a.atthasdef FROM pg_attribute a "
+      "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE n.nspname = $1 AND c.relname = $2 AND a.attname = $3 AND NOT a.attisdropped",
+      {table.schema, table.table, std::string(column)},
+      fmt::format("reading column {} of {}", column, table.ToString()));
+  return PQntuples(result.get()) != 1 || IsTrue(GetValue(result.get(), 0, 0));
 }
 
 std::optional<SlotInfo> QuerySlotInfo(PgConnection& conn, std::string_view slot) {

@@ -26,18 +26,16 @@ std::map<TableIdentifier, std::vector<ColumnDefinition>> DiscoverColumns(
 
 /// Every problem at once: wal_level, REPLICATION privilege, publication existence (when not
 /// managed) and, per table, existence, SELECT privilege, and a primary key or REPLICA IDENTITY
-/// FULL.
+/// FULL. (Whether the publication covers the tables: see publication.hpp.)
 std::vector<ValidationError> Validate(PgConnection& conn,
                                       const std::vector<TableIdentifier>& tables,
                                       std::string_view publication, bool manage_publication);
 
-/// Creates the publication FOR TABLE `tables`, or changes it so that it lists exactly them: tables
-/// are added and dropped one by one, except when column lists or row filters are involved (now or
-/// before), then the whole list is SET (their text cannot be compared with the server's
-/// normalised form). A FOR ALL TABLES publication is left alone.
-void SyncPublication(PgConnection& conn, std::string_view publication,
-                     const std::vector<TableIdentifier>& tables,
-                     const std::map<TableIdentifier, TableOptions>& options);
+/// Whether the rows a table had when `column` was added read it as a value rather than NULL: it
+/// was added with a default (stored as the missing value, or written by a table rewrite) or has
+/// one now. True when the column is gone, since nothing can be told then.
+bool AddedColumnMayHaveValues(PgConnection& conn, const TableIdentifier& table,
+                              std::string_view column);
 
 struct SlotInfo {
   std::optional<Lsn> confirmed_flush;

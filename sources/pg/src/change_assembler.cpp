@@ -28,10 +28,13 @@ std::chrono::system_clock::time_point CommitTime(std::int64_t pg_epoch_micros) {
 }  // namespace
 
 ChangeAssembler::ChangeAssembler(std::map<TableIdentifier, std::vector<ColumnDefinition>> known,
-                                 StreamPosition skip_through)
+                                 StreamPosition skip_through, ValueTypeFn value_type,
+                                 AddedColumnFn on_added_column)
     : columns_(std::move(known)),
+      value_type_(std::move(value_type)),
+      on_added_column_(std::move(on_added_column)),
       skip_through_(skip_through),
-      last_dispatched_(skip_through),
+      last_delivered_(skip_through),
       previous_end_(skip_through.ack_lsn) {}
 
 const ChangeAssembler::Relation* ChangeAssembler::Find(std::uint32_t relation_id) const {
@@ -59,7 +62,7 @@ Value ChangeAssembler::ToValue(const Relation& rel, const TupleData& tuple, std:
     case TupleColumn::Kind::UnchangedToast:
       return Value::Unchanged();  // lesson 4: kept by the target
     case TupleColumn::Kind::Text:
-      return TextToValue(rel.type_oids[i], tuple[i].data);
+      return TextToValue(rel.value_types[i], tuple[i].data);
     case TupleColumn::Kind::Binary:
       break;
   }
@@ -103,6 +106,7 @@ void ChangeAssembler::OnRelation(const RelationMessage& m, ChangeHandler& handle
   for (const auto& c : m.columns) {
     names.push_back(c.name);
     rel.type_oids.push_back(c.type_oid);
+    rel.value_types.push_back(value_type_ ? value_type_(c.type_oid) : c.type_oid);
     rel.key.push_back(c.key);
     if (c.key) key_names.push_back(c.name);
   }
@@ -146,9 +150,18 @@ void ChangeAssembler::OnRelation(const RelationMessage& m, ChangeHandler& handle
         }
         now.push_back(std::move(d));
       }
-      known->second = now;
       Dispatch(handler);  // changes before the Relation message keep the old columns
-      handler.OnSchemaChange(rel.table, std::move(now));
+      if (on_added_column_) {
+        for (const auto& c : m.columns) {
+          const bool added = std::none_of(
+              old.begin(), old.end(), [&](const ColumnDefinition& o) { return o.name == c.name; });
+          if (added) on_added_column_(rel.table, c.name);
+        }
+      }
+      handler.OnSchemaChange(rel.table, now);
+      // Known only once the handler took it: if the call throws, the next connection's Relation
+      // message reports the change again.
+      known->second = std::move(now);
     }
   }
   relations_[m.relation_id] = std::move(rel);
@@ -176,8 +189,11 @@ void ChangeAssembler::Dispatch(ChangeHandler& handler) {
   held_.reset();
   const auto& position = std::any_cast<const StreamPosition&>(event.position);
   if (StreamPosition::Compare(position, skip_through_) <= 0) return;  // delivered before
-  last_dispatched_ = position;
+  const StreamPosition delivered = position;
   handler.OnChange(std::move(event));
+  // Counted only now: a call that an exception abandoned (a status update failing while the
+  // engine blocked on backpressure) did not deliver the change, and a reconnect resumes from here.
+  last_delivered_ = delivered;
 }
 
 void ChangeAssembler::Handle(const PgoutputMessage& message, ChangeHandler& handler) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -26,19 +27,29 @@ class ChangeAssembler {
  public:
   /// `known` holds the columns the targets were initialised with; a Relation message whose
   /// columns differ from them raises `OnSchemaChange`. Changes of other tables are not emitted.
+  /// `value_type` maps a column's type OID to the one whose text form its values have (see
+  /// `TypeResolver`; default: the type itself).
+  using ValueTypeFn = std::function<std::uint32_t(std::uint32_t)>;
+  /// `on_added_column` hears of each column a Relation message adds to a known table, after the
+  /// changes before it were dispatched and before `OnSchemaChange`; it may throw (e.g.
+  /// `RebaselineRequired` when the rows already there read the new column as a default).
+  using AddedColumnFn = std::function<void(const TableIdentifier&, const std::string&)>;
   ChangeAssembler(std::map<TableIdentifier, std::vector<ColumnDefinition>> known,
-                  StreamPosition skip_through);
+                  StreamPosition skip_through, ValueTypeFn value_type = {},
+                  AddedColumnFn on_added_column = {});
 
   void Handle(const PgoutputMessage& message, ChangeHandler& handler);
 
   [[nodiscard]] bool in_transaction() const noexcept { return in_transaction_; }
-  /// The last change handed to the handler (or `skip_through` before any).
-  [[nodiscard]] const StreamPosition& last_dispatched() const noexcept { return last_dispatched_; }
+  /// The last change the handler took: its `OnChange` returned normally (or `skip_through`
+  /// before any). The only resume point of a reconnect: a change whose call ended with an
+  /// exception was not delivered.
+  [[nodiscard]] const StreamPosition& last_delivered() const noexcept { return last_delivered_; }
   /// Commit time of the newest transaction seen.
   [[nodiscard]] std::optional<std::chrono::system_clock::time_point> last_commit_time() const {
     return last_commit_time_;
   }
-  /// Columns now known per table (updated by schema changes).
+  /// Columns now known per table (updated by schema changes the handler took).
   [[nodiscard]] const std::map<TableIdentifier, std::vector<ColumnDefinition>>& columns() const {
     return columns_;
   }
@@ -49,6 +60,7 @@ class ChangeAssembler {
     bool wanted = false;
     std::shared_ptr<const ColumnNames> names;
     std::vector<std::uint32_t> type_oids;
+    std::vector<std::uint32_t> value_types;  // what TextToValue gets (a domain's base type)
     std::vector<bool> key;
     std::size_t key_count = 0;
     std::shared_ptr<const ColumnNames> key_names;
@@ -66,9 +78,11 @@ class ChangeAssembler {
   ChangeEvent NewEvent(const Relation& rel, ChangeAction action);
 
   std::map<TableIdentifier, std::vector<ColumnDefinition>> columns_;
+  ValueTypeFn value_type_;
+  AddedColumnFn on_added_column_;
   std::unordered_map<std::uint32_t, Relation> relations_;
   StreamPosition skip_through_;
-  StreamPosition last_dispatched_;
+  StreamPosition last_delivered_;
   Lsn previous_end_;
   bool in_transaction_ = false;
   Lsn commit_lsn_;

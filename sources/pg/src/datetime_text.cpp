@@ -145,17 +145,21 @@ std::int64_t ReadOffset(Cursor& in) {
 }
 
 std::int64_t CheckedMicros(std::int64_t days, std::int64_t time_of_day, std::int64_t offset_sec) {
+  // PostgreSQL's timestamps end with 294276 AD; microseconds since 1970 in 64 bits end early in
+  // 294247. An instant of those last years reads as the latest one that fits (just before
+  // infinity) instead of stopping a baseline or a stream; later text is no PostgreSQL output.
+  constexpr std::int64_t kLast = std::numeric_limits<std::int64_t>::max() - 1;
+  static const std::int64_t kEndDays = DaysFromCivil(294277, 1, 1);
   std::int64_t v = 0;
   if (__builtin_mul_overflow(days, kMicrosPerDay, &v) ||
       __builtin_add_overflow(v, time_of_day, &v) ||
       __builtin_sub_overflow(v, offset_sec * kMicrosPerSecond, &v)) {
+    if (days > 0 && days < kEndDays) return kLast;
     throw InvalidText{"out of range"};
   }
   // The extremes mean +-infinity; a real instant must not collide with them.
-  if (v == std::numeric_limits<std::int64_t>::max() ||
-      v == std::numeric_limits<std::int64_t>::min()) {
-    throw InvalidText{"out of range"};
-  }
+  if (v == std::numeric_limits<std::int64_t>::max()) return kLast;
+  if (v == std::numeric_limits<std::int64_t>::min()) throw InvalidText{"out of range"};
   return v;
 }
 

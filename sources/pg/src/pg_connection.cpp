@@ -1,10 +1,14 @@
 #include "pg_connection.hpp"
 
 #include <fmt/format.h>
+#include <poll.h>
 
-#include <array>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
 
 #include "conninfo.hpp"
+#include "sqlstate.hpp"
 
 namespace laredo::pg {
 namespace {
@@ -13,21 +17,54 @@ struct ConninfoOptionsDeleter {
   void operator()(PQconninfoOption* o) const noexcept { PQconninfoFree(o); }
 };
 
-bool IsTransientSqlState(std::string_view state) {
-  // 55006: a replication slot still held by a walsender that is exiting.
-  constexpr std::array<std::string_view, 7> kTransient = {"57P01", "57P02", "57P03", "53300",
-                                                          "40001", "40P01", "55006"};
-  if (state.starts_with("08")) return true;  // connection exception
-  for (auto s : kTransient) {
-    if (state == s) return true;
-  }
-  return false;
-}
-
 std::string TrimMessage(const char* message) {
   std::string text = message == nullptr ? std::string() : std::string(message);
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   return text.empty() ? std::string("unknown error") : text;
+}
+
+// connect_timeout as libpq reads it (whole seconds; 0 or less means none, 1 is raised to 2).
+// PQconnectPoll leaves the timeout to the caller.
+std::optional<std::chrono::seconds> ConnectTimeout(const std::vector<std::string>& keys,
+                                                   const std::vector<std::string>& values) {
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i] != "connect_timeout") continue;
+    int seconds = 0;
+    const auto& v = values[i];
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+    if (ec != std::errc() || seconds <= 0) return std::nullopt;
+    return std::chrono::seconds(std::max(seconds, 2));
+  }
+  return std::nullopt;
+}
+
+enum class ConnectOutcome : std::uint8_t { Connected, Failed, TimedOut };
+
+// Drives PQconnectPoll to the end.
+ConnectOutcome AwaitConnection(PGconn* conn, std::optional<std::chrono::seconds> timeout) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = timeout ? Clock::now() + *timeout : Clock::time_point::max();
+  PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+  while (status != PGRES_POLLING_OK) {
+    if (status == PGRES_POLLING_FAILED || PQstatus(conn) == CONNECTION_BAD) {
+      return ConnectOutcome::Failed;
+    }
+    pollfd fd{.fd = PQsocket(conn),
+              .events = static_cast<short>(status == PGRES_POLLING_READING ? POLLIN : POLLOUT),
+              .revents = 0};
+    int wait_ms = -1;
+    if (timeout) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return ConnectOutcome::TimedOut;
+      wait_ms = static_cast<int>(left.count());
+    }
+    const int ready = poll(&fd, 1, wait_ms);
+    if (ready < 0 && errno != EINTR) return ConnectOutcome::Failed;
+    if (ready == 0) return ConnectOutcome::TimedOut;
+    status = PQconnectPoll(conn);
+  }
+  return ConnectOutcome::Connected;
 }
 
 }  // namespace
@@ -39,7 +76,7 @@ void ThrowCommandError(PGconn* conn, const PGresult* result, std::string_view wh
   const std::string message =
       TrimMessage(result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn));
   if (conn == nullptr || PQstatus(conn) == CONNECTION_BAD || state.empty() ||
-      IsTransientSqlState(state)) {
+      ClassifySqlState(state) == SqlStateClass::Transient) {
     throw RetryableError("pg_connection",
                          fmt::format("{}: {}{}", what, message,
                                      state.empty() ? "" : fmt::format(" (SQLSTATE {})", state)));
@@ -99,12 +136,28 @@ PgConnection PgConnection::Connect(std::string_view conninfo, ConnectionKind kin
   }
   key_ptrs.push_back(nullptr);
   value_ptrs.push_back(nullptr);
-  PgConnection conn(PQconnectdbParams(key_ptrs.data(), value_ptrs.data(), 0));
+  PgConnection conn(PQconnectStartParams(key_ptrs.data(), value_ptrs.data(), 0));
   if (!conn.conn_) throw RetryableError("pg_connection", "out of memory creating a connection");
-  if (PQstatus(conn.get()) != CONNECTION_OK) {
-    throw RetryableError("pg_connection",
-                         fmt::format("connecting to {}: {}", RedactConnInfo(conninfo),
-                                     TrimMessage(PQerrorMessage(conn.get()))));
+  // Verbose while connecting: the only way libpq reports the SQLSTATE of a refused connection.
+  PQsetErrorVerbosity(conn.get(), PQERRORS_VERBOSE);
+  const auto timeout = ConnectTimeout(keys, values);
+  const auto outcome = AwaitConnection(conn.get(), timeout);
+  PQsetErrorVerbosity(conn.get(), PQERRORS_DEFAULT);
+  if (outcome == ConnectOutcome::TimedOut) {
+    throw RetryableError("pg_connection", fmt::format("connecting to {}: timed out after {} s",
+                                                      RedactConnInfo(conninfo), timeout->count()));
+  }
+  if (outcome == ConnectOutcome::Failed) {
+    const auto failure = ParseVerboseConnectError(PQerrorMessage(conn.get()));
+    const std::string message = fmt::format(
+        "connecting to {}: {}{}", RedactConnInfo(conninfo),
+        failure.message.empty() ? std::string("unknown error") : failure.message,
+        failure.sqlstate ? fmt::format(" (SQLSTATE {})", *failure.sqlstate) : std::string());
+    const bool refused =
+        failure.sqlstate && ClassifySqlState(*failure.sqlstate) == SqlStateClass::Configuration;
+    // A password the server wants but the conninfo lacks is just as wrong.
+    if (refused || PQconnectionNeedsPassword(conn.get()) != 0) throw ConfigError({message});
+    throw RetryableError("pg_connection", message);
   }
   return conn;
 }

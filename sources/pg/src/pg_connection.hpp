@@ -42,8 +42,8 @@ inline constexpr std::string_view kSessionOptions =
     "-c TimeZone=UTC";
 
 /// Throws the classified error for a failed command: `RetryableError` when the connection is
-/// gone or the SQLSTATE says the failure is transient (class 08, 57P01-57P03, 53300, 40001,
-/// 40P01, 55006), otherwise `SqlError`. `what` says what was being done ("creating slot x").
+/// gone or the SQLSTATE is transient (see `ClassifySqlState`), otherwise `SqlError`. `what` says
+/// what was being done ("creating slot x").
 [[noreturn]] void ThrowCommandError(PGconn* conn, const PGresult* result, std::string_view what);
 
 /// One libpq connection, owned (PQfinish on destruction). Not thread-safe: one thread uses it.
@@ -51,8 +51,11 @@ class PgConnection {
  public:
   /// Connects with the session settings above appended to the conninfo's own `options`, a
   /// connect_timeout of 10 s unless the conninfo sets one, and `application_name` unless set.
-  /// Throws `ConfigError` for an unparsable conninfo and `RetryableError` when the server cannot
-  /// be reached or refuses the connection. Messages carry the redacted conninfo only.
+  /// Throws `ConfigError` for an unparsable conninfo and when the server refuses the connection
+  /// for a reason of configuration (wrong password, no pg_hba.conf entry, unknown role or
+  /// database, a missing privilege: see `ClassifySqlState`) or wants a password the conninfo
+  /// lacks; `RetryableError` when the server cannot be reached or refuses it for a transient
+  /// reason. Messages carry the redacted conninfo and the SQLSTATE, never a password.
   static PgConnection Connect(std::string_view conninfo, ConnectionKind kind,
                               std::string_view application_name = "laredo");
 

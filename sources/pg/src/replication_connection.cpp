@@ -144,6 +144,13 @@ ReplicationConnection::ReadStatus ReplicationConnection::Read(std::chrono::milli
   return ReadStatus::Timeout;
 }
 
+bool ReplicationConnection::PeerClosed() {
+  // POLLRDHUP: the server's FIN arrived, whatever unread data precedes it.
+  pollfd fd{.fd = PQsocket(conn_.get()), .events = POLLRDHUP, .revents = 0};
+  if (fd.fd < 0) return true;
+  return poll(&fd, 1, 0) > 0 && (fd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 void ReplicationConnection::SendStatus(Lsn write, Lsn flush, bool reply_requested) {
   const StandbyStatusUpdate update{.write = write,
                                    .flush = flush,

@@ -65,6 +65,10 @@ class ReplicationConnection {
   /// (`UseSmallReceiveWindow`) at least four times as large.
   void SetWakeThreshold(int bytes);
 
+  /// Whether the server has closed the connection (or it broke), found without reading: for a
+  /// source that does not read while paused. Messages still buffered do not hide it.
+  bool PeerClosed();
+
   /// Sends a standby status update ('r') and flushes it.
   void SendStatus(Lsn write, Lsn flush, bool reply_requested);
 

@@ -2,14 +2,15 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
+#include <random>
 
 #include "baseline_copy.hpp"
 #include "catalog.hpp"
 #include "laredo/error.hpp"
 #include "laredo/logging.hpp"
+#include "publication.hpp"
 #include "source_impl.hpp"
 
 namespace laredo::pg {
@@ -27,7 +28,14 @@ std::vector<std::string> CheckOptions(const SourceOptions& o) {
       break;
     }
   }
-  if (o.publication_name.empty()) problems.emplace_back("pg source: publication_name is empty");
+  if (o.slot_mode == SlotMode::Stateful && o.slot_name.empty()) {
+    problems.emplace_back(
+        "pg source: slot_mode Stateful needs a slot_name: the slot is this consumer's identity on "
+        "the server and must not be shared with another consumer");
+  }
+  if (o.publication_name.size() > 63) {
+    problems.emplace_back("pg source: publication_name longer than 63 bytes");
+  }
   if (o.reconnect.initial_backoff.count() <= 0 || o.reconnect.max_backoff.count() <= 0 ||
       o.reconnect.multiplier < 1.0 || o.reconnect.max_attempts < 0) {
     problems.emplace_back(
@@ -38,11 +46,49 @@ std::vector<std::string> CheckOptions(const SourceOptions& o) {
   return problems;
 }
 
-std::string DefaultSlotName(SlotMode mode) {
-  if (mode == SlotMode::Stateful) return "laredo_slot";
-  static std::atomic<int> counter{0};
-  return fmt::format("laredo_tmp_{}_{}", ::getpid(), ++counter);
+// Random, not derived from the process: every container running the service as PID 1 would
+// otherwise pick the same name and wait for the others' slots.
+std::string RandomSlotName() {
+  std::random_device random;
+  std::uniform_int_distribution<std::uint64_t> any;
+  return fmt::format("laredo_tmp_{:016x}", any(random));
 }
+
+}  // namespace
+
+std::vector<ValidationError> ApplyColumnLists(
+    std::map<TableIdentifier, std::vector<ColumnDefinition>>& columns,
+    const std::map<TableIdentifier, TableOptions>& options) {
+  std::vector<ValidationError> problems;
+  for (const auto& [table, table_options] : options) {
+    auto it = columns.find(table);
+    if (it == columns.end() || table_options.columns.empty()) continue;
+    std::vector<ColumnDefinition> kept;
+    for (const auto& c : it->second) {
+      const bool listed = std::find(table_options.columns.begin(), table_options.columns.end(),
+                                    c.name) != table_options.columns.end();
+      if (listed) kept.push_back(c);
+      if (!listed && c.primary_key) {
+        problems.push_back(
+            {table, "COLUMN_LIST_MISSES_KEY",
+             fmt::format("the column list leaves out primary key column \"{}\"", c.name)});
+      }
+    }
+    for (const auto& name : table_options.columns) {
+      const bool found = std::any_of(it->second.begin(), it->second.end(),
+                                     [&](const ColumnDefinition& c) { return c.name == name; });
+      if (!found) {
+        problems.push_back(
+            {table, "COLUMN_NOT_FOUND",
+             fmt::format("column list names \"{}\", which the table does not have", name)});
+      }
+    }
+    it->second = std::move(kept);
+  }
+  return problems;
+}
+
+namespace {
 
 const StreamPosition& AsPosition(const Position& p) {
   const auto* pos = std::any_cast<StreamPosition>(&p);
@@ -52,9 +98,12 @@ const StreamPosition& AsPosition(const Position& p) {
 
 }  // namespace
 
-Source::Impl::Impl(SourceOptions o) : options(std::move(o)) {
-  slot = options.slot_name.empty() ? DefaultSlotName(options.slot_mode) : options.slot_name;
-}
+Source::Impl::Impl(SourceOptions o)
+    : options(std::move(o)),
+      slot(options.slot_name.empty() ? RandomSlotName() : options.slot_name),
+      publication(options.publication_name.empty() ? slot : options.publication_name),
+      // A named slot tells consumers apart; without one, the publication's name is all there is.
+      consumer(options.slot_name.empty() ? publication : options.slot_name) {}
 
 void Source::Impl::RecordAck(const StreamPosition& p, bool replace) {
   std::lock_guard lk(mu);
@@ -70,6 +119,30 @@ void Source::Impl::SetInUse(bool value) {
     in_use = value;
   }
   wake.notify_all();
+}
+
+ReplicationConnection::SlotState Source::Impl::AwaitSlotInactive(
+    std::stop_token stop, ReplicationConnection& conn,
+    ReplicationConnection::SlotState slot_state) {
+  // Our own previous stream's walsender may still be exiting: wait for it, bounded. A slot that
+  // stays in use belongs to another consumer; taking it over would wait for that consumer (or
+  // take its slot away), so report it and let the engine retry with backoff.
+  // A temporary slot stays acquired by the connection that created it.
+  const std::string own_pid = std::to_string(PQbackendPID(conn.connection().get()));
+  const auto held_by_other = [&] {
+    return !slot_state.active_pid.empty() && slot_state.active_pid != own_pid;
+  };
+  for (int i = 0; i < 200 && held_by_other(); ++i) {
+    if (!Wait(stop, std::chrono::milliseconds(25))) return slot_state;
+    slot_state = conn.QuerySlot(slot);
+  }
+  if (held_by_other()) {
+    throw SlotInUse(fmt::format(
+        "replication slot {} is in use by another consumer (backend PID {}); give each consumer "
+        "a slot_name of its own",
+        slot, slot_state.active_pid));
+  }
+  return slot_state;
 }
 
 bool Source::Impl::Wait(std::stop_token stop, std::chrono::milliseconds delay) {
@@ -92,33 +165,7 @@ std::map<TableIdentifier, std::vector<ColumnDefinition>> Source::Init(const Sour
   impl_->tables = config.tables;
   auto conn = PgConnection::Connect(impl_->options.conninfo, ConnectionKind::Normal);
   auto discovered = DiscoverColumns(conn, config.tables);
-  // A column list narrows what both the baseline and the stream deliver.
-  impl_->option_problems.clear();
-  for (const auto& [table, table_options] : impl_->options.tables) {
-    auto it = discovered.find(table);
-    if (it == discovered.end() || table_options.columns.empty()) continue;
-    std::vector<ColumnDefinition> kept;
-    for (const auto& c : it->second) {
-      const bool listed = std::find(table_options.columns.begin(), table_options.columns.end(),
-                                    c.name) != table_options.columns.end();
-      if (listed) kept.push_back(c);
-      if (!listed && c.primary_key) {
-        impl_->option_problems.push_back(
-            {table, "COLUMN_LIST_MISSES_KEY",
-             fmt::format("the column list leaves out primary key column \"{}\"", c.name)});
-      }
-    }
-    for (const auto& name : table_options.columns) {
-      const bool found = std::any_of(it->second.begin(), it->second.end(),
-                                     [&](const ColumnDefinition& c) { return c.name == name; });
-      if (!found) {
-        impl_->option_problems.push_back(
-            {table, "COLUMN_NOT_FOUND",
-             fmt::format("column list names \"{}\", which the table does not have", name)});
-      }
-    }
-    it->second = std::move(kept);
-  }
+  impl_->option_problems = ApplyColumnLists(discovered, impl_->options.tables);
   impl_->columns = std::move(discovered);
   impl_->SetState(SourceState::Connected);
   return impl_->columns;
@@ -127,20 +174,53 @@ std::map<TableIdentifier, std::vector<ColumnDefinition>> Source::Init(const Sour
 std::vector<ValidationError> Source::ValidateTables(const std::vector<TableIdentifier>& tables) {
   auto conn = PgConnection::Connect(impl_->options.conninfo, ConnectionKind::Normal);
   const auto& o = impl_->options;
-  auto problems = Validate(conn, tables, o.publication_name, o.manage_publication);
+  const auto& publication = impl_->publication;
+  auto problems = Validate(conn, tables, publication, o.manage_publication);
   problems.insert(problems.end(), impl_->option_problems.begin(), impl_->option_problems.end());
-  if (problems.empty() && o.manage_publication) {
+  if (!problems.empty()) return problems;
+  if (o.manage_publication) {
     try {
-      SyncPublication(conn, o.publication_name, tables, o.tables);
+      auto sync = SyncPublication(conn, publication, impl_->consumer, tables, o.tables);
+      problems = std::move(sync.problems);
+      if (!sync.restored.empty()) {
+        // The slot did not decode their changes while they were out: resuming would miss them.
+        Logger()->warn(
+            "pg source: someone removed {} from publication {}; added back, taking a fresh "
+            "baseline",
+            TableList(sync.restored), publication);
+        impl_->publication_restored = true;
+      }
     } catch (const SqlError& e) {
       problems.push_back({std::nullopt, "PUBLICATION_SYNC_FAILED", e.what()});
     }
+    if (!problems.empty()) return problems;
+  }
+  const auto as_leaves = PartitionedTablesPublishedAsLeaves(conn, publication, tables);
+  for (const auto& t : TablesMissingFrom(conn, publication, tables)) {
+    // Published, but under its partitions' names: reported below.
+    if (std::find(as_leaves.begin(), as_leaves.end(), t) != as_leaves.end()) continue;
+    problems.push_back({t, "TABLE_NOT_IN_PUBLICATION",
+                        fmt::format("the table is not in publication \"{}\"", publication)});
+  }
+  for (const auto& t : as_leaves) {
+    problems.push_back(
+        {t, "PARTITIONS_PUBLISHED_AS_LEAVES",
+         fmt::format("the table is partitioned and publication \"{}\" sends its changes under "
+                     "the partitions' names; ALTER PUBLICATION ... SET "
+                     "(publish_via_partition_root = true)",
+                     publication)});
   }
   return problems;
 }
 
 Position Source::Baseline(std::stop_token stop, const std::vector<TableIdentifier>& tables,
                           const RowCallback& on_row) {
+  return BaselineWithColumns(stop, tables, {}, on_row);
+}
+
+Position Source::BaselineWithColumns(std::stop_token stop,
+                                     const std::vector<TableIdentifier>& tables,
+                                     const ColumnsCallback& on_columns, const RowCallback& on_row) {
   auto& impl = *impl_;
   impl.SetInUse(true);
   // Ends the previous stream; a temporary slot goes with its connection.
@@ -164,19 +244,8 @@ Position Source::Baseline(std::stop_token stop, const std::vector<TableIdentifie
                                        impl.slot));
     }
   } else if (auto existing = repl.QuerySlot(impl.slot); existing.exists) {
-    // Our own previous stream's walsender may still be exiting: wait for it, bounded. A slot that
-    // stays in use belongs to another consumer; dropping it would wait for that consumer (or take
-    // its slot away), so report it and let the engine retry with backoff.
-    for (int i = 0; i < 200 && !existing.active_pid.empty(); ++i) {
-      if (!impl.Wait(stop, std::chrono::milliseconds(25))) return {};
-      existing = repl.QuerySlot(impl.slot);
-    }
-    if (!existing.active_pid.empty()) {
-      throw RetryableError("pg_slot_in_use",
-                           fmt::format("replication slot {} is in use by another consumer "
-                                       "(backend PID {})",
-                                       impl.slot, existing.active_pid));
-    }
+    existing = impl.AwaitSlotInactive(stop, repl, existing);
+    if (stop.stop_requested()) return {};
     if (existing.exists) {
       // A snapshot is exported only when a slot is created: a fresh baseline needs a fresh slot.
       Logger()->info("pg source: dropping slot {} to take a fresh baseline", impl.slot);
@@ -185,20 +254,36 @@ Position Source::Baseline(std::stop_token stop, const std::vector<TableIdentifie
   }
   const CreatedSlot created = repl.CreateSlot(impl.slot, ephemeral);
   impl.SetState(SourceState::Connected);
+  // The columns as they are at the snapshot, not as Init saw them: a column renamed or dropped
+  // meanwhile would make COPY fail, and the stream's Relation messages describe these.
+  auto columns = ColumnsAtSnapshot(impl.options.conninfo, created.snapshot_name, tables);
+  ApplyColumnLists(columns, impl.options.tables);
   std::vector<CopyJob> jobs;
   for (const auto& t : tables) {
-    auto it = impl.columns.find(t);
-    if (it == impl.columns.end()) continue;
+    auto it = columns.find(t);
+    if (it == columns.end()) {
+      throw FatalError(
+          "pg_table_not_found",
+          fmt::format("{} does not exist any more (or is out of reach)", t.ToString()));
+    }
     auto table_options = impl.options.tables.find(t);
+    std::vector<std::uint32_t> value_types;
+    for (const auto& c : it->second) value_types.push_back(impl.Types().ValueType(c.type_oid));
     jobs.push_back({.table = t,
                     .columns = it->second,
                     .row_filter = table_options == impl.options.tables.end()
                                       ? std::string()
-                                      : table_options->second.row_filter});
+                                      : table_options->second.row_filter,
+                    .value_types = std::move(value_types)});
+  }
+  for (const auto& t : tables) impl.columns[t] = columns.at(t);
+  if (on_columns) {
+    for (const auto& t : tables) on_columns(t, columns.at(t));
   }
   CopySnapshot(impl.options.conninfo, created.snapshot_name, jobs,
                impl.options.baseline_parallelism, stop, on_row);
   impl.repl.emplace(std::move(repl));
+  impl.publication_restored = false;  // the new slot decodes every table from its snapshot on
   const StreamPosition position{
       .commit_lsn = created.consistent_point, .index = 0, .ack_lsn = created.consistent_point};
   // The new slot starts at its consistent point: that much is acknowledged by definition, and
@@ -216,7 +301,7 @@ bool Source::SupportsResume() {
 }
 
 Position Source::LastAckedPosition() {
-  if (!SupportsResume()) return {};
+  if (!SupportsResume() || impl_->publication_restored) return {};
   auto conn = PgConnection::Connect(impl_->options.conninfo, ConnectionKind::Normal);
   auto info = QuerySlotInfo(conn, impl_->slot);
   if (!info || !info->confirmed_flush || info->wal_status == "lost") return {};
@@ -286,6 +371,17 @@ void Source::Close() {
   }
   impl.repl.reset();
   impl.repl_streaming = false;
+  impl.types.reset();
+  if (impl.OwnsPublicationForThisRunOnly()) {
+    // Named after a slot that is gone with its connection: nobody will use it again.
+    try {
+      auto conn = PgConnection::Connect(impl.options.conninfo, ConnectionKind::Normal);
+      conn.Exec(fmt::format("DROP PUBLICATION IF EXISTS {}", conn.QuoteIdent(impl.publication)),
+                "dropping the publication");
+    } catch (const std::exception& e) {
+      Logger()->warn("pg source: dropping publication {} failed: {}", impl.publication, e.what());
+    }
+  }
   impl.SetState(SourceState::Closed);
 }
 
@@ -296,9 +392,8 @@ void Source::Impl::DropSlotAndPublication(bool drop_publication) {
       "WHERE slot_name = $1",
       {slot}, fmt::format("dropping replication slot {}", slot));
   if (drop_publication) {
-    conn.Exec(
-        fmt::format("DROP PUBLICATION IF EXISTS {}", conn.QuoteIdent(options.publication_name)),
-        "dropping the publication");
+    conn.Exec(fmt::format("DROP PUBLICATION IF EXISTS {}", conn.QuoteIdent(publication)),
+              "dropping the publication");
   }
 }
 

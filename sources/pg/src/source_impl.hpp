@@ -9,10 +9,25 @@
 #include <string>
 #include <vector>
 
+#include "laredo/error.hpp"
 #include "laredo/pg/source.hpp"
 #include "replication_connection.hpp"
+#include "type_resolver.hpp"
 
 namespace laredo::pg {
+
+/// Narrows discovered columns to the configured column lists; returns what does not fit (a list
+/// without the key, a listed column the table lacks).
+std::vector<ValidationError> ApplyColumnLists(
+    std::map<TableIdentifier, std::vector<ColumnDefinition>>& columns,
+    const std::map<TableIdentifier, TableOptions>& options);
+
+/// Another consumer streams from the slot: not a lost connection, so not retried by the
+/// source's reconnect loop but reported to the engine (which retries with backoff).
+class SlotInUse : public RetryableError {
+ public:
+  explicit SlotInUse(const std::string& message) : RetryableError("pg_slot_in_use", message) {}
+};
 
 /// State of `Source`, shared by its two files: lifecycle (source.cpp) and streaming
 /// (source_stream.cpp).
@@ -23,15 +38,27 @@ struct Source::Impl {
   /// Sets `in_use` and wakes a ResetSource waiting on it.
   void SetInUse(bool value);
   /// The position the stream thread may report as flushed (see source_stream.cpp).
-  Lsn ComputeFlush(const StreamPosition& last_dispatched, Lsn idle_lsn);
+  Lsn ComputeFlush(const StreamPosition& last_delivered, Lsn idle_lsn);
   /// Records `p` as acknowledged if it is newer than what is recorded.
   void RecordAck(const StreamPosition& p, bool replace);
+  /// Lifecycle thread: see `TypeResolver`.
+  TypeResolver& Types() {
+    if (!types) types.emplace(options.conninfo);
+    return *types;
+  }
+  /// Waits (up to 5 s, or until stopped) for the slot's walsender to go; throws `SlotInUse` when
+  /// it stays. Returns the slot's last state.
+  ReplicationConnection::SlotState AwaitSlotInactive(std::stop_token stop,
+                                                     ReplicationConnection& conn,
+                                                     ReplicationConnection::SlotState slot_state);
   /// Waits for `delay` or until stop or Resume; false when stopped.
   bool Wait(std::stop_token stop, std::chrono::milliseconds delay);
 
   void StreamLoop(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler);
   /// Stream thread: carries out a ResetSource that arrived while streaming (see source.cpp).
   [[noreturn]] void ResetWhileStreaming(bool drop_publication);
+  /// Stream thread: drops a slot the server invalidated and throws `RebaselineRequired`.
+  [[noreturn]] void RebaselineLostSlot(const std::string& reason);
   /// Drops the slot (and the publication) with a connection of its own.
   void DropSlotAndPublication(bool drop_publication);
   /// Reads, decodes and dispatches until stopped; a status update at least every `status_every`,
@@ -39,15 +66,29 @@ struct Source::Impl {
   void Pump(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler,
             std::chrono::milliseconds status_every);
 
+  /// Whether Close drops the publication: an ephemeral source's generated one, named after a slot
+  /// that does not outlive the run.
+  [[nodiscard]] bool OwnsPublicationForThisRunOnly() const {
+    return options.manage_publication && options.slot_mode == SlotMode::Ephemeral &&
+           options.slot_name.empty() && options.publication_name.empty();
+  }
+
   const SourceOptions options;
-  std::string slot;
+  const std::string slot;
+  const std::string publication;
+  /// Who manages the publication, as its record says (see publication.hpp).
+  const std::string consumer;
 
   // Lifecycle thread only (Init, ValidateTables, Baseline, Stream; Close after they returned).
   std::vector<TableIdentifier> tables;
   std::map<TableIdentifier, std::vector<ColumnDefinition>> columns;
   std::vector<ValidationError> option_problems;  // found by Init, reported by ValidateTables
+  /// ValidateTables added back tables someone had removed from the managed publication: the slot
+  /// missed their changes, so the next start takes a baseline (cleared by Baseline).
+  bool publication_restored = false;
   std::optional<ReplicationConnection> repl;
-  bool repl_streaming = false;  // repl is in COPY BOTH mode
+  std::optional<TypeResolver> types;  // created on first use
+  bool repl_streaming = false;        // repl is in COPY BOTH mode
 
   // Any thread.
   std::atomic<SourceState> state{SourceState::Connecting};

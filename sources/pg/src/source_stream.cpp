@@ -11,6 +11,7 @@
 #include "laredo/error.hpp"
 #include "laredo/logging.hpp"
 #include "laredo/pg/source.hpp"
+#include "publication.hpp"
 #include "replication_messages.hpp"
 #include "source_impl.hpp"
 
@@ -20,11 +21,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-bool IsSlotInvalidated(const SqlError& e) {
-  return std::string_view(e.what()).find("can no longer get changes from replication slot") !=
-             std::string_view::npos ||
-         std::string_view(e.what()).find("has been invalidated") != std::string_view::npos;
-}
+// The one test of slot invalidation: the server's wal_status, never an error's text (which
+// lc_messages translates).
+bool IsLost(std::string_view wal_status) { return wal_status == "lost"; }
 
 }  // namespace
 
@@ -32,13 +31,13 @@ bool IsSlotInvalidated(const SqlError& e) {
 // except that once every dispatched change is acknowledged, WAL that the server has shown to hold
 // nothing for us (a keepalive's end while no transaction was open) may be released too, so an
 // idle source does not pin WAL. Never moves backwards.
-Lsn Source::Impl::ComputeFlush(const StreamPosition& last_dispatched, Lsn idle_lsn) {
+Lsn Source::Impl::ComputeFlush(const StreamPosition& last_delivered, Lsn idle_lsn) {
   Lsn flush;
   {
     std::lock_guard lk(mu);
     if (has_ack) {
       flush = acked.ack_lsn;
-      if (StreamPosition::Compare(acked, last_dispatched) >= 0) flush = std::max(flush, idle_lsn);
+      if (StreamPosition::Compare(acked, last_delivered) >= 0) flush = std::max(flush, idle_lsn);
     }
   }
   return std::max(flush, Lsn(sent_flush.load()));
@@ -46,7 +45,20 @@ Lsn Source::Impl::ComputeFlush(const StreamPosition& last_dispatched, Lsn idle_l
 
 void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler,
                         std::chrono::milliseconds status_every) {
-  ChangeAssembler assembler(columns, resume);
+  // A column added with a default: the rows already there read it as that value, which no
+  // change will ever carry to the targets; only a fresh baseline makes them read like SELECT *.
+  const auto on_added_column = [this](const TableIdentifier& table, const std::string& column) {
+    auto conn = PgConnection::Connect(options.conninfo, ConnectionKind::Normal);
+    if (AddedColumnMayHaveValues(conn, table, column)) {
+      throw RebaselineRequired(fmt::format(
+          "column {} was added to {} with a default, which the rows already there read as their "
+          "value; taking a fresh baseline",
+          column, table.ToString()));
+    }
+  };
+  ChangeAssembler assembler(
+      columns, resume, [this](std::uint32_t type) { return Types().ValueType(type); },
+      on_added_column);
   PgoutputDecoder decoder;
   auto last_status = Clock::now();
   Lsn received(sent_flush.load());
@@ -72,7 +84,7 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
   // A status update when the server asked for one, when the flush position moved, or when
   // `status_every` passed since the last one.
   const auto send_status = [&](bool reply) {
-    const Lsn flush = ComputeFlush(assembler.last_dispatched(), idle_lsn);
+    const Lsn flush = ComputeFlush(assembler.last_delivered(), idle_lsn);
     const auto now = Clock::now();
     if (reply || flush.value() != sent_flush.load() || now - last_status >= status_every) {
       repl->SendStatus(std::max(received, flush), flush, false);
@@ -90,7 +102,7 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
     ChangeHandler& handler;
     ~Sync() {
       handler.SetBackpressureHook({}, {});
-      resume = a.last_dispatched();
+      resume = a.last_delivered();
       columns = a.columns();
     }
   } sync{assembler, resume, columns, handler};
@@ -114,6 +126,11 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
       // walsender from timing out meanwhile.
       SetState(SourceState::Paused);
       Wait(stop, std::min<std::chrono::milliseconds>(status_every, 100ms));
+      // Status updates alone would notice a closed connection only after two of them.
+      if (repl->PeerClosed()) {
+        throw RetryableError("pg_connection",
+                             "the server closed the replication connection while paused");
+      }
     } else {
       SetState(SourceState::Streaming);
       repl->SetWakeThreshold(bulk ? kBulkWake : 1);
@@ -159,11 +176,10 @@ void Source::Impl::ResetWhileStreaming(bool drop_publication) {
     }
     if (drop_publication) {
       auto conn = PgConnection::Connect(options.conninfo, ConnectionKind::Normal);
-      conn.Exec(
-          fmt::format("DROP PUBLICATION IF EXISTS {}", conn.QuoteIdent(options.publication_name)),
-          "dropping the publication");
+      conn.Exec(fmt::format("DROP PUBLICATION IF EXISTS {}", conn.QuoteIdent(publication)),
+                "dropping the publication");
       if (options.manage_publication) {
-        SyncPublication(conn, options.publication_name, tables, options.tables);
+        SyncPublication(conn, publication, consumer, tables, options.tables);
       }
     }
   } catch (const std::exception& e) {
@@ -180,6 +196,22 @@ void Source::Impl::ResetWhileStreaming(bool drop_publication) {
   throw RebaselineRequired(
       fmt::format("ResetSource: replication slot {}{} dropped; taking a fresh baseline", slot,
                   drop_publication ? " and its publication" : ""));
+}
+
+void Source::Impl::RebaselineLostSlot(const std::string& reason) {
+  Logger()->warn("pg source: {}; dropping it", reason);
+  repl.reset();
+  repl_streaming = false;
+  try {
+    // DROP_REPLICATION_SLOT ... WAIT: our walsender may still be exiting.
+    ReplicationConnection dropper(
+        PgConnection::Connect(options.conninfo, ConnectionKind::Replication, "laredo drop"));
+    if (dropper.QuerySlot(slot).exists) dropper.DropSlot(slot);
+  } catch (const std::exception& e) {
+    // The baseline drops it too (a stateful one), or it goes with its connection (temporary).
+    Logger()->warn("pg source: dropping invalidated slot {} failed: {}", slot, e.what());
+  }
+  throw RebaselineRequired(reason + "; taking a fresh baseline on a new slot");
 }
 
 void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
@@ -199,12 +231,15 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
         repl.emplace(PgConnection::Connect(options.conninfo, ConnectionKind::Replication,
                                            "laredo replication"));
       }
-      const auto state_of_slot = repl->QuerySlot(slot);
+      auto state_of_slot = repl->QuerySlot(slot);
+      state_of_slot = AwaitSlotInactive(stop, *repl, state_of_slot);
+      if (stop.stop_requested()) return;
       if (!state_of_slot.exists) {
         throw RebaselineRequired(fmt::format("replication slot {} does not exist", slot));
       }
-      if (state_of_slot.wal_status == "lost") {
-        throw SqlError("55000", fmt::format("replication slot {} has been invalidated", slot));
+      if (IsLost(state_of_slot.wal_status)) {
+        RebaselineLostSlot(
+            fmt::format("replication slot {} was invalidated (wal_status 'lost')", slot));
       }
       // The server starts at max(this, confirmed_flush_lsn); the assembler drops what was
       // dispatched already.
@@ -213,7 +248,18 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
       if (const auto timeout = repl->WalSenderTimeout(); timeout.count() > 0) {
         status_every = std::min(status_every, std::max(timeout / 2, 10ms));
       }
-      repl->StartReplication(slot, resume.ack_lsn, options.publication_name);
+      // A table someone took out of the publication would silently stop changing.
+      if (const auto missing = TablesMissingFrom(repl->connection(), publication, tables);
+          !missing.empty()) {
+        SetState(SourceState::Error);
+        throw FatalError(
+            "pg_publication_incomplete",
+            fmt::format("publication {} no longer publishes {}: their changes since were not "
+                        "decoded. Add them back (a managed publication is repaired at the next "
+                        "start, which then takes a fresh baseline; otherwise reset the source)",
+                        publication, TableList(missing)));
+      }
+      repl->StartReplication(slot, resume.ack_lsn, publication);
       repl_streaming = true;
       if (failures > 0) Logger()->info("pg source: slot {} streaming again", slot);
       failures = 0;
@@ -221,17 +267,21 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
       Pump(stop, resume, handler, status_every);
       return;  // stopped; the connection stays open for Close's final status update
     } catch (const SqlError& e) {
-      if (!IsSlotInvalidated(e)) throw;
-      Logger()->warn("pg source: slot {} invalidated, dropping it: {}", slot, e.what());
+      // E.g. START_REPLICATION refused a slot invalidated since it was read, or WAL it needed
+      // was removed: the slot's state decides, not the error.
+      std::optional<SlotInfo> info;
       try {
-        if (repl && !repl_streaming) repl->DropSlot(slot);
-      } catch (const std::exception& drop) {
-        Logger()->warn("pg source: dropping invalidated slot {} failed: {}", slot, drop.what());
+        auto conn = PgConnection::Connect(options.conninfo, ConnectionKind::Normal);
+        info = QuerySlotInfo(conn, slot);
+      } catch (const std::exception&) {
+        throw e;  // the original error says more than this one
       }
+      if (!info || !IsLost(info->wal_status)) throw;
+      RebaselineLostSlot(fmt::format("replication slot {} was invalidated: {}", slot, e.what()));
+    } catch (const SlotInUse&) {
       repl.reset();
       repl_streaming = false;
-      throw RebaselineRequired(
-          fmt::format("replication slot {} was invalidated: {}", slot, e.what()));
+      throw;
     } catch (const RetryableError& e) {
       repl.reset();
       repl_streaming = false;

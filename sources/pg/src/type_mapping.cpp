@@ -183,6 +183,8 @@ std::string TypeName(std::uint32_t type_oid) {
   }
 }
 
+bool IsMappedType(std::uint32_t type_oid) { return !TypeName(type_oid).starts_with("oid "); }
+
 Value TextToValue(std::uint32_t type_oid, std::string_view text) {
   try {
     switch (type_oid) {

@@ -45,12 +45,17 @@ inline constexpr std::uint32_t kJsonb = 3802;
 /// text/varchar/bpchar/name/"char" -> Text; bytea -> Bytes; uuid -> Uuid; json/jsonb -> Json;
 /// date -> Date (days since 1970-01-01, +-infinity as INT32_MAX/INT32_MIN); time -> Time;
 /// timestamp -> Timestamp and timestamptz -> TimestampTz (microseconds since 1970-01-01 UTC,
-/// +-infinity as INT64_MAX/INT64_MIN). Every other type (arrays, interval, timetz, inet, enums,
-/// extension types) -> Text, unchanged.
+/// +-infinity as INT64_MAX/INT64_MIN; an instant after early 294247 AD, where 64-bit microseconds
+/// end, as INT64_MAX - 1). Every other type (arrays, interval, timetz, inet, enums,
+/// extension types) -> Text, unchanged. A domain must be resolved to its base type first (see
+/// `TypeResolver`).
 ///
 /// Throws `laredo::DataError` (code "bad_value") when the text is not a valid value of a typed
 /// column, rather than return a wrong value.
 Value TextToValue(std::uint32_t type_oid, std::string_view text);
+
+/// Whether `TextToValue` has a typed mapping for `type_oid` (every other type becomes Text).
+bool IsMappedType(std::uint32_t type_oid);
 
 /// "int4", "timestamptz", ... for messages; "oid 16384" for types the mapping does not know.
 std::string TypeName(std::uint32_t type_oid);

@@ -88,16 +88,46 @@ TEST_F(PgTest, ValidationReportsEveryProblemAtOnce) {
   }
 }
 
-TEST_F(PgTest, ConnectionErrorsAreRetryableAndHideThePassword) {
-  auto options = Options();
-  options.conninfo = conninfo_ + " password=wrong_secret_42";
+// Init fails at once with a ConfigError naming the SQLSTATE, without the password.
+void ExpectInitRefused(const std::string& conninfo, const std::string& sqlstate,
+                       const std::string& secret) {
+  SourceOptions options{.conninfo = conninfo, .slot_name = "unused"};
   Source source(options);
   try {
-    source.Init(SourceConfig{.tables = {T("x")}});
+    source.Init(SourceConfig{.tables = {Table("public", "x")}});
     FAIL() << "expected an error";
-  } catch (const RetryableError& e) {
-    EXPECT_EQ(std::string(e.what()).find("wrong_secret_42"), std::string::npos) << e.what();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("SQLSTATE " + sqlstate), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find(secret), std::string::npos) << e.what();
+  } catch (const std::exception& e) {
+    FAIL() << "not a ConfigError: " << e.what();
   }
+}
+
+TEST_F(PgTest, ConfigurationErrorsAtConnectAreNotRetriedAndHideThePassword) {
+  ExpectInitRefused(conninfo_ + " password=wrong_secret_42", "28P01", "wrong_secret_42");
+  ExpectInitRefused(conninfo_ + " user=no_such_role_x password=wrong_secret_42", "28P01",
+                    "wrong_secret_42");
+  ExpectInitRefused(conninfo_ + " dbname=no_such_database_x", "3D000", "wrong_secret_42");
+  const std::string role = name_.substr(0, 40) + "_r";
+  Exec("DROP ROLE IF EXISTS " + role);
+  Exec("CREATE ROLE " + role + " NOLOGIN PASSWORD 'pw_" + role + "'");
+  ExpectInitRefused(conninfo_ + " user=" + role + " password=pw_" + role, "28000", "pw_");
+  Exec("DROP ROLE " + role);
+}
+
+TEST_F(PgTest, EngineReportsAWrongPasswordWithoutRetrying) {
+  auto options = Options();
+  options.conninfo = conninfo_ + " password=wrong_secret_42";
+  Harness h(options);
+  h.engine.AddPipeline("pg", T("t"), std::make_shared<memory::IndexedTarget>());
+  h.engine.Start();
+  ASSERT_TRUE(Eventually([&] { return h.engine.SourceError("pg").has_value(); }, 10s));
+  const auto error = *h.engine.SourceError("pg");
+  EXPECT_NE(error.find("28P01"), std::string::npos) << error;
+  EXPECT_EQ(error.find("wrong_secret_42"), std::string::npos) << error;
+  for (const auto& e : h.observer->Errors()) EXPECT_FALSE(e.will_retry) << e.message;
+  h.engine.Stop();
 }
 
 TEST_F(PgTest, StateIsConnectedThroughoutTheBaseline) {

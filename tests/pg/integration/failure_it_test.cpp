@@ -4,21 +4,7 @@
 namespace laredo::pg::testing {
 namespace {
 
-using laredo::testing::FastOptions;
-using laredo::testing::RecordingObserver;
 using laredo::testing::RecordingTarget;
-
-struct Harness {
-  explicit Harness(SourceOptions options)
-      : observer(std::make_shared<RecordingObserver>()),
-        source(std::make_shared<Source>(std::move(options))),
-        engine(FastOptions(observer)) {
-    engine.AddSource("pg", source);
-  }
-  std::shared_ptr<RecordingObserver> observer;
-  std::shared_ptr<Source> source;
-  Engine engine;
-};
 
 TEST_F(PgTest, ConfirmedFlushNeverPassesWhatTheTargetMadeDurable) {
   Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY)");
@@ -174,6 +160,19 @@ TEST_F(PgTest, ResetSourceWhileStreamingAnEphemeralSourceRebaselines) {
 constexpr auto kShortWalSenderTimeout = 1s;
 constexpr auto kStall = 3 * kShortWalSenderTimeout;
 
+// Replicates "t" into `target`, waits until it streams, pauses it; returns the walsender's pid.
+std::string StreamThenPause(PgTest& t, Harness& h,
+                            const std::shared_ptr<memory::IndexedTarget>& target) {
+  h.engine.AddPipeline("pg", t.T("t"), target);
+  h.engine.Start();
+  EXPECT_TRUE(h.engine.AwaitReady(30s));
+  auto pid = t.AwaitWalsenderPid();
+  EXPECT_FALSE(pid.empty());
+  h.engine.Pause("pg");
+  EXPECT_TRUE(Eventually([&] { return h.source->State() == SourceState::Paused; }));
+  return pid;
+}
+
 TEST_F(PgTest, PausedSourceKeepsItsConnection) {
   Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY)");
   auto options = Options();
@@ -181,13 +180,8 @@ TEST_F(PgTest, PausedSourceKeepsItsConnection) {
   options.status_interval = 10s;  // the default: the source must lower it to beat the timeout
   Harness h(options);
   auto target = std::make_shared<memory::IndexedTarget>();
-  h.engine.AddPipeline("pg", T("t"), target);
-  h.engine.Start();
-  ASSERT_TRUE(h.engine.AwaitReady(30s));
-  const auto pid = AwaitWalsenderPid();
-  ASSERT_FALSE(pid.empty());
-  h.engine.Pause("pg");
-  ASSERT_TRUE(Eventually([&] { return h.source->State() == SourceState::Paused; }));
+  std::string pid;
+  ASSERT_NO_FATAL_FAILURE(pid = StreamThenPause(*this, h, target));
   Exec("INSERT INTO " + Q("t") + " SELECT g FROM generate_series(1, 1000) g");
   std::this_thread::sleep_for(kStall);  // the connection must outlive the server's timeout
   EXPECT_EQ(target->Count(), 0U);
@@ -196,6 +190,31 @@ TEST_F(PgTest, PausedSourceKeepsItsConnection) {
   EXPECT_EQ(Scalar("SELECT active_pid FROM pg_replication_slots WHERE slot_name = '" + name_ + "'"),
             pid);  // same walsender: the connection survived the pause
   EXPECT_TRUE(h.observer->Errors().empty());
+  h.engine.Stop();
+}
+
+TEST_F(PgTest, PausedSourceReconnectsAsSoonAsTheServerEndsItsConnection) {
+  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY)");
+  auto options = Options();
+  options.status_interval = 10s;  // the default: a failed status update would take that long
+  Harness h(options);
+  auto target = std::make_shared<memory::IndexedTarget>();
+  std::string pid;
+  ASSERT_NO_FATAL_FAILURE(pid = StreamThenPause(*this, h, target));
+  Exec("INSERT INTO " + Q("t") + " SELECT g FROM generate_series(1, 100) g");
+  ASSERT_TRUE(KillWalsender());
+  // Reconnected while still paused, well before a status update would have failed.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        const auto now = Scalar("SELECT active_pid FROM pg_replication_slots WHERE slot_name = '" +
+                                name_ + "' AND active");
+        return !now.empty() && now != pid;
+      },
+      5s));
+  EXPECT_TRUE(Eventually([&] { return h.source->State() == SourceState::Paused; }));
+  EXPECT_EQ(target->Count(), 0U);
+  h.engine.Resume("pg");
+  ASSERT_TRUE(Converged(*target, "t"));
   h.engine.Stop();
 }
 

@@ -25,6 +25,19 @@ namespace laredo::pg::testing {
 using namespace std::chrono_literals;
 using laredo::testing::Eventually;
 
+/// An engine with a recording observer and one pg source (id "pg"), not started yet.
+struct Harness {
+  explicit Harness(SourceOptions options)
+      : observer(std::make_shared<laredo::testing::RecordingObserver>()),
+        source(std::make_shared<Source>(std::move(options))),
+        engine(laredo::testing::FastOptions(observer)) {
+    engine.AddSource("pg", source);
+  }
+  std::shared_ptr<laredo::testing::RecordingObserver> observer;
+  std::shared_ptr<Source> source;
+  Engine engine;
+};
+
 /// Per test: a schema, a slot and a publication named after the test; dropped before and after.
 class PgTest : public ::testing::Test {
  protected:

@@ -1,4 +1,6 @@
 // Baseline and streaming through the real engine into the indexed in-memory target.
+#include <fmt/format.h>
+
 #include "pg_harness.hpp"
 
 namespace laredo::pg::testing {
@@ -80,6 +82,52 @@ TEST_F(PgTest, BaselineThenStreamOfEveryTypeMatchesTheTable) {
   ASSERT_TRUE(Eventually([&] { return target->Count() == 0; }));
   Exec("INSERT INTO " + Q("all_types") + " VALUES " + AllTypesValues(5));
   ASSERT_TRUE(Converged(*target, "all_types"));
+  r.engine.Stop();
+}
+
+TEST_F(PgTest, DomainsMapLikeTheirBaseTypesInBaselineAndStream) {
+  Exec("CREATE DOMAIN " + name_ + ".big_id AS bigint");
+  Exec("CREATE DOMAIN " + name_ + ".positive AS int CHECK (VALUE > 0)");
+  Exec("CREATE DOMAIN " + name_ + ".small_positive AS " + name_ + ".positive CHECK (VALUE < 100)");
+  Exec("CREATE DOMAIN " + name_ + ".day AS date");
+  Exec("CREATE TABLE " + Q("d") + " (id " + name_ + ".big_id PRIMARY KEY, p " + name_ +
+       ".positive, s " + name_ + ".small_positive, dd " + name_ + ".day)");
+  Exec("INSERT INTO " + Q("d") + " VALUES (1, 5, 7, '2024-02-29')");
+  Replica r(Options());
+  auto target = r.Add(T("d"));
+  r.engine.Start();
+  ASSERT_TRUE(r.engine.AwaitReady(30s));
+  Exec("INSERT INTO " + Q("d") + " VALUES (2, 6, 8, '2024-03-01')");
+  ASSERT_TRUE(Converged(*target, "d"));
+  for (const std::int64_t id : {1, 2}) {        // baseline row, streamed row
+    const auto row = target->Get({Value(id)});  // a domain over bigint is an Int key
+    ASSERT_TRUE(row.has_value()) << id;
+    EXPECT_EQ(row->at("p").kind(), Value::Kind::Int);
+    EXPECT_EQ(row->at("s").kind(), Value::Kind::Int);  // a domain over a domain
+    EXPECT_EQ(row->at("dd").kind(), Value::Kind::Date);
+  }
+  r.engine.Stop();
+}
+
+TEST_F(PgTest, TimestampsAtPostgresLimitsAndInfinityPassBaselineAndStream) {
+  Exec("CREATE TABLE " + Q("ts") + " (id int PRIMARY KEY, ts timestamp, tstz timestamptz, d date)");
+  const std::string rows =
+      " VALUES ({0}, '294276-12-31 23:59:59.999999', '294276-12-31 23:59:59.999999+00', "
+      "'5874897-12-31'), ({1}, '4713-11-24 00:00:00 BC', '4713-11-24 00:00:00+00 BC', "
+      "'4713-11-24 BC'), ({2}, 'infinity', '-infinity', 'infinity'), "
+      "({3}, '1500-01-01 00:00:00', '2300-01-01 00:00:00+00', '1000-01-01')";
+  Exec("INSERT INTO " + Q("ts") +
+       fmt::format(fmt::runtime(rows), 1, 2, 3, 4));  // beyond nanosecond clocks
+  Replica r(Options());
+  auto target = r.Add(T("ts"));
+  r.engine.Start();
+  ASSERT_TRUE(r.engine.AwaitReady(30s));
+  Exec("INSERT INTO " + Q("ts") + fmt::format(fmt::runtime(rows), 11, 12, 13, 14));
+  ASSERT_TRUE(Converged(*target, "ts"));
+  for (int id = 1; id <= 4; ++id) {
+    EXPECT_EQ(WithoutId(*target->Get({Value(id)})), WithoutId(*target->Get({Value(id + 10)})));
+  }
+  EXPECT_EQ(target->Get({Value(3)})->at("ts").ToString(), "infinity");
   r.engine.Stop();
 }
 

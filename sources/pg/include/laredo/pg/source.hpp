@@ -16,13 +16,15 @@
 
 namespace laredo::pg {
 
-/// How the source keeps its replication slot.
+/// How the source keeps its replication slot (see docs/pg-source.md, "Which slot mode?").
 enum class SlotMode : std::uint8_t {
   /// A TEMPORARY slot that lives as long as the replication connection: every start (and every
-  /// lost connection) means a full baseline. `SupportsResume()` is false.
+  /// lost connection) means a full baseline, and a stopped or crashed consumer leaves no slot
+  /// behind to hold WAL on the server. `SupportsResume()` is false.
   Ephemeral,
   /// A named persistent slot: after a restart the source continues from the slot's
-  /// `confirmed_flush_lsn` when the targets kept their rows.
+  /// `confirmed_flush_lsn` when the targets kept their rows. The server keeps WAL for the slot
+  /// while its consumer is away, until the consumer returns or the slot is dropped.
   Stateful,
 };
 
@@ -56,16 +58,22 @@ struct SourceOptions {
   /// libpq connection string, URI or key=value (TLS settings such as sslmode are honoured).
   /// Required. Never logged: messages use a redacted copy.
   std::string conninfo;
-  /// Default `Stateful`.
-  SlotMode slot_mode = SlotMode::Stateful;
-  /// Replication slot name. Default empty: "laredo_slot" when stateful, a name unique to this
-  /// process when ephemeral.
+  /// Default `Ephemeral`: nothing is left on the server when the consumer goes away.
+  SlotMode slot_mode = SlotMode::Ephemeral;
+  /// Replication slot name: the consumer's identity on the server. Required for `Stateful` (two
+  /// consumers must never share a slot); when ephemeral, default empty: a random name
+  /// "laredo_tmp_<16 hex digits>", new for every Source.
   std::string slot_name;
-  /// Publication the slot decodes with. Default "laredo_pub".
-  std::string publication_name = "laredo_pub";
-  /// Whether the source creates the publication (`FOR TABLE` the configured tables) and adds or
-  /// removes tables so that it matches the configuration. Needs ownership of the tables (or
-  /// superuser). When false, the publication must exist. Default true.
+  /// Publication the slot decodes with. Default empty: the slot's name, so that every consumer
+  /// has a publication of its own.
+  std::string publication_name;
+  /// Whether the source manages the publication: creates it (`FOR TABLE` the configured tables,
+  /// publish_via_partition_root), adds missing tables, and drops the tables it added earlier and
+  /// no longer replicates. It never drops or changes a table it did not add, and leaves alone a
+  /// publication another consumer manages (a validation error). An ephemeral source drops the
+  /// publication named after its generated slot on `Close`. Needs ownership of the tables (or
+  /// superuser). When false, the publication must exist and publish every configured table.
+  /// Default true.
   bool manage_publication = true;
   /// Default: see `ReconnectPolicy`.
   ReconnectPolicy reconnect;
@@ -94,7 +102,8 @@ struct SourceOptions {
 /// Stream: one thread (the one calling `Baseline` and `Stream`) owns the replication connection.
 /// Each change carries a `StreamPosition`; acknowledging it reports the server only what is safe
 /// (see `StreamPosition::ack_lsn`). On connection loss a stateful source reconnects with backoff
-/// and resumes after the last change it dispatched; an ephemeral one throws `RebaselineRequired`
+/// and resumes after the last change the handler took (an `OnChange` that returned normally; one
+/// abandoned by an exception is delivered again); an ephemeral one throws `RebaselineRequired`
 /// (its temporary slot died with the connection). A slot the server invalidated (wal_status
 /// 'lost') is dropped and `RebaselineRequired` thrown; the next baseline re-creates it.
 ///
@@ -103,7 +112,10 @@ struct SourceOptions {
 /// `EstimateRows`, `ResetSource` and the position functions from any thread (`GetLag`,
 /// `EstimateRows`, `LastAckedPosition` and `ResetSource` open their own short connections).
 /// `Ack` only records the position; the stream thread sends it to the server.
-class Source final : public SyncSource, public Resettable, public BaselineSizeEstimator {
+class Source final : public SyncSource,
+                     public SchemaReportingBaseline,
+                     public Resettable,
+                     public BaselineSizeEstimator {
  public:
   /// Throws `ConfigError` listing every problem with `options`.
   explicit Source(SourceOptions options);
@@ -116,6 +128,12 @@ class Source final : public SyncSource, public Resettable, public BaselineSizeEs
   std::vector<ValidationError> ValidateTables(const std::vector<TableIdentifier>& tables) override;
   Position Baseline(std::stop_token stop, const std::vector<TableIdentifier>& tables,
                     const RowCallback& on_row) override;
+  /// Reads every table's columns inside the baseline's snapshot (as the catalog is at that
+  /// point, whatever Init saw), reports them through `on_columns` (every table, before any row),
+  /// and copies exactly those columns. `Baseline` does the same without reporting them.
+  Position BaselineWithColumns(std::stop_token stop, const std::vector<TableIdentifier>& tables,
+                               const ColumnsCallback& on_columns,
+                               const RowCallback& on_row) override;
   void Stream(std::stop_token stop, const Position& from, ChangeHandler& handler) override;
   void Ack(const Position& position) override;
   bool SupportsResume() override;

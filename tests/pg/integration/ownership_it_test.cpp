@@ -1,0 +1,198 @@
+// Several consumers on one database: each has its own slot and publication, and none changes
+// what another one replicates.
+#include <set>
+
+#include "pg_harness.hpp"
+
+namespace laredo::pg::testing {
+namespace {
+
+using laredo::testing::RecordingTarget;
+
+class OwnershipTest : public PgTest {
+ protected:
+  void SetUp() override {
+    PgTest::SetUp();
+    if (IsSkipped()) return;
+    DropOther();
+  }
+  void TearDown() override {
+    if (admin_.is_open()) DropOther();
+    PgTest::TearDown();
+  }
+  /// The second consumer's slot (and its default publication).
+  std::string Other() const { return name_ + "_b"; }
+  void DropOther() {
+    Eventually([&] {
+      return Query("SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + Other() +
+                   "' AND active")
+          .empty();
+    });
+    Exec(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+        "WHERE slot_name = '" +
+        Other() + "'");
+    Exec("DROP PUBLICATION IF EXISTS " + Other());
+  }
+  std::set<std::string> Published(const std::string& publication) {
+    std::set<std::string> names;
+    for (const auto& row : Query("SELECT tablename FROM pg_publication_tables WHERE pubname = '" +
+                                 publication + "'")) {
+      names.insert(row[0].value_or(""));
+    }
+    return names;
+  }
+  /// Stateful options with this slot name and the default publication.
+  SourceOptions Named(const std::string& slot) const {
+    auto o = Options(SlotMode::Stateful);
+    o.slot_name = slot;
+    o.publication_name = SourceOptions{}.publication_name;  // the default
+    return o;
+  }
+};
+
+TEST_F(OwnershipTest, ASourceWithDefaultOptionsLeavesNothingBehind) {
+  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY)");
+  Exec("INSERT INTO " + Q("t") + " VALUES (1)");
+  auto source = std::make_shared<Source>(SourceOptions{.conninfo = conninfo_});
+  const std::string slot = source->slot_name();
+  {
+    Engine engine(laredo::testing::FastOptions());
+    engine.AddSource("pg", source);
+    auto target = std::make_shared<memory::IndexedTarget>();
+    engine.AddPipeline("pg", T("t"), target);
+    engine.Start();
+    ASSERT_TRUE(engine.AwaitReady(30s));
+    Exec("INSERT INTO " + Q("t") + " VALUES (2)");
+    ASSERT_TRUE(Converged(*target, "t"));
+    engine.Stop();
+  }
+  // No slot holds WAL for a consumer that is gone, and its publication went with it.
+  EXPECT_TRUE(Eventually([&] {
+    return Query("SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + slot + "'").empty();
+  }));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pg_publication WHERE pubname = '" + slot + "'"), "0");
+}
+
+TEST_F(OwnershipTest, TwoServicesWithDefaultPublicationsKeepEachOthersTables) {
+  Exec("CREATE TABLE " + Q("t1") + " (id int PRIMARY KEY)");
+  Exec("CREATE TABLE " + Q("t2") + " (id int PRIMARY KEY)");
+  Engine a(laredo::testing::FastOptions());
+  auto replica_a = StartReplica(a, "t1", Named(name_));
+  ASSERT_TRUE(a.AwaitReady(30s));
+  {
+    Engine b(laredo::testing::FastOptions());
+    auto replica_b = StartReplica(b, "t2", Named(Other()));
+    ASSERT_TRUE(b.AwaitReady(30s));
+    Exec("INSERT INTO " + Q("t1") + " VALUES (1)");
+    Exec("INSERT INTO " + Q("t2") + " VALUES (2)");
+    EXPECT_TRUE(Converged(*replica_a, "t1"));
+    EXPECT_TRUE(Converged(*replica_b, "t2"));
+    b.Stop();
+  }
+  EXPECT_EQ(Published(name_), (std::set<std::string>{"t1"}));
+  EXPECT_EQ(Published(Other()), (std::set<std::string>{"t2"}));
+  a.Stop();
+}
+
+TEST_F(OwnershipTest, AManagedPublicationNeverLosesATableTheSourceDidNotAdd) {
+  for (const auto* t : {"mine", "later", "theirs"}) {
+    Exec("CREATE TABLE " + Q(t) + " (id int PRIMARY KEY)");
+  }
+  Exec("CREATE PUBLICATION " + name_ + " FOR TABLE " + Q("theirs"));
+  Source source(Options());
+  EXPECT_TRUE(source.ValidateTables({T("mine")}).empty());
+  EXPECT_EQ(Published(name_), (std::set<std::string>{"mine", "theirs"}));
+  // The configuration moves on: the table it added goes, the one it found stays.
+  EXPECT_TRUE(source.ValidateTables({T("later")}).empty());
+  EXPECT_EQ(Published(name_), (std::set<std::string>{"later", "theirs"}));
+}
+
+TEST_F(OwnershipTest, ARowFilterForATableSomeoneElsePublishedIsReportedAndNotApplied) {
+  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY, status text)");
+  Exec("CREATE PUBLICATION " + name_ + " FOR TABLE " + Q("t"));  // someone else's, every row
+  auto options = Options();
+  options.tables[T("t")] = TableOptions{.row_filter = "status = 'active'"};
+  Source source(options);
+  const auto problems = source.ValidateTables({T("t")});
+  ASSERT_EQ(problems.size(), 1U);
+  EXPECT_EQ(problems[0].code, "TABLE_PUBLISHED_BY_OTHERS");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pg_publication_rel r JOIN pg_publication p "
+                   "ON p.oid = r.prpubid WHERE p.pubname = '" +
+                   name_ + "' AND r.prqual IS NOT NULL"),
+            "0");  // their publication is unchanged
+}
+
+TEST_F(OwnershipTest, APublicationAnotherConsumerManagesIsReportedAndLeftAlone) {
+  Exec("CREATE TABLE " + Q("t1") + " (id int PRIMARY KEY)");
+  Exec("CREATE TABLE " + Q("t2") + " (id int PRIMARY KEY)");
+  Source a(Options());
+  ASSERT_TRUE(a.ValidateTables({T("t1")}).empty());
+  auto options = Options();
+  options.slot_name = Other();  // another consumer, configured with the same publication
+  Source b(options);
+  const auto problems = b.ValidateTables({T("t2")});
+  ASSERT_EQ(problems.size(), 1U);
+  EXPECT_EQ(problems[0].code, "PUBLICATION_MANAGED_BY_OTHER");
+  EXPECT_NE(problems[0].message.find(name_), std::string::npos) << problems[0].message;
+  EXPECT_EQ(Published(name_), (std::set<std::string>{"t1"}));
+}
+
+TEST_F(OwnershipTest, ATableTakenOutOfThePublicationIsReportedThenRestoredWithABaseline) {
+  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY)");
+  Exec("INSERT INTO " + Q("t") + " VALUES (1)");
+  {
+    Harness h(Options());
+    h.engine.AddPipeline("pg", T("t"), std::make_shared<memory::IndexedTarget>());
+    h.engine.Start();
+    ASSERT_TRUE(h.engine.AwaitReady(30s));
+    ASSERT_FALSE(AwaitWalsenderPid().empty());  // streaming: the first check has passed
+    Exec("ALTER PUBLICATION " + name_ + " DROP TABLE " + Q("t"));
+    Exec("INSERT INTO " + Q("t") + " VALUES (2)");             // never decoded for this slot
+    ASSERT_TRUE(Eventually([&] { return KillWalsender(); }));  // the check runs on reconnect
+    ASSERT_TRUE(Eventually([&] { return h.engine.SourceError("pg").has_value(); }, 30s));
+    const auto error = *h.engine.SourceError("pg");
+    EXPECT_NE(error.find("no longer publishes"), std::string::npos) << error;
+    EXPECT_NE(error.find(T("t").ToString()), std::string::npos) << error;
+    h.engine.Stop();
+  }
+  // The next start adds the table back and, although the target kept its rows, takes a baseline:
+  // the slot missed row 2.
+  Harness h(Options());
+  auto target = std::make_shared<RecordingTarget>();
+  target->SetKeepsState(true);
+  h.engine.AddPipeline("pg", T("t"), target);
+  h.engine.Start();
+  ASSERT_TRUE(h.engine.AwaitReady(30s));
+  EXPECT_EQ(Published(name_), (std::set<std::string>{"t"}));
+  EXPECT_EQ(target->CountOf("baseline"), 2U);
+  h.engine.Stop();
+}
+
+TEST_F(OwnershipTest, ASlotInUseByAnotherConsumerIsReportedWithinSeconds) {
+  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY)");
+  Engine first(laredo::testing::FastOptions());
+  StartReplica(first, "t", Options());
+  ASSERT_TRUE(first.AwaitReady(30s));
+  ASSERT_FALSE(AwaitWalsenderPid().empty());
+  // A second service configured with the same slot resumes from it (its target kept its rows).
+  auto options = Options();
+  options.reconnect = {};  // the defaults: a reconnect loop would take a minute to give up
+  Harness second(options);
+  auto target = std::make_shared<RecordingTarget>();
+  target->SetKeepsState(true);
+  second.engine.AddPipeline("pg", T("t"), target);
+  second.engine.Start();
+  const auto reported = [&] {
+    for (const auto& e : second.observer->Errors()) {
+      if (e.message.find("in use by another consumer") != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(Eventually(reported, 15s));
+  second.engine.Stop();
+  first.Stop();
+}
+
+}  // namespace
+}  // namespace laredo::pg::testing
