@@ -43,6 +43,7 @@ RowStore::RowStore(const TableIdentifier& table, const std::vector<ColumnDefinit
   }
   std::sort(keys.begin(), keys.end());
   names_ = ColumnNames::Make(std::move(names));
+  declared_.assign(names_->size(), true);
   std::vector<std::string> problems;
   for (const auto& index : indexes) {
     Secondary s{.definition = index, .columns = {}, .unique = {}, .shadowed = {}, .multi = {}};
@@ -74,6 +75,7 @@ const RowStore::RowShape& RowStore::ShapeOf(const Row& row) {
       auto grown = names_->names();
       grown.push_back(name);
       names_ = ColumnNames::Make(std::move(grown));
+      declared_.push_back(false);
       for (auto& s : shapes_) s.table_to_row.push_back(-1);
       shape.table_to_row.push_back(-1);
       i = names_->size() - 1;
@@ -156,16 +158,28 @@ Row RowStore::Decode(std::uint32_t slot) const {
   const packed::View view(slots_[slot].get());
   std::vector<Value> values;
   std::vector<std::string> subset;
-  bool whole = view.column_count() == names_->size();
-  values.reserve(view.column_count());
+  bool whole = true;
+  values.reserve(names_->size());
+  std::uint32_t seen = 0;
   view.ForEach([&](std::uint32_t i, std::string_view encoded) {
-    if (packed::IsAbsent(encoded)) {
+    ++seen;
+    if (packed::IsAbsent(encoded)) {  // the row came without it (a transform removed it)
       whole = false;
       return;
     }
     values.push_back(packed::DecodeValue(encoded));
     subset.push_back((*names_)[i]);
   });
+  // Stored before the table grew: a column added since (ADD COLUMN without a default) reads as
+  // NULL, as SELECT * does; one that only some rows carry (added by a transform) stays absent.
+  for (std::uint32_t i = seen; i < names_->size(); ++i) {
+    if (declared_[i]) {
+      values.emplace_back();
+      subset.push_back((*names_)[i]);
+    } else {
+      whole = false;
+    }
+  }
   if (whole) return Row(names_, std::move(values));
   return Row(ColumnNames::Make(std::move(subset)), std::move(values));
 }
@@ -337,6 +351,8 @@ void RowStore::AddColumns(const std::vector<ColumnDefinition>& columns) {
     if (!names_->Find(c.name)) names.push_back(c.name);
   }
   names_ = ColumnNames::Make(std::move(names));
+  declared_.resize(names_->size(), false);
+  for (const auto& c : columns) declared_[*names_->Find(c.name)] = true;
   shapes_.clear();
   // Positions of existing columns are unchanged (new ones are appended), so indexes stay valid.
   for (auto& s : secondaries_) {

@@ -96,6 +96,7 @@ class RowStore {
   TableIdentifier table_;
   std::vector<ColumnDefinition> columns_;
   std::shared_ptr<const ColumnNames> names_;
+  std::vector<bool> declared_;  // per name: a column of the table, not only of some rows
   std::vector<std::uint32_t> key_columns_;
   std::vector<Secondary> secondaries_;
   std::vector<std::unique_ptr<std::uint8_t[]>> slots_;

@@ -397,3 +397,27 @@ TEST_F(IndexedTargetTest, AFailedRebaselineNeverLeavesTheReplicaEmptier) {
 
 }  // namespace
 }  // namespace laredo::memory
+
+namespace laredo::memory {
+namespace {
+
+// After ADD COLUMN (answered Continue) the rows stored before read the new column as NULL, as
+// SELECT * does; a column only a transform adds to some rows stays absent from the others.
+TEST_F(IndexedTargetTest, RowsStoredBeforeAnAddedColumnReadItAsNull) {
+  target.OnInsert(kUsers, Person(1, 1, "a@x", "x"));
+  auto grown = Columns();
+  grown.push_back({.name = "nickname", .type = "text", .ordinal_position = 6});
+  ASSERT_EQ(target.OnSchemaChange(kUsers, Columns(), grown).action,
+            SchemaChangeResponse::Action::Continue);
+  const auto row = Get(1, 1);
+  ASSERT_TRUE(row->contains("nickname"));
+  EXPECT_TRUE(row->at("nickname").IsNull());
+  auto extra = Person(2, 1, "b@x", "x");
+  extra["computed"] = Value(7);  // not a column of the table
+  target.OnInsert(kUsers, extra);
+  EXPECT_EQ(Get(2, 1)->at("computed").AsInt(), 7);
+  EXPECT_FALSE(Get(1, 1)->contains("computed"));
+}
+
+}  // namespace
+}  // namespace laredo::memory

@@ -183,10 +183,10 @@ std::vector<ValidationError> Source::ValidateTables(const std::vector<TableIdent
       auto sync = SyncPublication(conn, publication, impl_->consumer, tables, o.tables);
       problems = std::move(sync.problems);
       if (!sync.restored.empty()) {
-        // The slot did not decode their changes while they were out: resuming would miss them.
-        Logger()->warn(
-            "pg source: someone removed {} from publication {}; added back, taking a fresh "
-            "baseline",
+        // A slot did not decode their changes while they were out: resuming would miss them.
+        Logger()->info(
+            "pg source: added {} to publication {}; a slot kept from before has not decoded "
+            "their changes, so this start takes a fresh baseline",
             TableList(sync.restored), publication);
         impl_->publication_restored = true;
       }

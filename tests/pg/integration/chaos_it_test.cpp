@@ -2,9 +2,10 @@
 // sizes (one row to 20,000 rows) on two tables, with TOASTed values, key changes, deletes,
 // truncates and ALTER TABLE (add, rename, drop) between transactions. A random schedule injects
 // walsender terminations, server crashes (pg_ctl restart -m immediate), SIGKILL of the consuming
-// process and its restart (stateful slot, a durable journal file as the target), and stalls of
-// the target longer than wal_sender_timeout (backpressure). After the writer stops, the journal
-// must equal SELECT * of every table.
+// process and its restart (stateful slot, a durable journal file as the target), stalls of the
+// target longer than wal_sender_timeout (backpressure), pauses, ResetSource, and slot
+// invalidation (max_slot_wal_keep_size while the consumer stalls). After the writer stops, the
+// journal must equal SELECT * of every table.
 //
 // LAREDO_CHAOS_SEEDS=N runs N seeds (default 2), LAREDO_CHAOS_SEED=S one; a failure prints its
 // seed and schedule.
@@ -183,9 +184,28 @@ class FileJournal final : public SyncTarget {
 class Chaos : public PgTest {
  protected:
   pid_t StartConsumer(const std::string& journal, const std::string& stall) {
+    int ready[2];
+    if (::pipe(ready) != 0) std::abort();
     const pid_t child = ::fork();
-    if (child != 0) return child;
+    if (child != 0) {
+      // Signals sent before the child blocks them would kill it: wait for its word.
+      ::close(ready[1]);
+      char byte = 0;
+      if (::read(ready[0], &byte, 1) != 1) ADD_FAILURE() << "the consumer did not start";
+      ::close(ready[0]);
+      return child;
+    }
+    ::close(ready[0]);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
+    // SIGUSR1 toggles a pause, SIGUSR2 asks for ResetSource: taken by sigwait below, so they are
+    // blocked in every thread (the engine's inherit the mask).
+    sigset_t commands;
+    sigemptyset(&commands);
+    sigaddset(&commands, SIGUSR1);
+    sigaddset(&commands, SIGUSR2);
+    ::pthread_sigmask(SIG_BLOCK, &commands, nullptr);
+    if (::write(ready[1], "r", 1) != 1) ::_exit(4);
+    ::close(ready[1]);
     try {
       if (std::getenv("LAREDO_CHAOS_LOG") == nullptr) laredo::SetLogger(nullptr);
       EngineOptions options;
@@ -196,16 +216,55 @@ class Chaos : public PgTest {
       Engine engine(options);
       auto source_options = Options(SlotMode::Stateful);
       source_options.conninfo = ConninfoWithSetting("wal_sender_timeout=1000");
-      engine.AddSource("pg", std::make_shared<Source>(source_options));
+      auto source = std::make_shared<Source>(source_options);
+      engine.AddSource("pg", source);
       auto target = std::make_shared<FileJournal>(journal, stall);
       PipelineOptions pipeline{.buffer_capacity = 64};
       engine.AddPipeline("pg", T("a"), target, pipeline);
       engine.AddPipeline("pg", T("b"), target, pipeline);
       engine.Start();
-      for (;;) ::pause();
+      bool paused = false;
+      for (int signal = 0;;) {
+        if (::sigwait(&commands, &signal) != 0) continue;
+        if (signal == SIGUSR1) {
+          paused = !paused;
+          if (paused) {
+            engine.Pause("pg");
+          } else {
+            engine.Resume("pg");
+          }
+        } else {
+          try {
+            source->ResetSource(false);
+          } catch (const std::exception&) {
+            // Not in use yet, or timed out: the schedule goes on either way.
+          }
+        }
+      }
     } catch (...) {
       ::_exit(3);
     }
+  }
+  /// Stalls the consumer and lets the server invalidate its slot (bounded: the slot may be
+  /// between consumers).
+  void InvalidateSlot(const std::string& stall) {
+    std::ofstream(stall).put('x');
+    Exec("ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'");
+    Exec("SELECT pg_reload_conf()");
+    Eventually(
+        [&] {
+          Exec("INSERT INTO " + Q("b") +
+               " SELECT g, 'inv' FROM generate_series(900000, 900010) g "
+               "ON CONFLICT (id) DO UPDATE SET w = excluded.w || 'i'");
+          Exec("SELECT pg_switch_wal()");
+          Exec("CHECKPOINT");
+          return Scalar("SELECT wal_status FROM pg_replication_slots WHERE slot_name = '" + name_ +
+                        "'") == "lost";
+        },
+        20s);
+    Exec("ALTER SYSTEM RESET max_slot_wal_keep_size");
+    Exec("SELECT pg_reload_conf()");
+    std::filesystem::remove(stall);
   }
   static void Kill(pid_t child) {
     ::kill(child, SIGKILL);
@@ -219,14 +278,30 @@ class Chaos : public PgTest {
                            "' 2>/dev/null")
                               .c_str()),
               0);
-    ASSERT_TRUE(Eventually([&] {
-      try {
-        admin_ = PgConnection::Connect(conninfo_, ConnectionKind::Normal, "laredo test");
-        return true;
-      } catch (const std::exception&) {
-        return false;
-      }
-    }, 30s));
+    ASSERT_TRUE(Eventually(
+        [&] {
+          try {
+            admin_ = PgConnection::Connect(conninfo_, ConnectionKind::Normal, "laredo test");
+            return true;
+          } catch (const std::exception&) {
+            return false;
+          }
+        },
+        30s));
+  }
+  /// Runs a statement that needs an exclusive lock. A paused or stalled consumer in the middle of
+  /// a baseline holds a share lock on the table it copies (as pg_dump would), so the statement
+  /// waits at most 2 s and is then skipped; false when it was.
+  bool ExecExclusive(const std::string& sql) {
+    Exec("SET lock_timeout = '2s'");
+    bool done = true;
+    try {
+      Exec(sql);
+    } catch (const std::exception&) {
+      done = false;
+    }
+    Exec("SET lock_timeout = 0");
+    return done;
   }
   TableRows Expected(const std::vector<std::string>& tables) {
     TableRows out;
@@ -243,7 +318,8 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
   if (const char* one = std::getenv("LAREDO_CHAOS_SEED")) {
     seeds.push_back(std::stoull(one));
   } else {
-    const int count = std::getenv("LAREDO_CHAOS_SEEDS") ? std::atoi(std::getenv("LAREDO_CHAOS_SEEDS")) : 2;
+    const int count =
+        std::getenv("LAREDO_CHAOS_SEEDS") ? std::atoi(std::getenv("LAREDO_CHAOS_SEEDS")) : 2;
     for (int i = 1; i <= count; ++i) seeds.push_back(static_cast<std::uint64_t>(i) * 104729);
   }
   int faults = 0;
@@ -251,7 +327,9 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
   std::uint64_t rows_checked = 0;
   for (const auto seed : seeds) {
     std::mt19937_64 rng(seed);
-    const auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<std::uint64_t>(n)); };
+    const auto pick = [&](int n) {
+      return static_cast<int>(rng() % static_cast<std::uint64_t>(n));
+    };
     std::string trace;
     Cleanup();
     Exec("CREATE SCHEMA " + name_);
@@ -266,6 +344,7 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
     std::filesystem::remove(journal);
     std::filesystem::remove(stall);
     pid_t consumer = StartConsumer(journal, stall);
+    bool paused = false;
     std::int64_t next_id = 1'000;
     std::vector<std::string> extra;  // added columns of a
     int extra_n = 0;
@@ -275,16 +354,20 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
       const std::string table = pick(3) == 0 ? "b" : "a";
       const std::string q = Q(table);
       if (roll < 40) {
-        const int size = pick(10) == 0 ? 500 + pick(4'500) : (pick(50) == 0 ? 20'000 : 1 + pick(50));
+        const int size =
+            pick(10) == 0 ? 500 + pick(4'500) : (pick(60) == 0 ? 100'000 : 1 + pick(50));
         trace += " tx" + std::to_string(size) + table;
         const std::string ids = "generate_series(" + std::to_string(next_id) + ", " +
                                 std::to_string(next_id + size - 1) + ") g";
         next_id += size;
         if (table == "a") {
           // Some bodies are large and random enough to be TOASTed out of line.
-          Exec("INSERT INTO " + q + " (id, v, body) SELECT g, 1, CASE WHEN g % 7 = 0 THEN (SELECT "
-               "string_agg(md5(random()::text || i || g), '') FROM generate_series(1, 120) s(i)) ELSE 'b' "
-               "END FROM " + ids);
+          Exec("INSERT INTO " + q +
+               " (id, v, body) SELECT g, 1, CASE WHEN g % 7 = 0 THEN (SELECT "
+               "string_agg(md5(random()::text || i || g), '') FROM generate_series(1, 120) s(i)) "
+               "ELSE 'b' "
+               "END FROM " +
+               ids);
         } else {
           Exec("INSERT INTO " + q + " SELECT g, 'w' || g FROM " + ids);
         }
@@ -304,43 +387,67 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
         Exec("DELETE FROM " + q + " WHERE id % " + std::to_string(5 + pick(30)) + " = 1");
         ++transactions;
       } else if (roll < 69) {
-        trace += " trunc" + table;
-        Exec("TRUNCATE " + q);
+        trace += ExecExclusive("TRUNCATE " + q) ? " trunc" + table : " trunc-blocked";
         ++transactions;
       } else if (roll < 75) {
         // ALTER TABLE a: add (with a default), rename or drop an added column, then a change on
         // a, as any real workload would follow it with.
         if (extra.empty() || pick(2) == 0) {
-          extra.push_back("c" + std::to_string(++extra_n));
-          trace += " add-" + extra.back();
-          Exec("ALTER TABLE " + Q("a") + " ADD COLUMN " + extra.back() + " int DEFAULT " +
-               std::to_string(extra_n));
+          const std::string column = "c" + std::to_string(++extra_n);
+          if (ExecExclusive("ALTER TABLE " + Q("a") + " ADD COLUMN " + column + " int DEFAULT " +
+                            std::to_string(extra_n))) {
+            extra.push_back(column);
+            trace += " add-" + column;
+          } else {
+            trace += " ddl-blocked";
+          }
         } else if (pick(2) == 0) {
           auto& column = extra[static_cast<std::size_t>(pick(static_cast<int>(extra.size())))];
           const std::string renamed = "r" + std::to_string(++extra_n);
-          trace += " rename-" + column;
-          Exec("ALTER TABLE " + Q("a") + " RENAME COLUMN " + column + " TO " + renamed);
-          column = renamed;
+          if (ExecExclusive("ALTER TABLE " + Q("a") + " RENAME COLUMN " + column + " TO " +
+                            renamed)) {
+            trace += " rename-" + column;
+            column = renamed;
+          } else {
+            trace += " ddl-blocked";
+          }
         } else {
           const auto at = static_cast<std::size_t>(pick(static_cast<int>(extra.size())));
-          trace += " drop-" + extra[at];
-          Exec("ALTER TABLE " + Q("a") + " DROP COLUMN " + extra[at]);
-          extra.erase(extra.begin() + static_cast<std::ptrdiff_t>(at));
+          if (ExecExclusive("ALTER TABLE " + Q("a") + " DROP COLUMN " + extra[at])) {
+            trace += " drop-" + extra[at];
+            extra.erase(extra.begin() + static_cast<std::ptrdiff_t>(at));
+          } else {
+            trace += " ddl-blocked";
+          }
         }
         Exec("UPDATE " + Q("a") + " SET v = v + 1 WHERE id = (SELECT max(id) FROM " + Q("a") + ")");
-      } else if (roll < 81) {
+      } else if (roll < 79) {
         ++faults;
         trace += " kill-walsender";
         KillWalsender();
-      } else if (roll < 85) {
+      } else if (roll < 82) {
         ++faults;
         trace += " server-crash";
         RestartServer();
-      } else if (roll < 93) {
+      } else if (roll < 88) {
         ++faults;
         trace += " consumer-kill";
         Kill(consumer);
         consumer = StartConsumer(journal, stall);
+        paused = false;
+      } else if (roll < 91) {
+        ++faults;
+        paused = !paused;
+        trace += paused ? " pause" : " resume";
+        ::kill(consumer, SIGUSR1);
+      } else if (roll < 93) {
+        ++faults;
+        trace += " reset-source";
+        ::kill(consumer, SIGUSR2);
+      } else if (roll < 95) {
+        ++faults;
+        trace += " invalidate";
+        InvalidateSlot(stall);
       } else {
         ++faults;
         trace += " stall";
@@ -349,6 +456,7 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
         std::filesystem::remove(stall);
       }
     }
+    if (paused) ::kill(consumer, SIGUSR1);
     // The writer stops; one change per table so the last schema change is seen, then converge.
     Exec("UPDATE " + Q("a") + " SET v = v + 1 WHERE id = (SELECT max(id) FROM " + Q("a") + ")");
     Exec("INSERT INTO " + Q("b") + " VALUES (" + std::to_string(next_id++) + ", 'end')");
