@@ -90,6 +90,9 @@ PublicationSync SyncPublication(PgConnection& conn, std::string_view publication
     specs.reserve(tables.size());
     for (const auto& t : tables) specs.push_back(Spec(conn, t, options));
     mine.tables.insert(tables.begin(), tables.end());
+    // A slot kept from before cannot have decoded these tables' changes through a publication
+    // that did not exist (one dropped, or lost with a crash): it must not resume.
+    result.restored.assign(tables.begin(), tables.end());
     conn.Exec(fmt::format("CREATE PUBLICATION {} FOR TABLE {} WITH (publish_via_partition_root)",
                           quoted, fmt::join(specs, ", ")),
               what);

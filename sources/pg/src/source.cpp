@@ -184,7 +184,7 @@ std::vector<ValidationError> Source::ValidateTables(const std::vector<TableIdent
       problems = std::move(sync.problems);
       if (!sync.restored.empty()) {
         // A slot did not decode their changes while they were out: resuming would miss them.
-        Logger()->info(
+        Logger()->debug(
             "pg source: added {} to publication {}; a slot kept from before has not decoded "
             "their changes, so this start takes a fresh baseline",
             TableList(sync.restored), publication);

@@ -251,12 +251,26 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
       // A table someone took out of the publication would silently stop changing.
       if (const auto missing = TablesMissingFrom(repl->connection(), publication, tables);
           !missing.empty()) {
+        if (options.manage_publication) {
+          // Ours to repair (it may also have been lost with a server crash: the commit that
+          // added the table was not yet flushed). The slot did not decode the table's changes
+          // meanwhile, so a fresh baseline on a new slot follows.
+          repl.reset();
+          repl_streaming = false;
+          auto conn =
+              PgConnection::Connect(options.conninfo, ConnectionKind::Normal, "laredo publication");
+          SyncPublication(conn, publication, consumer, tables, options.tables);
+          throw RebaselineRequired(
+              fmt::format("publication {} no longer published {}: restored, and the changes since "
+                          "are read by a fresh baseline",
+                          publication, TableList(missing)));
+        }
         SetState(SourceState::Error);
         throw FatalError(
             "pg_publication_incomplete",
             fmt::format("publication {} no longer publishes {}: their changes since were not "
-                        "decoded. Add them back (a managed publication is repaired at the next "
-                        "start, which then takes a fresh baseline; otherwise reset the source)",
+                        "decoded. Add them back, then reset the source (or restart it with "
+                        "always_baseline) so that a fresh baseline reads them",
                         publication, TableList(missing)));
       }
       repl->StartReplication(slot, resume.ack_lsn, publication);
