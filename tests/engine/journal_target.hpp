@@ -53,10 +53,16 @@ class JournalTarget : public SyncTarget {
     });
   }
   void OnDelete(const TableIdentifier&, const Row& identity) override {
-    Write(nullptr, [&] { rows_.erase(Id(identity)); });
+    Write(nullptr, [&] {
+      rows_.erase(Id(identity));
+      Log("del" + std::to_string(Id(identity)));
+    });
   }
   void OnTruncate(const TableIdentifier&) override {
-    Write(nullptr, [&] { rows_.clear(); });
+    Write(nullptr, [&] {
+      rows_.clear();
+      Log("trunc");
+    });
   }
   bool IsDurable() override {
     std::lock_guard lk(mu_);
