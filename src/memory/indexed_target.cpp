@@ -51,15 +51,11 @@ struct IndexedTarget::Impl {
   /// After a swap: tells listeners the net difference between the old and the new contents.
   void NotifyDifference(const RowStore& old_rows, const RowStore& new_rows) {
     new_rows.ForEach([&](Row row) {
-      auto before = old_rows.Find(row);
-      if (!before) {
-        Notify(std::nullopt, std::move(row));
-      } else if (!(*before == row)) {
-        Notify(std::move(before), std::move(row));
-      }
+      const std::optional<Row> before = old_rows.Find(row);
+      if (!before || !(*before == row)) Notify(before, std::optional<Row>(std::move(row)));
     });
     old_rows.ForEach([&](Row row) {
-      if (!new_rows.Find(row)) Notify(std::move(row), std::nullopt);
+      if (!new_rows.Find(row)) Notify(std::optional<Row>(std::move(row)), std::nullopt);
     });
   }
 
