@@ -522,13 +522,6 @@ void Pipeline::AwaitRebaseline(const std::string& reason) {
   if (callbacks_.rebaseline) callbacks_.rebaseline(reason, generation_);
 }
 
-std::optional<Row> Pipeline::Identity(const Row& identity) const {
-  std::optional<Row> storage;
-  const Row* row = rows_.Transform(identity, storage);
-  if (row == nullptr) return std::nullopt;
-  return storage ? std::move(storage) : std::optional<Row>(identity);
-}
-
 bool Pipeline::ApplyChange(const ChangeEvent& event) {
   switch (event.action) {
     case ChangeAction::Insert: {
@@ -550,7 +543,10 @@ bool Pipeline::ApplyChange(const ChangeEvent& event) {
         throw DataError("bad_event", "delete on " + table_.ToString() + " carries no identity");
       }
       // A transform that drops the identity says the row never reached the target.
-      if (auto identity = Identity(event.old_values)) target_->OnDelete(table_, *identity);
+      std::optional<Row> storage;
+      if (const Row* identity = rows_.Transform(event.old_values, storage)) {
+        target_->OnDelete(table_, *identity);
+      }
       return true;
     }
     case ChangeAction::Truncate:
@@ -562,7 +558,9 @@ bool Pipeline::ApplyChange(const ChangeEvent& event) {
 
 bool Pipeline::ApplyUpdate(const ChangeEvent& event) {
   const Row& raw_identity = event.old_values.empty() ? event.new_values : event.old_values;
-  std::optional<Row> identity = Identity(raw_identity);
+  // Transformed like the stored rows; without transforms, the event's own row (no copy).
+  std::optional<Row> identity_storage;
+  const Row* identity = rows_.Transform(raw_identity, identity_storage);
   const Row* new_row = &event.new_values;
   std::optional<Row> filled;
   if (RowStage::HasUnchanged(event.new_values)) {
@@ -572,7 +570,7 @@ bool Pipeline::ApplyUpdate(const ChangeEvent& event) {
     filled = event.new_values;
     bool left = RowStage::FillUnchanged(*filled, event.old_values);
     const bool reads_rows = target_->CanReadRows();
-    if (left && reads_rows && identity) {
+    if (left && reads_rows && identity != nullptr) {
       if (auto current = target_->ReadRow(table_, *identity)) {
         left = RowStage::FillUnchanged(*filled, *current);
       }
@@ -590,8 +588,8 @@ bool Pipeline::ApplyUpdate(const ChangeEvent& event) {
   const Row* row = rows_.Passes(*new_row) ? rows_.Transform(*new_row, storage) : nullptr;
   if (row != nullptr) {
     // A dropped identity: the row was not in the target; the update inserts it.
-    target_->OnUpdate(table_, *row, identity ? *identity : *row);
-  } else if (identity) {
+    target_->OnUpdate(table_, *row, identity != nullptr ? *identity : *row);
+  } else if (identity != nullptr) {
     target_->OnDelete(table_, *identity);  // a row that no longer passes the filter leaves
   }
   return true;

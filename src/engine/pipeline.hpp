@@ -144,8 +144,6 @@ class Pipeline {
   bool ApplyOnce(Item& item);
   bool ApplyChange(const ChangeEvent& event);
   bool ApplyUpdate(const ChangeEvent& event);
-  /// The transformed identity of a change; nullopt when a transform dropped it.
-  std::optional<Row> Identity(const Row& identity) const;
   /// Asks for a re-baseline and discards changes until it begins; they are not confirmed, so the
   /// ACK cannot pass them before the baseline that replaces them is applied.
   void AwaitRebaseline(const std::string& reason);
