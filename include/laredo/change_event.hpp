@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,10 @@ struct ChangeEvent {
   std::optional<std::chrono::system_clock::time_point> commit_time;
   /// Source transaction identifier, when the source has one.
   std::optional<std::uint64_t> transaction_id;
+  /// True for the last change of its source transaction, when the source knows transaction
+  /// boundaries (PostgreSQL does); false otherwise. A target committing once per source
+  /// transaction commits after this change.
+  bool ends_transaction = false;
 };
 
 /// A record the source consumed from its stream but could not turn into a change: bytes that are
@@ -63,6 +68,17 @@ class ChangeHandler {
   virtual ~ChangeHandler() = default;
 
   virtual void OnChange(ChangeEvent event) = 0;
+
+  /// Several changes at once, in stream order: what a source that reads changes in batches (a
+  /// network buffer, a page of records) should call, once per batch, so the engine hands them to
+  /// its pipelines in one step instead of one by one. The handler may move from the events or swap
+  /// them with spent events of its own: on return every element is valid but unspecified, and a
+  /// source that assigns the next batch into the same elements reuses their storage (their rows'
+  /// and strings' capacity) instead of allocating. Blocks like `OnChange` while buffers are full.
+  /// The default calls `OnChange` for each.
+  virtual void OnChanges(std::span<ChangeEvent> events) {
+    for (auto& event : events) OnChange(std::move(event));
+  }
 
   /// The source saw a table's columns change (e.g. a PostgreSQL Relation message with different
   /// columns). Ordered with the changes around it. The default ignores it.

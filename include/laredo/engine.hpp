@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "laredo/backoff.hpp"
 #include "laredo/engine_observer.hpp"
 #include "laredo/pipeline_options.hpp"
 #include "laredo/position.hpp"
@@ -29,10 +30,10 @@ struct EngineOptions {
   /// Consecutive `RetryableError`s from a source's `Init`, `Baseline` or `Stream` tolerated before
   /// the source is marked failed. Default 5.
   int source_max_retries = 5;
-  /// First delay before retrying a source; doubles per failure up to `source_max_backoff`.
-  /// Defaults 500 ms and 30 s.
-  std::chrono::milliseconds source_initial_backoff{500};
-  std::chrono::milliseconds source_max_backoff{30'000};
+  /// Delays between a source's retries. Default 500 ms doubling up to 30 s.
+  Backoff source_backoff{.initial = std::chrono::milliseconds(500),
+                         .max = std::chrono::milliseconds(30'000),
+                         .multiplier = 2.0};
   /// Rows between two `OnBaselineProgress` calls. Default 100,000.
   std::uint64_t baseline_progress_rows = 100'000;
   /// Hooks for metrics and logging. Default none.

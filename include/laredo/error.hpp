@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -58,6 +59,22 @@ class DataError : public Error {
 class RebaselineRequired : public Error {
  public:
   explicit RebaselineRequired(const std::string& reason) : Error("rebaseline_required", reason) {}
+};
+
+/// Thrown by a target's `SyncTarget::OnChanges` when the first `applied()` changes of the batch
+/// took effect and the next one failed with `cause()`. The engine classifies and reports the
+/// cause, and goes on after the applied changes.
+class PartialBatchError : public Error {
+ public:
+  PartialBatchError(std::size_t applied, std::exception_ptr cause, const std::string& message)
+      : Error("partial_batch", message), applied_(applied), cause_(std::move(cause)) {}
+
+  [[nodiscard]] std::size_t applied() const noexcept { return applied_; }
+  [[nodiscard]] const std::exception_ptr& cause() const noexcept { return cause_; }
+
+ private:
+  std::size_t applied_;
+  std::exception_ptr cause_;
 };
 
 /// The one classification of failures that the engine retries (target calls, source start-up and

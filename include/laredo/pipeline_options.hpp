@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "laredo/backoff.hpp"
 #include "laredo/row.hpp"
 
 namespace laredo {
@@ -56,12 +57,10 @@ struct ErrorPolicy {
   int max_retries = -1;
   /// How long one change is retried, from its first failure, before `on_exhausted`. Default 5 min.
   std::chrono::milliseconds retry_timeout{300'000};
-  /// Delay before the first retry. Default 100 ms.
-  std::chrono::milliseconds initial_backoff{100};
-  /// Upper bound of the delay. Default 10 s.
-  std::chrono::milliseconds max_backoff{10'000};
-  /// Growth of the delay per retry. Default 2.
-  double multiplier = 2.0;
+  /// Delays between retries. Default 100 ms doubling up to 10 s.
+  Backoff backoff{.initial = std::chrono::milliseconds(100),
+                  .max = std::chrono::milliseconds(10'000),
+                  .multiplier = 2.0};
   /// What to do after the last retry failed. Default Isolate.
   ErrorAction on_exhausted = ErrorAction::Isolate;
 };

@@ -1,14 +1,56 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "laredo/change_event.hpp"
 #include "laredo/column_definition.hpp"
 #include "laredo/row.hpp"
 #include "laredo/table_identifier.hpp"
 
 namespace laredo {
+
+class SyncSource;
+
+/// One stream change as it reaches a target, after the pipeline's filters and transforms, with
+/// where it came from. A view: valid only during the `SyncTarget::OnChanges` call that passes it.
+struct TargetChange {
+  /// What to do. May differ from the source event's action: an update whose new row no longer
+  /// passes a filter arrives as a Delete.
+  ChangeAction action = ChangeAction::Insert;
+  /// The row to store (Insert, Update), after transforms; null for Delete and Truncate.
+  const Row* row = nullptr;
+  /// The row's identity before the change (Update, Delete): its key columns at least, after
+  /// transforms; null for Insert and Truncate.
+  const Row* identity = nullptr;
+  /// The source's event (rows as the source sent them): its position, commit time, transaction id
+  /// and whether it ends its source transaction (`ChangeEvent::ends_transaction`).
+  const ChangeEvent* event = nullptr;
+  /// The engine's number for this change: increasing within one engine run for every change of
+  /// the source (a target sees a subsequence), and what `DurabilityReporter::Durable` takes. Not
+  /// stable across restarts: deduplicate redeliveries by `event->position`.
+  std::uint64_t ticket = 0;
+  /// The source that produced the change, for `PositionString`.
+  SyncSource* source = nullptr;
+
+  /// The change's position as its source prints it (e.g. PostgreSQL's "0/16B3748"). Computed on
+  /// each call.
+  [[nodiscard]] std::string PositionString() const;
+};
+
+/// How a target that makes changes durable in the background tells the engine so, instead of
+/// (or besides) answering `SyncTarget::IsDurable` when polled. The engine implements it.
+/// Thread-safe: call it from any thread, also from inside a target method.
+class DurabilityReporter {
+ public:
+  virtual ~DurabilityReporter() = default;
+  /// Every change this target was given with a ticket at or below `ticket` (and the baselines
+  /// completed before it) is durable. The ACK may pass them at once; no polling delay.
+  virtual void Durable(std::uint64_t ticket) = 0;
+};
 
 /// What a target wants the engine to do after a table's columns changed.
 struct SchemaChangeResponse {
@@ -64,9 +106,28 @@ class SyncTarget {
   virtual void OnDelete(const TableIdentifier& table, const Row& identity) = 0;
   virtual void OnTruncate(const TableIdentifier& table) = 0;
 
+  /// A batch of consecutive stream changes of `table`, in source order (each with its metadata,
+  /// see `TargetChange`). The engine delivers every stream change through this method; the default
+  /// calls `OnInsert`, `OnUpdate`, `OnDelete` and `OnTruncate` one change at a time. A target that
+  /// writes to another system overrides it to write one request or transaction per batch, or per
+  /// source transaction (`event->ends_transaction`). Baseline rows do not come through here.
+  ///
+  /// Failures: when the call throws, the engine applies the same changes again, one per call
+  /// (spans of one), each with the pipeline's retries and error policy, so the one that fails is
+  /// retried, dead-lettered or skipped alone. A target that applied part of the batch before
+  /// failing throws `PartialBatchError` saying how many (the default implementation does), and
+  /// the engine goes on from the change that failed, counting that failure as its first attempt;
+  /// otherwise it must accept a change it already applied (its position tells it).
+  virtual void OnChanges(const TableIdentifier& table, std::span<const TargetChange> changes);
+
+  /// Called once, before `OnInit`, with an object the target may keep until `OnClose` returns to
+  /// report durability as it happens (see `DurabilityReporter`). Default: ignored.
+  virtual void SetDurabilityReporter(DurabilityReporter* reporter) { (void)reporter; }
+
   /// True when everything applied so far is durable, so the source may release it. A target whose
   /// contents are rebuilt from a baseline on every start (any in-memory target) returns true.
-  /// Polled after each applied batch and periodically while changes wait to become durable.
+  /// Polled after each applied batch and every 20 ms while applied changes wait to become durable;
+  /// a target that reports through `DurabilityReporter` may return false until it has flushed.
   virtual bool IsDurable() = 0;
 
   /// True when the target's contents survive a restart of the process, so the engine may resume a

@@ -10,10 +10,4 @@ std::optional<AckPoint> MinimumAckPoint(const std::vector<std::optional<AckPoint
   return lowest;
 }
 
-std::shared_ptr<const ChangeEvent> PositionCarrier(Position position) {
-  auto event = std::make_shared<ChangeEvent>();
-  event->position = std::move(position);
-  return event;
-}
-
 }  // namespace laredo::engine

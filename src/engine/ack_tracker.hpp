@@ -52,7 +52,4 @@ class PublishedFrontier {
 /// when no pipeline takes part, so nothing is acknowledged on nobody's behalf.
 std::optional<AckPoint> MinimumAckPoint(const std::vector<std::optional<AckPoint>>& watermarks);
 
-/// A synthetic event that only carries `position` (baseline ends, resumed positions).
-std::shared_ptr<const ChangeEvent> PositionCarrier(Position position);
-
 }  // namespace laredo::engine

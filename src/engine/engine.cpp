@@ -98,6 +98,7 @@ std::vector<std::string> Engine::Impl::Validate() const {
     problems.push_back("EngineOptions.drain_timeout must not be negative");
   }
   if (options.source_max_retries < 0) problems.push_back("EngineOptions.source_max_retries < 0");
+  options.source_backoff.Validate("EngineOptions.source_backoff", problems);
   if (options.baseline_progress_rows == 0) {
     problems.push_back("EngineOptions.baseline_progress_rows must be at least 1");
   }
@@ -133,11 +134,7 @@ std::vector<std::string> Engine::Impl::Validate() const {
     if (policy.retry_timeout < std::chrono::milliseconds::zero()) {
       problems.push_back(where + ": error_policy.retry_timeout must not be negative");
     }
-    if (policy.initial_backoff < std::chrono::milliseconds::zero() ||
-        policy.max_backoff < policy.initial_backoff) {
-      problems.push_back(where + ": error_policy backoffs must satisfy 0 <= initial <= max");
-    }
-    if (!(policy.multiplier >= 1.0)) problems.push_back(where + ": error_policy.multiplier < 1");
+    policy.backoff.Validate(where + ": error_policy.backoff", problems);
     for (const auto& f : p.options.filters) {
       if (!f) problems.push_back(where + " has an empty filter");
     }
@@ -190,28 +187,6 @@ void Engine::Start() {
   d.started = true;
   lk.unlock();
 
-  std::map<std::string, std::shared_ptr<SyncSource>, std::less<>> source_by_id;
-  for (const auto& s : d.sources) source_by_id[s.id] = s.source;
-  for (std::size_t i = 0; i < d.pipelines.size(); ++i) {
-    engine::SourceRunner* runner = d.FindRunner(d.pipeline_entries[i].source_id);
-    const auto source = source_by_id.at(d.pipeline_entries[i].source_id);
-    d.pipelines[i]->Start(engine::PipelineCallbacks{
-        .stop =
-            [&d, runner](const std::string& reason, bool whole_engine) {
-              if (whole_engine) {
-                d.StopEngineFromPipeline(reason);
-              } else {
-                runner->StopFromPipeline(reason);
-              }
-            },
-        .rebaseline =
-            [runner](const std::string& reason, std::uint64_t generation) {
-              runner->RequestRebaseline(reason, generation);
-            },
-        .status_changed = [&d] { d.NotifyStatus(); },
-        .position_to_string = [source](const Position& p) { return source->PositionToString(p); },
-    });
-  }
   for (auto& r : d.runners) r->Start();
   Logger()->info("engine started: {} source(s), {} pipeline(s)", d.runners.size(),
                  d.pipelines.size());
@@ -219,7 +194,7 @@ void Engine::Start() {
 
 void Engine::Impl::StopEngineFromPipeline(const std::string& reason) {
   Logger()->error("engine stopping itself: {}", reason);
-  for (auto& r : runners) r->StopFromPipeline("engine stopped: " + reason);
+  for (auto& r : runners) r->StopForEngine("engine stopped: " + reason);
   {
     std::lock_guard lk(mu);  // set last, so AwaitStopped sees every source stopped
     if (!self_stop_reason) self_stop_reason = reason;

@@ -17,6 +17,7 @@ class RowStage {
 
   /// Whether any filter or transform runs: such code must never see an Unchanged marker.
   [[nodiscard]] bool HasRowLogic() const { return !filters_.empty() || !transforms_.empty(); }
+  [[nodiscard]] bool HasTransforms() const { return !transforms_.empty(); }
 
   [[nodiscard]] bool Passes(const Row& row) const;
   /// Runs the transforms: `&row` when there are none, else a pointer into `storage`, or nullptr

@@ -11,23 +11,25 @@
 #include <stop_token>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
-#include "engine/ack_tracker.hpp"
+#include "engine/acker.hpp"
+#include "engine/dispatcher.hpp"
 #include "engine/pipeline.hpp"
+#include "engine/upstream.hpp"
 #include "laredo/engine.hpp"
 #include "laredo/sync_source.hpp"
 
 namespace laredo::engine {
 
-/// Runs one source: its lifecycle thread (Init, ValidateTables, Baseline, Stream, retries and
-/// re-baselines), the demultiplexing of its stream into pipelines (as the `ChangeHandler`), and
-/// its ACK thread.
+/// Runs one source: its lifecycle thread (Init and ValidateTables, Baseline, Stream, retries and
+/// re-baselines: source_runner.cpp; the baseline itself: source_baseline.cpp), with a
+/// `Dispatcher` handing its output to the pipelines and an `Acker` acknowledging it. It is the
+/// pipelines' `PipelineUpstream`.
 ///
-/// Threading: `OnChange`/`OnSchemaChange` run on the lifecycle thread (inside `Stream`); the
-/// status accessors, `Pause`, `Resume` and `StopFromPipeline` from any thread.
-class SourceRunner final : public ChangeHandler {
+/// Threading: the lifecycle runs on its own thread; the status accessors, `Pause`, `Resume` and
+/// the `PipelineUpstream` methods from any thread.
+class SourceRunner final : public PipelineUpstream {
  public:
   struct Hooks {
     std::function<void()> status_changed;
@@ -40,6 +42,7 @@ class SourceRunner final : public ChangeHandler {
   SourceRunner(const SourceRunner&) = delete;
   SourceRunner& operator=(const SourceRunner&) = delete;
 
+  /// Starts the pipelines' workers, the lifecycle thread and the ACK thread.
   void Start();
   /// Ends the stream (and any baseline or retry wait) and joins the lifecycle thread.
   void StopAndJoinSource();
@@ -48,16 +51,11 @@ class SourceRunner final : public ChangeHandler {
 
   void Pause();
   void Resume();
-  /// A pipeline's error policy stops this source.
-  void StopFromPipeline(const std::string& reason);
-  /// A pipeline needs a fresh baseline: ends the stream and baselines again. Ignored when a
-  /// baseline newer than `generation` (the pipeline's last) has begun since: it answers it.
-  void RequestRebaseline(const std::string& reason, std::uint64_t generation);
   /// A re-baseline was asked for or is running: the source's pipelines are not ready.
   [[nodiscard]] bool Rebaselining() const { return rebaselining_.load(); }
 
-  [[nodiscard]] Position LastAcked() const;
-  [[nodiscard]] std::string LastAckedText() const;
+  [[nodiscard]] Position LastAcked() const { return acker_.LastAcked(); }
+  [[nodiscard]] std::string LastAckedText() const { return acker_.LastAckedText(); }
   /// Why the source failed; while it retries, the failure it is retrying (cleared once it works
   /// again).
   [[nodiscard]] std::optional<std::string> Error() const;
@@ -67,55 +65,52 @@ class SourceRunner final : public ChangeHandler {
   [[nodiscard]] LagInfo Lag() const { return source_->GetLag(); }
   [[nodiscard]] const std::string& id() const { return id_; }
 
-  // ChangeHandler: called by the source inside Stream.
-  void OnChange(ChangeEvent event) override;
-  void OnSchemaChange(const TableIdentifier& table, std::vector<ColumnDefinition> columns) override;
-  void OnInvalidRecord(InvalidRecord record) override;
-  void SetBackpressureHook(std::function<void()> hook, std::chrono::milliseconds interval) override;
+  // PipelineUpstream
+  /// Stops this source's pipelines and the source (`whole_engine`: the engine too).
+  void StopFromPipeline(const std::string& reason, bool whole_engine) override;
+  /// Ends the stream and baselines again. Ignored when a baseline newer than `generation` (the
+  /// pipeline's last) has begun since: it answers it.
+  void RequestRebaseline(const std::string& reason, std::uint64_t generation) override;
+  void PipelineStatusChanged() override { hooks_.status_changed(); }
+  std::string PrintPosition(const Position& position) override;
+  SyncSource* Source() override { return source_.get(); }
+
+  /// Stops this source because of another source's pipeline (ErrorAction::StopEngine).
+  void StopForEngine(const std::string& reason);
 
  private:
   void Run(std::stop_token stop);
+  /// Init and ValidateTables, retried together; false when the source failed or stopped.
+  bool Initialise(const std::stop_token& stop);
+  /// Resumes from the source's saved position when it and every target kept their place.
+  std::optional<Position> TryResume(const std::stop_token& stop);
   /// One baseline into every pipeline; its end position, or nullopt (stopped or failed).
-  std::optional<Position> RunBaseline(std::stop_token stop);
-  void ClearRetryError();
-  void OnBaselineRow(const TableIdentifier& table, Row row, const std::stop_token& stop);
-  /// Records `message` as the failure being retried, then waits out the retry delay (reporting
-  /// Reconnecting meanwhile); false when stopped.
-  bool Retry(std::stop_token stop, int failures, const std::string& message);
+  std::optional<Position> RunBaseline(const std::stop_token& stop);
   /// Queues the start of `table`'s baseline, once per baseline, with the columns it delivers.
   bool BeginTable(const TableIdentifier& table, const std::stop_token& stop);
+  void OnBaselineRow(const TableIdentifier& table, Row row, const std::stop_token& stop);
+  void ClearRetryError();
+  /// Records `message` as the failure being retried, then waits out the retry delay (reporting
+  /// Reconnecting meanwhile); false when stopped.
+  bool Retry(const std::stop_token& stop, int failures, const std::string& message);
   void Fail(const std::string& message);
-  void AckLoop(std::stop_token stop);
-  void TryAck();
   void ReportState();
-  const std::vector<Pipeline*>* Route(const TableIdentifier& table);
 
   const std::string id_;
   const std::shared_ptr<SyncSource> source_;
   const EngineOptions options_;
   const std::vector<Pipeline*> pipelines_;
   const Hooks hooks_;
-  std::vector<TableIdentifier> tables_;
-  std::unordered_map<TableIdentifier, std::vector<Pipeline*>> routes_;
+  Dispatcher dispatcher_;
+  Acker acker_;
 
-  // Lifecycle thread only.
-  std::uint64_t next_seq_ = 0;
-  std::stop_token stream_stop_;
-  /// The running Stream's hook (cleared before each Stream call).
-  BackpressureHook backpressure_hook_;
-  const TableIdentifier* cached_table_ = nullptr;
-  const std::vector<Pipeline*>* cached_route_ = nullptr;
-  bool dispatched_since_failure_ = false;
+  // Lifecycle thread only: the running baseline's state.
   std::map<TableIdentifier, std::uint64_t> baseline_counts_;
-  /// Every table's columns as last reported (Init, a schema change, or the baseline itself).
-  std::map<TableIdentifier, std::vector<ColumnDefinition>> columns_;
-  /// Tables whose BaselineBegin the running baseline queued.
-  std::map<TableIdentifier, bool> begun_;
-  const TableIdentifier* begun_cache_ = nullptr;  // the key of the table whose rows flow now
+  std::map<TableIdentifier, bool> begun_;        // tables whose BaselineBegin was queued
+  const TableIdentifier* rows_table_ = nullptr;  // the table whose rows flow now (begun)
+  std::uint64_t* rows_count_ = nullptr;          // its entry in baseline_counts_
   bool baseline_stopped_ = false;  // an Enqueue inside the baseline callbacks saw the stop
   std::map<TableIdentifier, std::optional<std::uint64_t>> baseline_estimates_;
-
-  PublishedFrontier frontier_;
 
   mutable std::mutex mu_;  // guards the members below
   std::condition_variable_any wake_;
@@ -124,19 +119,11 @@ class SourceRunner final : public ChangeHandler {
   bool retrying_ = false;
   std::optional<std::string> rebaseline_reason_;
   std::stop_source stream_source_;
-  bool paused_ = false;
   std::atomic<std::uint64_t> generation_{0};  // baselines begun
   std::atomic<bool> rebaselining_{false};
   SourceState reported_state_ = SourceState::Closed;
 
-  mutable std::mutex ack_mu_;  // serialises TryAck; guards the ACK state
-  Position last_acked_;
-  std::string last_acked_text_;
-  std::uint64_t last_acked_seq_ = 0;
-  std::string last_ack_error_;  // the failure last reported, so it is not repeated every interval
-
   std::jthread thread_;
-  std::jthread ack_thread_;
 };
 
 }  // namespace laredo::engine

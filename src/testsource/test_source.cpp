@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <span>
 #include <variant>
 
 #include "laredo/error.hpp"
@@ -425,7 +426,7 @@ void TestSource::Stream(std::stop_token stop, const Position& from, ChangeHandle
     lk.lock();
   }
   impl_->state = impl_->paused ? SourceState::Paused : SourceState::Streaming;
-  // Schema-change entries share the log; skip to the first entry after `from`.
+  std::vector<ChangeEvent> batch;
   for (;;) {
     const auto ready = [&] {
       const bool failure_due = impl_->stream_failure && next > impl_->stream_failure->after;
@@ -448,19 +449,37 @@ void TestSource::Stream(std::stop_token stop, const Position& from, ChangeHandle
       }
       throw FatalError("test_stream", failure.message);
     }
-    const auto& entry = impl_->log[next - 1];
-    lk.unlock();
-    if (const auto* event = std::get_if<ChangeEvent>(&entry)) {
-      handler.OnChange(*event);
-    } else if (const auto* invalid = std::get_if<InvalidRecord>(&entry)) {
-      handler.OnInvalidRecord(*invalid);
+    // Consecutive changes go out as one batch, copied into the events the handler gave back last
+    // time (their storage is reused), up to an armed failure's point.
+    std::size_t last = impl_->log.size();
+    if (impl_->stream_failure) last = std::min<std::size_t>(last, impl_->stream_failure->after);
+    std::size_t n = 0;
+    while (next + n <= last && n < std::max<std::size_t>(impl_->options.stream_batch, 1) &&
+           std::holds_alternative<ChangeEvent>(impl_->log[next + n - 1])) {
+      if (n < batch.size()) {
+        batch[n] = std::get<ChangeEvent>(impl_->log[next + n - 1]);
+      } else {
+        batch.push_back(std::get<ChangeEvent>(impl_->log[next + n - 1]));
+      }
+      ++n;
+    }
+    if (n > 0) {
+      lk.unlock();
+      handler.OnChanges(std::span<ChangeEvent>(batch.data(), n));
     } else {
-      const auto& change = std::get<SchemaChange>(entry);
-      handler.OnSchemaChange(change.table, change.columns);
+      const auto& entry = impl_->log[next - 1];
+      lk.unlock();
+      if (const auto* invalid = std::get_if<InvalidRecord>(&entry)) {
+        handler.OnInvalidRecord(*invalid);
+      } else {
+        const auto& change = std::get<SchemaChange>(entry);
+        handler.OnSchemaChange(change.table, change.columns);
+      }
+      n = 1;
     }
     lk.lock();
-    impl_->delivered = next;
-    ++next;
+    next += n;
+    impl_->delivered = next - 1;
     Impl::Notify(impl_->delivered_cv, impl_->delivered_waiters);
   }
   if (impl_->state == SourceState::Streaming || impl_->state == SourceState::Paused) {

@@ -93,7 +93,7 @@ TEST(EngineAck, AckedPositionIsNeverAheadOfTheSlowestAppliedChange) {
 }
 
 TEST(EngineBackpressure, FullBufferBlocksTheSource) {
-  auto source = UsersSource();
+  auto source = UsersSource({.stream_batch = 1});  // one change per call: delivery is countable
   auto target = std::make_shared<RecordingTarget>();
   PipelineOptions options;
   options.buffer_capacity = 4;
@@ -142,12 +142,13 @@ TEST(EnginePause, PauseHoldsChangesAndResumeDeliversAll) {
 /// A source that keeps delivering while paused, to prove the pipelines themselves hold changes.
 class IgnoresPause : public testsource::TestSource {
  public:
+  IgnoresPause() : TestSource(testsource::TestSourceOptions{.stream_batch = 1}) {}
   void Pause() override {}
   void Resume() override {}
 };
 
 TEST(EnginePause, PausedPipelinesHoldChangesEvenUnderDropOldest) {
-  auto source = std::make_shared<IgnoresPause>();
+  auto source = std::make_shared<IgnoresPause>();  // one change per call: delivery is countable
   source->SetSchema(kUsers, IdNameColumns());
   auto target = std::make_shared<IndexedTarget>();
   auto observer = std::make_shared<RecordingObserver>();

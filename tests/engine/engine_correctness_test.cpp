@@ -52,7 +52,8 @@ TEST(EngineCorrectness, ErrorsThatRetryingCannotFixAreNotRetried) {
     auto source = UsersSource();
     auto target = std::make_shared<ThrowingTarget>(thrower);
     PipelineOptions options;
-    options.error_policy = ErrorPolicy{.initial_backoff = 200ms};  // the defaults otherwise
+    options.error_policy = ErrorPolicy{
+        .backoff = {.initial = 200ms, .max = 10s, .multiplier = 2.0}};  // the defaults otherwise
     Engine engine(FastOptions());
     engine.AddSource("s", source);
     const auto id = engine.AddPipeline("s", kUsers, target, options);
@@ -108,8 +109,8 @@ TEST(EngineCorrectness, StartupFailuresAreVisibleWhileRetrying) {
   source->SetSchema(kUsers, IdNameColumns());
   auto observer = std::make_shared<RecordingObserver>();
   auto options = FastOptions(observer);
-  options.source_initial_backoff = 30s;  // the first retry waits long
-  options.source_max_backoff = 30s;
+  options.source_backoff = {
+      .initial = 30s, .max = 30s, .multiplier = 2.0};  // the first retry waits long
   Engine engine(options);
   engine.AddSource("s", source);
   engine.AddPipeline("s", kUsers, std::make_shared<IndexedTarget>());

@@ -168,8 +168,7 @@ class Schedule {
     options.ack_interval = std::chrono::milliseconds(1 + Pick(5));
     options.drain_timeout = std::chrono::milliseconds(Pick(30));
     options.source_max_retries = 1000;
-    options.source_initial_backoff = 1ms;
-    options.source_max_backoff = 2ms;
+    options.source_backoff = {.initial = 1ms, .max = 2ms, .multiplier = 2.0};
     options.observer = observer_;
     engine_ = std::make_unique<Engine>(options);
     engine_->AddSource("s", source_);

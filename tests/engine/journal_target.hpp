@@ -81,8 +81,14 @@ class JournalTarget : public SyncTarget {
     for (const auto& c : old_columns) {
       const bool kept = std::any_of(new_columns.begin(), new_columns.end(),
                                     [&](const ColumnDefinition& n) { return n.name == c.name; });
-      if (!kept) return {SchemaChangeResponse::Action::ReBaseline, "column " + c.name + " dropped"};
+      if (!kept) {
+        std::lock_guard lk(mu_);
+        Log("schema:rebaseline");
+        return {SchemaChangeResponse::Action::ReBaseline, "column " + c.name + " dropped"};
+      }
     }
+    std::lock_guard lk(mu_);
+    Log("schema:" + std::to_string(new_columns.size()));
     return {};
   }
   void OnClose(const TableIdentifier&) override {}

@@ -48,8 +48,9 @@ inline Row User(std::int64_t id, std::string name) {
 }
 
 /// A test source with the users and orders tables declared, both (id bigint pk, name text).
-inline std::shared_ptr<testsource::TestSource> UsersSource() {
-  auto source = std::make_shared<testsource::TestSource>();
+inline std::shared_ptr<testsource::TestSource> UsersSource(
+    testsource::TestSourceOptions options = {}) {
+  auto source = std::make_shared<testsource::TestSource>(options);
   source->SetSchema(kUsers, IdNameColumns());
   source->SetSchema(kOrders, IdNameColumns());
   return source;
@@ -276,17 +277,14 @@ inline EngineOptions FastOptions(std::shared_ptr<EngineObserver> observer = null
   EngineOptions o;
   o.ack_interval = 5ms;
   o.drain_timeout = 2s;
-  o.source_initial_backoff = 1ms;
-  o.source_max_backoff = 10ms;
+  o.source_backoff = {.initial = 1ms, .max = 10ms, .multiplier = 2.0};
   o.observer = std::move(observer);
   return o;
 }
 
 inline ErrorPolicy QuickRetries(int retries, ErrorAction action) {
   return ErrorPolicy{.max_retries = retries,
-                     .initial_backoff = 1ms,
-                     .max_backoff = 5ms,
-                     .multiplier = 2.0,
+                     .backoff = {.initial = 1ms, .max = 5ms, .multiplier = 2.0},
                      .on_exhausted = action};
 }
 

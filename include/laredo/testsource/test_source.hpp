@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -21,6 +22,10 @@ struct TestSourceOptions {
   bool resumable = false;
   /// In resume mode, the position a previous run acknowledged. Default none.
   std::optional<std::uint64_t> initial_acked_position;
+  /// Changes per `ChangeHandler::OnChanges` call, as a source reading a network buffer delivers
+  /// them; 1 hands each change over on its own (`AwaitDelivered` then moves change by change).
+  /// Default 256; must be at least 1.
+  std::size_t stream_batch = 256;
 };
 
 /// An in-memory source for unit tests: declare schemas and baseline rows, then inject changes and

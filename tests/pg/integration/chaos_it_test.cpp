@@ -211,8 +211,7 @@ class Chaos : public PgTest {
       EngineOptions options;
       options.ack_interval = 20ms;
       options.source_max_retries = 100'000;
-      options.source_initial_backoff = 50ms;
-      options.source_max_backoff = 500ms;
+      options.source_backoff = {.initial = 50ms, .max = 500ms, .multiplier = 2.0};
       Engine engine(options);
       auto source_options = Options(SlotMode::Stateful);
       source_options.conninfo = ConninfoWithSetting("wal_sender_timeout=1000");

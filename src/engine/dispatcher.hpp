@@ -1,0 +1,116 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/ack_tracker.hpp"
+#include "engine/batch_pool.hpp"
+#include "engine/change_queue.hpp"
+#include "engine/item.hpp"
+#include "engine/pipeline.hpp"
+#include "laredo/change_event.hpp"
+#include "laredo/engine_observer.hpp"
+#include "laredo/sync_source.hpp"
+
+namespace laredo::engine {
+
+/// Hands one source's output to its pipelines: the stream (as the `ChangeHandler` given to
+/// `SyncSource::Stream`), baseline rows and control steps. Routes by table, numbers everything
+/// positioned with dispatch sequence numbers, shares each batch among the pipelines of its table,
+/// and publishes what reached every pipeline (`frontier()`) for the ACK.
+///
+/// Batching: the changes of one `OnChanges` call travel as one batch (at most `max_batch()`
+/// changes, no more than the smallest pipeline buffer holds): one hand-off per pipeline, one
+/// wake-up of its worker. `OnChange` is a batch of one. Baseline rows are gathered per table up
+/// to `max_batch()` and handed off when full or at `FlushBaselineRows`.
+///
+/// Threading: everything runs on the source's lifecycle thread, except `frontier().Get()`.
+class Dispatcher final : public ChangeHandler {
+ public:
+  Dispatcher(std::string source_id, SyncSource& source, const std::vector<Pipeline*>& pipelines,
+             std::shared_ptr<EngineObserver> observer);
+
+  [[nodiscard]] const std::vector<TableIdentifier>& tables() const { return tables_; }
+  [[nodiscard]] const std::vector<Pipeline*>* PipelinesOf(const TableIdentifier& table) const;
+  [[nodiscard]] PublishedFrontier& frontier() { return frontier_; }
+  [[nodiscard]] std::uint64_t NextSeq() { return ++next_seq_; }
+  [[nodiscard]] std::size_t max_batch() const { return max_batch_; }
+
+  /// A new Stream call starts (or the baseline, with `stop` its token): `stop` ends waits for
+  /// buffer room. Clears the backpressure hook an earlier Stream left.
+  void BeginStream(std::stop_token stop);
+  /// Something was dispatched since `BeginStream` (the stream works again).
+  [[nodiscard]] bool dispatched() const { return dispatched_; }
+  /// Called once per stream, at its first dispatch.
+  std::function<void()> on_first_dispatch;
+
+  /// Queues one baseline row of `table`; false when stopped.
+  bool AddBaselineRow(const TableIdentifier& table, Row row, const std::stop_token& stop);
+  /// Hands every gathered baseline row to its pipelines; false when stopped.
+  bool FlushBaselineRows(const std::stop_token& stop);
+  /// Frees recycled batches when the source was quiet since the last call (ACK thread).
+  void TrimPools() {
+    change_pool_->TrimIfIdle();
+    row_pool_->TrimIfIdle();
+  }
+  /// Forgets gathered rows (a failed baseline attempt; the next begins every table again).
+  void DropBaselineRows();
+
+  // ChangeHandler
+  void OnChange(ChangeEvent event) override;
+  void OnChanges(std::span<ChangeEvent> events) override;
+  void OnSchemaChange(const TableIdentifier& table, std::vector<ColumnDefinition> columns) override;
+  void OnInvalidRecord(InvalidRecord record) override;
+  void SetBackpressureHook(std::function<void()> hook, std::chrono::milliseconds interval) override;
+
+  /// The columns of every table as last reported (Init, a schema change, a baseline).
+  std::map<TableIdentifier, std::vector<ColumnDefinition>> columns;
+
+ private:
+  struct Route {
+    TableIdentifier table;
+    std::vector<Pipeline*> pipelines;
+    // The batch of baseline rows being gathered and how many of its slots are filled.
+    BatchRef<Row> rows;
+    std::size_t filled = 0;
+  };
+  /// Dispatches up to `max_batch_` events; false when stopped before every pipeline had them.
+  bool DispatchBatch(std::span<ChangeEvent> events);
+  bool FlushRows(Route& route, const std::stop_token& stop);
+  /// The route index of `table`, or kNoRoute (logged) for a table no pipeline replicates.
+  std::uint16_t RouteOf(const TableIdentifier& table);
+
+  const std::string source_id_;
+  SyncSource& source_;
+  const std::shared_ptr<EngineObserver> observer_;
+  const std::vector<Pipeline*> pipelines_;
+  // Shared with the pipelines (whose buffers hold batches), so each outlives every batch; declared
+  // before the routes, whose row batches go back to them.
+  std::shared_ptr<BatchPool<ChangeEvent>> change_pool_;
+  std::shared_ptr<BatchPool<Row>> row_pool_;
+  std::vector<TableIdentifier> tables_;
+  std::vector<Route> routes_;
+  std::unordered_map<TableIdentifier, std::uint16_t> route_index_;
+  std::size_t max_batch_ = 1;
+
+  std::uint64_t next_seq_ = 0;
+  std::stop_token stop_;
+  BackpressureHook hook_;
+  bool dispatched_ = false;
+  std::uint16_t cached_route_ = Batch<ChangeEvent>::kNoRoute;  // the table of the last change
+  /// Per route, the changes of the batch being dispatched: [begin, end), count, last index.
+  struct Span {
+    std::uint32_t begin = 0, end = 0, count = 0;
+  };
+  std::vector<Span> spans_;
+  PublishedFrontier frontier_;
+};
+
+}  // namespace laredo::engine

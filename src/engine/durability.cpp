@@ -1,0 +1,45 @@
+#include "engine/durability.hpp"
+
+namespace laredo::engine {
+
+void DurabilityTracker::NoteApplied(std::uint64_t seq, const Position& position) {
+  std::lock_guard lk(mu_);
+  if (!pending_.empty() && pending_.back().seq >= seq) return;
+  pending_.push_back(AckPoint{.seq = seq, .position = position});
+}
+
+void DurabilityTracker::ConfirmAll() {
+  std::lock_guard lk(mu_);
+  if (pending_.empty()) return;
+  confirmed_ = std::move(pending_.back());
+  pending_.clear();
+}
+
+void DurabilityTracker::Durable(std::uint64_t ticket) {
+  std::lock_guard lk(mu_);
+  // Entries are per applied batch: a ticket inside a batch confirms the batches before it.
+  while (!pending_.empty() && pending_.front().seq <= ticket) {
+    confirmed_ = std::move(pending_.front());
+    pending_.pop_front();
+  }
+}
+
+bool DurabilityTracker::HasPending() const {
+  std::lock_guard lk(mu_);
+  return !pending_.empty();
+}
+
+void DurabilityTracker::HoldForRebaseline(bool hold) {
+  std::lock_guard lk(mu_);
+  held_ = hold;
+}
+
+AckPoint DurabilityTracker::Watermark(const AckPoint& published,
+                                      std::uint64_t last_queued_seq) const {
+  std::lock_guard lk(mu_);
+  if (held_) return confirmed_;
+  if (last_queued_seq <= confirmed_.seq || published.seq < confirmed_.seq) return published;
+  return confirmed_;
+}
+
+}  // namespace laredo::engine

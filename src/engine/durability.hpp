@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <mutex>
+
+#include "engine/ack_tracker.hpp"
+#include "laredo/sync_target.hpp"
+
+namespace laredo::engine {
+
+/// What one pipeline has made durable, and so where it lets its source's ACK stand.
+///
+/// The worker notes each applied batch's newest positioned item (`NoteApplied`); they become
+/// durable when the target says so, polled (`ConfirmAll` after `IsDurable()` returned true) or
+/// reported (`Durable(ticket)`, from any thread). Items that were queued but not applied (a halted
+/// pipeline's discarded buffer, changes discarded while waiting for a re-baseline) are never
+/// confirmed, so the ACK cannot pass them.
+///
+/// Threading: `NoteApplied`, `ConfirmAll`, `HasPending` on the worker; `Durable`, `Watermark` and
+/// `HoldForRebaseline` from any thread.
+class DurabilityTracker final : public DurabilityReporter {
+ public:
+  void NoteApplied(std::uint64_t seq, const Position& position);
+  /// Everything applied so far is durable.
+  void ConfirmAll();
+  void Durable(std::uint64_t ticket) override;
+  /// Applied items wait to become durable.
+  [[nodiscard]] bool HasPending() const;
+
+  /// Waiting for a re-baseline holds the ACK at the newest durable point, even with nothing
+  /// queued: the request (a schema change, an unfillable row) has no position of its own, and a
+  /// restart must see it again.
+  void HoldForRebaseline(bool hold);
+
+  /// `published` (the newest item that reached every pipeline) when everything this pipeline was
+  /// given up to `last_queued_seq` is durable, else the newest point it made durable (conservative:
+  /// other pipelines' items between that point and its oldest unconfirmed one are not counted).
+  [[nodiscard]] AckPoint Watermark(const AckPoint& published, std::uint64_t last_queued_seq) const;
+
+ private:
+  mutable std::mutex mu_;
+  /// Applied, not yet durable: one entry per applied batch, oldest first.
+  std::deque<AckPoint> pending_;
+  /// The newest item made durable.
+  AckPoint confirmed_;
+  bool held_ = false;
+};
+
+}  // namespace laredo::engine

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "engine/batch_pool.hpp"
+#include "laredo/change_event.hpp"
+#include "laredo/column_definition.hpp"
+#include "laredo/row.hpp"
+
+namespace laredo::engine {
+
+using Columns = std::shared_ptr<const std::vector<ColumnDefinition>>;
+using ChangeBatch = Batch<ChangeEvent>;
+using RowBatch = Batch<Row>;
+
+/// The items a pipeline's buffer holds, in source order: control steps, baseline rows and changes
+/// travel in one queue, so a target sees them in the order the source produced them.
+
+/// `OnInit(columns)`.
+struct InitStep {
+  Columns columns;
+};
+/// `OnBaselineBegin(columns)`: a baseline of `generation` (the source runner's baseline counter)
+/// starts, so a re-baseline request made while applying an older stream is known to be answered.
+struct BaselineBeginStep {
+  Columns columns;
+  std::uint64_t generation = 0;
+};
+/// Baseline rows of the pipeline's table.
+struct BaselineRows {
+  BatchRef<Row> rows;
+};
+/// `OnBaselineComplete`; the baseline's end position at dispatch number `seq`.
+struct BaselineCompleteStep {
+  std::uint64_t seq = 0;
+  Position position;
+};
+/// The changes of a shared batch that go to this pipeline: those in [begin, end) whose route is
+/// `route` (`count` of them; the last one has dispatch number `last_seq`).
+struct ChangeRun {
+  BatchRef<ChangeEvent> batch;
+  std::uint32_t begin = 0;
+  std::uint32_t end = 0;
+  std::uint32_t count = 0;
+  std::uint16_t route = 0;
+  std::uint64_t last_seq = 0;
+};
+/// `OnSchemaChange(old, columns)`.
+struct SchemaChangeStep {
+  Columns columns;
+};
+/// No baseline: the source resumed and the target kept its rows.
+struct ResumeStep {};
+
+using Item = std::variant<InitStep, BaselineBeginStep, BaselineRows, BaselineCompleteStep,
+                          ChangeRun, SchemaChangeStep, ResumeStep>;
+
+/// Buffer slots an item takes: one per row or change, one per control step.
+[[nodiscard]] inline std::size_t Weight(const Item& item) {
+  if (const auto* run = std::get_if<ChangeRun>(&item)) return run->count;
+  if (const auto* rows = std::get_if<BaselineRows>(&item)) return rows->rows->items.size();
+  return 1;
+}
+
+/// The dispatch number of the newest positioned thing in `item`, or 0.
+[[nodiscard]] inline std::uint64_t LastSeq(const Item& item) {
+  if (const auto* run = std::get_if<ChangeRun>(&item)) return run->last_seq;
+  if (const auto* done = std::get_if<BaselineCompleteStep>(&item)) return done->seq;
+  return 0;
+}
+
+/// "init", "baseline_begin", ... for messages (changes: "change").
+[[nodiscard]] std::string_view StepName(const Item& item);
+
+}  // namespace laredo::engine

@@ -1,0 +1,128 @@
+// The pipeline's control steps and baseline rows (see pipeline.hpp for the flow).
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "engine/pipeline.hpp"
+#include "engine/target_lock.hpp"
+#include "laredo/error.hpp"
+#include "laredo/logging.hpp"
+
+namespace laredo::engine {
+
+std::string_view StepName(const Item& item) {
+  return std::visit(
+      [](const auto& it) -> std::string_view {
+        using T = std::decay_t<decltype(it)>;
+        if constexpr (std::is_same_v<T, InitStep>) return "init";
+        if constexpr (std::is_same_v<T, BaselineBeginStep>) return "baseline_begin";
+        if constexpr (std::is_same_v<T, BaselineRows>) return "baseline_row";
+        if constexpr (std::is_same_v<T, BaselineCompleteStep>) return "baseline_complete";
+        if constexpr (std::is_same_v<T, ChangeRun>) return "change";
+        if constexpr (std::is_same_v<T, SchemaChangeStep>) return "schema_change";
+        return "resume";
+      },
+      item);
+}
+
+void Pipeline::ApplyInit(const InitStep& step) {
+  TargetLock lock(target_mutex_);
+  target_->OnInit(table_, *step.columns);
+  columns_ = *step.columns;
+}
+
+void Pipeline::ApplyBaselineBegin(const BaselineBeginStep& step) {
+  ready_.store(false, std::memory_order_release);
+  {
+    TargetLock lock(target_mutex_);
+    target_->OnBaselineBegin(table_, *step.columns);
+  }
+  columns_ = *step.columns;
+  generation_ = step.generation;
+  awaiting_rebaseline_ = false;
+  // Once the target has made this begin durable, a restart finds it mid-baseline (see
+  // KeepsStateAcrossRestarts) and baselines again, so the ACK no longer needs holding for the
+  // re-baseline request; until then it does (ConfirmApplied releases it).
+  release_hold_when_durable_ = true;
+  baseline_rows_.store(0);
+  SetState(PipelineState::Baseline);
+}
+
+bool Pipeline::ApplyBaselineRows(BaselineRows& rows, const std::stop_token& stop) {
+  for (const Row& raw : rows.rows->items) {
+    std::optional<Row> storage;
+    const Row* row = nullptr;
+    const auto attempt = [&] {
+      if (!rows_.Passes(raw)) return;
+      row = rows_.Transform(raw, storage);
+      if (row == nullptr) return;
+      TargetLock lock(target_mutex_);
+      target_->OnBaselineRow(table_, *row);
+      baseline_rows_.fetch_add(1, std::memory_order_relaxed);
+    };
+    std::exception_ptr failed;
+    try {
+      attempt();  // the common case, without the retry machinery
+      continue;
+    } catch (const std::exception&) {
+      failed = std::current_exception();
+    }
+    const auto letter = [&](const std::string& error, int attempts) {
+      dead_letters_.WriteBaselineRow(raw, error, attempts);
+    };
+    if (WithRetry("baseline_row", attempt, letter, stop, failed) == Outcome::Halt) return false;
+  }
+  return true;
+}
+
+void Pipeline::ApplyBaselineComplete() {
+  {
+    TargetLock lock(target_mutex_);
+    target_->OnBaselineComplete(table_);
+  }
+  ClearRetryError();
+  SetState(PipelineState::Streaming);
+  ready_.store(true, std::memory_order_release);
+  observer_->OnBaselineCompleted(id_, table_, baseline_rows_.load());
+  upstream_->PipelineStatusChanged();
+}
+
+void Pipeline::ApplyResume() {
+  SetState(PipelineState::Streaming);
+  ready_.store(true, std::memory_order_release);
+  upstream_->PipelineStatusChanged();
+}
+
+void Pipeline::ApplySchemaChange(const SchemaChangeStep& step) {
+  if (awaiting_rebaseline_) return;  // the baseline brings the new columns
+  // Sources repeat a table's columns when a stream (re)starts (pgoutput's Relation messages); the
+  // target hears only of real changes.
+  if (*step.columns == columns_) return;
+  SchemaChangeResponse response;
+  {
+    TargetLock lock(target_mutex_);
+    response = target_->OnSchemaChange(table_, columns_, *step.columns);
+  }
+  observer_->OnSchemaChange(id_, table_, response);
+  switch (response.action) {
+    case SchemaChangeResponse::Action::Continue:
+      columns_ = *step.columns;
+      return;
+    case SchemaChangeResponse::Action::ReBaseline:
+      AwaitRebaseline("schema change of " + table_.ToString() + ": " + response.message);
+      return;
+    case SchemaChangeResponse::Action::Error:
+      throw FatalError("schema_change_rejected", "target rejected the schema change of " +
+                                                     table_.ToString() + ": " + response.message);
+  }
+}
+
+void Pipeline::AwaitRebaseline(const std::string& reason) {
+  Logger()->warn("pipeline {}: re-baseline needed: {}", id_, reason);
+  awaiting_rebaseline_ = true;
+  release_hold_when_durable_ = false;  // a baseline begun earlier does not answer this request
+  durability_.HoldForRebaseline(true);
+  ready_.store(false, std::memory_order_release);
+  upstream_->RequestRebaseline(reason, generation_);
+}
+
+}  // namespace laredo::engine
