@@ -58,7 +58,8 @@ using ChangeListener =
 /// - A baseline of a replica that holds rows (a re-baseline): `BaselineBegin`; nothing while the
 ///   new contents are built aside; at completion they are swapped in and listeners hear the net
 ///   difference, `Insert` for rows added, `Update` for rows whose values changed and `Delete` for
-///   rows gone (rows that stayed the same are not reported), with `baseline == true`; then
+///   rows gone (rows that stayed the same are not reported; added and changed rows first, in no
+///   particular order, then the removed ones), with `baseline == true`; then
 ///   `BaselineEnd`. A baseline that fails part-way and starts again sends another
 ///   `BaselineBegin`; an in-place one that failed part-way has reported its rows, and its retry
 ///   (now a re-baseline) reports the difference from them.
