@@ -269,7 +269,7 @@ Row RowCodec::Decode(const std::uint8_t* data) const {
 
 std::size_t RowCodec::MemoryUsage() const {
   std::size_t bytes = 0;
-  for (const auto& s : signatures_) bytes += s.size() + sizeof(s);
+  for (const auto& s : signatures_) bytes += s.size() + sizeof(std::string);
   return bytes;
 }
 

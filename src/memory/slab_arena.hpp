@@ -33,8 +33,8 @@ class SlabArena {
  private:
   static constexpr std::size_t kGranule = 4;
   static constexpr std::size_t kMinBlock = sizeof(void*);  // a free block holds the next one
-  static constexpr std::size_t kFirstSlab = 4 * 1024;      // small tables stay small
-  static constexpr std::size_t kLargestSlab = 256 * 1024;
+  static constexpr std::size_t kFirstSlab = std::size_t{4} * 1024;  // small tables stay small
+  static constexpr std::size_t kLargestSlab = std::size_t{256} * 1024;
   struct SizeClass {
     std::uint8_t* free = nullptr;  // freed blocks, linked through their first bytes
     std::uint8_t* next = nullptr;  // unused rest of the newest slab

@@ -230,6 +230,7 @@ TEST_F(TypedTargetTest, ConcurrentReadersSeeWholeValues) {
   std::atomic<bool> done{false};
   std::atomic<std::uint64_t> reads{0};
   std::vector<std::jthread> readers;
+  readers.reserve(2);
   for (int r = 0; r < 2; ++r) {
     readers.emplace_back([&] {
       std::shared_ptr<const Order> kept;

@@ -295,6 +295,7 @@ class TypedTarget final : public SyncTarget {
     }
     std::sort(keys.begin(), keys.end());
     std::vector<std::string> names;
+    names.reserve(keys.size());
     for (auto& [ordinal, name] : keys) names.push_back(std::move(name));
     return names;
   }
@@ -306,6 +307,7 @@ class TypedTarget final : public SyncTarget {
                          " has no primary key; the replica could not tell its rows apart"});
     }
     std::vector<typename Store::IndexSpec> specs;
+    specs.reserve(options_.indexes.size());
     for (const auto& index : options_.indexes) specs.push_back({index.key, index.unique});
     return std::unique_ptr<Contents>(
         new Contents{columns, std::move(key_names), Store(std::move(specs))});

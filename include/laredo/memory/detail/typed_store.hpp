@@ -46,7 +46,7 @@ class TypedStore {
     return keys;
   }
   /// Insert-or-replace under `key`; `index_keys` from `IndexKeys(*value)`.
-  Applied Put(const std::string& key, Ptr value, std::vector<std::string> index_keys) {
+  Applied Put(const std::string& key, Ptr value, std::vector<std::string>&& index_keys) {
     auto [it, added] = rows_.try_emplace(key);
     Applied applied;
     if (!added) {
