@@ -1,5 +1,6 @@
 // Resident bytes per row of the indexed in-memory target holding 1,000,000 rows of the benchmark
-// table. Prints one line per figure; the goal is at most 250 bytes per row.
+// table. Prints one line per figure. The encoded rows alone take about 122 bytes each (1 byte of
+// kinds, id 3, a 2, b 1 + 100, c 5, d 1 + 9); slot table and primary index add about 19.
 #include <malloc.h>
 #include <unistd.h>
 

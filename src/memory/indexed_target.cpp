@@ -1,33 +1,30 @@
+// IndexedTarget: the SyncTarget calls, in the order the engine makes them, on top of
+// - RowStore (row_store.hpp): one table's encoded rows and their indexes;
+// - BaselineSwap (detail/baseline_swap.hpp): the live store and a re-baseline's store built aside;
+// - RowNotifier (row_notifier.hpp): the listeners;
+// - DecideSchemaChange (schema_policy.hpp): what a change of columns means for the stored rows.
+// Writes take the exclusive lock, reads the shared one; listeners run after the lock is released.
 #include "laredo/memory/indexed_target.hpp"
 
 #include <fmt/format.h>
 
-#include <atomic>
 #include <mutex>
 #include <shared_mutex>
 
 #include "laredo/error.hpp"
+#include "laredo/memory/detail/baseline_swap.hpp"
+#include "memory/row_notifier.hpp"
 #include "memory/row_store.hpp"
+#include "memory/schema_policy.hpp"
 
 namespace laredo::memory {
-namespace {
-
-using Listeners = std::vector<std::pair<std::uint64_t, ChangeListener>>;
-
-}  // namespace
 
 struct IndexedTarget::Impl {
   IndexedTargetOptions options;
   mutable std::shared_mutex mu;
   std::optional<TableIdentifier> table;
-  std::unique_ptr<RowStore> live;      // what readers see
-  std::unique_ptr<RowStore> building;  // a re-baseline's new contents, until complete
-  bool baseline_complete = false;
-
-  std::mutex listeners_mu;
-  std::shared_ptr<const Listeners> listeners = std::make_shared<const Listeners>();
-  std::atomic<bool> has_listeners{false};
-  std::uint64_t next_listener_id = 1;
+  detail::BaselineSwap<RowStore> contents;
+  RowNotifier notifier;
 
   void CheckTable(const TableIdentifier& t) const {
     if (!table || *table != t) {
@@ -35,40 +32,19 @@ struct IndexedTarget::Impl {
                                              table ? table->ToString() : "no table", t.ToString()));
     }
   }
-  RowStore& Writable() { return building ? *building : *live; }
-  /// Whether writes are reported row by row (not while a re-baseline builds aside).
-  bool NotifiesRows() const { return !building && has_listeners.load(std::memory_order_acquire); }
-
-  void Notify(const std::optional<Row>& old_row, const std::optional<Row>& new_row) {
-    std::shared_ptr<const Listeners> current;
-    {
-      std::lock_guard lk(listeners_mu);
-      current = listeners;
-    }
-    for (const auto& [id, listener] : *current) listener(old_row, new_row);
+  std::unique_ptr<RowStore> Fresh(const std::vector<ColumnDefinition>& columns) const {
+    return std::make_unique<RowStore>(*table, columns, options.indexes);
   }
 
-  /// After a swap: tells listeners the net difference between the old and the new contents.
-  void NotifyDifference(const RowStore& old_rows, const RowStore& new_rows) {
-    new_rows.ForEach([&](Row row) {
-      const std::optional<Row> before = old_rows.Find(row);
-      if (!before || !(*before == row)) Notify(before, std::optional<Row>(std::move(row)));
-    });
-    old_rows.ForEach([&](Row row) {
-      if (!new_rows.Find(row)) Notify(std::optional<Row>(std::move(row)), std::nullopt);
-    });
-  }
-
+  /// Applies one row write; listeners hear it unless it goes into contents built aside.
   template <typename Write>
-  void Apply(const TableIdentifier& t, Write&& write) {
+  void Apply(const TableIdentifier& t, bool baseline, Write&& write) {
     std::unique_lock lk(mu);
     CheckTable(t);
-    const bool listening = NotifiesRows();
-    auto applied = write(Writable(), listening);
+    const bool listening = !contents.building_aside() && notifier.Any();
+    auto applied = write(contents.writable(), listening);
     lk.unlock();
-    if (listening && (applied.old_row || applied.new_row)) {
-      Notify(applied.old_row, applied.new_row);
-    }
+    if (listening) notifier.Changed(t, baseline, applied.old_row, applied.new_row);
   }
 };
 
@@ -91,23 +67,17 @@ void IndexedTarget::AddIndex(IndexDefinition index) {
   impl_->options.indexes.push_back(std::move(index));
 }
 
-std::uint64_t IndexedTarget::AddListener(ChangeListener listener) {
-  std::lock_guard lk(impl_->listeners_mu);
-  auto next = std::make_shared<Listeners>(*impl_->listeners);
-  const auto id = impl_->next_listener_id++;
-  next->emplace_back(id, std::move(listener));
-  impl_->listeners = std::move(next);
-  impl_->has_listeners.store(true, std::memory_order_release);
-  return id;
+std::uint64_t IndexedTarget::AddListener(RowListener listener) {
+  return impl_->notifier.Add(std::move(listener));
 }
 
-void IndexedTarget::RemoveListener(std::uint64_t id) {
-  std::lock_guard lk(impl_->listeners_mu);
-  auto next = std::make_shared<Listeners>(*impl_->listeners);
-  std::erase_if(*next, [&](const auto& entry) { return entry.first == id; });
-  impl_->has_listeners.store(!next->empty(), std::memory_order_release);
-  impl_->listeners = std::move(next);
+std::uint64_t IndexedTarget::AddListener(ChangeListener listener) {
+  return impl_->notifier.Add(std::move(listener));
 }
+
+void IndexedTarget::RemoveListener(std::uint64_t id) { impl_->notifier.Remove(id); }
+
+// ---- SyncTarget, in call order ----------------------------------------------------------------
 
 void IndexedTarget::OnInit(const TableIdentifier& table,
                            const std::vector<ColumnDefinition>& columns) {
@@ -117,10 +87,8 @@ void IndexedTarget::OnInit(const TableIdentifier& table,
     throw ConfigError({fmt::format("IndexedTarget holds one table: bound to {} and {}",
                                    d.table->ToString(), table.ToString())});
   }
-  d.live = std::make_unique<RowStore>(table, columns, d.options.indexes);  // a baseline follows
-  d.building.reset();
   d.table = table;
-  d.baseline_complete = false;
+  d.contents.Reset(d.Fresh(columns));  // a baseline follows
 }
 
 void IndexedTarget::OnBaselineBegin(const TableIdentifier& table,
@@ -131,18 +99,13 @@ void IndexedTarget::OnBaselineBegin(const TableIdentifier& table,
   // The new columns may differ (a re-baseline after ALTER TABLE): a fresh store is keyed and
   // indexed by them. With no rows to protect it is filled in place; otherwise readers keep the
   // old rows until the new ones are complete.
-  auto fresh = std::make_unique<RowStore>(table, columns, d.options.indexes);
-  if (d.live->count() == 0) {
-    d.live = std::move(fresh);
-    d.building.reset();
-  } else {
-    d.building = std::move(fresh);  // replaces a failed attempt's partial copy too
-  }
-  d.baseline_complete = false;
+  d.contents.Begin(d.Fresh(columns), d.contents.live()->count() == 0);
+  lk.unlock();
+  d.notifier.Baseline(table, EventAction::BaselineBegin);
 }
 
 void IndexedTarget::OnBaselineRow(const TableIdentifier& table, const Row& row) {
-  impl_->Apply(table,
+  impl_->Apply(table, true,
                [&](RowStore& store, bool listening) { return store.Upsert(row, listening); });
 }
 
@@ -150,32 +113,30 @@ void IndexedTarget::OnBaselineComplete(const TableIdentifier& table) {
   std::unique_lock lk(impl_->mu);
   auto& d = *impl_;
   d.CheckTable(table);
-  d.baseline_complete = true;
-  if (!d.building) return;
-  std::unique_ptr<RowStore> old = std::exchange(d.live, std::move(d.building));
-  const bool listening = d.has_listeners.load(std::memory_order_acquire);
+  const std::unique_ptr<RowStore> old = d.contents.Complete();
   lk.unlock();
-  // Only this (the writer's) thread changes `live`; readers share it meanwhile.
-  if (listening) {
+  if (old && d.notifier.Any()) {
+    // Only this (the writer's) thread changes the live store; readers share it meanwhile.
     std::shared_lock read(d.mu);
-    d.NotifyDifference(*old, *d.live);
+    d.notifier.Difference(table, *old, *d.contents.live());
   }
+  d.notifier.Baseline(table, EventAction::BaselineEnd);
 }
 
 void IndexedTarget::OnInsert(const TableIdentifier& table, const Row& row) {
-  impl_->Apply(table,
+  impl_->Apply(table, false,
                [&](RowStore& store, bool listening) { return store.Upsert(row, listening); });
 }
 
 void IndexedTarget::OnUpdate(const TableIdentifier& table, const Row& new_row,
                              const Row& identity) {
-  impl_->Apply(table, [&](RowStore& store, bool listening) {
+  impl_->Apply(table, false, [&](RowStore& store, bool listening) {
     return store.Update(new_row, identity, listening);
   });
 }
 
 void IndexedTarget::OnDelete(const TableIdentifier& table, const Row& identity) {
-  impl_->Apply(table,
+  impl_->Apply(table, false,
                [&](RowStore& store, bool listening) { return store.Delete(identity, listening); });
 }
 
@@ -183,18 +144,17 @@ void IndexedTarget::OnTruncate(const TableIdentifier& table) {
   std::unique_lock lk(impl_->mu);
   auto& d = *impl_;
   d.CheckTable(table);
-  RowStore& store = d.Writable();
-  std::vector<Row> removed;
-  if (d.NotifiesRows()) removed = store.All();
-  store = RowStore(table, store.columns(), d.options.indexes);
+  const bool listening = !d.contents.building_aside() && d.notifier.Any();
+  const std::unique_ptr<RowStore> removed =
+      d.contents.ReplaceWritable(d.Fresh(d.contents.writable().columns()));
   lk.unlock();
-  for (auto& row : removed) d.Notify(std::move(row), std::nullopt);
+  if (listening) d.notifier.Truncated(table, *removed);
 }
 
 std::optional<Row> IndexedTarget::ReadRow(const TableIdentifier& table, const Row& identity) {
   std::shared_lock lk(impl_->mu);
   impl_->CheckTable(table);
-  return impl_->live->Find(identity);
+  return impl_->contents.live()->Find(identity);
 }
 
 SchemaChangeResponse IndexedTarget::OnSchemaChange(
@@ -202,90 +162,79 @@ SchemaChangeResponse IndexedTarget::OnSchemaChange(
     const std::vector<ColumnDefinition>& new_columns) {
   std::unique_lock lk(impl_->mu);
   impl_->CheckTable(table);
-  (void)old_columns;
-  auto& d = *impl_;
-  auto find = [&](const std::string& name) -> const ColumnDefinition* {
-    for (const auto& c : new_columns) {
-      if (c.name == name) return &c;
-    }
-    return nullptr;
-  };
-  for (const auto& index : d.options.indexes) {
-    for (const auto& column : index.columns) {
-      if (find(column) == nullptr) {
-        return {
-            SchemaChangeResponse::Action::Error,
-            fmt::format("index \"{}\" needs column \"{}\", which was dropped", index.name, column)};
-      }
-    }
-  }
-  // Only added columns keep stored rows valid as they are; anything else reloads the table
-  // (the re-baseline re-creates the store with the new columns and key).
-  for (const auto& c : d.live->columns()) {
-    const ColumnDefinition* now = find(c.name);
-    if (now == nullptr || now->type != c.type || now->primary_key != c.primary_key ||
-        now->primary_key_ordinal != c.primary_key_ordinal) {
-      return {SchemaChangeResponse::Action::ReBaseline,
-              "column " + c.name + " was dropped or changed"};
-    }
-  }
-  d.live->AddColumns(new_columns);
-  return {SchemaChangeResponse::Action::Continue, "columns added"};
+  (void)old_columns;  // the stored rows' columns are what matters
+  RowStore& live = *impl_->contents.live();
+  auto response = DecideSchemaChange(impl_->options.indexes, live.columns(), new_columns);
+  if (response.action == SchemaChangeResponse::Action::Continue) live.AddColumns(new_columns);
+  return response;
 }
 
 void IndexedTarget::OnClose(const TableIdentifier& table) { (void)table; }
 
+// ---- reads -------------------------------------------------------------------------------------
+
 std::optional<Row> IndexedTarget::Get(const std::vector<Value>& primary_key) const {
   std::shared_lock lk(impl_->mu);
-  if (!impl_->live) return std::nullopt;
-  return impl_->live->Get(primary_key);
+  const RowStore* live = impl_->contents.live();
+  if (live == nullptr) return std::nullopt;
+  return live->Get(primary_key);
 }
 
 std::vector<Row> IndexedTarget::LookupAll(const std::string& index,
                                           const std::vector<Value>& values) const {
   std::shared_lock lk(impl_->mu);
-  if (!impl_->live) {
+  const RowStore* live = impl_->contents.live();
+  if (live == nullptr) {
     for (const auto& i : impl_->options.indexes) {
       if (i.name == index) return {};
     }
     throw Error("no_such_index", "IndexedTarget has no index \"" + index + "\"");
   }
-  return impl_->live->LookupAll(index, values);
+  return live->LookupAll(index, values);
 }
 
 std::optional<Row> IndexedTarget::Lookup(const std::string& index,
                                          const std::vector<Value>& values) const {
-  auto rows = LookupAll(index, values);
+  std::shared_lock lk(impl_->mu);
+  const RowStore* live = impl_->contents.live();
+  if (live == nullptr) {
+    lk.unlock();
+    (void)LookupAll(index, values);  // throws for an unknown index
+    return std::nullopt;
+  }
+  auto rows = live->LookupAll(index, values, 1);  // decodes the first match only
   if (rows.empty()) return std::nullopt;
   return std::move(rows.front());
 }
 
 std::vector<Row> IndexedTarget::All() const {
   std::shared_lock lk(impl_->mu);
-  if (!impl_->live) return {};
-  return impl_->live->All();
+  const RowStore* live = impl_->contents.live();
+  return live != nullptr ? live->All() : std::vector<Row>{};
 }
 
 std::size_t IndexedTarget::Count() const {
   std::shared_lock lk(impl_->mu);
-  return impl_->live ? impl_->live->count() : 0;
+  const RowStore* live = impl_->contents.live();
+  return live != nullptr ? live->count() : 0;
 }
 
 std::vector<ColumnDefinition> IndexedTarget::Columns() const {
   std::shared_lock lk(impl_->mu);
-  return impl_->live ? impl_->live->columns() : std::vector<ColumnDefinition>{};
+  const RowStore* live = impl_->contents.live();
+  return live != nullptr ? live->columns() : std::vector<ColumnDefinition>{};
 }
 
 bool IndexedTarget::BaselineComplete() const {
   std::shared_lock lk(impl_->mu);
-  return impl_->baseline_complete;
+  return impl_->contents.complete();
 }
 
 std::size_t IndexedTarget::MemoryUsage() const {
   std::shared_lock lk(impl_->mu);
   std::size_t bytes = 0;
-  if (impl_->live) bytes += impl_->live->MemoryUsage();
-  if (impl_->building) bytes += impl_->building->MemoryUsage();
+  if (const RowStore* live = impl_->contents.live()) bytes += live->MemoryUsage();
+  if (const RowStore* building = impl_->contents.building()) bytes += building->MemoryUsage();
   return bytes;
 }
 

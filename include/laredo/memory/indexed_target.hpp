@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "laredo/memory/event.hpp"
 #include "laredo/sync_target.hpp"
 
 namespace laredo::memory {
@@ -30,21 +31,19 @@ struct IndexedTargetOptions {
   std::vector<IndexDefinition> indexes;
 };
 
-/// Receives every change of the target, after it is applied. `old_row` is empty for inserts and
-/// baseline rows, `new_row` is empty for deletes. A truncate calls it once per removed row. A
-/// re-baseline of a table that held rows calls it once the new contents are swapped in, with the
-/// net difference only (rows added, changed, removed), not once per reloaded row. Runs on the
-/// engine's pipeline thread outside the target's lock, so it may read the target; it must not
-/// block for long (it delays the pipeline).
+/// The two-argument listener of earlier versions, kept working: `old_row` is empty for inserts and
+/// baseline rows, `new_row` is empty for deletes; a truncate calls it once per removed row; it
+/// never hears `BaselineBegin`/`BaselineEnd`. Prefer `RowListener`, which says what happened.
 using ChangeListener =
     std::function<void(const std::optional<Row>& old_row, const std::optional<Row>& new_row)>;
 
 /// An in-memory replica of one table, indexed by primary key and by any secondary indexes.
 ///
-/// Rows are stored packed (one allocation per row, column names once per table), and the key
-/// indexes are open-addressing tables of row slots, so a million rows cost little more than their
-/// data. Inserts of an existing key and updates of a missing row are applied as upserts, so a
-/// change delivered twice leaves the same result; an update whose key changes moves the row.
+/// Rows are stored encoded (about one byte of kinds per row, varint integers and lengths, column
+/// names once per table) in slab arenas, and the key indexes are open-addressing tables of 4-byte
+/// row slots, so a million rows cost little more than their data. Inserts of an existing key and
+/// updates of a missing row are applied as upserts, so a change delivered twice leaves the same
+/// result; an update whose key changes moves the row.
 ///
 /// Re-baselines (a lost slot, an invalidation, a schema change) never empty the replica under its
 /// readers: the new contents are built aside, with the columns and key the baseline delivers, and
@@ -52,9 +51,28 @@ using ChangeListener =
 /// both copies during the reload (see `MemoryUsage`). A baseline that fails leaves the old rows.
 /// Columns the source sent as unchanged (TOAST) keep the stored value; a marker is never stored.
 ///
+/// Events (`AddListener(RowListener)`), each after the change is applied and visible to readers:
+/// - A baseline into an empty replica (the first one, or after a truncate): `BaselineBegin`, then
+///   per baseline row `Insert` (`Update` when the baseline repeats a key), then `BaselineEnd`,
+///   all with `baseline == true`.
+/// - A baseline of a replica that holds rows (a re-baseline): `BaselineBegin`; nothing while the
+///   new contents are built aside; at completion they are swapped in and listeners hear the net
+///   difference, `Insert` for rows added, `Update` for rows whose values changed and `Delete` for
+///   rows gone (rows that stayed the same are not reported; added and changed rows first, in no
+///   particular order, then the removed ones), with `baseline == true`; then
+///   `BaselineEnd`. A baseline that fails part-way and starts again sends another
+///   `BaselineBegin`; an in-place one that failed part-way has reported its rows, and its retry
+///   (now a re-baseline) reports the difference from them.
+/// - `OnInsert`, `OnUpdate`, `OnDelete`: one `Insert`, `Update` or `Delete` with `baseline ==
+///   false`; a delete of a row the replica does not hold sends nothing. An update that moves a
+///   row to a new key is one `Update` (`before` has the old key).
+/// - `OnTruncate`: one `Truncate` event, however many rows went (none while a baseline builds
+///   aside: the swap's difference covers it).
+///
 /// Threading contract: the engine writes from one pipeline thread; any number of reader threads
 /// may call the read methods (`Get`, `Lookup`, `LookupAll`, `All`, `Count`, `Columns`) at the same
-/// time; readers see each change whole. Listeners are added before the engine starts.
+/// time; readers see each change whole. Listeners may be added and removed from any thread; they
+/// run on the writing thread, outside the target's lock, in the order the changes were applied.
 class IndexedTarget final : public SyncTarget {
  public:
   explicit IndexedTarget(IndexedTargetOptions options = {});
@@ -63,7 +81,10 @@ class IndexedTarget final : public SyncTarget {
   /// Adds a secondary index; before the engine starts. Throws `ConfigError` for an empty or
   /// duplicate name.
   void AddIndex(IndexDefinition index);
-  /// Returns an id for `RemoveListener`.
+  /// Adds a listener of every event (see the class comment for their order); returns an id for
+  /// `RemoveListener`.
+  std::uint64_t AddListener(RowListener listener);
+  /// Adds a two-argument listener (see `ChangeListener`).
   std::uint64_t AddListener(ChangeListener listener);
   void RemoveListener(std::uint64_t id);
 
