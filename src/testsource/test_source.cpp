@@ -65,6 +65,18 @@ struct TestSource::Impl {
   int init_count = 0;
   int baseline_count = 0;
   bool paused = false;
+  /// An open EmitTransaction: its id and commit time, and the log size when it began (the
+  /// stream delivers nothing from there until it ends).
+  struct OpenTransaction {
+    std::uint64_t id = 0;
+    std::chrono::system_clock::time_point commit_time;
+    std::size_t first = 0;
+  };
+  std::optional<OpenTransaction> transaction;
+  /// Entries the stream may deliver: all but an open transaction's.
+  [[nodiscard]] std::size_t Visible() const {
+    return transaction ? transaction->first : log.size();
+  }
   bool closed = false;
   SourceState state = SourceState::Closed;
 
@@ -111,6 +123,10 @@ struct TestSource::Impl {
   std::uint64_t Append(ChangeEvent event) {
     event.position = static_cast<std::uint64_t>(log.size() + 1);
     event.timestamp = std::chrono::system_clock::now();
+    if (transaction) {
+      event.transaction_id = transaction->id;
+      event.commit_time = transaction->commit_time;
+    }
     log.emplace_back(std::move(event));
     if (!paused) cv.notify_all();  // a paused stream has nothing to do with it
     return log.size();
@@ -185,6 +201,35 @@ std::uint64_t TestSource::EmitDelete(const TableIdentifier& table, Row identity)
   t.rows.erase(Impl::KeyOf(t, identity));
   return impl_->Append(ChangeEvent{
       .table = table, .action = ChangeAction::Delete, .old_values = std::move(identity)});
+}
+
+std::uint64_t TestSource::EmitTransaction(std::uint64_t transaction_id,
+                                          std::chrono::system_clock::time_point commit_time,
+                                          const std::function<void()>& emit) {
+  {
+    std::lock_guard lk(impl_->mu);
+    if (impl_->transaction) throw Error("nested_transaction", "TestSource: EmitTransaction nests");
+    impl_->transaction = Impl::OpenTransaction{transaction_id, commit_time, impl_->log.size()};
+  }
+  try {
+    emit();
+  } catch (...) {
+    std::lock_guard lk(impl_->mu);
+    impl_->transaction.reset();
+    impl_->cv.notify_all();
+    throw;
+  }
+  std::lock_guard lk(impl_->mu);
+  const std::size_t first = impl_->transaction->first;
+  impl_->transaction.reset();
+  for (std::size_t i = impl_->log.size(); i > first; --i) {
+    if (auto* event = std::get_if<ChangeEvent>(&impl_->log[i - 1])) {
+      event->ends_transaction = true;
+      break;
+    }
+  }
+  impl_->cv.notify_all();
+  return impl_->log.size();
 }
 
 std::uint64_t TestSource::EmitTruncate(const TableIdentifier& table) {
@@ -430,7 +475,7 @@ void TestSource::Stream(std::stop_token stop, const Position& from, ChangeHandle
   for (;;) {
     const auto ready = [&] {
       const bool failure_due = impl_->stream_failure && next > impl_->stream_failure->after;
-      return failure_due || (!impl_->paused && next <= impl_->log.size());
+      return failure_due || (!impl_->paused && next <= impl_->Visible());
     };
     // Check first: waiting with a stop token registers a stop callback on every call.
     if (!ready()) impl_->cv.wait(lk, stop, ready);
@@ -451,7 +496,7 @@ void TestSource::Stream(std::stop_token stop, const Position& from, ChangeHandle
     }
     // Consecutive changes go out as one batch, copied into the events the handler gave back last
     // time (their storage is reused), up to an armed failure's point.
-    std::size_t last = impl_->log.size();
+    std::size_t last = impl_->Visible();
     if (impl_->stream_failure) last = std::min<std::size_t>(last, impl_->stream_failure->after);
     std::size_t n = 0;
     while (next + n <= last && n < std::max<std::size_t>(impl_->options.stream_batch, 1) &&

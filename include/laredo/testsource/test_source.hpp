@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -59,6 +60,13 @@ class TestSource : public SyncSource, public SchemaReportingBaseline {
   std::uint64_t EmitUpdate(const TableIdentifier& table, Row new_row, Row old_row);
   std::uint64_t EmitDelete(const TableIdentifier& table, Row identity);
   std::uint64_t EmitTruncate(const TableIdentifier& table);
+  /// Runs `emit` (which calls `Emit*` on this source, from this thread) as one source transaction:
+  /// its changes carry `transaction_id` and `commit_time`, the last one `ends_transaction`, and
+  /// the stream delivers none of them before `emit` returns (a database sends a transaction at
+  /// its commit). Returns the position of the last entry. Transactions do not nest.
+  std::uint64_t EmitTransaction(std::uint64_t transaction_id,
+                                std::chrono::system_clock::time_point commit_time,
+                                const std::function<void()>& emit);
   /// A schema change, delivered in order with the changes (`ChangeHandler::OnSchemaChange`). The
   /// stored rows lose the columns `columns` no longer has (later baselines deliver them so).
   void EmitSchemaChange(const TableIdentifier& table, std::vector<ColumnDefinition> columns);
