@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -76,9 +77,19 @@ class ChangeHandler {
   /// source that assigns the next batch into the same elements reuses their storage (their rows'
   /// and strings' capacity) instead of allocating. Blocks like `OnChange` while buffers are full.
   /// The default calls `OnChange` for each.
+  ///
+  /// A call of at most `MaxBatch()` events is all or nothing: when it ends with an exception (a
+  /// backpressure hook threw, see `SetBackpressureHook`), none of its events was taken. A longer
+  /// call may have taken a prefix before it threw, and a source that resumes from its last fully
+  /// delivered call would then send that prefix twice; so sources cap their batches at
+  /// `MaxBatch()`.
   virtual void OnChanges(std::span<ChangeEvent> events) {
     for (auto& event : events) OnChange(std::move(event));
   }
+
+  /// The longest `OnChanges` call that is taken all or nothing (at least 1). The engine's
+  /// handler answers with its batch size, at most the smallest buffer of the source's pipelines.
+  [[nodiscard]] virtual std::size_t MaxBatch() const { return 1; }
 
   /// The source saw a table's columns change (e.g. a PostgreSQL Relation message with different
   /// columns). Ordered with the changes around it. The default ignores it.

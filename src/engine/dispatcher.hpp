@@ -69,6 +69,7 @@ class Dispatcher final : public ChangeHandler {
   void OnSchemaChange(const TableIdentifier& table, std::vector<ColumnDefinition> columns) override;
   void OnInvalidRecord(InvalidRecord record) override;
   void SetBackpressureHook(std::function<void()> hook, std::chrono::milliseconds interval) override;
+  [[nodiscard]] std::size_t MaxBatch() const override { return max_batch_; }
 
   /// The columns of every table as last reported (Init, a schema change, a baseline).
   std::map<TableIdentifier, std::vector<ColumnDefinition>> columns;

@@ -472,6 +472,8 @@ void TestSource::Stream(std::stop_token stop, const Position& from, ChangeHandle
   }
   impl_->state = impl_->paused ? SourceState::Paused : SourceState::Streaming;
   std::vector<ChangeEvent> batch;
+  const std::size_t batch_limit =
+      std::max<std::size_t>(std::min(impl_->options.stream_batch, handler.MaxBatch()), 1);
   for (;;) {
     const auto ready = [&] {
       const bool failure_due = impl_->stream_failure && next > impl_->stream_failure->after;
@@ -499,7 +501,7 @@ void TestSource::Stream(std::stop_token stop, const Position& from, ChangeHandle
     std::size_t last = impl_->Visible();
     if (impl_->stream_failure) last = std::min<std::size_t>(last, impl_->stream_failure->after);
     std::size_t n = 0;
-    while (next + n <= last && n < std::max<std::size_t>(impl_->options.stream_batch, 1) &&
+    while (next + n <= last && n < batch_limit &&
            std::holds_alternative<ChangeEvent>(impl_->log[next + n - 1])) {
       if (n < batch.size()) {
         batch[n] = std::get<ChangeEvent>(impl_->log[next + n - 1]);

@@ -61,22 +61,30 @@ CommitMessage Commit(std::uint64_t commit_lsn, std::uint64_t end_lsn) {
 
 const StreamPosition kStart{.commit_lsn = Lsn(100), .index = 0, .ack_lsn = Lsn(100)};
 
+// One message, then what the stream does when its connection has nothing more buffered.
+void Feed(ChangeAssembler& a, const PgoutputMessage& message, ChangeHandler& handler) {
+  a.Handle(message, handler);
+  a.Flush(handler);
+}
+
 TEST(ChangeAssemblerTest, OnlyTheLastChangeOfATransactionAcksItsCommitEnd) {
   ChangeAssembler a(Known(), kStart);
   Recorder r;
-  a.Handle(Relation(1, "t"), r);
-  a.Handle(Begin(200), r);
-  a.Handle(Insert(1, "1", "a"), r);
+  Feed(a, Relation(1, "t"), r);
+  Feed(a, Begin(200), r);
+  Feed(a, Insert(1, "1", "a"), r);
   EXPECT_TRUE(r.events.empty());  // held until the next message tells whether it was the last
-  a.Handle(Insert(1, "2", "b"), r);
+  Feed(a, Insert(1, "2", "b"), r);
   ASSERT_EQ(r.events.size(), 1U);
   EXPECT_EQ(r.Pos(0), (StreamPosition{Lsn(200), 1, Lsn(100)}));
-  a.Handle(Commit(200, 240), r);
+  Feed(a, Commit(200, 240), r);
   ASSERT_EQ(r.events.size(), 2U);
   EXPECT_EQ(r.Pos(1), (StreamPosition{Lsn(200), 2, Lsn(240)}));
-  a.Handle(Begin(300), r);
-  a.Handle(Insert(1, "3", "c"), r);
-  a.Handle(Insert(1, "4", "d"), r);
+  EXPECT_FALSE(r.events[0].ends_transaction);
+  EXPECT_TRUE(r.events[1].ends_transaction);
+  Feed(a, Begin(300), r);
+  Feed(a, Insert(1, "3", "c"), r);
+  Feed(a, Insert(1, "4", "d"), r);
   EXPECT_EQ(r.Pos(2), (StreamPosition{Lsn(300), 1, Lsn(240)}));  // previous transaction's end
   EXPECT_EQ(r.events[2].new_values, (Row{{"id", 3}, {"v", "c"}}));
   EXPECT_EQ(r.events[2].transaction_id, std::optional<std::uint64_t>(7));
@@ -85,6 +93,26 @@ TEST(ChangeAssemblerTest, OnlyTheLastChangeOfATransactionAcksItsCommitEnd) {
 
 // Found by pgoutput_fuzz: a commit timestamp beyond what the system clock holds (about
 // 1678..2262) overflowed while converting; it saturates now.
+TEST(ChangeAssemblerTest, ChangesDecodedTogetherGoOutInOneBatch) {
+  struct Batches : Recorder {
+    void OnChanges(std::span<ChangeEvent> batch) override {
+      sizes.push_back(batch.size());
+      for (auto& e : batch) OnChange(std::move(e));
+    }
+    [[nodiscard]] std::size_t MaxBatch() const override { return 256; }
+    std::vector<std::size_t> sizes;
+  } r;
+  ChangeAssembler a(Known(), kStart);
+  a.Handle(Relation(1, "t"), r);
+  a.Handle(Begin(200), r);
+  for (int i = 1; i <= 5; ++i) a.Handle(Insert(1, std::to_string(i), "a"), r);
+  a.Handle(Commit(200, 240), r);
+  EXPECT_TRUE(r.events.empty());  // gathered until the connection has nothing more
+  a.Flush(r);
+  EXPECT_EQ(r.sizes, std::vector<std::size_t>{5});
+  EXPECT_EQ(a.last_delivered(), (StreamPosition{Lsn(200), 5, Lsn(240)}));
+}
+
 TEST(ChangeAssemblerTest, ExtremeCommitTimestampsSaturate) {
   using Clock = std::chrono::system_clock;
   for (const std::int64_t micros :
@@ -92,10 +120,10 @@ TEST(ChangeAssemblerTest, ExtremeCommitTimestampsSaturate) {
         std::int64_t{5189315569819560206}}) {
     ChangeAssembler a(Known(), kStart);
     Recorder r;
-    a.Handle(Relation(1, "t"), r);
-    a.Handle(BeginMessage{.final_lsn = Lsn(200), .commit_time = micros, .xid = 1}, r);
-    a.Handle(Insert(1, "1", "a"), r);
-    a.Handle(CommitMessage{.commit_lsn = Lsn(200), .end_lsn = Lsn(240), .commit_time = micros}, r);
+    Feed(a, Relation(1, "t"), r);
+    Feed(a, BeginMessage{.final_lsn = Lsn(200), .commit_time = micros, .xid = 1}, r);
+    Feed(a, Insert(1, "1", "a"), r);
+    Feed(a, CommitMessage{.commit_lsn = Lsn(200), .end_lsn = Lsn(240), .commit_time = micros}, r);
     ASSERT_EQ(r.events.size(), 1U);
     const auto expected = micros > 0 ? Clock::time_point::max() : Clock::time_point::min();
     // Within a microsecond of the clock's limit (the limit itself is not a whole microsecond).
@@ -107,11 +135,11 @@ TEST(ChangeAssemblerTest, ExtremeCommitTimestampsSaturate) {
 TEST(ChangeAssemblerTest, SkipsWhatWasDispatchedBeforeAReconnect) {
   ChangeAssembler a(Known(), StreamPosition{Lsn(200), 1, Lsn(100)});
   Recorder r;
-  a.Handle(Relation(1, "t"), r);
-  a.Handle(Begin(200), r);
-  a.Handle(Insert(1, "1", "a"), r);
-  a.Handle(Insert(1, "2", "b"), r);
-  a.Handle(Commit(200, 240), r);
+  Feed(a, Relation(1, "t"), r);
+  Feed(a, Begin(200), r);
+  Feed(a, Insert(1, "1", "a"), r);
+  Feed(a, Insert(1, "2", "b"), r);
+  Feed(a, Commit(200, 240), r);
   ASSERT_EQ(r.events.size(), 1U);
   EXPECT_EQ(r.Pos(0), (StreamPosition{Lsn(200), 2, Lsn(240)}));
   EXPECT_EQ(a.last_delivered(), r.Pos(0));
@@ -120,20 +148,20 @@ TEST(ChangeAssemblerTest, SkipsWhatWasDispatchedBeforeAReconnect) {
 TEST(ChangeAssemblerTest, UnchangedToastAndOldKeys) {
   ChangeAssembler a(Known(), kStart);
   Recorder r;
-  a.Handle(Relation(1, "t"), r);
-  a.Handle(Begin(200), r);
+  Feed(a, Relation(1, "t"), r);
+  Feed(a, Begin(200), r);
   UpdateMessage u{
       .relation_id = 1,
       .old_kind = OldTuple::Key,
       .old_tuple = {{TupleColumn::Kind::Text, "1"}, {TupleColumn::Kind::Null, {}}},
       .new_tuple = {{TupleColumn::Kind::Text, "2"}, {TupleColumn::Kind::UnchangedToast, {}}}};
-  a.Handle(u, r);
-  a.Handle(
-      DeleteMessage{.relation_id = 1,
-                    .old_kind = OldTuple::Key,
-                    .old_tuple = {{TupleColumn::Kind::Text, "2"}, {TupleColumn::Kind::Null, {}}}},
-      r);
-  a.Handle(Commit(200, 240), r);
+  Feed(a, u, r);
+  Feed(a,
+       DeleteMessage{.relation_id = 1,
+                     .old_kind = OldTuple::Key,
+                     .old_tuple = {{TupleColumn::Kind::Text, "2"}, {TupleColumn::Kind::Null, {}}}},
+       r);
+  Feed(a, Commit(200, 240), r);
   ASSERT_EQ(r.events.size(), 2U);
   EXPECT_EQ(r.events[0].action, ChangeAction::Update);
   EXPECT_EQ(r.events[0].new_values, (Row{{"id", 2}, {"v", Value::Unchanged()}}));
@@ -145,12 +173,12 @@ TEST(ChangeAssemblerTest, UnchangedToastAndOldKeys) {
 TEST(ChangeAssemblerTest, OtherTablesAreCountedButNotEmitted) {
   ChangeAssembler a(Known(), kStart);
   Recorder r;
-  a.Handle(Relation(1, "t"), r);
-  a.Handle(Relation(2, "other"), r);
-  a.Handle(Begin(200), r);
-  a.Handle(Insert(2, "1", "x"), r);
-  a.Handle(Insert(1, "1", "a"), r);
-  a.Handle(Commit(200, 240), r);
+  Feed(a, Relation(1, "t"), r);
+  Feed(a, Relation(2, "other"), r);
+  Feed(a, Begin(200), r);
+  Feed(a, Insert(2, "1", "x"), r);
+  Feed(a, Insert(1, "1", "a"), r);
+  Feed(a, Commit(200, 240), r);
   ASSERT_EQ(r.events.size(), 1U);
   EXPECT_EQ(r.Pos(0), (StreamPosition{Lsn(200), 2, Lsn(240)}));
 }
@@ -158,11 +186,11 @@ TEST(ChangeAssemblerTest, OtherTablesAreCountedButNotEmitted) {
 TEST(ChangeAssemblerTest, SchemaChangeComesAfterTheChangesBeforeIt) {
   ChangeAssembler a(Known(), kStart);
   Recorder r;
-  a.Handle(Relation(1, "t"), r);
+  Feed(a, Relation(1, "t"), r);
   EXPECT_TRUE(r.schema_changes.empty());  // same columns as the targets know
-  a.Handle(Begin(200), r);
-  a.Handle(Insert(1, "1", "a"), r);
-  a.Handle(Relation(1, "t", true), r);
+  Feed(a, Begin(200), r);
+  Feed(a, Insert(1, "1", "a"), r);
+  Feed(a, Relation(1, "t", true), r);
   ASSERT_EQ(r.schema_changes.size(), 1U);
   EXPECT_EQ(r.schema_change_after[0], 1U);  // the held insert went first
   const auto& cols = r.schema_changes[0].second;
@@ -171,7 +199,7 @@ TEST(ChangeAssemblerTest, SchemaChangeComesAfterTheChangesBeforeIt) {
   EXPECT_TRUE(cols[0].primary_key);
   EXPECT_EQ(cols[2].name, "w");
   EXPECT_EQ(cols[2].type_oid, 20U);
-  a.Handle(Relation(1, "t", true), r);
+  Feed(a, Relation(1, "t", true), r);
   EXPECT_EQ(r.schema_changes.size(), 1U);  // now known
 }
 
@@ -193,16 +221,16 @@ struct FailingRecorder : Recorder {
 TEST(ChangeAssemblerTest, AChangeWhoseCallThrewIsNotDelivered) {
   ChangeAssembler a(Known(), kStart);
   FailingRecorder r;
-  a.Handle(Relation(1, "t"), r);
-  a.Handle(Begin(200), r);
-  a.Handle(Insert(1, "1", "a"), r);
-  a.Handle(Commit(200, 240), r);
+  Feed(a, Relation(1, "t"), r);
+  Feed(a, Begin(200), r);
+  Feed(a, Insert(1, "1", "a"), r);
+  Feed(a, Commit(200, 240), r);
   ASSERT_EQ(r.events.size(), 1U);
   const StreamPosition first = r.Pos(0);
   r.failing = true;
-  a.Handle(Begin(300), r);
-  a.Handle(Insert(1, "2", "b"), r);
-  EXPECT_THROW(a.Handle(Commit(300, 340), r), RetryableError);
+  Feed(a, Begin(300), r);
+  Feed(a, Insert(1, "2", "b"), r);
+  EXPECT_THROW(Feed(a, Commit(300, 340), r), RetryableError);
   EXPECT_EQ(a.last_delivered(), first);  // a reconnect resumes before the second insert
 }
 
@@ -211,21 +239,21 @@ TEST(ChangeAssemblerTest, ASchemaChangeWhoseCallThrewIsReportedAgain) {
   r.failing = true;
   {
     ChangeAssembler a(Known(), kStart);
-    a.Handle(Relation(1, "t"), r);
-    EXPECT_THROW(a.Handle(Relation(1, "t", true), r), RetryableError);
+    Feed(a, Relation(1, "t"), r);
+    EXPECT_THROW(Feed(a, Relation(1, "t", true), r), RetryableError);
     EXPECT_EQ(a.columns().at(kT).size(), 2U);  // still the columns the targets know
   }
   r.failing = false;
   ChangeAssembler a(Known(), kStart);  // the next connection sends the Relation message again
-  a.Handle(Relation(1, "t", true), r);
+  Feed(a, Relation(1, "t", true), r);
   EXPECT_EQ(r.schema_changes.size(), 1U);
 }
 
 TEST(ChangeAssemblerTest, ChangeBeforeItsRelationIsAProtocolError) {
   ChangeAssembler a(Known(), kStart);
   Recorder r;
-  a.Handle(Begin(200), r);
-  EXPECT_THROW(a.Handle(Insert(9, "1", "a"), r), DataError);
+  Feed(a, Begin(200), r);
+  EXPECT_THROW(Feed(a, Insert(9, "1", "a"), r), DataError);
 }
 
 }  // namespace

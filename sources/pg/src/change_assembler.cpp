@@ -151,6 +151,7 @@ void ChangeAssembler::OnRelation(const RelationMessage& m, ChangeHandler& handle
         now.push_back(std::move(d));
       }
       Dispatch(handler);  // changes before the Relation message keep the old columns
+      Flush(handler);
       if (on_added_column_) {
         for (const auto& c : m.columns) {
           const bool added = std::none_of(
@@ -185,14 +186,35 @@ void ChangeAssembler::Queue(ChangeEvent event, ChangeHandler& handler) {
 
 void ChangeAssembler::Dispatch(ChangeHandler& handler) {
   if (!held_) return;
-  ChangeEvent event = std::move(*held_);
+  const auto& position = std::any_cast<const StreamPosition&>(held_->position);
+  if (StreamPosition::Compare(position, skip_through_) <= 0) {  // delivered before
+    held_.reset();
+    return;
+  }
+  // Assigned over a spent event the handler gave back: its storage is freed here.
+  if (out_count_ < out_.size()) {
+    out_[out_count_] = std::move(*held_);
+  } else {
+    out_.push_back(std::move(*held_));
+  }
+  ++out_count_;
   held_.reset();
-  const auto& position = std::any_cast<const StreamPosition&>(event.position);
-  if (StreamPosition::Compare(position, skip_through_) <= 0) return;  // delivered before
-  const StreamPosition delivered = position;
-  handler.OnChange(std::move(event));
+  // Within what the handler takes all or nothing, so a failed call delivered none of its changes.
+  if (out_count_ >= std::min(kMaxOut, std::max<std::size_t>(handler.MaxBatch(), 1))) {
+    Flush(handler);
+  }
+}
+
+void ChangeAssembler::Flush(ChangeHandler& handler) {
+  if (out_count_ == 0) return;
+  // Read before the call: the handler may swap the events out.
+  const StreamPosition delivered =
+      std::any_cast<const StreamPosition&>(out_[out_count_ - 1].position);
+  const std::size_t n = std::exchange(out_count_, 0);
+  handler.OnChanges(std::span<ChangeEvent>(out_.data(), n));
   // Counted only now: a call that an exception abandoned (a status update failing while the
-  // engine blocked on backpressure) did not deliver the change, and a reconnect resumes from here.
+  // engine blocked on backpressure) did not deliver its changes, and a reconnect resumes from
+  // the last batch that was.
   last_delivered_ = delivered;
 }
 
@@ -209,6 +231,7 @@ void ChangeAssembler::Handle(const PgoutputMessage& message, ChangeHandler& hand
         } else if constexpr (std::is_same_v<M, CommitMessage>) {
           if (held_) {
             std::any_cast<StreamPosition&>(held_->position).ack_lsn = m.end_lsn;
+            held_->ends_transaction = true;
             Dispatch(handler);
           }
           previous_end_ = m.end_lsn;

@@ -39,11 +39,15 @@ class ChangeAssembler {
                   AddedColumnFn on_added_column = {});
 
   void Handle(const PgoutputMessage& message, ChangeHandler& handler);
+  /// Hands the changes gathered so far to the handler in one `OnChanges` call. The stream calls
+  /// it whenever the connection has nothing more buffered; `Handle` itself before a schema change
+  /// and once `kMaxOut` or the handler's `MaxBatch()` changes are gathered.
+  void Flush(ChangeHandler& handler);
 
   [[nodiscard]] bool in_transaction() const noexcept { return in_transaction_; }
-  /// The last change the handler took: its `OnChange` returned normally (or `skip_through`
-  /// before any). The only resume point of a reconnect: a change whose call ended with an
-  /// exception was not delivered.
+  /// The last change the handler took: the `OnChanges` call holding it returned normally (or
+  /// `skip_through` before any). The only resume point of a reconnect: a change whose call ended
+  /// with an exception was not delivered.
   [[nodiscard]] const StreamPosition& last_delivered() const noexcept { return last_delivered_; }
   /// Commit time of the newest transaction seen.
   [[nodiscard]] std::optional<std::chrono::system_clock::time_point> last_commit_time() const {
@@ -91,6 +95,11 @@ class ChangeAssembler {
   std::chrono::system_clock::time_point commit_time_{};
   std::optional<std::chrono::system_clock::time_point> last_commit_time_;
   std::optional<ChangeEvent> held_;
+  /// Changes gathered for the next `Flush`: the first `out_count_`; the rest are spent events
+  /// whose storage is reused.
+  static constexpr std::size_t kMaxOut = 256;
+  std::vector<ChangeEvent> out_;
+  std::size_t out_count_ = 0;
 };
 
 }  // namespace laredo::pg

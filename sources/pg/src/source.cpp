@@ -36,11 +36,8 @@ std::vector<std::string> CheckOptions(const SourceOptions& o) {
   if (o.publication_name.size() > 63) {
     problems.emplace_back("pg source: publication_name longer than 63 bytes");
   }
-  if (o.reconnect.initial_backoff.count() <= 0 || o.reconnect.max_backoff.count() <= 0 ||
-      o.reconnect.multiplier < 1.0 || o.reconnect.max_attempts < 0) {
-    problems.emplace_back(
-        "pg source: reconnect needs positive backoffs, multiplier >= 1, max_attempts >= 0");
-  }
+  o.reconnect.backoff.Validate("pg source: reconnect.backoff", problems);
+  if (o.reconnect.max_attempts < 0) problems.emplace_back("pg source: reconnect.max_attempts < 0");
   if (o.status_interval.count() <= 0) problems.emplace_back("pg source: status_interval <= 0");
   if (o.baseline_parallelism < 1) problems.emplace_back("pg source: baseline_parallelism < 1");
   return problems;

@@ -156,6 +156,7 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
           reply = reply || k.reply_requested;
         }
       }
+      assembler.Flush(handler);  // nothing more buffered: hand over what was decoded
       bulk = loopback && n >= kBulkMessages;
     }
     send_status(reply);
@@ -218,7 +219,6 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
                               ChangeHandler& handler) {
   const bool ephemeral = options.slot_mode == SlotMode::Ephemeral;
   int failures = 0;
-  auto delay = options.reconnect.initial_backoff;
   while (!stop.stop_requested()) {
     try {
       if (!repl || repl_streaming) {
@@ -277,7 +277,6 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
       repl_streaming = true;
       if (failures > 0) Logger()->info("pg source: slot {} streaming again", slot);
       failures = 0;
-      delay = options.reconnect.initial_backoff;
       Pump(stop, resume, handler, status_every);
       return;  // stopped; the connection stays open for Close's final status update
     } catch (const SqlError& e) {
@@ -312,13 +311,11 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
                                      slot, failures - 1, e.what()));
       }
       SetState(SourceState::Reconnecting);
+      const auto delay = options.reconnect.backoff.Delay(failures);
       Logger()->warn(
           "pg source: replication connection lost (attempt {} of {}), retrying in {} ms: {}",
           failures, options.reconnect.max_attempts, delay.count(), e.what());
       if (!Wait(stop, delay)) return;
-      delay = std::min(options.reconnect.max_backoff,
-                       std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(
-                           static_cast<double>(delay.count()) * options.reconnect.multiplier))));
     }
   }
 }

@@ -188,7 +188,7 @@ class PgTest : public ::testing::Test {
                          .slot_mode = mode,
                          .slot_name = name_,
                          .publication_name = name_,
-                         .reconnect = {.initial_backoff = 20ms, .max_backoff = 200ms},
+                         .reconnect = {.backoff = {.initial = 20ms, .max = 200ms, .multiplier = 2.0}},
                          .status_interval = 100ms};
   }
 

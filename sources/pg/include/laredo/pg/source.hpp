@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "laredo/backoff.hpp"
 #include "laredo/pg/lsn.hpp"
 #include "laredo/pg/position.hpp"
 #include "laredo/sync_source.hpp"
@@ -30,12 +31,10 @@ enum class SlotMode : std::uint8_t {
 
 /// Reconnect policy for a lost replication connection while streaming.
 struct ReconnectPolicy {
-  /// First delay after a connection loss. Default 100 ms.
-  std::chrono::milliseconds initial_backoff{100};
-  /// Upper bound of the delay. Default 10 s.
-  std::chrono::milliseconds max_backoff{10'000};
-  /// Growth of the delay per failed attempt. Default 2.
-  double multiplier = 2.0;
+  /// Delays between attempts after a connection loss. Default 100 ms doubling up to 10 s.
+  Backoff backoff{.initial = std::chrono::milliseconds(100),
+                  .max = std::chrono::milliseconds(10'000),
+                  .multiplier = 2.0};
   /// Consecutive failed attempts before `Stream` gives up with a `FatalError`. Default 10.
   int max_attempts = 10;
 };
