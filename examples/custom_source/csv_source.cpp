@@ -209,17 +209,17 @@ std::uint64_t Source::Unwrap(const laredo::Position& position) {
   throw laredo::DataError("bad_position", "CSV source positions are uint64_t");
 }
 
-int Source::ComparePositions(const laredo::Position& a, const laredo::Position& b) {
+int Source::ComparePositions(const laredo::Position& a, const laredo::Position& b) const {
   const auto x = Unwrap(a);
   const auto y = Unwrap(b);
   return x < y ? -1 : (x > y ? 1 : 0);
 }
 
-std::string Source::PositionToString(const laredo::Position& position) {
+std::string Source::PositionToString(const laredo::Position& position) const {
   return std::to_string(Unwrap(position));
 }
 
-laredo::Position Source::PositionFromString(std::string_view text) {
+laredo::Position Source::PositionFromString(std::string_view text) const {
   std::uint64_t value = 0;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) {
@@ -243,7 +243,7 @@ void Source::Resume() {
   wake_.notify_all();
 }
 
-laredo::SourceState Source::State() {
+laredo::SourceState Source::State() const {
   std::lock_guard lk(mu_);
   return state_;
 }

@@ -31,18 +31,12 @@ class Source : public laredo::SyncSource {
   void Stream(std::stop_token stop, const laredo::Position& from,
               laredo::ChangeHandler& handler) override;
   void Ack(const laredo::Position& position) override;
-  bool SupportsResume() override { return false; }
-  laredo::Position LastAckedPosition() override { return {}; }
-  int ComparePositions(const laredo::Position& a, const laredo::Position& b) override;
-  std::string PositionToString(const laredo::Position& position) override;
-  laredo::Position PositionFromString(std::string_view text) override;
+  int ComparePositions(const laredo::Position& a, const laredo::Position& b) const override;
+  std::string PositionToString(const laredo::Position& position) const override;
+  laredo::Position PositionFromString(std::string_view text) const override;
   void Pause() override;
   void Resume() override;
-  laredo::LagInfo GetLag() override { return {}; }
-  laredo::OrderingGuarantee OrderingGuarantee() override {
-    return laredo::OrderingGuarantee::TotalOrder;
-  }
-  laredo::SourceState State() override;
+  laredo::SourceState State() const override;
   void Close() override;
 
  private:
@@ -54,7 +48,7 @@ class Source : public laredo::SyncSource {
   laredo::ChangeEvent ParseChange(const std::string& line);
 
   std::filesystem::path dir_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable_any wake_;  // Resume, or the next look at changes.log
   laredo::SourceState state_ = laredo::SourceState::Closed;
   std::uint64_t last_ack_ = 0;

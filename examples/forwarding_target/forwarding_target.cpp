@@ -68,8 +68,7 @@ void ForwardingTarget::OnBaselineBegin(const laredo::TableIdentifier& table,
   Write(nlohmann::json{{"op", "baseline_begin"}, {"table", table.ToString()}}.dump());
 }
 
-void ForwardingTarget::OnBaselineRow(const laredo::TableIdentifier& table,
-                                     const laredo::Row& row) {
+void ForwardingTarget::OnBaselineRow(const laredo::TableIdentifier& table, const laredo::Row& row) {
   Write(nlohmann::json{{"op", "read"}, {"table", table.ToString()}, {"row", RowJson(row)}}.dump());
 }
 

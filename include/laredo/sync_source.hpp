@@ -54,9 +54,12 @@ class SyncSource {
   virtual std::map<TableIdentifier, std::vector<ColumnDefinition>> Init(
       const SourceConfig& config) = 0;
 
-  /// Every problem with `tables` at once; empty when all is well.
-  virtual std::vector<ValidationError> ValidateTables(
-      const std::vector<TableIdentifier>& tables) = 0;
+  /// Every problem with `tables` at once; empty when all is well. Default: none (a source that
+  /// checks in `Init` may leave it).
+  virtual std::vector<ValidationError> ValidateTables(const std::vector<TableIdentifier>& tables) {
+    (void)tables;
+    return {};
+  }
 
   /// Delivers one consistent snapshot of `tables` through `on_row`, then returns the position
   /// where the change stream must start. Returns early (any position) when `stop` is triggered.
@@ -71,29 +74,36 @@ class SyncSource {
   /// (advance a slot, write a checkpoint).
   virtual void Ack(const Position& position) = 0;
 
-  /// Whether the source can continue from `LastAckedPosition()` after a restart.
-  virtual bool SupportsResume() = 0;
-  /// The position saved by a previous run, or an empty Position.
-  virtual Position LastAckedPosition() = 0;
+  /// Whether the source can continue from `LastAckedPosition()` after a restart. Default false.
+  [[nodiscard]] virtual bool SupportsResume() const { return false; }
+  /// The position saved by a previous run, or an empty Position (the default).
+  virtual Position LastAckedPosition() { return {}; }
 
   /// Negative, zero or positive as `a` is before, at or after `b`. A total order.
-  virtual int ComparePositions(const Position& a, const Position& b) = 0;
+  [[nodiscard]] virtual int ComparePositions(const Position& a, const Position& b) const = 0;
   /// Round-trips through `PositionFromString`.
-  virtual std::string PositionToString(const Position& position) = 0;
+  [[nodiscard]] virtual std::string PositionToString(const Position& position) const = 0;
   /// Throws `laredo::DataError` (code "bad_position") for a string it did not produce.
-  virtual Position PositionFromString(std::string_view text) = 0;
+  [[nodiscard]] virtual Position PositionFromString(std::string_view text) const = 0;
 
-  /// Stops consuming without losing the connection; changes wait at the origin.
-  virtual void Pause() = 0;
-  virtual void Resume() = 0;
+  /// Stops consuming without losing the connection; changes wait at the origin. Default: nothing
+  /// (the engine's paused pipelines hold what arrives, and their full buffers then block the
+  /// stream), so a source that cannot pause still pauses.
+  virtual void Pause() {}
+  virtual void Resume() {}
 
-  virtual LagInfo GetLag() = 0;
-  // Qualified: the method shares the enum's name.
-  virtual laredo::OrderingGuarantee OrderingGuarantee() = 0;
-  virtual SourceState State() = 0;
+  /// How far behind the origin the source is. Default: unknown (both fields empty).
+  [[nodiscard]] virtual LagInfo GetLag() const { return {}; }
+  /// What order the source's changes keep, for users and tools to read: informational, the
+  /// engine does not act on it (every source hands it one stream, applied in that order per
+  /// table). Default `TotalOrder`. Qualified: the method shares the enum's name.
+  [[nodiscard]] virtual laredo::OrderingGuarantee OrderingGuarantee() const {
+    return laredo::OrderingGuarantee::TotalOrder;
+  }
+  [[nodiscard]] virtual SourceState State() const = 0;
 
-  /// Releases connections and threads. Called once, after `Stream` returned.
-  virtual void Close() = 0;
+  /// Releases connections and threads. Called once, after `Stream` returned. Default: nothing.
+  virtual void Close() {}
 };
 
 /// Optional: a source that can discard its saved state (drop and re-create a replication slot).

@@ -541,7 +541,7 @@ void TestSource::Ack(const Position& position) {
   Impl::Notify(impl_->ack_cv, impl_->ack_waiters);
 }
 
-bool TestSource::SupportsResume() { return impl_->options.resumable; }
+bool TestSource::SupportsResume() const { return impl_->options.resumable; }
 
 Position TestSource::LastAckedPosition() {
   std::lock_guard lk(impl_->mu);
@@ -551,17 +551,17 @@ Position TestSource::LastAckedPosition() {
   return {};
 }
 
-int TestSource::ComparePositions(const Position& a, const Position& b) {
+int TestSource::ComparePositions(const Position& a, const Position& b) const {
   const auto x = Unwrap(a);
   const auto y = Unwrap(b);
   return x < y ? -1 : (x > y ? 1 : 0);
 }
 
-std::string TestSource::PositionToString(const Position& position) {
+std::string TestSource::PositionToString(const Position& position) const {
   return std::to_string(Unwrap(position));
 }
 
-Position TestSource::PositionFromString(std::string_view text) {
+Position TestSource::PositionFromString(std::string_view text) const {
   std::uint64_t value = 0;
   const auto* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, value);
@@ -586,18 +586,18 @@ void TestSource::Resume() {
   impl_->cv.notify_all();
 }
 
-LagInfo TestSource::GetLag() {
+LagInfo TestSource::GetLag() const {
   std::lock_guard lk(impl_->mu);
   // "Bytes" here are events: emitted but not yet handed to the engine.
   return LagInfo{.lag_bytes = static_cast<std::int64_t>(impl_->log.size() - impl_->delivered),
                  .lag_time = std::nullopt};
 }
 
-laredo::OrderingGuarantee TestSource::OrderingGuarantee() {
+laredo::OrderingGuarantee TestSource::OrderingGuarantee() const {
   return laredo::OrderingGuarantee::TotalOrder;
 }
 
-SourceState TestSource::State() {
+SourceState TestSource::State() const {
   std::lock_guard lk(impl_->mu);
   return impl_->state;
 }

@@ -123,10 +123,9 @@ TEST(EngineTargetApi, BatchesCarryPositionsTicketsAndTransactions) {
   }
 }
 
-TEST(EngineTargetApi, APartialBatchFailureRetriesOnlyTheChangeThatFailed) {
+// Inserts ids 1-6 while paused (so they reach the target as one batch) and waits for the ACK.
+void ApplySixInserts(const std::shared_ptr<BatchTarget>& target) {
   auto source = UsersSource();
-  auto target = std::make_shared<BatchTarget>();
-  target->FailAt(3, 2, /*partial=*/true);
   PipelineOptions options;
   options.error_policy = QuickRetries(5, ErrorAction::Isolate);
   Engine engine(FastOptions());
@@ -139,26 +138,20 @@ TEST(EngineTargetApi, APartialBatchFailureRetriesOnlyTheChangeThatFailed) {
   for (int i = 1; i <= 6; ++i) last = source->EmitInsert(kUsers, User(i, "a"));
   engine.Resume("s");
   ASSERT_TRUE(source->AwaitAck(last, 10s));
+}
+
+TEST(EngineTargetApi, APartialBatchFailureRetriesOnlyTheChangeThatFailed) {
+  auto target = std::make_shared<BatchTarget>();
+  target->FailAt(3, 2, /*partial=*/true);
+  ApplySixInserts(target);
   // Each change exactly once, in order: 1 and 2 were kept by the failed call and not sent again.
   EXPECT_EQ(Ids(target->Applied()), (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6}));
 }
 
 TEST(EngineTargetApi, AFailedBatchIsAppliedAgainOneChangePerCall) {
-  auto source = UsersSource();
   auto target = std::make_shared<BatchTarget>();
   target->FailAt(3, 1, /*partial=*/false);
-  PipelineOptions options;
-  options.error_policy = QuickRetries(5, ErrorAction::Isolate);
-  Engine engine(FastOptions());
-  engine.AddSource("s", source);
-  engine.AddPipeline("s", kUsers, target, options);
-  engine.Start();
-  ASSERT_TRUE(engine.AwaitReady(10s));
-  engine.Pause("s");
-  std::uint64_t last = 0;
-  for (int i = 1; i <= 6; ++i) last = source->EmitInsert(kUsers, User(i, "a"));
-  engine.Resume("s");
-  ASSERT_TRUE(source->AwaitAck(last, 10s));
+  ApplySixInserts(target);
   // The rolled-back batch kept nothing; the engine re-sent its changes one per call until the
   // failing one went through, then batched again.
   EXPECT_EQ(Ids(target->Applied()), (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6}));

@@ -1,12 +1,13 @@
 // The forwarding-target example of docs/writing-a-target.md: transactions written together,
 // durability reported by its flusher, and redeliveries after a restart removed by position.
+#include "forwarding_target.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "forwarding_target.hpp"
 #include "laredo/laredo.hpp"
 
 namespace {

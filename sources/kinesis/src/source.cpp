@@ -296,7 +296,7 @@ void Source::Ack(const Position& position) {
   d.last_saved = p;
 }
 
-bool Source::SupportsResume() { return impl_->options.checkpoint_store != nullptr; }
+bool Source::SupportsResume() const { return impl_->options.checkpoint_store != nullptr; }
 
 Position Source::LastAckedPosition() {
   Impl& d = *impl_;
@@ -308,15 +308,15 @@ Position Source::LastAckedPosition() {
   return Position(std::move(*saved));
 }
 
-int Source::ComparePositions(const Position& a, const Position& b) {
+int Source::ComparePositions(const Position& a, const Position& b) const {
   return StreamPosition::Compare(AsStreamPosition(a), AsStreamPosition(b));
 }
 
-std::string Source::PositionToString(const Position& position) {
+std::string Source::PositionToString(const Position& position) const {
   return AsStreamPosition(position).ToString();
 }
 
-Position Source::PositionFromString(std::string_view text) {
+Position Source::PositionFromString(std::string_view text) const {
   return Position(StreamPosition::Parse(text));
 }
 
@@ -336,18 +336,18 @@ void Source::Resume() {
   impl_->shared.wake.notify_all();
 }
 
-LagInfo Source::GetLag() {
+LagInfo Source::GetLag() const {
   const std::int64_t behind = impl_->shared.millis_behind.load();
   LagInfo lag;
   if (behind >= 0) lag.lag_time = std::chrono::milliseconds(behind);
   return lag;
 }
 
-laredo::OrderingGuarantee Source::OrderingGuarantee() {
+laredo::OrderingGuarantee Source::OrderingGuarantee() const {
   return laredo::OrderingGuarantee::PerPartitionOrder;
 }
 
-SourceState Source::State() {
+SourceState Source::State() const {
   {
     const std::lock_guard lock(impl_->shared.mutex);
     // Paused once the stream thread is parked: a GetRecords in flight at Pause still delivers.

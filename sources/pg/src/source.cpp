@@ -293,7 +293,7 @@ Position Source::BaselineWithColumns(std::stop_token stop,
 
 void Source::Ack(const Position& position) { impl_->RecordAck(AsPosition(position), false); }
 
-bool Source::SupportsResume() {
+bool Source::SupportsResume() const {
   return impl_->options.slot_mode == SlotMode::Stateful && !impl_->options.always_baseline;
 }
 
@@ -309,18 +309,20 @@ Position Source::LastAckedPosition() {
   return p;
 }
 
-int Source::ComparePositions(const Position& a, const Position& b) {
+int Source::ComparePositions(const Position& a, const Position& b) const {
   if (!a.has_value() || !b.has_value()) {
     return static_cast<int>(a.has_value()) - static_cast<int>(b.has_value());
   }
   return StreamPosition::Compare(AsPosition(a), AsPosition(b));
 }
 
-std::string Source::PositionToString(const Position& position) {
+std::string Source::PositionToString(const Position& position) const {
   return position.has_value() ? AsPosition(position).ToString() : std::string();
 }
 
-Position Source::PositionFromString(std::string_view text) { return StreamPosition::Parse(text); }
+Position Source::PositionFromString(std::string_view text) const {
+  return StreamPosition::Parse(text);
+}
 
 void Source::Pause() { impl_->paused = true; }
 
@@ -330,7 +332,7 @@ void Source::Resume() {
   impl_->wake.notify_all();
 }
 
-LagInfo Source::GetLag() {
+LagInfo Source::GetLag() const {
   LagInfo lag;
   auto conn = PgConnection::Connect(impl_->options.conninfo, ConnectionKind::Normal);
   lag.lag_bytes = SlotLagBytes(conn, impl_->slot);
@@ -344,11 +346,11 @@ LagInfo Source::GetLag() {
   return lag;
 }
 
-laredo::OrderingGuarantee Source::OrderingGuarantee() {
+laredo::OrderingGuarantee Source::OrderingGuarantee() const {
   return laredo::OrderingGuarantee::TotalOrder;
 }
 
-SourceState Source::State() { return impl_->state.load(); }
+SourceState Source::State() const { return impl_->state.load(); }
 
 void Source::Close() {
   auto& impl = *impl_;

@@ -119,16 +119,16 @@ class Source final : public laredo::SyncSource {
                     const RowCallback& on_row) override;
   void Stream(std::stop_token stop, const Position& from, ChangeHandler& handler) override;
   void Ack(const Position& position) override;
-  bool SupportsResume() override;
+  bool SupportsResume() const override;
   Position LastAckedPosition() override;
-  int ComparePositions(const Position& a, const Position& b) override;
-  std::string PositionToString(const Position& position) override;
-  Position PositionFromString(std::string_view text) override;
+  int ComparePositions(const Position& a, const Position& b) const override;
+  std::string PositionToString(const Position& position) const override;
+  Position PositionFromString(std::string_view text) const override;
   void Pause() override;
   void Resume() override;
-  LagInfo GetLag() override;
-  laredo::OrderingGuarantee OrderingGuarantee() override;
-  SourceState State() override;
+  LagInfo GetLag() const override;
+  laredo::OrderingGuarantee OrderingGuarantee() const override;
+  SourceState State() const override;
   void Close() override;
 
   /// Records rejected as malformed since construction.
