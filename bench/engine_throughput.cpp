@@ -9,6 +9,7 @@
 
 #include "bench_rows.hpp"
 #include "laredo/laredo.hpp"
+#include "laredo/testsource/test_source.hpp"
 
 namespace {
 

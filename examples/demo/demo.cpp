@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <laredo/laredo.hpp>
+#include <laredo/testsource/test_source.hpp>
 #include <random>
 #include <thread>
 

@@ -1,6 +1,7 @@
 #pragma once
 
-// Umbrella header: the core API, the engine, the test source and the in-memory target.
+// Umbrella header: the core API, the engine and the in-memory targets. The test source is a
+// library of its own (`laredo::testsource`, header `laredo/testsource/test_source.hpp`).
 
 #include "laredo/change_event.hpp"
 #include "laredo/column_definition.hpp"
@@ -18,6 +19,5 @@
 #include "laredo/sync_source.hpp"
 #include "laredo/sync_target.hpp"
 #include "laredo/table_identifier.hpp"
-#include "laredo/testsource/test_source.hpp"
 #include "laredo/validation_error.hpp"
 #include "laredo/value.hpp"

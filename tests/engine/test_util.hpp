@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "laredo/laredo.hpp"
+#include "laredo/testsource/test_source.hpp"
 
 namespace laredo::testing {
 

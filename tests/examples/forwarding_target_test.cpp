@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "laredo/laredo.hpp"
+#include "laredo/testsource/test_source.hpp"
 
 namespace {
 
