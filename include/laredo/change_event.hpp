@@ -23,22 +23,22 @@ std::string_view ToString(ChangeAction action) noexcept;
 
 /// One change to one row (or, for Truncate, to a whole table).
 struct ChangeEvent {
-  TableIdentifier table;
+  TableIdentifier table{};
   ChangeAction action = ChangeAction::Insert;
   /// Where this change sits in the source's stream. Acknowledging it means this change and every
   /// change the source emitted before it are durable.
-  Position position;
+  Position position{};
   /// When the source produced the event (wall clock of the consumer).
   std::chrono::system_clock::time_point timestamp{};
   /// The row after the change: set for Insert and Update. May hold `Value::Unchanged()` columns.
-  Row new_values;
+  Row new_values{};
   /// The row before the change, as far as the source knows it: for Update and Delete, at least the
   /// identity (primary key) columns, or the whole row when the source has it. Empty when unknown.
-  Row old_values;
+  Row old_values{};
   /// Commit time of the source transaction, when the source has one.
-  std::optional<std::chrono::system_clock::time_point> commit_time;
+  std::optional<std::chrono::system_clock::time_point> commit_time{};
   /// Source transaction identifier, when the source has one.
-  std::optional<std::uint64_t> transaction_id;
+  std::optional<std::uint64_t> transaction_id{};
   /// True for the last change of its source transaction, when the source knows transaction
   /// boundaries (PostgreSQL does); false otherwise. A target committing once per source
   /// transaction commits after this change.
@@ -51,14 +51,14 @@ struct ChangeEvent {
 /// and writes it as a dead letter, then goes on with the stream.
 struct InvalidRecord {
   /// The table the record was meant for, when the source could tell.
-  std::optional<TableIdentifier> table;
+  std::optional<TableIdentifier> table{};
   /// Where the record sat in the stream; empty when the source has no position for it. Once
   /// reported the record counts as consumed: acknowledging this position releases it.
-  Position position;
+  Position position{};
   /// The record as received (sources may cut very large ones), for the dead letter.
-  std::string payload;
+  std::string payload{};
   /// Why the source rejected it.
-  std::string error;
+  std::string error{};
 };
 
 /// Receives a source's change stream. The engine implements it; a source calls it from the thread

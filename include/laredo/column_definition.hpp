@@ -9,9 +9,9 @@ namespace laredo {
 /// One column of a source table, as the source discovered it.
 struct ColumnDefinition {
   /// Column name as the source spells it.
-  std::string name;
+  std::string name{};
   /// The source's native type name ("bigint", "timestamp with time zone", "text", ...).
-  std::string type;
+  std::string type{};
   /// Whether the column admits SQL NULL. Default true.
   bool nullable = true;
   /// 1-based position in the table. 0 when the source does not know.
@@ -25,7 +25,7 @@ struct ColumnDefinition {
   /// Type modifier (PostgreSQL atttypmod: varchar length, numeric precision). -1 when none.
   std::int32_t type_modifier = -1;
   /// Default expression as the source reports it, if any.
-  std::optional<std::string> default_value;
+  std::optional<std::string> default_value{};
 
   friend bool operator==(const ColumnDefinition&, const ColumnDefinition&) = default;
 };

@@ -18,19 +18,19 @@ namespace laredo {
 /// A change (or baseline row) a target could not apply within its retries, or a record its source
 /// could not decode (`operation` "invalid_record").
 struct DeadLetter {
-  std::string pipeline_id;
-  TableIdentifier table;
+  std::string pipeline_id{};
+  TableIdentifier table{};
   /// "baseline_row", "insert", "update", "delete", "truncate", "buffer_overflow" or
   /// "invalid_record".
-  std::string operation;
-  Row new_values;
-  Row old_values;
+  std::string operation{};
+  Row new_values{};
+  Row old_values{};
   /// The change's position as the source prints it; empty for baseline rows.
-  std::string position;
+  std::string position{};
   /// For "invalid_record": the record as the source received it.
-  std::string payload;
+  std::string payload{};
   /// The last failure's message.
-  std::string error;
+  std::string error{};
   /// Attempts made, the first one included.
   int attempts = 0;
   std::chrono::system_clock::time_point time{};

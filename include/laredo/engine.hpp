@@ -37,21 +37,21 @@ struct EngineOptions {
   /// Rows between two `OnBaselineProgress` calls. Default 100,000.
   std::uint64_t baseline_progress_rows = 100'000;
   /// Hooks for metrics and logging. Default none.
-  std::shared_ptr<EngineObserver> observer;
+  std::shared_ptr<EngineObserver> observer{};
 };
 
 /// A snapshot of one pipeline's status.
 struct PipelineStatus {
-  std::string id;
-  std::string source_id;
-  TableIdentifier table;
+  std::string id{};
+  std::string source_id{};
+  TableIdentifier table{};
   PipelineState state = PipelineState::Pending;
   std::uint64_t baseline_rows = 0;
   std::uint64_t changes_applied = 0;
   std::size_t buffer_depth = 0;
   std::size_t buffer_capacity = 0;
   /// The failure that stopped the pipeline, or while it retries a change, the failure it retries.
-  std::string last_error;
+  std::string last_error{};
 };
 
 /// Binds sources to targets through (source, table, target) pipelines and runs them.

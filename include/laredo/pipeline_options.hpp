@@ -77,7 +77,7 @@ using RowTransform = std::function<std::optional<Row>(Row)>;
 /// How one (source, table, target) pipeline behaves. Every field has a usable default.
 struct PipelineOptions {
   /// Pipeline id; empty (the default) means "SOURCE/schema.table/N".
-  std::string name;
+  std::string name{};
   /// Changes held between the source and the target. Default 8192; must be at least 1.
   std::size_t buffer_capacity = 8192;
   /// Full-buffer behaviour. Default Block.
@@ -85,14 +85,14 @@ struct PipelineOptions {
   /// Applied in order to baseline rows and to the new row of inserts and updates. An update whose
   /// new row fails a filter becomes a delete, so rows that leave the filter leave the target.
   /// Deletes always reach the target (deleting a row it does not hold is harmless).
-  std::vector<RowFilter> filters;
+  std::vector<RowFilter> filters{};
   /// Applied in order after the filters, to baseline rows, new rows and identity rows. A transform
   /// that drops the new row of an update turns it into a delete, like a filter.
-  std::vector<RowTransform> transforms;
+  std::vector<RowTransform> transforms{};
   /// Retry, dead-letter and isolation behaviour.
-  ErrorPolicy error_policy;
+  ErrorPolicy error_policy{};
   /// Where changes that exhausted their retries go. Default none (they are logged).
-  std::shared_ptr<DeadLetterSink> dead_letter;
+  std::shared_ptr<DeadLetterSink> dead_letter{};
 };
 
 }  // namespace laredo

@@ -11,9 +11,9 @@ namespace laredo {
 /// What the engine hands `SyncSource::Init`: the tables this source serves (every table some
 /// pipeline of the source is bound to, each once, in a stable order).
 struct SourceConfig {
-  std::vector<TableIdentifier> tables;
+  std::vector<TableIdentifier> tables{};
   /// Free-form settings a source may read; the engine passes them through untouched.
-  std::map<std::string, std::string> options;
+  std::map<std::string, std::string> options{};
 };
 
 }  // namespace laredo

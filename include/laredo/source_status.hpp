@@ -13,7 +13,7 @@ struct LagInfo {
   /// the source cannot tell.
   std::int64_t lag_bytes = 0;
   /// Time between the newest change at the origin and the last one delivered, when known.
-  std::optional<std::chrono::milliseconds> lag_time;
+  std::optional<std::chrono::milliseconds> lag_time{};
 };
 
 /// What order a source delivers changes in.

@@ -57,7 +57,7 @@ struct SchemaChangeResponse {
   enum class Action { Continue, ReBaseline, Error };
   Action action = Action::Continue;
   /// Why; required with `Error`, shown in logs and the observer.
-  std::string message;
+  std::string message{};
 };
 
 /// Where a pipeline's rows go.

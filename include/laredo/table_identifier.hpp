@@ -9,8 +9,8 @@ namespace laredo {
 
 /// Names one table of a source: `{schema, table}`. Value type; compares and hashes by both parts.
 struct TableIdentifier {
-  std::string schema;
-  std::string table;
+  std::string schema{};
+  std::string table{};
 
   /// "schema.table".
   [[nodiscard]] std::string ToString() const { return schema + "." + table; }

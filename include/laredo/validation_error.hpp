@@ -10,11 +10,11 @@ namespace laredo {
 /// One problem found by `SyncSource::ValidateTables`. Sources report every problem at once.
 struct ValidationError {
   /// The table concerned; empty for source-wide problems (e.g. "wal_level is not logical").
-  std::optional<TableIdentifier> table;
+  std::optional<TableIdentifier> table{};
   /// Stable, machine-readable code, e.g. "TABLE_NOT_FOUND", "NO_PRIMARY_KEY".
-  std::string code;
+  std::string code{};
   /// What is wrong and how to fix it.
-  std::string message;
+  std::string message{};
 
   /// "public.users: TABLE_NOT_FOUND: ..." for logs and `ConfigError`.
   [[nodiscard]] std::string ToString() const {

@@ -15,8 +15,8 @@ namespace laredo::memory {
 
 /// A secondary index over one or more columns.
 struct IndexDefinition {
-  std::string name;
-  std::vector<std::string> columns;
+  std::string name{};
+  std::vector<std::string> columns{};
   /// A unique index answers `Lookup` with one row per key. The replica never rejects or forgets a
   /// row for sharing a key (the source decides what is valid: a deferred constraint inside a
   /// transaction, a filter or transform, a source without constraints): when several live rows
@@ -28,7 +28,7 @@ struct IndexDefinition {
 /// Options of `IndexedTarget`.
 struct IndexedTargetOptions {
   /// Secondary indexes. Default none; `AddIndex` adds more before the engine starts.
-  std::vector<IndexDefinition> indexes;
+  std::vector<IndexDefinition> indexes{};
 };
 
 /// The two-argument listener of earlier versions, kept working: `old_row` is empty for inserts and

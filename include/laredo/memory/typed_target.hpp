@@ -28,7 +28,7 @@ namespace laredo::memory {
 /// A secondary index of a `TypedTarget<T>`: `key` reads the indexed values out of a `T`.
 template <typename T>
 struct TypedIndex {
-  std::string name;
+  std::string name{};
   std::function<std::vector<Value>(const T&)> key;
   /// A unique index answers `Lookup` with the value written last when several share a key (the
   /// replica never rejects a row the source sent); `LookupAll` returns all of them. Default false.
@@ -43,7 +43,7 @@ struct TypedTargetOptions {
   /// dead-letters or skips it, or stops). It never sees `Value::Unchanged()`.
   std::function<T(const Row&)> make;
   /// Secondary indexes. Default none.
-  std::vector<TypedIndex<T>> indexes;
+  std::vector<TypedIndex<T>> indexes{};
   /// Answers a change of the table's columns. Default (empty): `Continue`, the right answer when
   /// `make` still works with the new columns; answer `ReBaseline` to rebuild every value.
   std::function<SchemaChangeResponse(const TableIdentifier& table,

@@ -22,7 +22,7 @@ struct TestSourceOptions {
   /// `initial_acked_position`), so engine resume paths can be tested. Default false.
   bool resumable = false;
   /// In resume mode, the position a previous run acknowledged. Default none.
-  std::optional<std::uint64_t> initial_acked_position;
+  std::optional<std::uint64_t> initial_acked_position{};
   /// Changes per `ChangeHandler::OnChanges` call, as a source reading a network buffer delivers
   /// them; 1 hands each change over on its own (`AwaitDelivered` then moves change by change).
   /// Default 256; must be at least 1.

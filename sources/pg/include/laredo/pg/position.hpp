@@ -23,9 +23,9 @@ namespace laredo::pg {
 /// the server skip them after a restart (lessons 1 and 2).
 /// Thread-safety: a value type.
 struct StreamPosition {
-  Lsn commit_lsn;
+  Lsn commit_lsn{};
   std::uint32_t index = 0;
-  Lsn ack_lsn;
+  Lsn ack_lsn{};
 
   /// Orders by (commit_lsn, index); `ack_lsn` follows from them.
   static int Compare(const StreamPosition& a, const StreamPosition& b) noexcept;

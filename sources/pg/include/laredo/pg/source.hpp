@@ -44,28 +44,28 @@ struct ReconnectPolicy {
 struct TableOptions {
   /// Replicate only these columns (a publication column list). Must include the primary key.
   /// Default empty: every column.
-  std::vector<std::string> columns;
+  std::vector<std::string> columns{};
   /// Replicate only rows for which this SQL boolean expression holds (a publication row filter),
   /// e.g. "status = 'active'". For UPDATE and DELETE to be published, the columns it uses must
   /// be part of the replica identity (the primary key, or REPLICA IDENTITY FULL). An update that
   /// moves a row out of the filter arrives as a delete. Default empty: every row.
-  std::string row_filter;
+  std::string row_filter{};
 };
 
 /// Options of `Source`. An aggregate: use designated initializers.
 struct SourceOptions {
   /// libpq connection string, URI or key=value (TLS settings such as sslmode are honoured).
   /// Required. Never logged: messages use a redacted copy.
-  std::string conninfo;
+  std::string conninfo{};
   /// Default `Ephemeral`: nothing is left on the server when the consumer goes away.
   SlotMode slot_mode = SlotMode::Ephemeral;
   /// Replication slot name: the consumer's identity on the server. Required for `Stateful` (two
   /// consumers must never share a slot); when ephemeral, default empty: a random name
   /// "laredo_tmp_<16 hex digits>", new for every Source.
-  std::string slot_name;
+  std::string slot_name{};
   /// Publication the slot decodes with. Default empty: the slot's name, so that every consumer
   /// has a publication of its own.
-  std::string publication_name;
+  std::string publication_name{};
   /// Whether the source manages the publication: creates it (`FOR TABLE` the configured tables,
   /// publish_via_partition_root), adds missing tables, and drops the tables it added earlier and
   /// no longer replicates. It never drops or changes a table it did not add, and leaves alone a
@@ -75,7 +75,7 @@ struct SourceOptions {
   /// Default true.
   bool manage_publication = true;
   /// Default: see `ReconnectPolicy`.
-  ReconnectPolicy reconnect;
+  ReconnectPolicy reconnect{};
   /// How often a standby status update is sent even when nothing changed: also while paused and
   /// while the engine's buffers are full, so the server's wal_sender_timeout does not end the
   /// connection. Capped at half the session's wal_sender_timeout (read at connect). Default 10 s.
@@ -87,7 +87,7 @@ struct SourceOptions {
   /// snapshot. Default 1.
   int baseline_parallelism = 1;
   /// Column lists and row filters per table. Needs `manage_publication`. Default none.
-  std::map<TableIdentifier, TableOptions> tables;
+  std::map<TableIdentifier, TableOptions> tables{};
 };
 
 /// A PostgreSQL logical replication source (pgoutput, protocol version 1).
