@@ -233,7 +233,7 @@ TEST_F(ShardStreamerTest, ResumingAfterAChildStartedSkipsAParentNotInThePosition
 
 TEST_F(ShardStreamerTest, ThrottlingBacksOffAndLosesNothing) {
   fake_->Throttle(4);
-  options_.max_throttle_backoff = 20ms;
+  options_.throttle_backoff = {.initial = 1ms, .max = 20ms, .multiplier = 2.0};
   const auto events = RunUntil(9, {"snap", {}});
   EXPECT_EQ(ByKey(events), (std::map<std::int64_t, std::vector<std::int64_t>>{{1, {1, 2, 3, 4, 5}},
                                                                               {2, {1, 2, 3, 4}}}));

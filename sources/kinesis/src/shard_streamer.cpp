@@ -52,9 +52,7 @@ bool ShardStreamer::ParentsDone(const Shard& shard) const {
 
 void ShardStreamer::Backoff(Shard& shard) {
   ++shard.throttled;
-  auto delay = std::chrono::milliseconds(100);
-  for (int i = 1; i < shard.throttled && delay < options_.max_throttle_backoff; ++i) delay *= 2;
-  shard.next_poll = Clock::now() + std::min(delay, options_.max_throttle_backoff);
+  shard.next_poll = Clock::now() + options_.throttle_backoff.Delay(shard.throttled);
 }
 
 void ShardStreamer::PublishLag() {
