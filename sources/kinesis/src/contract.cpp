@@ -184,6 +184,13 @@ std::optional<TableIdentifier> Decoder::TableOf(std::string_view data) const noe
 }
 
 DecodedRecord Decoder::DecodeRecord(std::string_view data) const {
+  DecodedRecord out;
+  DecodeRecordInto(data, out.event, &out.source_position);
+  return out;
+}
+
+void Decoder::DecodeRecordInto(std::string_view data, ChangeEvent& event,
+                               std::optional<std::string>* source_position) const {
   const json record = ParseJson(data, "record");
   if (!record.is_object())
     Bad(fmt::format("record must be a JSON object, not {}", record.type_name()));
@@ -194,23 +201,27 @@ DecodedRecord Decoder::DecodeRecord(std::string_view data) const {
   if (found == tables_.end()) Bad(fmt::format("record for unknown table {}", table_name));
   const DecoderTable& table = *found->second;
 
-  DecodedRecord out;
-  out.event.table = id;
-  out.event.action = ParseAction(RequiredString(record, "action"), table_name);
+  event.table = id;  // copy-assigned: the strings keep their storage
+  event.action = ParseAction(RequiredString(record, "action"), table_name);
+  event.new_values = Row();
+  event.old_values = Row();
+  event.commit_time.reset();
+  event.transaction_id.reset();
+  event.ends_transaction = false;
   const std::string context =
-      fmt::format("record for {} ({})", table_name, laredo::ToString(out.event.action));
+      fmt::format("record for {} ({})", table_name, laredo::ToString(event.action));
 
   const json* new_row = OptionalObject(record, "new", context);
   const json* old_row = OptionalObject(record, "old", context);
-  switch (out.event.action) {
+  switch (event.action) {
     case ChangeAction::Insert:
       if (new_row == nullptr) Bad(context + ": \"new\" is required");
-      out.event.new_values = FullRow(table, *new_row, false, context + " new");
+      event.new_values = FullRow(table, *new_row, false, context + " new");
       break;
     case ChangeAction::Update:
       if (new_row == nullptr) Bad(context + ": \"new\" is required");
-      out.event.new_values = FullRow(table, *new_row, true, context + " new");
-      if (old_row != nullptr) out.event.old_values = PartialRow(table, *old_row, context + " old");
+      event.new_values = FullRow(table, *new_row, true, context + " new");
+      if (old_row != nullptr) event.old_values = PartialRow(table, *old_row, context + " old");
       for (const std::size_t key : table.key_columns) {
         const std::string& name = table.columns[key].name;
         if (!new_row->contains(name) && (old_row == nullptr || !old_row->contains(name))) {
@@ -220,13 +231,13 @@ DecodedRecord Decoder::DecodeRecord(std::string_view data) const {
       break;
     case ChangeAction::Delete:
       if (old_row == nullptr) Bad(context + ": \"old\" is required");
-      out.event.old_values = PartialRow(table, *old_row, context + " old");
+      event.old_values = PartialRow(table, *old_row, context + " old");
       for (const std::size_t key : table.key_columns) {
         if (!old_row->contains(table.columns[key].name)) {
           Bad(fmt::format("{}: \"old\" lacks key column '{}'", context, table.columns[key].name));
         }
       }
-      if (out.event.old_values.empty()) Bad(context + ": \"old\" is empty");
+      if (event.old_values.empty()) Bad(context + ": \"old\" is empty");
       break;
     case ChangeAction::Truncate:
       break;
@@ -235,16 +246,15 @@ DecodedRecord Decoder::DecodeRecord(std::string_view data) const {
   if (const auto it = record.find("commit_time"); it != record.end() && !it->is_null()) {
     if (!it->is_string()) Bad(context + ": \"commit_time\" must be an RFC 3339 string");
     try {
-      out.event.commit_time = ParseInstant(it->get_ref<const std::string&>());
+      event.commit_time = ParseInstant(it->get_ref<const std::string&>());
     } catch (const DataError& e) {
       Bad(fmt::format("{}: commit_time: {}", context, e.what()));
     }
   }
   if (const auto it = record.find("source_position"); it != record.end() && !it->is_null()) {
     if (!it->is_string()) Bad(context + ": \"source_position\" must be a string");
-    out.source_position = it->get<std::string>();
+    if (source_position != nullptr) *source_position = it->get<std::string>();
   }
-  return out;
 }
 
 }  // namespace laredo::kinesis::contract

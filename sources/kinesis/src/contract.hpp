@@ -77,6 +77,10 @@ class Decoder {
   /// does not follow the contract: bad JSON, unknown table or action, a missing `new` or key, a
   /// value of the wrong type. Never skips silently.
   [[nodiscard]] DecodedRecord DecodeRecord(std::string_view data) const;
+  /// `DecodeRecord` into an existing event, reusing its storage; sets every field but `position`
+  /// and `timestamp`. On a throw the event holds a mix of old and new fields.
+  void DecodeRecordInto(std::string_view data, ChangeEvent& event,
+                        std::optional<std::string>* source_position = nullptr) const;
 
   /// The known table a record names, if it is a JSON object with a valid "table"; used to route
   /// the report of a record `DecodeRecord` rejected. Never throws.

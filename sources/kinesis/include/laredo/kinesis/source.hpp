@@ -96,9 +96,12 @@ struct SourceOptions {
 ///
 /// Positions are `StreamPosition` values (the `std::any` payload): the snapshot id plus, per
 /// shard, the sequence number of the last record delivered. Every event carries the frontier of
-/// every shard as of that event. Records reach the handler one at a time, from the thread running
-/// `Stream`; a child shard is read only after all of its parents were read to their end, so the
-/// changes of one key stay in order across splits and merges.
+/// every shard as of that event. Each GetRecords page reaches the handler in one
+/// `ChangeHandler::OnChanges` call (split around malformed records, which go to
+/// `OnInvalidRecord` in their place), from the thread running `Stream`, while a few fetch threads
+/// of the source read the next pages of every shard (at most two pages per shard ahead). A child
+/// shard is read only after all of its parents were read to their end, so the changes of one key
+/// stay in order across splits and merges.
 ///
 /// Threading contract: that of `laredo::SyncSource`. `Init`, `ValidateTables`, `Baseline` and
 /// `Stream` come from one thread; `Ack`, `Pause`, `Resume`, `GetLag`, `State`,
