@@ -5,17 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "decoder_table.hpp"
+#include "fast_row.hpp"
 #include "laredo/error.hpp"
 
 namespace laredo::kinesis::contract {
-
-struct Decoder::Table {
-  TableIdentifier id;
-  std::vector<ColumnDefinition> columns;
-  std::vector<ColumnKind> kinds;
-  std::shared_ptr<const ColumnNames> names;
-  std::vector<std::size_t> key_columns;
-};
 
 namespace {
 
@@ -136,7 +130,9 @@ TableIdentifier ParseTableName(std::string_view name) {
   return TableIdentifier{std::string(name.substr(0, dot)), std::string(name.substr(dot + 1))};
 }
 
-Decoder::Decoder(const std::map<TableIdentifier, std::vector<ColumnDefinition>>& tables) {
+Decoder::Decoder(const std::map<TableIdentifier, std::vector<ColumnDefinition>>& tables,
+                 bool fast_rows)
+    : fast_rows_(fast_rows) {
   for (const auto& [id, columns] : tables) {
     auto table = std::make_shared<Table>();
     table->id = id;
@@ -162,6 +158,11 @@ Decoder::Decoder(const Manifest& manifest)
 Row Decoder::DecodeRow(const TableIdentifier& table, std::string_view json_line) const {
   const auto it = tables_.find(table);
   if (it == tables_.end()) Bad(fmt::format("table {} is not in the manifest", table.ToString()));
+  // The common shape without a JSON tree; anything else (and every error) takes the tree path,
+  // which is the reference for what a line means.
+  if (fast_rows_) {
+    if (auto row = TryDecodeRowFast(*it->second, json_line)) return std::move(*row);
+  }
   const std::string context = "row of " + table.ToString();
   const json row = ParseJson(json_line, context);
   if (!row.is_object())

@@ -66,7 +66,10 @@ struct DecodedRecord {
 /// manifest does not know are appended, typed from their JSON values.
 class Decoder {
  public:
-  explicit Decoder(const std::map<TableIdentifier, std::vector<ColumnDefinition>>& tables);
+  /// `fast_rows` false makes `DecodeRow` always build a JSON tree (the reference the tests compare
+  /// the fast path with).
+  explicit Decoder(const std::map<TableIdentifier, std::vector<ColumnDefinition>>& tables,
+                   bool fast_rows = true);
   explicit Decoder(const Manifest& manifest);
 
   /// One line of a table object. Throws `laredo::DataError` (code "bad_record"); the caller adds
@@ -90,6 +93,7 @@ class Decoder {
 
  private:
   std::map<TableIdentifier, std::shared_ptr<const Table>> tables_;
+  bool fast_rows_ = true;
 };
 
 }  // namespace laredo::kinesis::contract
