@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <thread>
 
 #include "base64.hpp"
@@ -41,6 +44,9 @@ class FakeKinesis final : public http::Client {
     }
     const json in = json::parse(request.body);
     ++calls_[target];
+    if (target == "GetRecords" && fail_after_ >= 0 && calls_[target] > fail_after_) {
+      return {400, {}, R"({"__type":"InvalidArgumentException","message":"broken"})"};
+    }
     if (target == "GetRecords" && throttle_ > 0) {
       --throttle_;
       return {400, {}, R"({"__type":"ProvisionedThroughputExceededException","message":"x"})"};
@@ -65,6 +71,7 @@ class FakeKinesis final : public http::Client {
       const int index = std::stoi(it.substr(0, it.find(':')));
       int pos = std::stoi(it.substr(it.find(':') + 1));
       const auto& shard = shards_[static_cast<std::size_t>(index)];
+      ++reads_of_[index];
       const int limit = in["Limit"].get<int>();
       out["Records"] = json::array();
       for (int n = 0; n < limit && pos < static_cast<int>(shard.data.size()); ++n, ++pos) {
@@ -83,6 +90,11 @@ class FakeKinesis final : public http::Client {
     return {200, {}, out.dump()};
   }
 
+  /// GetRecords calls after the first `n` fail with a client error.
+  void FailGetRecordsAfter(int n) {
+    std::lock_guard lock(mutex_);
+    fail_after_ = n;
+  }
   void Throttle(int times) {
     std::lock_guard lock(mutex_);
     throttle_ = times;
@@ -90,6 +102,11 @@ class FakeKinesis final : public http::Client {
   int Calls(const std::string& op) {
     std::lock_guard lock(mutex_);
     return calls_[op];
+  }
+  /// GetRecords calls that reached shard `index` (throttled ones excluded).
+  int ReadsOf(int index) {
+    std::lock_guard lock(mutex_);
+    return reads_of_[index];
   }
 
  private:
@@ -103,7 +120,9 @@ class FakeKinesis final : public http::Client {
   std::mutex mutex_;
   std::vector<Shard> shards_;
   std::map<std::string, int> calls_;
+  std::map<int, int> reads_of_;
   int throttle_ = 0;
+  int fail_after_ = -1;
 };
 
 std::string Update(int id, int v) {
@@ -151,6 +170,18 @@ class ShardStreamerTest : public ::testing::Test {
   }
 
   std::vector<ChangeEvent> RunUntil(std::size_t count, StreamPosition from) {
+    Collector collector;
+    std::string error;
+    RunWhile(
+        collector, from, [&] { return collector.Size() < count; }, error);
+    EXPECT_EQ(error, "");
+    return collector.Events();
+  }
+
+  // Streams into `handler` while `go_on` holds (10 s at most), then a moment more: anything extra
+  // would arrive then. `error` is what Run threw.
+  void RunWhile(ChangeHandler& handler, const StreamPosition& from,
+                const std::function<bool()>& go_on, std::string& error) {
     aws::KinesisClient kinesis(aws::ServiceConfig{.http = fake_,
                                                   .credentials = {"AKID", "secret", ""},
                                                   .region = "us-east-1",
@@ -163,27 +194,23 @@ class ShardStreamerTest : public ::testing::Test {
           {.name = "v", .type = "bigint"}}}};
     const contract::Decoder decoder(tables);
     ShardStreamer streamer(kinesis, "s", decoder, options_, shared_);
-    Collector collector;
-    std::string error;
-    {
-      std::jthread thread([&](std::stop_token stop) {
-        try {
-          streamer.Run(stop, from, collector);
-        } catch (const std::exception& e) {
-          error = e.what();
-        }
-      });
-      const auto deadline = std::chrono::steady_clock::now() + 10s;
-      while (collector.Size() < count && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(1ms);
+    std::jthread thread([&](std::stop_token stop) {
+      try {
+        streamer.Run(stop, from, handler);
+      } catch (const std::exception& e) {
+        error = e.what();
       }
-      std::this_thread::sleep_for(50ms);  // anything extra would arrive now
+      run_ended_ = true;
+    });
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (go_on() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);
     }
-    EXPECT_EQ(error, "");
-    return collector.Events();
+    std::this_thread::sleep_for(50ms);  // anything extra would arrive now
   }
 
   std::shared_ptr<FakeKinesis> fake_;
+  std::atomic<bool> run_ended_{false};  // Run returned or threw
   SourceOptions options_;
   StreamShared shared_;
 };
@@ -233,11 +260,150 @@ TEST_F(ShardStreamerTest, ResumingAfterAChildStartedSkipsAParentNotInThePosition
 
 TEST_F(ShardStreamerTest, ThrottlingBacksOffAndLosesNothing) {
   fake_->Throttle(4);
-  options_.max_throttle_backoff = 20ms;
+  options_.throttle_backoff = {.initial = 1ms, .max = 20ms, .multiplier = 2.0};
   const auto events = RunUntil(9, {"snap", {}});
   EXPECT_EQ(ByKey(events), (std::map<std::int64_t, std::vector<std::int64_t>>{{1, {1, 2, 3, 4, 5}},
                                                                               {2, {1, 2, 3, 4}}}));
   EXPECT_GE(fake_->Calls("GetRecords"), 4 + 5);
+}
+
+// Records every call, in order: "changes N" for an OnChanges of N events, "invalid" for a
+// malformed record.
+class CallRecorder : public ChangeHandler {
+ public:
+  void OnChange(ChangeEvent event) override { OnChanges(std::span<ChangeEvent>(&event, 1)); }
+  void OnChanges(std::span<ChangeEvent> events) override {
+    std::lock_guard lock(mutex_);
+    calls_.push_back("changes " + std::to_string(events.size()));
+    for (auto& e : events) events_.push_back(e);
+  }
+  void OnInvalidRecord(InvalidRecord record) override {
+    std::lock_guard lock(mutex_);
+    calls_.push_back("invalid");
+    invalid_.push_back(std::move(record));
+  }
+  std::vector<std::string> Calls() {
+    std::lock_guard lock(mutex_);
+    return calls_;
+  }
+  std::size_t Seen() {
+    std::lock_guard lock(mutex_);
+    return events_.size() + invalid_.size();
+  }
+  std::vector<ChangeEvent> Events() {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
+  std::vector<InvalidRecord> Invalid() {
+    std::lock_guard lock(mutex_);
+    return invalid_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> calls_;
+  std::vector<ChangeEvent> events_;
+  std::vector<InvalidRecord> invalid_;
+};
+
+TEST_F(ShardStreamerTest, APageIsOneOnChangesCallSplitAroundMalformedRecords) {
+  fake_ = std::make_shared<FakeKinesis>(std::vector<FakeKinesis::Shard>{
+      {"shardId-000000000000",
+       "",
+       {Update(1, 1), "not json", Update(1, 2), Update(1, 3), Update(1, 4)},
+       true}});
+  options_.max_records_per_call = 4;  // pages: 4 records, then 1
+  CallRecorder recorder;
+  std::string error;
+  RunWhile(
+      recorder, {"snap", {}}, [&] { return recorder.Seen() < 5; }, error);
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(recorder.Calls(),
+            (std::vector<std::string>{"changes 1", "invalid", "changes 2", "changes 1"}));
+  const auto events = recorder.Events();
+  ASSERT_EQ(events.size(), 4U);
+  const auto invalid = recorder.Invalid();
+  ASSERT_EQ(invalid.size(), 1U);
+  // The malformed record's position lies between its neighbours'.
+  const auto& at = [](const Position& p) { return std::any_cast<const StreamPosition&>(p); };
+  EXPECT_LT(StreamPosition::Compare(at(events[0].position), at(invalid[0].position)), 0);
+  EXPECT_LT(StreamPosition::Compare(at(invalid[0].position), at(events[1].position)), 0);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].new_values.at("v").AsInt(), static_cast<std::int64_t>(i + 1));
+    EXPECT_EQ(events[i].table, kUsers);
+  }
+}
+
+// Blocks its first OnChanges until released, as a full engine buffer would.
+class BlockingHandler : public CallRecorder {
+ public:
+  void OnChanges(std::span<ChangeEvent> events) override {
+    {
+      std::unique_lock lock(mutex_);
+      released_.wait(lock, [&] { return released_flag_; });
+    }
+    CallRecorder::OnChanges(events);
+  }
+  void Release() {
+    {
+      std::lock_guard lock(mutex_);
+      released_flag_ = true;
+    }
+    released_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable released_;
+  bool released_flag_ = false;
+};
+
+TEST_F(ShardStreamerTest, NextPagesAreFetchedWhileOneIsDeliveredButOnlyAFewAhead) {
+  std::vector<std::string> many;
+  for (int v = 1; v <= 40; ++v) many.push_back(Update(1, v));
+  fake_ = std::make_shared<FakeKinesis>(
+      std::vector<FakeKinesis::Shard>{{"shardId-000000000000", "", many, true}});
+  options_.max_records_per_call = 2;  // 20 pages
+  BlockingHandler handler;
+  std::string error;
+  // While the first page is stuck in the handler, the shard's next pages are read, up to the
+  // bound: the one being delivered plus PageFetcher::kPagesAhead.
+  const int bound = 1 + static_cast<int>(PageFetcher::kPagesAhead);
+  std::atomic<bool> released{false};
+  RunWhile(
+      handler, {"snap", {}},
+      [&] {
+        if (!released && fake_->ReadsOf(0) >= bound) {
+          EXPECT_EQ(handler.Seen(), 0U);
+          // Reads beyond the bound would happen within this window.
+          std::this_thread::sleep_for(50ms);
+          EXPECT_EQ(fake_->ReadsOf(0), bound);
+          released = true;
+          handler.Release();
+        }
+        return handler.Seen() < 40;
+      },
+      error);
+  EXPECT_TRUE(released.load()) << "the next pages were not fetched during delivery";
+  EXPECT_EQ(error, "");
+  const auto events = handler.Events();
+  ASSERT_EQ(events.size(), 40U);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].new_values.at("v").AsInt(), static_cast<std::int64_t>(i + 1));
+  }
+}
+
+TEST_F(ShardStreamerTest, AFailureAfterPrefetchedPagesComesAfterTheirRecords) {
+  options_.max_records_per_call = 1;
+  fake_->FailGetRecordsAfter(3);
+  CallRecorder recorder;
+  std::string error;
+  RunWhile(
+      recorder, {"snap", {}}, [&] { return !run_ended_; }, error);
+  EXPECT_TRUE(run_ended_);
+  EXPECT_NE(error.find("InvalidArgumentException"), std::string::npos) << error;
+  // Every record fetched before the failure was delivered, in order.
+  EXPECT_EQ(recorder.Seen(), 3U);
 }
 
 }  // namespace

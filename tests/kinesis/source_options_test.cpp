@@ -68,6 +68,23 @@ TEST(SourceOptionsTest, EveryProblemIsReportedTogether) {
   EXPECT_TRUE(mentions("SourceOptions.read_timeout")) << e.what();
 }
 
+TEST(SourceOptionsTest, ABadThrottleBackoffIsNamed) {
+  SourceOptions options = GoodOptions();
+  options.throttle_backoff = {.initial = 2s, .max = 1s, .multiplier = 0.5};
+  const ConfigError e = InitError(options);
+  ASSERT_EQ(e.problems().size(), 2U) << e.what();
+  EXPECT_EQ(e.problems()[0], "SourceOptions.throttle_backoff.max must be at least .initial");
+  EXPECT_EQ(e.problems()[1], "SourceOptions.throttle_backoff.multiplier must be >= 1");
+}
+
+TEST(SourceOptionsTest, ThrottleBackoffDefaultsTo100msDoublingUpTo5s) {
+  const Backoff backoff = SourceOptions{}.throttle_backoff;
+  EXPECT_EQ(backoff.Delay(1), 100ms);
+  EXPECT_EQ(backoff.Delay(2), 200ms);
+  EXPECT_EQ(backoff.Delay(6), 3200ms);
+  EXPECT_EQ(backoff.Delay(7), 5000ms);
+}
+
 TEST(SourceOptionsTest, ControlCharactersInCredentialsAreRejectedBeforeAnyRequest) {
   const auto with = [](auto change) {
     SourceOptions options = GoodOptions();

@@ -5,17 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "decoder_table.hpp"
+#include "fast_row.hpp"
 #include "laredo/error.hpp"
 
 namespace laredo::kinesis::contract {
-
-struct Decoder::Table {
-  TableIdentifier id;
-  std::vector<ColumnDefinition> columns;
-  std::vector<ColumnKind> kinds;
-  std::shared_ptr<const ColumnNames> names;
-  std::vector<std::size_t> key_columns;
-};
 
 namespace {
 
@@ -136,7 +130,9 @@ TableIdentifier ParseTableName(std::string_view name) {
   return TableIdentifier{std::string(name.substr(0, dot)), std::string(name.substr(dot + 1))};
 }
 
-Decoder::Decoder(const std::map<TableIdentifier, std::vector<ColumnDefinition>>& tables) {
+Decoder::Decoder(const std::map<TableIdentifier, std::vector<ColumnDefinition>>& tables,
+                 bool fast_rows)
+    : fast_rows_(fast_rows) {
   for (const auto& [id, columns] : tables) {
     auto table = std::make_shared<Table>();
     table->id = id;
@@ -162,6 +158,11 @@ Decoder::Decoder(const Manifest& manifest)
 Row Decoder::DecodeRow(const TableIdentifier& table, std::string_view json_line) const {
   const auto it = tables_.find(table);
   if (it == tables_.end()) Bad(fmt::format("table {} is not in the manifest", table.ToString()));
+  // The common shape without a JSON tree; anything else (and every error) takes the tree path,
+  // which is the reference for what a line means.
+  if (fast_rows_) {
+    if (auto row = TryDecodeRowFast(*it->second, json_line)) return std::move(*row);
+  }
   const std::string context = "row of " + table.ToString();
   const json row = ParseJson(json_line, context);
   if (!row.is_object())
@@ -184,6 +185,13 @@ std::optional<TableIdentifier> Decoder::TableOf(std::string_view data) const noe
 }
 
 DecodedRecord Decoder::DecodeRecord(std::string_view data) const {
+  DecodedRecord out;
+  DecodeRecordInto(data, out.event, &out.source_position);
+  return out;
+}
+
+void Decoder::DecodeRecordInto(std::string_view data, ChangeEvent& event,
+                               std::optional<std::string>* source_position) const {
   const json record = ParseJson(data, "record");
   if (!record.is_object())
     Bad(fmt::format("record must be a JSON object, not {}", record.type_name()));
@@ -194,23 +202,27 @@ DecodedRecord Decoder::DecodeRecord(std::string_view data) const {
   if (found == tables_.end()) Bad(fmt::format("record for unknown table {}", table_name));
   const DecoderTable& table = *found->second;
 
-  DecodedRecord out;
-  out.event.table = id;
-  out.event.action = ParseAction(RequiredString(record, "action"), table_name);
+  event.table = id;  // copy-assigned: the strings keep their storage
+  event.action = ParseAction(RequiredString(record, "action"), table_name);
+  event.new_values = Row();
+  event.old_values = Row();
+  event.commit_time.reset();
+  event.transaction_id.reset();
+  event.ends_transaction = false;
   const std::string context =
-      fmt::format("record for {} ({})", table_name, laredo::ToString(out.event.action));
+      fmt::format("record for {} ({})", table_name, laredo::ToString(event.action));
 
   const json* new_row = OptionalObject(record, "new", context);
   const json* old_row = OptionalObject(record, "old", context);
-  switch (out.event.action) {
+  switch (event.action) {
     case ChangeAction::Insert:
       if (new_row == nullptr) Bad(context + ": \"new\" is required");
-      out.event.new_values = FullRow(table, *new_row, false, context + " new");
+      event.new_values = FullRow(table, *new_row, false, context + " new");
       break;
     case ChangeAction::Update:
       if (new_row == nullptr) Bad(context + ": \"new\" is required");
-      out.event.new_values = FullRow(table, *new_row, true, context + " new");
-      if (old_row != nullptr) out.event.old_values = PartialRow(table, *old_row, context + " old");
+      event.new_values = FullRow(table, *new_row, true, context + " new");
+      if (old_row != nullptr) event.old_values = PartialRow(table, *old_row, context + " old");
       for (const std::size_t key : table.key_columns) {
         const std::string& name = table.columns[key].name;
         if (!new_row->contains(name) && (old_row == nullptr || !old_row->contains(name))) {
@@ -220,13 +232,13 @@ DecodedRecord Decoder::DecodeRecord(std::string_view data) const {
       break;
     case ChangeAction::Delete:
       if (old_row == nullptr) Bad(context + ": \"old\" is required");
-      out.event.old_values = PartialRow(table, *old_row, context + " old");
+      event.old_values = PartialRow(table, *old_row, context + " old");
       for (const std::size_t key : table.key_columns) {
         if (!old_row->contains(table.columns[key].name)) {
           Bad(fmt::format("{}: \"old\" lacks key column '{}'", context, table.columns[key].name));
         }
       }
-      if (out.event.old_values.empty()) Bad(context + ": \"old\" is empty");
+      if (event.old_values.empty()) Bad(context + ": \"old\" is empty");
       break;
     case ChangeAction::Truncate:
       break;
@@ -235,16 +247,15 @@ DecodedRecord Decoder::DecodeRecord(std::string_view data) const {
   if (const auto it = record.find("commit_time"); it != record.end() && !it->is_null()) {
     if (!it->is_string()) Bad(context + ": \"commit_time\" must be an RFC 3339 string");
     try {
-      out.event.commit_time = ParseInstant(it->get_ref<const std::string&>());
+      event.commit_time = ParseInstant(it->get_ref<const std::string&>());
     } catch (const DataError& e) {
       Bad(fmt::format("{}: commit_time: {}", context, e.what()));
     }
   }
   if (const auto it = record.find("source_position"); it != record.end() && !it->is_null()) {
     if (!it->is_string()) Bad(context + ": \"source_position\" must be a string");
-    out.source_position = it->get<std::string>();
+    if (source_position != nullptr) *source_position = it->get<std::string>();
   }
-  return out;
 }
 
 }  // namespace laredo::kinesis::contract

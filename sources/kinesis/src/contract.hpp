@@ -66,7 +66,10 @@ struct DecodedRecord {
 /// manifest does not know are appended, typed from their JSON values.
 class Decoder {
  public:
-  explicit Decoder(const std::map<TableIdentifier, std::vector<ColumnDefinition>>& tables);
+  /// `fast_rows` false makes `DecodeRow` always build a JSON tree (the reference the tests compare
+  /// the fast path with).
+  explicit Decoder(const std::map<TableIdentifier, std::vector<ColumnDefinition>>& tables,
+                   bool fast_rows = true);
   explicit Decoder(const Manifest& manifest);
 
   /// One line of a table object. Throws `laredo::DataError` (code "bad_record"); the caller adds
@@ -77,6 +80,10 @@ class Decoder {
   /// does not follow the contract: bad JSON, unknown table or action, a missing `new` or key, a
   /// value of the wrong type. Never skips silently.
   [[nodiscard]] DecodedRecord DecodeRecord(std::string_view data) const;
+  /// `DecodeRecord` into an existing event, reusing its storage; sets every field but `position`
+  /// and `timestamp`. On a throw the event holds a mix of old and new fields.
+  void DecodeRecordInto(std::string_view data, ChangeEvent& event,
+                        std::optional<std::string>* source_position = nullptr) const;
 
   /// The known table a record names, if it is a JSON object with a valid "table"; used to route
   /// the report of a record `DecodeRecord` rejected. Never throws.
@@ -86,6 +93,7 @@ class Decoder {
 
  private:
   std::map<TableIdentifier, std::shared_ptr<const Table>> tables_;
+  bool fast_rows_ = true;
 };
 
 }  // namespace laredo::kinesis::contract

@@ -50,13 +50,6 @@ bool ShardStreamer::ParentsDone(const Shard& shard) const {
   return true;
 }
 
-void ShardStreamer::Backoff(Shard& shard) {
-  ++shard.throttled;
-  auto delay = std::chrono::milliseconds(100);
-  for (int i = 1; i < shard.throttled && delay < options_.max_throttle_backoff; ++i) delay *= 2;
-  shard.next_poll = Clock::now() + std::min(delay, options_.max_throttle_backoff);
-}
-
 void ShardStreamer::PublishLag() {
   std::int64_t behind = 0;
   for (const auto& [id, shard] : shards_) {
@@ -65,123 +58,142 @@ void ShardStreamer::PublishLag() {
   shared_.millis_behind.store(behind);
 }
 
-void ShardStreamer::Deliver(const std::string& shard_id, aws::KinesisRecord& record,
-                            ChangeHandler& handler) {
-  // The frontier moves for every record read, malformed ones included: they are consumed.
-  frontier_.shards.insert_or_assign(shard_id, SequenceNumber(record.sequence_number));
-  contract::DecodedRecord decoded;
-  try {
-    decoded = decoder_.DecodeRecord(record.data);
-  } catch (const DataError& e) {
-    shared_.malformed.fetch_add(1);
-    Logger()->warn("kinesis stream {}: malformed record {} on {} (partition key '{}'): {}", stream_,
-                   record.sequence_number, shard_id, record.partition_key, e.what());
-    const std::string error =
-        fmt::format("shard {} sequence number {} (partition key '{}'): {}", shard_id,
-                    record.sequence_number, record.partition_key, e.what());
-    if (options_.on_malformed_record) {
-      options_.on_malformed_record(MalformedRecord{shard_id, record.sequence_number,
-                                                   record.partition_key, record.data, e.what()});
-    }
-    // The engine reports it (observer + dead letter) before the frontier can be acknowledged.
-    handler.OnInvalidRecord(InvalidRecord{.table = decoder_.TableOf(record.data),
-                                          .position = frontier_,
-                                          .payload = std::move(record.data),
-                                          .error = error});
-    return;
+void ShardStreamer::ReportInvalid(const std::string& shard_id, aws::KinesisRecord& record,
+                                  const DataError& e, ChangeHandler& handler) {
+  shared_.malformed.fetch_add(1);
+  Logger()->warn("kinesis stream {}: malformed record {} on {} (partition key '{}'): {}", stream_,
+                 record.sequence_number, shard_id, record.partition_key, e.what());
+  const std::string error =
+      fmt::format("shard {} sequence number {} (partition key '{}'): {}", shard_id,
+                  record.sequence_number, record.partition_key, e.what());
+  if (options_.on_malformed_record) {
+    options_.on_malformed_record(MalformedRecord{shard_id, record.sequence_number,
+                                                 record.partition_key, record.data, e.what()});
   }
-  decoded.event.position = frontier_;
-  decoded.event.timestamp = std::chrono::system_clock::now();
-  handler.OnChange(std::move(decoded.event));
+  // The engine reports it (observer + dead letter) before the frontier can be acknowledged.
+  handler.OnInvalidRecord(InvalidRecord{.table = decoder_.TableOf(record.data),
+                                        .position = frontier_,
+                                        .payload = std::move(record.data),
+                                        .error = error});
 }
 
-void ShardStreamer::Poll(std::stop_token stop, Shard& shard, ChangeHandler& handler) {
-  const std::string& id = shard.info.shard_id;
-  try {
-    if (!shard.iterator) {
-      // After the last record delivered on this shard, else from its start.
-      const auto it = frontier_.shards.find(id);
-      shard.iterator = it != frontier_.shards.end()
-                           ? kinesis_.GetShardIterator(stream_, id, "AFTER_SEQUENCE_NUMBER",
-                                                       it->second.ToString())
-                           : kinesis_.GetShardIterator(stream_, id, "TRIM_HORIZON", std::nullopt);
+namespace {
+
+// Assigns over a spent event's position when it holds one: the map's nodes and strings are
+// reused instead of allocated for every event.
+void AssignPosition(Position& position, const StreamPosition& frontier) {
+  if (auto* held = std::any_cast<StreamPosition>(&position)) {
+    *held = frontier;
+  } else {
+    position = frontier;
+  }
+}
+
+}  // namespace
+
+void ShardStreamer::DeliverPage(const std::stop_token& stop, const std::string& shard_id,
+                                FetchedPage& page, ChangeHandler& handler) {
+  const auto now = std::chrono::system_clock::now();
+  // The frontier entry of this shard, made once and then only assigned.
+  auto entry = frontier_.shards.find(shard_id);
+  std::size_t n = 0;
+  // One OnChanges per run of decodable records: the whole page unless malformed records split it,
+  // each reported in its place.
+  const auto flush = [&] {
+    if (n > 0) handler.OnChanges(std::span<ChangeEvent>(batch_.data(), n));
+    n = 0;
+  };
+  for (auto& record : page.records) {
+    // The frontier moves for every record read, malformed ones included: they are consumed.
+    if (entry == frontier_.shards.end()) {
+      entry = frontier_.shards.emplace(shard_id, SequenceNumber(record.sequence_number)).first;
+    } else {
+      entry->second = SequenceNumber(record.sequence_number);
     }
-    auto result = kinesis_.GetRecords(*shard.iterator, options_.max_records_per_call);
-    shard.throttled = 0;
-    shard.millis_behind = result.millis_behind_latest;
-    for (auto& record : result.records) {
+    if (n == batch_.size()) batch_.emplace_back();
+    ChangeEvent& event = batch_[n];
+    try {
+      decoder_.DecodeRecordInto(record.data, event);
+    } catch (const DataError& e) {
+      flush();
       if (stop.stop_requested()) return;
-      Deliver(id, record, handler);
+      ReportInvalid(shard_id, record, e, handler);
+      continue;
     }
-    shard.iterator = std::move(result.next_shard_iterator);
-    if (!shard.iterator) {
+    AssignPosition(event.position, frontier_);
+    event.timestamp = now;
+    ++n;
+  }
+  if (stop.stop_requested()) return;
+  flush();
+}
+
+bool ShardStreamer::DeliverReadyPages(const std::stop_token& stop, PageFetcher& fetcher,
+                                      ChangeHandler& handler) {
+  bool delivered = false;
+  // Shards in id order, one page each per round, so a busy shard does not starve the others.
+  for (auto& [id, shard] : shards_) {
+    if (stop.stop_requested()) return delivered;
+    if (shard.state != ShardState::Reading) continue;
+    auto page = fetcher.TryTake(id);
+    if (!page) continue;
+    delivered = true;
+    DeliverPage(stop, id, *page, handler);
+    // After the records fetched before it: they were read and delivered.
+    if (page->error) std::rethrow_exception(page->error);
+    shard.millis_behind = page->millis_behind_latest;
+    if (page->shard_ended) {
       Logger()->info("kinesis stream {}: shard {} read to its end", stream_, id);
       shard.state = ShardState::Done;
+      fetcher.Forget(id);
       rediscover_ = true;  // its children may be new
-      return;
     }
-    // Kinesis may answer with no records while more lie ahead (MillisBehindLatest > 0), and a
-    // closed shard has nothing to wait for: only a caught-up open shard waits a poll interval.
-    const bool caught_up = result.records.empty() && result.millis_behind_latest == 0 &&
-                           shard.info.ending_sequence_number.empty();
-    shard.next_poll =
-        Clock::now() + (caught_up ? options_.poll_interval : options_.min_get_records_interval);
-  } catch (const RetryableError& e) {
-    if (e.code() == "throttled") {
-      Logger()->debug("kinesis stream {}: shard {} throttled: {}", stream_, id, e.what());
-      Backoff(shard);
-      return;
-    }
-    if (e.code() == "expired_credentials" && options_.credentials_provider) {
-      // The provider renews them; the next poll signs with what it returns.
-      Logger()->info("kinesis stream {}: credentials expired reading shard {}; retrying", stream_,
-                     id);
-      Backoff(shard);
-      return;
-    }
-    if (e.code() == "expired_iterator") {
-      Logger()->info("kinesis stream {}: iterator of shard {} expired; renewing", stream_, id);
-      shard.iterator.reset();  // renewed from the frontier on the next poll
-      shard.next_poll = Clock::now();
-      return;
-    }
-    throw;
   }
+  return delivered;
+}
+
+void ShardStreamer::StartReadyShards(PageFetcher& fetcher) {
+  for (auto& [id, shard] : shards_) {
+    if (shard.state != ShardState::Waiting || !ParentsDone(shard)) continue;
+    shard.state = ShardState::Reading;
+    // After the last record delivered on this shard, else from its start.
+    const auto it = frontier_.shards.find(id);
+    fetcher.Start(id,
+                  it != frontier_.shards.end() ? std::optional<std::string>(it->second.ToString())
+                                               : std::nullopt,
+                  shard.info.ending_sequence_number.empty());
+  }
+}
+
+void ShardStreamer::WaitWhilePaused(const std::stop_token& stop, const PageFetcher& fetcher) {
+  std::unique_lock lock(shared_.mutex);
+  if (!shared_.paused) return;
+  // Paused means parked: nothing is delivered and no request is in flight. A request that was in
+  // flight at Pause finishes (its page waits), and each one's end wakes this wait.
+  shared_.wake.wait(lock, stop, [&] {
+    shared_.parked = shared_.paused && fetcher.InFlightLocked() == 0;
+    return !shared_.paused;
+  });
+  shared_.parked = false;
 }
 
 void ShardStreamer::Run(std::stop_token stop, StreamPosition from, ChangeHandler& handler) {
   frontier_ = std::move(from);
+  // Declared after the state it reads; destroyed (fetch threads joined) before Run returns.
+  PageFetcher fetcher(kinesis_, stream_, options_, shared_);
   while (!stop.stop_requested()) {
-    {
-      std::unique_lock lock(shared_.mutex);
-      if (shared_.paused) {
-        shared_.parked = true;
-        shared_.wake.wait(lock, stop, [&] { return !shared_.paused; });
-        shared_.parked = false;
-      }
-    }
+    WaitWhilePaused(stop, fetcher);
     if (stop.stop_requested()) break;
     if (rediscover_ || Clock::now() - last_discovery_ >= options_.shard_discovery_interval) {
       Discover();
     }
-    for (auto& [id, shard] : shards_) {
-      if (shard.state == ShardState::Waiting && ParentsDone(shard)) {
-        shard.state = ShardState::Reading;
-        shard.next_poll = Clock::now();
-      }
-    }
-    auto next_wake = last_discovery_ + options_.shard_discovery_interval;
-    // Shards in id order; each ready one gets one GetRecords per round.
-    for (auto& [id, shard] : shards_) {
-      if (stop.stop_requested()) return;
-      if (shard.state != ShardState::Reading) continue;
-      if (shard.next_poll <= Clock::now()) Poll(stop, shard, handler);
-      if (shard.state == ShardState::Reading) next_wake = std::min(next_wake, shard.next_poll);
-    }
+    StartReadyShards(fetcher);
+    const bool delivered = DeliverReadyPages(stop, fetcher, handler);
     PublishLag();
-    if (rediscover_) continue;
+    if (delivered || rediscover_) continue;
     std::unique_lock lock(shared_.mutex);
-    shared_.wake.wait_until(lock, stop, next_wake, [&] { return shared_.paused; });
+    shared_.wake.wait_until(lock, stop, last_discovery_ + options_.shard_discovery_interval,
+                            [&] { return shared_.paused || fetcher.AnyReadyLocked(); });
   }
 }
 

@@ -10,6 +10,7 @@
 #include "laredo/logging.hpp"
 #include "s3_client.hpp"
 #include "shard_streamer.hpp"
+#include "source_internals.hpp"
 
 namespace laredo::kinesis {
 namespace {
@@ -23,24 +24,22 @@ const StreamPosition& AsStreamPosition(const Position& position) {
   return *p;
 }
 
-// The public hook names an AWS error; these turn it into the response the server would send.
-aws::FaultInjector JsonFault(const SourceOptions& options) {
-  if (!options.fault_injector) return {};
-  return
-      [hook = options.fault_injector](std::string_view operation) -> std::optional<http::Response> {
-        auto type = hook(operation);
-        if (!type) return std::nullopt;
-        return http::Response{
-            .status = 400,
-            .headers = {},
-            .body = nlohmann::json{{"__type", *type}, {"message", "injected"}}.dump()};
-      };
+// The test hook names an AWS error; these turn it into the response the server would send.
+aws::FaultInjector JsonFault(const AwsFaultHook& fault_hook) {
+  if (!fault_hook) return {};
+  return [hook = fault_hook](std::string_view operation) -> std::optional<http::Response> {
+    auto type = hook(operation);
+    if (!type) return std::nullopt;
+    return http::Response{
+        .status = 400,
+        .headers = {},
+        .body = nlohmann::json{{"__type", *type}, {"message", "injected"}}.dump()};
+  };
 }
 
-aws::FaultInjector XmlFault(const SourceOptions& options) {
-  if (!options.fault_injector) return {};
-  return [hook =
-              options.fault_injector](std::string_view operation) -> std::optional<http::Response> {
+aws::FaultInjector XmlFault(const AwsFaultHook& fault_hook) {
+  if (!fault_hook) return {};
+  return [hook = fault_hook](std::string_view operation) -> std::optional<http::Response> {
     auto type = hook(operation);
     if (!type) return std::nullopt;
     return http::Response{
@@ -54,6 +53,7 @@ aws::FaultInjector XmlFault(const SourceOptions& options) {
 
 struct Source::Impl {
   SourceOptions options;
+  AwsFaultHook fault_hook;  // tests only (SourceInternals)
   std::unique_ptr<aws::S3Client> s3;
   std::unique_ptr<aws::KinesisClient> kinesis;
   std::optional<contract::Manifest> manifest;
@@ -107,6 +107,7 @@ struct Source::Impl {
     if (options.read_timeout <= std::chrono::milliseconds(0)) {
       problems.emplace_back("SourceOptions.read_timeout must be positive");
     }
+    options.throttle_backoff.Validate("SourceOptions.throttle_backoff", problems);
     // Each endpoint on its own, so that a bad one does not hide a bad other.
     const http::Endpoint s3_endpoint = aws::ResolveEndpoint(
         options.s3_endpoint, "s3", options.region, "SourceOptions.s3_endpoint", problems);
@@ -129,9 +130,9 @@ struct Source::Impl {
                                     .endpoint = endpoint,
                                     .fault_injector = std::move(fault)};
         };
-    s3 = std::make_unique<aws::S3Client>(service("s3", s3_endpoint, XmlFault(options)));
+    s3 = std::make_unique<aws::S3Client>(service("s3", s3_endpoint, XmlFault(fault_hook)));
     kinesis = std::make_unique<aws::KinesisClient>(
-        service("kinesis", kinesis_endpoint, JsonFault(options)));
+        service("kinesis", kinesis_endpoint, JsonFault(fault_hook)));
   }
 
   void ReadObject(std::stop_token stop, const TableIdentifier& table, const std::string& key,
@@ -167,6 +168,10 @@ Source::Source(SourceOptions options) : impl_(std::make_unique<Impl>()) {
 }
 
 Source::~Source() = default;
+
+void SourceInternals::SetFaultInjector(Source& source, AwsFaultHook hook) {
+  source.impl_->fault_hook = std::move(hook);
+}
 
 std::map<TableIdentifier, std::vector<ColumnDefinition>> Source::Init(const SourceConfig& config) {
   Impl& d = *impl_;

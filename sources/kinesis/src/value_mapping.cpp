@@ -338,6 +338,49 @@ std::chrono::system_clock::time_point ParseInstant(std::string_view text) {
   return Clock::time_point{std::chrono::microseconds{micros}};
 }
 
+std::optional<Value> ValueFromJsonString(std::string text, ColumnKind kind) {
+  switch (kind) {
+    case ColumnKind::Unknown:
+    case ColumnKind::Text:
+      return Value(std::move(text));
+    case ColumnKind::Int: {
+      std::int64_t v = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (ec == std::errc() && end == text.data() + text.size() && !text.empty()) return Value(v);
+      return std::nullopt;
+    }
+    case ColumnKind::Double: {
+      if (text == "NaN") return Value(std::numeric_limits<double>::quiet_NaN());
+      if (text == "Infinity") return Value(std::numeric_limits<double>::infinity());
+      if (text == "-Infinity") return Value(-std::numeric_limits<double>::infinity());
+      if (!IsNumericText(text)) return std::nullopt;
+      double v = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (ec == std::errc() && end == text.data() + text.size()) return Value(v);
+      return std::nullopt;
+    }
+    case ColumnKind::Numeric:
+      if (IsNumericText(text)) return Value::Numeric(std::move(text));
+      return std::nullopt;
+    case ColumnKind::Bool:
+    case ColumnKind::Json:
+      return std::nullopt;
+    case ColumnKind::Uuid:
+      return Value::Uuid(CanonicalUuid(text));
+    case ColumnKind::Bytes:
+      return Value::Bytes(DecodeBase64(text));
+    case ColumnKind::Date:
+      return Value::Date(ParseDate(text));
+    case ColumnKind::Time:
+      return Value::Time(ParseTime(text));
+    case ColumnKind::Timestamp:
+      return Value::Timestamp(ParseTimestamp(text, false));
+    case ColumnKind::TimestampTz:
+      return Value::TimestampTz(ParseTimestamp(text, true));
+  }
+  return std::nullopt;
+}
+
 Value ToValue(const json& j, ColumnKind kind) {
   if (j.is_null()) return Value();
   switch (kind) {

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "laredo/value.hpp"
@@ -36,6 +38,12 @@ ColumnKind KindForType(std::string_view type_name);
 /// Throws `laredo::DataError` (code "bad_record") when the JSON value does not fit the kind; the
 /// message says what was expected and what was found, and the caller adds the column.
 Value ToValue(const nlohmann::json& json, ColumnKind kind);
+
+/// What `ToValue` gives for a JSON string holding `text` (already unescaped), for every kind but
+/// `Json` (whose text is the string re-serialised); nullopt where `ToValue` reports a type
+/// mismatch. Bad text of a text-carried type (uuid, date, base64, ...) throws as `ToValue` does.
+/// For parsers that do not build an `nlohmann::json` tree.
+std::optional<Value> ValueFromJsonString(std::string text, ColumnKind kind);
 
 /// Time parsing for the contract's text forms. Each throws `laredo::DataError` ("bad_record").
 /// "YYYY-MM-DD" (or "infinity"/"-infinity") -> days since 1970-01-01.

@@ -6,6 +6,7 @@
 #include "laredo/error.hpp"
 #include "laredo/kinesis/dynamodb_checkpoint_store.hpp"
 #include "laredo/kinesis/position.hpp"
+#include "source_internals.hpp"
 
 namespace laredo::kinesis::it {
 namespace {
@@ -161,7 +162,8 @@ void CheckpointIt::ExpectABaselineStartsANewLineage(
     options.checkpoint_store = make_store();
     // The stream waits until the baseline's ACK has been handled, so that ACK is always behind
     // the first run's checkpoint (not overtaken by the replayed records).
-    options.fault_injector = [observer](std::string_view operation) -> std::optional<std::string> {
+    const AwsFaultHook wait_for_ack =
+        [observer](std::string_view operation) -> std::optional<std::string> {
       if (operation == "ListShards") {
         laredo::testing::Eventually(
             [&] { return !observer->Acks().empty() || !observer->Errors().empty(); }, 10s);
@@ -169,7 +171,9 @@ void CheckpointIt::ExpectABaselineStartsANewLineage(
       return std::nullopt;
     };
     Engine engine(engine_options);
-    engine.AddSource("kinesis", std::make_shared<Source>(options));
+    auto source = std::make_shared<Source>(options);
+    SourceInternals::SetFaultInjector(*source, wait_for_ack);
+    engine.AddSource("kinesis", source);
     auto target = std::make_shared<laredo::testing::RecordingTarget>();  // keeps nothing
     engine.AddPipeline("kinesis", kUsers, target);
     engine.Start();

@@ -8,6 +8,7 @@
 #include "laredo/error.hpp"
 #include "laredo/kinesis/position.hpp"
 #include "laredo/memory/indexed_target.hpp"
+#include "source_internals.hpp"
 
 namespace laredo::kinesis::it {
 namespace {
@@ -24,8 +25,9 @@ class StreamIt : public AwsTest {
                 nlohmann::json::object());
   }
 
-  std::unique_ptr<Source> Init(SourceOptions options) {
+  std::unique_ptr<Source> Init(SourceOptions options, AwsFaultHook fault_hook = {}) {
     auto source = std::make_unique<Source>(std::move(options));
+    if (fault_hook) SourceInternals::SetFaultInjector(*source, std::move(fault_hook));
     source->Init(SourceConfig{.tables = {kUsers}, .options = {}});
     return source;
   }
@@ -284,7 +286,7 @@ TEST_F(StreamIt, ThrottlingAndExpiredIteratorsLoseNothing) {
   std::atomic<int> calls{0};
   std::atomic<int> throttled{0};
   std::atomic<int> expired{0};
-  options.fault_injector = [&](std::string_view operation) -> std::optional<std::string> {
+  const AwsFaultHook faults = [&](std::string_view operation) -> std::optional<std::string> {
     if (operation != "GetRecords") return std::nullopt;
     const int n = ++calls;
     if (n % 3 == 0) {
@@ -297,7 +299,7 @@ TEST_F(StreamIt, ThrottlingAndExpiredIteratorsLoseNothing) {
     }
     return std::nullopt;
   };
-  auto source = Init(options);
+  auto source = Init(options, faults);
   CollectingHandler handler;
   StreamThread thread(*source, Position(), handler);
   ASSERT_TRUE(handler.AwaitCount(kKeys * kRounds, 60s)) << thread.Error();

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "laredo/backoff.hpp"
 #include "laredo/kinesis/aws_credentials.hpp"
 #include "laredo/kinesis/checkpoint_store.hpp"
 #include "laredo/sync_source.hpp"
@@ -62,9 +63,12 @@ struct SourceOptions {
   /// How often the shard list is refreshed to find new shards; it is also refreshed whenever a
   /// shard ends. Default 10 s.
   std::chrono::milliseconds shard_discovery_interval{10'000};
-  /// Longest wait after repeated throttling of one shard (the wait doubles from 100 ms). Default 5
-  /// s.
-  std::chrono::milliseconds max_throttle_backoff{5000};
+  /// Wait before polling a shard again after it was throttled (or its temporary credentials
+  /// expired): `Delay(n)` after the n-th consecutive time, per shard, while the other shards go
+  /// on. Default 100 ms doubling up to 5 s.
+  Backoff throttle_backoff{.initial = std::chrono::milliseconds(100),
+                           .max = std::chrono::milliseconds(5000),
+                           .multiplier = 2.0};
   /// Longest wait for connecting to an endpoint: the TCP connection and the TLS handshake (name
   /// resolution is left to the system resolver and its own limits). Default 10 s.
   std::chrono::milliseconds connect_timeout{10'000};
@@ -85,12 +89,6 @@ struct SourceOptions {
   /// engine reports it to its observer and writes a dead letter), is logged and counted
   /// (`Source::MalformedRecords`). Must not throw. Default none.
   std::function<void(const MalformedRecord&)> on_malformed_record;
-
-  /// Testing hook: called before every AWS request with its operation name ("GetRecords",
-  /// "GetShardIterator", "GetObject", ...). Returning an AWS error type (for example
-  /// "ProvisionedThroughputExceededException" or "ExpiredIteratorException") makes the request
-  /// fail with that error instead of reaching the server. Default none.
-  std::function<std::optional<std::string>(std::string_view operation)> fault_injector;
 };
 
 /// Baseline from a JSON-Lines snapshot in S3, then the change stream from Kinesis. The data
@@ -98,9 +96,12 @@ struct SourceOptions {
 ///
 /// Positions are `StreamPosition` values (the `std::any` payload): the snapshot id plus, per
 /// shard, the sequence number of the last record delivered. Every event carries the frontier of
-/// every shard as of that event. Records reach the handler one at a time, from the thread running
-/// `Stream`; a child shard is read only after all of its parents were read to their end, so the
-/// changes of one key stay in order across splits and merges.
+/// every shard as of that event. Each GetRecords page reaches the handler in one
+/// `ChangeHandler::OnChanges` call (split around malformed records, which go to
+/// `OnInvalidRecord` in their place), from the thread running `Stream`, while a few fetch threads
+/// of the source read the next pages of every shard (at most two pages per shard ahead). A child
+/// shard is read only after all of its parents were read to their end, so the changes of one key
+/// stay in order across splits and merges.
 ///
 /// Threading contract: that of `laredo::SyncSource`. `Init`, `ValidateTables`, `Baseline` and
 /// `Stream` come from one thread; `Ack`, `Pause`, `Resume`, `GetLag`, `State`,
@@ -137,6 +138,9 @@ class Source final : public laredo::SyncSource {
   struct Impl;
 
  private:
+  // The library's own tests reach the implementation (fault injection) through it; it is declared
+  // in an internal header only.
+  friend struct SourceInternals;
   std::unique_ptr<Impl> impl_;
 };
 
