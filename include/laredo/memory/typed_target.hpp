@@ -29,7 +29,7 @@ namespace laredo::memory {
 template <typename T>
 struct TypedIndex {
   std::string name{};
-  std::function<std::vector<Value>(const T&)> key;
+  std::function<std::vector<Value>(const T&)> key{};
   /// A unique index answers `Lookup` with the value written last when several share a key (the
   /// replica never rejects a row the source sent); `LookupAll` returns all of them. Default false.
   bool unique = false;
@@ -41,7 +41,7 @@ struct TypedTargetOptions {
   /// Builds the stored value from a row (baseline rows, inserts, updates). Required. What it
   /// throws fails the change as a `laredo::DataError` (no retries: the pipeline's error policy
   /// dead-letters or skips it, or stops). It never sees `Value::Unchanged()`.
-  std::function<T(const Row&)> make;
+  std::function<T(const Row&)> make{};
   /// Secondary indexes. Default none.
   std::vector<TypedIndex<T>> indexes{};
   /// Answers a change of the table's columns. Default (empty): `Continue`, the right answer when
@@ -53,7 +53,7 @@ struct TypedTargetOptions {
   /// Optional: the row a value came from (its columns, at least those `make` reads). With it the
   /// engine fills unchanged (TOAST) values of an update from the stored value; without it such an
   /// update re-baselines the table unless the change itself carries the old values. Default none.
-  std::function<Row(const T&)> to_row;
+  std::function<Row(const T&)> to_row{};
 };
 
 /// An in-memory replica of one table as the user's own values: `T`, built from each row by

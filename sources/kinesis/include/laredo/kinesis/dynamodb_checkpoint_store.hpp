@@ -13,23 +13,23 @@ namespace laredo::kinesis {
 /// Where a `DynamoDbCheckpointStore` keeps its checkpoint.
 struct DynamoDbCheckpointOptions {
   /// Table name; required. Its hash key is a string attribute named `key_attribute`.
-  std::string table;
+  std::string table{};
   /// The checkpoint's item key, e.g. "orders-replica/orders-cdc"; required. Consumers that
   /// must not share progress use different keys.
-  std::string key;
+  std::string key{};
   /// Name of the table's hash key attribute. Default "id".
   std::string key_attribute = "id";
   /// Default: AWS_REGION / AWS_DEFAULT_REGION.
-  std::string region;
+  std::string region{};
   /// Endpoint URL override ("http://127.0.0.1:8000" for a local server). Default: the region's.
-  std::string endpoint;
+  std::string endpoint{};
   /// Default: from the environment (`AwsCredentials::FromEnvironment`).
-  std::optional<AwsCredentials> credentials;
+  std::optional<AwsCredentials> credentials{};
   /// Renews temporary credentials (see `AwsCredentialsProvider`); asked before every request
   /// and preferred over `credentials`. An ExpiredToken answer is a `RetryableError`
   /// ("expired_credentials"), so the retry signs with what the provider returns then.
   /// Default none.
-  AwsCredentialsProvider credentials_provider;
+  AwsCredentialsProvider credentials_provider{};
   /// Time limits of each request, as `SourceOptions::connect_timeout` and `read_timeout`: a
   /// DynamoDB endpoint that never answers fails `Load` or `Save` ("timed out after N ms talking
   /// to HOST", a `RetryableError`) within them. Defaults 10 s and 30 s.

@@ -18,9 +18,9 @@ namespace laredo::kinesis {
 /// Thread-safety: a value type.
 struct StreamPosition {
   /// The manifest's `snapshot_id`. May be empty (no snapshot).
-  std::string snapshot_id;
+  std::string snapshot_id{};
   /// Shard id -> last sequence number reflected.
-  std::map<std::string, SequenceNumber> shards;
+  std::map<std::string, SequenceNumber> shards{};
 
   /// Negative, zero or positive as `a` is before, at or after `b`. A total order:
   ///  1. different snapshot ids compare as their bytes. Positions of different snapshots never

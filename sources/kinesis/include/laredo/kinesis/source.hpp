@@ -20,13 +20,13 @@ namespace laredo::kinesis {
 
 /// A Kinesis record that does not follow the data contract (docs/kinesis-data-contract.md).
 struct MalformedRecord {
-  std::string shard_id;
-  std::string sequence_number;
-  std::string partition_key;
+  std::string shard_id{};
+  std::string sequence_number{};
+  std::string partition_key{};
   /// The record's data as received.
-  std::string data;
+  std::string data{};
   /// Why it was rejected.
-  std::string error;
+  std::string error{};
 };
 
 /// Configuration of `Source`. Validated once, in `Init`, which reports every problem at once in
@@ -34,24 +34,24 @@ struct MalformedRecord {
 /// endpoint hosts) may contain control characters.
 struct SourceOptions {
   /// S3 bucket holding `manifest.json` and the table objects. Required.
-  std::string bucket;
+  std::string bucket{};
   /// Key prefix of the snapshot, e.g. "exports/orders" (a trailing '/' is optional). Default "".
-  std::string prefix;
+  std::string prefix{};
   /// Kinesis stream to follow. Default "": the manifest's `stream`.
-  std::string stream_name;
+  std::string stream_name{};
   /// Default "": AWS_REGION, else AWS_DEFAULT_REGION.
-  std::string region;
+  std::string region{};
   /// Endpoint URL overrides ("http://127.0.0.1:4567"); plain HTTP is allowed. Default "": AWS.
   /// S3 is addressed path-style (https://host/bucket/key).
-  std::string s3_endpoint;
-  std::string kinesis_endpoint;
+  std::string s3_endpoint{};
+  std::string kinesis_endpoint{};
   /// Default: from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.
-  std::optional<AwsCredentials> credentials;
+  std::optional<AwsCredentials> credentials{};
   /// Renews temporary credentials (see `AwsCredentialsProvider`); asked before every request
   /// and preferred over `credentials`. An ExpiredToken answer is a `RetryableError`
   /// ("expired_credentials"), so the retry signs with what the provider returns then.
   /// Default none.
-  AwsCredentialsProvider credentials_provider;
+  AwsCredentialsProvider credentials_provider{};
 
   /// How long an open, caught-up shard (no records, MillisBehindLatest 0) waits before its next
   /// GetRecords. Default 1 s.
@@ -82,13 +82,13 @@ struct SourceOptions {
 
   /// Where acknowledged positions are kept. With one, `SupportsResume()` is true and a restart
   /// continues after the saved position. Default none.
-  std::shared_ptr<CheckpointStore> checkpoint_store;
+  std::shared_ptr<CheckpointStore> checkpoint_store{};
 
   /// Called (on the thread running `Stream`) for each record that does not follow the contract.
   /// Such a record produces no change event: it goes to `ChangeHandler::OnInvalidRecord` (the
   /// engine reports it to its observer and writes a dead letter), is logged and counted
   /// (`Source::MalformedRecords`). Must not throw. Default none.
-  std::function<void(const MalformedRecord&)> on_malformed_record;
+  std::function<void(const MalformedRecord&)> on_malformed_record{};
 };
 
 /// Baseline from a JSON-Lines snapshot in S3, then the change stream from Kinesis. The data
