@@ -31,7 +31,9 @@ inline void LoseConnectionUnderBackpressure(PgTest& t, SlotMode mode,
   t.Exec("CREATE TABLE " + t.Q("t") + " (id int PRIMARY KEY)");
   auto options = t.Options(mode);
   options.reconnect.max_attempts = 200;  // a restarting server refuses connections for a while
-  Harness h(options);
+  // The same for the engine's retries of the re-baseline an ephemeral slot needs after a crash:
+  // with 5 (the fast options) they could all fail within the server's restart.
+  Harness h(options, /*source_max_retries=*/2000);
   auto target = std::make_shared<laredo::testing::RecordingTarget>();
   PipelineOptions pipeline;
   pipeline.buffer_capacity = 1;

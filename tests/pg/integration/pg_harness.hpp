@@ -27,11 +27,17 @@ using laredo::testing::Eventually;
 
 /// An engine with a recording observer and one pg source (id "pg"), not started yet.
 struct Harness {
-  explicit Harness(SourceOptions options)
+  /// `source_max_retries`: how many failed attempts in a row the engine allows the source (a
+  /// restarting server refuses connections for a while; the fast options retry every few ms).
+  explicit Harness(SourceOptions options, int source_max_retries = 5)
       : observer(std::make_shared<laredo::testing::RecordingObserver>()),
         source(std::make_shared<Source>(std::move(options))),
-        engine(laredo::testing::FastOptions(observer)) {
+        engine(WithRetries(laredo::testing::FastOptions(observer), source_max_retries)) {
     engine.AddSource("pg", source);
+  }
+  static EngineOptions WithRetries(EngineOptions options, int retries) {
+    options.source_max_retries = retries;
+    return options;
   }
   std::shared_ptr<laredo::testing::RecordingObserver> observer;
   std::shared_ptr<Source> source;
@@ -184,12 +190,13 @@ class PgTest : public ::testing::Test {
   }
 
   SourceOptions Options(SlotMode mode = SlotMode::Stateful) const {
-    return SourceOptions{.conninfo = conninfo_,
-                         .slot_mode = mode,
-                         .slot_name = name_,
-                         .publication_name = name_,
-                         .reconnect = {.backoff = {.initial = 20ms, .max = 200ms, .multiplier = 2.0}},
-                         .status_interval = 100ms};
+    return SourceOptions{
+        .conninfo = conninfo_,
+        .slot_mode = mode,
+        .slot_name = name_,
+        .publication_name = name_,
+        .reconnect = {.backoff = {.initial = 20ms, .max = 200ms, .multiplier = 2.0}},
+        .status_interval = 100ms};
   }
 
   std::string conninfo_;
