@@ -29,7 +29,7 @@ void ChangeQueue::NoteSeqLocked(const Item& item) {
   }
 }
 
-ChangeQueue::PushResult ChangeQueue::Push(Item item, const std::stop_token& stop,
+ChangeQueue::PushResult ChangeQueue::Push(Item&& item, const std::stop_token& stop,
                                           const BackpressureHook* while_blocked) {
   const std::size_t weight = Weight(item);
   const bool is_change = std::holds_alternative<ChangeRun>(item);

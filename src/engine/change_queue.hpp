@@ -42,7 +42,8 @@ class ChangeQueue {
   /// Queues `item`, waiting for room while full (always for control steps and baseline rows; for
   /// changes under BufferPolicy::Block or while paused). `while_blocked`, when set, runs every
   /// `interval` while waiting, without the lock; its exceptions leave the call, item not queued.
-  PushResult Push(Item item, const std::stop_token& stop, const BackpressureHook* while_blocked);
+  /// `item` is moved from only when queued (Queued); after any other result it is intact.
+  PushResult Push(Item&& item, const std::stop_token& stop, const BackpressureHook* while_blocked);
 
   enum class TakeResult { Items, Timeout, Exit };
   /// Waits until there is something to apply and moves every queued item to `out`. Returns

@@ -58,7 +58,7 @@ bool Pipeline::Enqueue(Item item, const std::stop_token& stop,
     case ChangeQueue::PushResult::Rejected:
       break;
   }
-  // Full under BufferPolicy::Error (only change runs are rejected; `item` was not moved from).
+  // Full under BufferPolicy::Error: only change runs are rejected, and Push left `item` intact.
   const auto& run = std::get<ChangeRun>(item);
   const auto reason =
       fmt::format("buffer full ({} changes) under BufferPolicy::Error", options_.buffer_capacity);

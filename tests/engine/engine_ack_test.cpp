@@ -173,6 +173,55 @@ TEST(EnginePause, PausedPipelinesHoldChangesEvenUnderDropOldest) {
   EXPECT_EQ(target->Count() + static_cast<std::size_t>(observer->dropped.load()), 200U);
 }
 
+// BufferPolicy::Error: a change that finds the buffer full is dead-lettered, then the error
+// policy decides: Isolate fails the pipeline and holds the ACK before it; Skip goes on.
+void OverflowUnderErrorPolicy(ErrorAction action) {
+  auto source = UsersSource({.stream_batch = 1});
+  auto target = std::make_shared<RecordingTarget>();
+  auto dead = std::make_shared<InMemoryDeadLetterSink>();
+  PipelineOptions options;
+  options.buffer_capacity = 2;
+  options.buffer_policy = BufferPolicy::Error;
+  options.error_policy.on_exhausted = action;
+  options.dead_letter = dead;
+  Engine engine(FastOptions());
+  engine.AddSource("s", source);
+  const auto id = engine.AddPipeline("s", kUsers, target, options);
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(10s));
+  target->CloseGate();
+  const auto first = source->EmitInsert(kUsers, User(1, "a"));
+  ASSERT_TRUE(target->AwaitBlocked());  // id 1 is in the target, the buffer is empty
+  source->EmitInsert(kUsers, User(2, "b"));
+  source->EmitInsert(kUsers, User(3, "c"));  // the buffer is full
+  const auto overflow = source->EmitInsert(kUsers, User(4, "d"));
+  ASSERT_TRUE(source->AwaitDelivered(overflow, 10s));
+  ASSERT_EQ(dead->Count(), 1U);
+  EXPECT_EQ(dead->Letters()[0].new_values, User(4, "d"));
+  EXPECT_NE(dead->Letters()[0].error.find("buffer full"), std::string::npos);
+  target->OpenGate();
+  if (action == ErrorAction::Isolate) {
+    ASSERT_TRUE(Eventually([&] { return engine.Pipeline(id).state == PipelineState::Error; }));
+    engine.Stop();
+    EXPECT_LE(source->LastAck().value_or(0), first);  // nothing after id 1 is released
+  } else {
+    // Once the buffer has room again (a change offered while it is still full is rejected too).
+    ASSERT_TRUE(Eventually([&] { return target->CountOf("insert") == 3U; }));
+    const auto last = source->EmitInsert(kUsers, User(5, "e"));
+    ASSERT_TRUE(source->AwaitAck(last, 10s));
+    EXPECT_EQ(target->CountOf("insert"), 4U);  // 1, 2, 3 and 5: only the overflow is missing
+    EXPECT_EQ(engine.Pipeline(id).state, PipelineState::Streaming);
+  }
+}
+
+TEST(EngineBackpressure, ErrorPolicyOverflowIsolatesAndHoldsTheAck) {
+  OverflowUnderErrorPolicy(ErrorAction::Isolate);
+}
+
+TEST(EngineBackpressure, ErrorPolicyOverflowUnderSkipIsDeadLetteredAndGoesOn) {
+  OverflowUnderErrorPolicy(ErrorAction::Skip);
+}
+
 TEST(EngineBackpressure, DropOldestDiscardsAndReportsWhileRunning) {
   auto source = UsersSource();
   auto target = std::make_shared<RecordingTarget>();
