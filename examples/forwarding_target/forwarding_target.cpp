@@ -153,7 +153,11 @@ bool ForwardingTarget::IsDurable() {
   return buffered_.empty();
 }
 
-void ForwardingTarget::OnClose(const laredo::TableIdentifier&) { FlushNow(); }
+void ForwardingTarget::OnClose(const laredo::TableIdentifier&) {
+  FlushNow();
+  std::lock_guard lk(mu_);
+  reporter_ = nullptr;  // the engine's reporter is valid only until OnClose returns
+}
 
 std::uint64_t ForwardingTarget::lines_written() const {
   std::lock_guard lk(mu_);
