@@ -120,8 +120,10 @@ class SyncTarget {
   /// otherwise it must accept a change it already applied (its position tells it).
   virtual void OnChanges(const TableIdentifier& table, std::span<const TargetChange> changes);
 
-  /// Called once, before `OnInit`, with an object the target may keep until `OnClose` returns to
-  /// report durability as it happens (see `DurabilityReporter`). Default: ignored.
+  /// Called before `OnInit` with an object the target may keep until `OnClose` returns to report
+  /// durability as it happens (see `DurabilityReporter`). A target bound to several pipelines
+  /// gets one reporter per pipeline: report each table's tickets to the reporter that came with
+  /// that table (the first `OnInit` after it). Default: ignored.
   virtual void SetDurabilityReporter(DurabilityReporter* reporter) { (void)reporter; }
 
   /// True when everything applied so far is durable, so the source may release it. A target whose
