@@ -122,8 +122,8 @@ class SyncTarget {
 
   /// Called before `OnInit` with an object the target may keep until `OnClose` returns to report
   /// durability as it happens (see `DurabilityReporter`). A target bound to several pipelines
-  /// gets one reporter per pipeline: report each table's tickets to the reporter that came with
-  /// that table (the first `OnInit` after it). Default: ignored.
+  /// is called once per pipeline, with no way to tell the reporters apart: such a target should
+  /// answer `IsDurable` instead. Default: ignored.
   virtual void SetDurabilityReporter(DurabilityReporter* reporter) { (void)reporter; }
 
   /// True when everything applied so far is durable, so the source may release it. A target whose
