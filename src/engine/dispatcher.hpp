@@ -106,7 +106,7 @@ class Dispatcher final : public ChangeHandler {
   BackpressureHook hook_;
   bool dispatched_ = false;
   std::uint16_t cached_route_ = Batch<ChangeEvent>::kNoRoute;  // the table of the last change
-  /// Per route, the changes of the batch being dispatched: [begin, end), count, last index.
+  /// Per route, the changes of the batch being dispatched: [begin, end) and how many.
   struct Span {
     std::uint32_t begin = 0, end = 0, count = 0;
   };

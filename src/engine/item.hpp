@@ -2,7 +2,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -72,8 +71,5 @@ using Item = std::variant<InitStep, BaselineBeginStep, BaselineRows, BaselineCom
   if (const auto* done = std::get_if<BaselineCompleteStep>(&item)) return done->seq;
   return 0;
 }
-
-/// "init", "baseline_begin", ... for messages (changes: "change").
-[[nodiscard]] std::string_view StepName(const Item& item);
 
 }  // namespace laredo::engine

@@ -9,21 +9,6 @@
 
 namespace laredo::engine {
 
-std::string_view StepName(const Item& item) {
-  return std::visit(
-      [](const auto& it) -> std::string_view {
-        using T = std::decay_t<decltype(it)>;
-        if constexpr (std::is_same_v<T, InitStep>) return "init";
-        if constexpr (std::is_same_v<T, BaselineBeginStep>) return "baseline_begin";
-        if constexpr (std::is_same_v<T, BaselineRows>) return "baseline_row";
-        if constexpr (std::is_same_v<T, BaselineCompleteStep>) return "baseline_complete";
-        if constexpr (std::is_same_v<T, ChangeRun>) return "change";
-        if constexpr (std::is_same_v<T, SchemaChangeStep>) return "schema_change";
-        return "resume";
-      },
-      item);
-}
-
 void Pipeline::ApplyInit(const InitStep& step) {
   TargetLock lock(target_mutex_);
   target_->OnInit(table_, *step.columns);

@@ -27,7 +27,6 @@ SourceRunner::SourceRunner(std::string id, std::shared_ptr<SyncSource> source,
 
 SourceRunner::~SourceRunner() {
   thread_.request_stop();
-  wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   acker_.Stop();
 }
@@ -47,7 +46,6 @@ void SourceRunner::Start() {
 
 void SourceRunner::StopAndJoinSource() {
   thread_.request_stop();
-  wake_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -90,7 +88,6 @@ void SourceRunner::StopForEngine(const std::string& reason) {
   }
   for (Pipeline* p : pipelines_) p->Halt(PipelineState::Stopped, "source stopped: " + reason);
   thread_.request_stop();
-  wake_.notify_all();
   hooks_.status_changed();
 }
 

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -113,7 +112,6 @@ class SourceRunner final : public PipelineUpstream {
   std::map<TableIdentifier, std::optional<std::uint64_t>> baseline_estimates_;
 
   mutable std::mutex mu_;  // guards the members below
-  std::condition_variable_any wake_;
   std::optional<std::string> error_;
   std::optional<std::string> retry_error_;  // the failure being retried
   bool retrying_ = false;
