@@ -6,11 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "laredo/error_codes.hpp"
+
 namespace laredo {
 
 /// Root of every exception the library throws. `code()` is a stable, machine-readable string
-/// (for example "config", "wrong_type", "bad_position") that callers may switch on; the message is
-/// for humans and may change between releases.
+/// that callers may switch on; every code the library uses is a constant of `laredo::codes`
+/// (`laredo/error_codes.hpp`, which lists them with their meaning). The message is for humans and
+/// may change between releases.
 class Error : public std::runtime_error {
  public:
   Error(std::string code, const std::string& message)
@@ -58,7 +61,8 @@ class DataError : public Error {
 /// taking a fresh baseline that replaces the targets' contents, then streams from its position.
 class RebaselineRequired : public Error {
  public:
-  explicit RebaselineRequired(const std::string& reason) : Error("rebaseline_required", reason) {}
+  explicit RebaselineRequired(const std::string& reason)
+      : Error(codes::kRebaselineRequired, reason) {}
 };
 
 /// Thrown by a target's `SyncTarget::OnChanges` when the first `applied()` changes of the batch
@@ -67,7 +71,7 @@ class RebaselineRequired : public Error {
 class PartialBatchError : public Error {
  public:
   PartialBatchError(std::size_t applied, std::exception_ptr cause, const std::string& message)
-      : Error("partial_batch", message), applied_(applied), cause_(std::move(cause)) {}
+      : Error(codes::kPartialBatch, message), applied_(applied), cause_(std::move(cause)) {}
 
   [[nodiscard]] std::size_t applied() const noexcept { return applied_; }
   [[nodiscard]] const std::exception_ptr& cause() const noexcept { return cause_; }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo {
 namespace {
@@ -53,7 +54,7 @@ std::size_t InMemoryDeadLetterSink::Count() const {
 JsonLinesDeadLetterSink::JsonLinesDeadLetterSink(std::filesystem::path path)
     : path_(std::move(path)), out_(path_, std::ios::app) {
   if (!out_) {
-    throw Error("dead_letter_io", "cannot open dead-letter file " + path_.string());
+    throw Error(codes::kDeadLetterIo, "cannot open dead-letter file " + path_.string());
   }
 }
 
@@ -80,7 +81,7 @@ void JsonLinesDeadLetterSink::Write(const DeadLetter& letter) {
   out_ << line << '\n';
   out_.flush();
   if (!out_)
-    throw Error("dead_letter_io", "writing dead-letter file " + path_.string() + " failed");
+    throw Error(codes::kDeadLetterIo, "writing dead-letter file " + path_.string() + " failed");
 }
 
 }  // namespace laredo

@@ -7,15 +7,16 @@
 #include "laredo/change_event.hpp"
 #include "laredo/engine_observer.hpp"
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 #include "laredo/source_status.hpp"
 
 namespace laredo {
 
 ConfigError::ConfigError(std::vector<std::string> problems)
-    : Error("config", problems.size() == 1
-                          ? "configuration error: " + problems.front()
-                          : fmt::format("{} configuration errors: {}", problems.size(),
-                                        fmt::join(problems, "; "))),
+    : Error(codes::kConfig, problems.size() == 1
+                                ? "configuration error: " + problems.front()
+                                : fmt::format("{} configuration errors: {}", problems.size(),
+                                              fmt::join(problems, "; "))),
       problems_(std::move(problems)) {}
 
 bool IsRetryable(const std::exception& error) noexcept {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo {
 namespace {
@@ -43,7 +44,7 @@ Row::Row(std::shared_ptr<const ColumnNames> names, std::vector<Value> values)
     : names_(std::move(names)), values_(std::move(values)) {
   const std::size_t name_count = names_ ? names_->size() : 0;
   if (name_count != values_.size()) {
-    throw Error("row_shape",
+    throw Error(codes::kRowShape,
                 fmt::format("row has {} names but {} values", name_count, values_.size()));
   }
 }
@@ -58,7 +59,7 @@ Row::Row(std::initializer_list<std::pair<std::string_view, Value>> entries) {
   values_.reserve(entries.size());
   for (const auto& [name, value] : entries) {
     if (std::find(names.begin(), names.end(), name) != names.end()) {
-      throw Error("row_shape", fmt::format("column '{}' given twice", name));
+      throw Error(codes::kRowShape, fmt::format("column '{}' given twice", name));
     }
     names.emplace_back(name);
     values_.push_back(value);
@@ -78,7 +79,7 @@ Value& Row::operator[](std::string_view name) {
 
 const Value& Row::at(std::string_view name) const {
   if (const Value* v = Find(name)) return *v;
-  throw Error("no_such_column", fmt::format("row has no column '{}'", name));
+  throw Error(codes::kNoSuchColumn, fmt::format("row has no column '{}'", name));
 }
 
 Value& Row::at(std::string_view name) { return const_cast<Value&>(std::as_const(*this).at(name)); }

@@ -7,12 +7,14 @@
 #include <limits>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo {
 namespace {
 
 [[noreturn]] void WrongType(Value::Kind wanted, Value::Kind actual) {
-  throw Error("wrong_type", fmt::format("value is {}, not {}", KindName(actual), KindName(wanted)));
+  throw Error(codes::kWrongType,
+              fmt::format("value is {}, not {}", KindName(actual), KindName(wanted)));
 }
 
 // Proleptic Gregorian calendar over the whole int64 day range. std::chrono::year stops at +-32767,
@@ -99,7 +101,7 @@ Value Value::FromInt(Kind kind, std::int64_t payload) {
     case Kind::TimestampTz:
       return Value(kind, payload);
     default:
-      throw Error("wrong_type", fmt::format("{} does not hold an integer", KindName(kind)));
+      throw Error(codes::kWrongType, fmt::format("{} does not hold an integer", KindName(kind)));
   }
 }
 
@@ -112,7 +114,7 @@ Value Value::FromString(Kind kind, std::string payload) {
     case Kind::Uuid:
       return Value(kind, std::move(payload));
     default:
-      throw Error("wrong_type", fmt::format("{} does not hold a string", KindName(kind)));
+      throw Error(codes::kWrongType, fmt::format("{} does not hold a string", KindName(kind)));
   }
 }
 

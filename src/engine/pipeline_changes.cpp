@@ -7,6 +7,7 @@
 #include "engine/pipeline.hpp"
 #include "engine/target_lock.hpp"
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 #include "laredo/logging.hpp"
 
 namespace laredo::engine {
@@ -138,7 +139,7 @@ void Pipeline::PrepareChange(const ChangeEvent& event, std::uint64_t seq) {
   switch (event.action) {
     case ChangeAction::Insert: {
       if (RowStage::HasUnchanged(event.new_values)) {
-        throw DataError("bad_event",
+        throw DataError(codes::kBadEvent,
                         "insert into " + table_.ToString() + " carries an unchanged-value marker");
       }
       if (!rows_.Passes(event.new_values)) return;
@@ -150,7 +151,8 @@ void Pipeline::PrepareChange(const ChangeEvent& event, std::uint64_t seq) {
       return PrepareUpdate(event, seq);
     case ChangeAction::Delete: {
       if (event.old_values.empty()) {
-        throw DataError("bad_event", "delete on " + table_.ToString() + " carries no identity");
+        throw DataError(codes::kBadEvent,
+                        "delete on " + table_.ToString() + " carries no identity");
       }
       // A transform that drops the identity says the row never reached the target.
       change.identity = Transformed(event.old_values);

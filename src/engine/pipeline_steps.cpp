@@ -5,6 +5,7 @@
 #include "engine/pipeline.hpp"
 #include "engine/target_lock.hpp"
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 #include "laredo/logging.hpp"
 
 namespace laredo::engine {
@@ -96,8 +97,9 @@ void Pipeline::ApplySchemaChange(const SchemaChangeStep& step) {
       AwaitRebaseline("schema change of " + table_.ToString() + ": " + response.message);
       return;
     case SchemaChangeResponse::Action::Error:
-      throw FatalError("schema_change_rejected", "target rejected the schema change of " +
-                                                     table_.ToString() + ": " + response.message);
+      throw FatalError(
+          codes::kSchemaChangeRejected,
+          "target rejected the schema change of " + table_.ToString() + ": " + response.message);
   }
 }
 

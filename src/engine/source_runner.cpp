@@ -7,6 +7,7 @@
 
 #include "laredo/backoff.hpp"
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 #include "laredo/logging.hpp"
 
 namespace laredo::engine {
@@ -190,7 +191,7 @@ bool SourceRunner::Initialise(const std::stop_token& stop) {
           Fail(std::string("Init failed (not retryable): ") + e.what());
           return false;
         }
-        problems = {{std::nullopt, "VALIDATION_FAILED", e.what()}};
+        problems = {{std::nullopt, validation_codes::kValidationFailed, e.what()}};
         break;
       }
       if (++failures > options_.source_max_retries) {
@@ -206,7 +207,8 @@ bool SourceRunner::Initialise(const std::stop_token& stop) {
   ReportState();
   for (const auto& table : tables) {
     if (!dispatcher_.columns.contains(table)) {
-      problems.push_back({table, "TABLE_NOT_FOUND", "the source returned no columns for it"});
+      problems.push_back(
+          {table, validation_codes::kTableNotFound, "the source returned no columns for it"});
     }
   }
   if (!problems.empty()) {

@@ -12,6 +12,7 @@
 #include <shared_mutex>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 #include "laredo/memory/detail/baseline_swap.hpp"
 #include "memory/row_notifier.hpp"
 #include "memory/row_store.hpp"
@@ -28,8 +29,9 @@ struct IndexedTarget::Impl {
 
   void CheckTable(const TableIdentifier& t) const {
     if (!table || *table != t) {
-      throw Error("wrong_table", fmt::format("IndexedTarget holds {}, not {}",
-                                             table ? table->ToString() : "no table", t.ToString()));
+      throw Error(codes::kWrongTable,
+                  fmt::format("IndexedTarget holds {}, not {}",
+                              table ? table->ToString() : "no table", t.ToString()));
     }
   }
   std::unique_ptr<RowStore> Fresh(const std::vector<ColumnDefinition>& columns) const {
@@ -188,7 +190,7 @@ std::vector<Row> IndexedTarget::LookupAll(const std::string& index,
     for (const auto& i : impl_->options.indexes) {
       if (i.name == index) return {};
     }
-    throw Error("no_such_index", "IndexedTarget has no index \"" + index + "\"");
+    throw Error(codes::kNoSuchIndex, "IndexedTarget has no index \"" + index + "\"");
   }
   return live->LookupAll(index, values);
 }

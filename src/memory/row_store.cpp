@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 #include "laredo/memory/key.hpp"
 
 namespace laredo::memory {
@@ -92,7 +93,7 @@ RowStore::Applied RowStore::Update(const Row& new_row, const Row& identity, bool
   const auto old_slot = primary_.Find(old_key, Rows());
   if (old_slot == SlotIndex::kNone) {
     if (has_unchanged) {
-      throw DataError("unchanged_unknown_row",
+      throw DataError(codes::kUnchangedUnknownRow,
                       fmt::format("update of {} row {} keeps unchanged values of a row the "
                                   "replica does not hold",
                                   table_.ToString(), identity.ToString()));
@@ -152,8 +153,8 @@ void RowStore::AddColumns(const std::vector<ColumnDefinition>& columns) {
 std::string RowStore::PrimaryKeyOf(const Row& row) {
   std::string key;
   if (!codec_.KeyOfRow(row, primary_.columns(), key)) {
-    throw DataError("no_key", fmt::format("row {} lacks a primary-key column of {}", row.ToString(),
-                                          table_.ToString()));
+    throw DataError(codes::kNoKey, fmt::format("row {} lacks a primary-key column of {}",
+                                               row.ToString(), table_.ToString()));
   }
   return key;
 }
@@ -192,8 +193,8 @@ std::optional<Row> RowStore::Find(const Row& identity) const {
 
 std::optional<Row> RowStore::Get(const std::vector<Value>& primary_key) const {
   if (primary_key.size() != primary_.columns().size()) {
-    throw Error("key_shape", fmt::format("primary key has {} columns, {} given",
-                                         primary_.columns().size(), primary_key.size()));
+    throw Error(codes::kKeyShape, fmt::format("primary key has {} columns, {} given",
+                                              primary_.columns().size(), primary_key.size()));
   }
   return DecodeIf(primary_.Find(EncodeKey(primary_key), Rows()));
 }
@@ -202,15 +203,15 @@ const SecondaryIndex& RowStore::SecondaryNamed(const std::string& index) const {
   for (const auto& candidate : secondaries_) {
     if (candidate.definition().name == index) return candidate;
   }
-  throw Error("no_such_index", "IndexedTarget has no index \"" + index + "\"");
+  throw Error(codes::kNoSuchIndex, "IndexedTarget has no index \"" + index + "\"");
 }
 
 std::vector<Row> RowStore::LookupAll(const std::string& index, const std::vector<Value>& values,
                                      std::size_t limit) const {
   const SecondaryIndex& s = SecondaryNamed(index);
   if (values.size() != s.columns().size()) {
-    throw Error("key_shape", fmt::format("index \"{}\" has {} columns, {} given", index,
-                                         s.columns().size(), values.size()));
+    throw Error(codes::kKeyShape, fmt::format("index \"{}\" has {} columns, {} given", index,
+                                              s.columns().size(), values.size()));
   }
   std::vector<Row> out;
   s.ForEachMatch(EncodeKey(values), Rows(), [&](std::uint32_t slot) {

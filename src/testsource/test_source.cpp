@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo::testsource {
 namespace {
@@ -83,7 +84,7 @@ struct TestSource::Impl {
   Table& TableOf(const TableIdentifier& t) {
     auto it = tables.find(t);
     if (it == tables.end()) {
-      throw Error("unknown_table", "TestSource: no schema set for " + t.ToString());
+      throw Error(codes::kUnknownTable, "TestSource: no schema set for " + t.ToString());
     }
     return it->second;
   }
@@ -112,8 +113,8 @@ struct TestSource::Impl {
     for (const auto& column : table.key_columns) {
       const Value* v = row.Find(column);
       if (v == nullptr) {
-        throw Error("no_key", fmt::format("TestSource: row {} lacks key column '{}'",
-                                          row.ToString(), column));
+        throw Error(codes::kNoKey, fmt::format("TestSource: row {} lacks key column '{}'",
+                                               row.ToString(), column));
       }
       key += fmt::format("{}:{}|", static_cast<int>(v->kind()), v->ToString());
     }
@@ -208,7 +209,8 @@ std::uint64_t TestSource::EmitTransaction(std::uint64_t transaction_id,
                                           const std::function<void()>& emit) {
   {
     std::lock_guard lk(impl_->mu);
-    if (impl_->transaction) throw Error("nested_transaction", "TestSource: EmitTransaction nests");
+    if (impl_->transaction)
+      throw Error(codes::kNestedTransaction, "TestSource: EmitTransaction nests");
     impl_->transaction = Impl::OpenTransaction{transaction_id, commit_time, impl_->log.size()};
   }
   try {
@@ -383,7 +385,7 @@ std::map<TableIdentifier, std::vector<ColumnDefinition>> TestSource::Init(
     auto message = std::move(*impl_->init_failure);
     impl_->init_failure.reset();
     impl_->state = SourceState::Error;
-    throw RetryableError("test_init", message);
+    throw RetryableError(codes::kTestInit, message);
   }
   std::map<TableIdentifier, std::vector<ColumnDefinition>> out;
   for (const auto& table : config.tables) {
@@ -439,12 +441,12 @@ Position TestSource::BaselineWithColumns(std::stop_token stop,
     for (auto& row : rows) {
       if (stop.stop_requested()) return position;
       if (failure && delivered == failure->second)
-        throw RetryableError("test_baseline", failure->first);
+        throw RetryableError(codes::kTestBaseline, failure->first);
       on_row(table, std::move(row));
       ++delivered;
     }
   }
-  if (failure) throw RetryableError("test_baseline", failure->first);
+  if (failure) throw RetryableError(codes::kTestBaseline, failure->first);
   return position;
 }
 
@@ -492,9 +494,9 @@ void TestSource::Stream(std::stop_token stop, const Position& from, ChangeHandle
         throw RebaselineRequired(failure.message);
       }
       if (failure.kind == ArmedFailure::Kind::Retryable) {
-        throw RetryableError("test_stream", failure.message);
+        throw RetryableError(codes::kTestStream, failure.message);
       }
-      throw FatalError("test_stream", failure.message);
+      throw FatalError(codes::kTestStream, failure.message);
     }
     // Consecutive changes go out as one batch, copied into the events the handler gave back last
     // time (their storage is reused), up to an armed failure's point.
@@ -566,7 +568,7 @@ Position TestSource::PositionFromString(std::string_view text) const {
   const auto* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, value);
   if (text.empty() || ec != std::errc() || ptr != end) {
-    throw DataError("bad_position",
+    throw DataError(codes::kBadPosition,
                     fmt::format("TestSource position must be a decimal uint64, got \"{}\"", text));
   }
   return value;
@@ -611,10 +613,10 @@ void TestSource::Close() {
 
 std::uint64_t TestSource::Unwrap(const Position& position) {
   if (const auto* value = std::any_cast<std::uint64_t>(&position)) return *value;
-  throw DataError("bad_position", position.has_value()
-                                      ? fmt::format("TestSource positions are uint64_t, got {}",
-                                                    position.type().name())
-                                      : std::string("TestSource got an empty position"));
+  throw DataError(codes::kBadPosition,
+                  position.has_value() ? fmt::format("TestSource positions are uint64_t, got {}",
+                                                     position.type().name())
+                                       : std::string("TestSource got an empty position"));
 }
 
 }  // namespace laredo::testsource

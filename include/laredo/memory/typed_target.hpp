@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 #include "laredo/memory/detail/baseline_swap.hpp"
 #include "laredo/memory/detail/listener_list.hpp"
 #include "laredo/memory/detail/typed_store.hpp"
@@ -193,9 +194,9 @@ class TypedTarget final : public SyncTarget {
     CheckTable(table);
     for (const auto& value : new_row.values()) {
       if (value.IsUnchanged()) {
-        throw DataError("unchanged_values", "TypedTarget: update of " + table.ToString() + " " +
-                                                new_row.ToString() +
-                                                " carries unchanged values it cannot fill");
+        throw DataError(codes::kUnchangedValues, "TypedTarget: update of " + table.ToString() +
+                                                     " " + new_row.ToString() +
+                                                     " carries unchanged values it cannot fill");
       }
     }
     Contents& target = contents_.writable();
@@ -314,9 +315,9 @@ class TypedTarget final : public SyncTarget {
   }
   void CheckTable(const TableIdentifier& table) const {
     if (!table_ || *table_ != table) {
-      throw Error("wrong_table", "TypedTarget holds " +
-                                     (table_ ? table_->ToString() : std::string("no table")) +
-                                     ", not " + table.ToString());
+      throw Error(codes::kWrongTable, "TypedTarget holds " +
+                                          (table_ ? table_->ToString() : std::string("no table")) +
+                                          ", not " + table.ToString());
     }
   }
   static std::optional<std::string> TryKeyOf(const Contents& contents, const Row& row) {
@@ -331,8 +332,8 @@ class TypedTarget final : public SyncTarget {
   std::string KeyOf(const Contents& contents, const Row& row) const {
     auto key = TryKeyOf(contents, row);
     if (!key) {
-      throw DataError("no_key", "row " + row.ToString() + " lacks a primary-key column of " +
-                                    table_->ToString());
+      throw DataError(codes::kNoKey, "row " + row.ToString() + " lacks a primary-key column of " +
+                                         table_->ToString());
     }
     return std::move(*key);
   }
@@ -340,8 +341,8 @@ class TypedTarget final : public SyncTarget {
     try {
       return std::make_shared<const T>(options_.make(row));
     } catch (const std::exception& e) {
-      throw DataError("make_failed", "TypedTarget: make failed for " + table.ToString() + " row " +
-                                         row.ToString() + ": " + e.what());
+      throw DataError(codes::kMakeFailed, "TypedTarget: make failed for " + table.ToString() +
+                                              " row " + row.ToString() + ": " + e.what());
     }
   }
   // Inserts and baseline rows: the value and its index keys are built before the lock is taken,
@@ -367,7 +368,7 @@ class TypedTarget final : public SyncTarget {
       if (options_.indexes[i].name == index) position = i;
     }
     if (position == options_.indexes.size()) {
-      throw Error("no_such_index", "TypedTarget has no index \"" + index + "\"");
+      throw Error(codes::kNoSuchIndex, "TypedTarget has no index \"" + index + "\"");
     }
     const std::string encoded = EncodeKey(key);
     std::vector<Ptr> out;

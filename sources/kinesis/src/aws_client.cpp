@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo::kinesis::aws {
 
@@ -119,16 +120,16 @@ void ThrowJsonError(std::string_view service, std::string_view operation,
   if (type == "ProvisionedThroughputExceededException" || type == "LimitExceededException" ||
       type == "ThrottlingException" || type == "RequestLimitExceeded" ||
       type == "KMSThrottlingException") {
-    throw RetryableError("throttled", text);
+    throw RetryableError(codes::kThrottled, text);
   }
-  if (type == "ExpiredIteratorException") throw RetryableError("expired_iterator", text);
-  if (IsExpiredCredentials(type)) throw RetryableError("expired_credentials", text);
-  if (type == "ResourceNotFoundException") throw FatalError("not_found", text);
+  if (type == "ExpiredIteratorException") throw RetryableError(codes::kExpiredIterator, text);
+  if (IsExpiredCredentials(type)) throw RetryableError(codes::kExpiredCredentials, text);
+  if (type == "ResourceNotFoundException") throw FatalError(codes::kNotFound, text);
   if (type == "ConditionalCheckFailedException") {
-    throw FatalError("conditional_check_failed", text);
+    throw FatalError(codes::kConditionalCheckFailed, text);
   }
-  if (response.status >= 500) throw RetryableError("server_error", text);
-  throw FatalError("aws_error", text);
+  if (response.status >= 500) throw RetryableError(codes::kServerError, text);
+  throw FatalError(codes::kAwsError, text);
 }
 
 JsonApi::JsonApi(ServiceConfig config, std::string target_prefix, std::string content_type)
@@ -149,7 +150,7 @@ nlohmann::json JsonApi::Call(std::string_view operation, const nlohmann::json& i
   try {
     return response.body.empty() ? nlohmann::json::object() : nlohmann::json::parse(response.body);
   } catch (const nlohmann::json::exception& e) {
-    throw RetryableError("bad_response",
+    throw RetryableError(codes::kBadResponse,
                          fmt::format("{} {}: response is not JSON: {}", client_.config().service,
                                      operation, e.what()));
   }

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo::kinesis::base64 {
 namespace {
@@ -53,7 +54,7 @@ std::string Decode(std::string_view text) {
   if (text.size() % 4 == 0 && !text.empty() && text.back() == '=') {
     text.remove_suffix(text[text.size() - 2] == '=' ? 2 : 1);
   }
-  if (text.size() % 4 == 1) throw DataError("bad_record", "base64 data has a bad length");
+  if (text.size() % 4 == 1) throw DataError(codes::kBadRecord, "base64 data has a bad length");
   std::string out;
   out.reserve(text.size() * 3 / 4);
   std::uint32_t acc = 0;
@@ -61,7 +62,7 @@ std::string Decode(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const int v = kTable[static_cast<unsigned char>(text[i])];
     if (v < 0)
-      throw DataError("bad_record",
+      throw DataError(codes::kBadRecord,
                       "base64 data has a bad character at offset " + std::to_string(i));
     acc = (acc << 6U) | static_cast<unsigned>(v);
     bits += 6;

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo::kinesis {
 namespace {
@@ -18,8 +19,8 @@ namespace {
 constexpr std::string_view kHeader = "laredo-kinesis-checkpoint 1";
 
 [[noreturn]] void IoError(const std::string& what, const std::filesystem::path& path, int err) {
-  throw RetryableError("checkpoint_io", fmt::format("{} {}: {}", what, path.string(),
-                                                    std::system_category().message(err)));
+  throw RetryableError(codes::kCheckpointIo, fmt::format("{} {}: {}", what, path.string(),
+                                                         std::system_category().message(err)));
 }
 
 // Closes the descriptor on every path out.
@@ -79,7 +80,7 @@ std::optional<StreamPosition> FileCheckpointStore::ReadFile() const {
     if (text.size() > (1U << 20U)) break;
   }
   const auto corrupt = [&](const std::string& why) {
-    return DataError("bad_checkpoint",
+    return DataError(codes::kBadCheckpoint,
                      fmt::format("checkpoint file {} is not a valid checkpoint ({}); restore it "
                                  "or remove it to start from the latest snapshot",
                                  path_.string(), why));
@@ -113,7 +114,7 @@ void FileCheckpointStore::Save(const StreamPosition& position) {
   if (saved_ && saved_->snapshot_id == position.snapshot_id) {
     if (*saved_ == position) return;
     if (!StreamPosition::Covers(position, *saved_)) {
-      throw FatalError("checkpoint_backwards",
+      throw FatalError(codes::kCheckpointBackwards,
                        fmt::format("refusing to move checkpoint {} back from {} to {}",
                                    path_.string(), saved_->ToString(), position.ToString()));
     }

@@ -8,6 +8,7 @@
 #include "decoder_table.hpp"
 #include "fast_row.hpp"
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo::kinesis::contract {
 
@@ -16,7 +17,7 @@ namespace {
 using nlohmann::json;
 using DecoderTable = Decoder::Table;
 
-[[noreturn]] void Bad(const std::string& message) { throw DataError("bad_record", message); }
+[[noreturn]] void Bad(const std::string& message) { throw DataError(codes::kBadRecord, message); }
 
 json ParseJson(std::string_view text, std::string_view what) {
   try {

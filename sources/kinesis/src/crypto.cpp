@@ -3,13 +3,14 @@
 #include <openssl/evp.h>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo::kinesis::crypto {
 namespace {
 
 [[noreturn]] void Fail(const char* what) {
   // Only an OpenSSL misconfiguration (no default provider) gets here; nothing to retry.
-  throw FatalError("crypto", std::string("OpenSSL ") + what + " failed");
+  throw FatalError(codes::kCrypto, std::string("OpenSSL ") + what + " failed");
 }
 
 }  // namespace

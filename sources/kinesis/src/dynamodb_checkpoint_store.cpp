@@ -6,6 +6,7 @@
 
 #include "aws_client.hpp"
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo::kinesis {
 namespace {
@@ -37,7 +38,7 @@ struct DynamoDbCheckpointStore::Impl {
     const auto item = out.find("Item");
     if (item == out.end() || !item->is_object()) return std::nullopt;
     const auto corrupt = [&](const std::string& why) {
-      return DataError("bad_checkpoint",
+      return DataError(codes::kBadCheckpoint,
                        fmt::format("checkpoint item {}={} in DynamoDB table {} is not valid: {}",
                                    options.key_attribute, options.key, options.table, why));
     };
@@ -66,7 +67,7 @@ struct DynamoDbCheckpointStore::Impl {
         if (known->position == position) return;
         if (!StreamPosition::Covers(position, known->position)) {
           throw FatalError(
-              "checkpoint_backwards",
+              codes::kCheckpointBackwards,
               fmt::format("refusing to move checkpoint {} in {} back from {} to {}", options.key,
                           options.table, known->position.ToString(), position.ToString()));
         }
@@ -92,13 +93,13 @@ struct DynamoDbCheckpointStore::Impl {
         known = Stored{position, version};
         return;
       } catch (const FatalError& e) {
-        if (e.code() != "conditional_check_failed") throw;
+        if (e.code() != codes::kConditionalCheckFailed) throw;
         // Another writer moved the item: read it again and re-check the direction.
         known = Read();
         fresh = true;
       }
     }
-    throw RetryableError("checkpoint_contention",
+    throw RetryableError(codes::kCheckpointContention,
                          fmt::format("checkpoint {} in {} kept changing under 20 attempts to save",
                                      options.key, options.table));
   }
@@ -177,7 +178,7 @@ void DynamoDbCheckpointStore::CreateTableIfMissing() {
     d.api.Call("DescribeTable", {{"TableName", d.options.table}});
     return;
   } catch (const FatalError& e) {
-    if (e.code() != "not_found") throw;
+    if (e.code() != codes::kNotFound) throw;
   }
   try {
     d.api.Call(

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo::kinesis {
 namespace {
@@ -15,7 +16,9 @@ constexpr std::size_t kOutputChunk = std::size_t{64} * 1024;
 // 16 + MAX_WBITS: a gzip wrapper, not zlib or raw deflate.
 constexpr int kGzipWindowBits = 16 + MAX_WBITS;
 
-[[noreturn]] void BadObject(const std::string& message) { throw DataError("bad_object", message); }
+[[noreturn]] void BadObject(const std::string& message) {
+  throw DataError(codes::kBadObject, message);
+}
 
 }  // namespace
 

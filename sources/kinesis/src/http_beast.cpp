@@ -25,6 +25,7 @@
 
 #include "http_client.hpp"
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo::kinesis::http {
 namespace {
@@ -230,7 +231,7 @@ class BeastClient final : public Client {
             timed_out ? fmt::format("{} timed out after {} ms talking to {}", failure.step,
                                     failure.budget.count(), request.endpoint.HostHeader())
                       : fmt::format("{} failed: {}", failure.step, failure.ec.message());
-        throw RetryableError("http_io",
+        throw RetryableError(codes::kHttpIo,
                              fmt::format("{} {}{}: {}", request.method, request.endpoint.ToString(),
                                          request.path, what));
       }

@@ -4,6 +4,7 @@
 
 #include "base64.hpp"
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo::kinesis::aws {
 namespace {
@@ -42,7 +43,7 @@ std::vector<ShardInfo> KinesisClient::ListShards(const std::string& stream) {
       info.starting_sequence_number = Str(seq, "StartingSequenceNumber");
       info.ending_sequence_number = Str(seq, "EndingSequenceNumber");
       if (info.shard_id.empty()) {
-        throw RetryableError("bad_response", "kinesis ListShards: a shard without ShardId");
+        throw RetryableError(codes::kBadResponse, "kinesis ListShards: a shard without ShardId");
       }
       shards.push_back(std::move(info));
     }
@@ -62,7 +63,8 @@ std::string KinesisClient::GetShardIterator(const std::string& stream, const std
   const json out = api_.Call("GetShardIterator", input);
   std::string iterator = Str(out, "ShardIterator");
   if (iterator.empty()) {
-    throw RetryableError("bad_response", "kinesis GetShardIterator: no ShardIterator returned");
+    throw RetryableError(codes::kBadResponse,
+                         "kinesis GetShardIterator: no ShardIterator returned");
   }
   return iterator;
 }
@@ -122,7 +124,8 @@ std::vector<PutRecordResult> KinesisClient::PutRecords(
     const json out = api_.Call("PutRecords", {{"StreamName", stream}, {"Records", entries}});
     const json answers = out.value("Records", json::array());
     if (answers.size() != pending.size()) {
-      throw RetryableError("bad_response", "kinesis PutRecords: result count differs from input");
+      throw RetryableError(codes::kBadResponse,
+                           "kinesis PutRecords: result count differs from input");
     }
     std::vector<std::size_t> failed;
     for (std::size_t k = 0; k < pending.size(); ++k) {

@@ -7,6 +7,7 @@
 
 #include "contract.hpp"
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo::kinesis::contract {
 namespace {
@@ -183,7 +184,7 @@ Manifest ParseManifest(std::string_view json_text) {
   try {
     root = json::parse(json_text);
   } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers too large
-    throw DataError("bad_manifest", fmt::format("manifest is not valid JSON: {}", e.what()));
+    throw DataError(codes::kBadManifest, fmt::format("manifest is not valid JSON: {}", e.what()));
   }
   Checker check;
   Manifest manifest;
@@ -226,7 +227,7 @@ Manifest ParseManifest(std::string_view json_text) {
   }
   const auto& problems = check.problems();
   if (!problems.empty()) {
-    throw DataError("bad_manifest",
+    throw DataError(codes::kBadManifest,
                     fmt::format("invalid manifest ({} problem{}): {}", problems.size(),
                                 problems.size() == 1 ? "" : "s", fmt::join(problems, "; ")));
   }

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 #include "laredo/logging.hpp"
 #include "shard_streamer.hpp"
 
@@ -142,15 +143,15 @@ PageFetcher::FetchResult PageFetcher::FetchOne(ShardFetch& shard) {
     page.records = std::move(result.records);
   } catch (const RetryableError& e) {
     queue = false;
-    if (e.code() == "throttled") {
+    if (e.code() == codes::kThrottled) {
       Logger()->debug("kinesis stream {}: shard {} throttled: {}", stream_, id, e.what());
       next_poll += options_.throttle_backoff.Delay(++shard.throttled);
-    } else if (e.code() == "expired_credentials" && options_.credentials_provider) {
+    } else if (e.code() == codes::kExpiredCredentials && options_.credentials_provider) {
       // The provider renews them; the next request signs with what it returns.
       Logger()->info("kinesis stream {}: credentials expired reading shard {}; retrying", stream_,
                      id);
       next_poll += options_.throttle_backoff.Delay(++shard.throttled);
-    } else if (e.code() == "expired_iterator") {
+    } else if (e.code() == codes::kExpiredIterator) {
       Logger()->info("kinesis stream {}: iterator of shard {} expired; renewing", stream_, id);
       shard.iterator.reset();  // renewed after the last record fetched
     } else {

@@ -6,6 +6,7 @@
 #include <compare>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo::kinesis {
 namespace {
@@ -32,7 +33,7 @@ void AppendEncoded(std::string& out, std::string_view s) {
 }
 
 [[noreturn]] void Bad(std::string_view text, const std::string& why) {
-  throw DataError("bad_position", fmt::format("bad kinesis position '{}': {}", text, why));
+  throw DataError(codes::kBadPosition, fmt::format("bad kinesis position '{}': {}", text, why));
 }
 
 int UpperHex(char c) {

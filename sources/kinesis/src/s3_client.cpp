@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 #include "xml_scan.hpp"
 
 namespace laredo::kinesis::aws {
@@ -23,12 +24,12 @@ void S3Client::Fail(std::string_view operation, const std::string& what,
   const std::string text = fmt::format("s3 {} {} failed with HTTP {} {}: {}", operation, what,
                                        response.status, code.empty() ? "(no code)" : code, message);
   if (response.status == 404 || code == "NoSuchKey" || code == "NoSuchBucket") {
-    throw FatalError("not_found", text);
+    throw FatalError(codes::kNotFound, text);
   }
-  if (response.status == 503 || code == "SlowDown") throw RetryableError("throttled", text);
-  if (IsExpiredCredentials(code)) throw RetryableError("expired_credentials", text);
-  if (response.status >= 500) throw RetryableError("server_error", text);
-  throw FatalError("aws_error", text);
+  if (response.status == 503 || code == "SlowDown") throw RetryableError(codes::kThrottled, text);
+  if (IsExpiredCredentials(code)) throw RetryableError(codes::kExpiredCredentials, text);
+  if (response.status >= 500) throw RetryableError(codes::kServerError, text);
+  throw FatalError(codes::kAwsError, text);
 }
 
 void S3Client::GetObject(const std::string& bucket, const std::string& key,
@@ -65,7 +66,7 @@ ListPage S3Client::ListObjects(const std::string& bucket, const std::string& pre
   page.next_continuation_token =
       xml::FirstElementText(response.body, "NextContinuationToken").value_or("");
   if (page.truncated && page.next_continuation_token.empty()) {
-    throw RetryableError("bad_response",
+    throw RetryableError(codes::kBadResponse,
                          "s3 ListObjectsV2: truncated listing without NextContinuationToken");
   }
   return page;

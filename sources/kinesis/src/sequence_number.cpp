@@ -5,16 +5,18 @@
 #include <algorithm>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo::kinesis {
 
 SequenceNumber::SequenceNumber(std::string text) : text_(std::move(text)) {
-  if (text_.empty()) throw DataError("bad_position", "empty sequence number");
+  if (text_.empty()) throw DataError(codes::kBadPosition, "empty sequence number");
   const auto bad =
       std::find_if(text_.begin(), text_.end(), [](char c) { return c < '0' || c > '9'; });
   if (bad != text_.end()) {
-    throw DataError("bad_position", fmt::format("sequence number '{}' has a non-digit at offset {}",
-                                                text_, bad - text_.begin()));
+    throw DataError(codes::kBadPosition,
+                    fmt::format("sequence number '{}' has a non-digit at offset {}", text_,
+                                bad - text_.begin()));
   }
 }
 

@@ -7,6 +7,7 @@
 #include "gzip_lines.hpp"
 #include "kinesis_client.hpp"
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 #include "laredo/logging.hpp"
 #include "s3_client.hpp"
 #include "shard_streamer.hpp"
@@ -20,7 +21,7 @@ struct BaselineStopped {};
 
 const StreamPosition& AsStreamPosition(const Position& position) {
   const auto* p = std::any_cast<StreamPosition>(&position);
-  if (p == nullptr) throw DataError("bad_position", "not a kinesis source position");
+  if (p == nullptr) throw DataError(codes::kBadPosition, "not a kinesis source position");
   return *p;
 }
 
@@ -155,7 +156,7 @@ struct Source::Impl {
                     [&](std::string_view chunk) { reader.Feed(chunk, on_line); });
       reader.Finish(on_line);
     } catch (const DataError& e) {
-      if (e.code() == "bad_object") {
+      if (e.code() == codes::kBadObject) {
         throw DataError(e.code(), fmt::format("s3://{}/{}: {}", options.bucket, key, e.what()));
       }
       throw;
@@ -203,11 +204,11 @@ std::map<TableIdentifier, std::vector<ColumnDefinition>> Source::Init(const Sour
 
 std::vector<ValidationError> Source::ValidateTables(const std::vector<TableIdentifier>& tables) {
   Impl& d = *impl_;
-  if (!d.manifest) throw FatalError("not_initialized", "ValidateTables called before Init");
+  if (!d.manifest) throw FatalError(codes::kNotInitialized, "ValidateTables called before Init");
   std::vector<ValidationError> problems;
   for (const auto& table : tables) {
     if (!d.manifest->tables.contains(table)) {
-      problems.push_back({table, "TABLE_NOT_FOUND",
+      problems.push_back({table, validation_codes::kTableNotFound,
                           fmt::format("not in the manifest {} (snapshot {})", d.ManifestUrl(),
                                       d.manifest->snapshot_id)});
     }
@@ -215,12 +216,13 @@ std::vector<ValidationError> Source::ValidateTables(const std::vector<TableIdent
   try {
     const std::string status = d.kinesis->DescribeStreamStatus(d.stream);
     if (status != "ACTIVE" && status != "UPDATING") {
-      problems.push_back({std::nullopt, "STREAM_NOT_ACTIVE",
+      problems.push_back({std::nullopt, validation_codes::kStreamNotActive,
                           fmt::format("Kinesis stream {} is {}", d.stream, status)});
     }
   } catch (const Error& e) {
     problems.push_back({std::nullopt,
-                        e.code() == "not_found" ? "STREAM_NOT_FOUND" : "STREAM_UNREACHABLE",
+                        e.code() == codes::kNotFound ? validation_codes::kStreamNotFound
+                                                     : validation_codes::kStreamUnreachable,
                         fmt::format("Kinesis stream {}: {}", d.stream, e.what())});
   }
   return problems;
@@ -229,7 +231,7 @@ std::vector<ValidationError> Source::ValidateTables(const std::vector<TableIdent
 Position Source::Baseline(std::stop_token stop, const std::vector<TableIdentifier>& tables,
                           const RowCallback& on_row) {
   Impl& d = *impl_;
-  if (!d.manifest) throw FatalError("not_initialized", "Baseline called before Init");
+  if (!d.manifest) throw FatalError(codes::kNotInitialized, "Baseline called before Init");
   try {
     for (const auto& table : tables) {
       const auto it = d.manifest->tables.find(table);
@@ -264,7 +266,7 @@ Position Source::Baseline(std::stop_token stop, const std::vector<TableIdentifie
 
 void Source::Stream(std::stop_token stop, const Position& from, ChangeHandler& handler) {
   Impl& d = *impl_;
-  if (!d.decoder) throw FatalError("not_initialized", "Stream called before Init");
+  if (!d.decoder) throw FatalError(codes::kNotInitialized, "Stream called before Init");
   const StreamPosition start =
       from.has_value() ? AsStreamPosition(from) : d.manifest->StartPosition();
   d.state = SourceState::Streaming;

@@ -15,6 +15,7 @@
 
 #include "base64.hpp"
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo::kinesis::contract {
 namespace {
@@ -24,12 +25,12 @@ using nlohmann::json;
 [[noreturn]] void Mismatch(std::string_view expected, const json& found) {
   std::string shown = found.dump();
   if (shown.size() > 80) shown = shown.substr(0, 77) + "...";
-  throw DataError("bad_record",
+  throw DataError(codes::kBadRecord,
                   fmt::format("expected {}, got {} {}", expected, found.type_name(), shown));
 }
 
 [[noreturn]] void BadText(std::string_view what, std::string_view text) {
-  throw DataError("bad_record", fmt::format("'{}' is not a valid {}", text, what));
+  throw DataError(codes::kBadRecord, fmt::format("'{}' is not a valid {}", text, what));
 }
 
 // Lower-case, modifiers such as "(10,2)" removed, white space collapsed.
@@ -333,7 +334,8 @@ std::chrono::system_clock::time_point ParseInstant(std::string_view text) {
   constexpr auto kLimit =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::duration::max()).count();
   if (micros > kLimit || micros < -kLimit) {
-    throw DataError("bad_record", fmt::format("'{}' is out of range (years 1678 to 2262)", text));
+    throw DataError(codes::kBadRecord,
+                    fmt::format("'{}' is out of range (years 1678 to 2262)", text));
   }
   return Clock::time_point{std::chrono::microseconds{micros}};
 }

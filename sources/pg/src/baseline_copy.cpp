@@ -12,6 +12,7 @@
 
 #include "catalog.hpp"
 #include "copy_text.hpp"
+#include "laredo/error_codes.hpp"
 #include "pg_connection.hpp"
 #include "type_mapping.hpp"
 
@@ -58,8 +59,8 @@ bool CopyTable(PgConnection& conn, const CopyJob& job, std::stop_token stop,
     std::unique_ptr<char, void (*)(void*)> line(raw, PQfreemem);
     const auto& fields = parser.Parse(std::string_view(raw, static_cast<std::size_t>(n)));
     if (fields.size() != job.columns.size()) {
-      throw DataError("bad_copy_line", fmt::format("{}: expected {} fields, got {}", what,
-                                                   job.columns.size(), fields.size()));
+      throw DataError(codes::kBadCopyLine, fmt::format("{}: expected {} fields, got {}", what,
+                                                       job.columns.size(), fields.size()));
     }
     std::vector<Value> values;
     values.reserve(fields.size());

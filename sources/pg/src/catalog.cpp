@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "laredo/error_codes.hpp"
+
 namespace laredo::pg {
 namespace {
 
@@ -63,7 +65,7 @@ std::vector<ValidationError> Validate(PgConnection& conn,
   auto wal = conn.Exec("SHOW wal_level", "reading wal_level");
   const auto wal_level = GetValue(wal.get(), 0, 0).value_or("");
   if (wal_level != "logical") {
-    problems.push_back({std::nullopt, "WAL_LEVEL_NOT_LOGICAL",
+    problems.push_back({std::nullopt, validation_codes::kWalLevelNotLogical,
                         fmt::format("wal_level is '{}'; set wal_level = logical in "
                                     "postgresql.conf and restart the server",
                                     wal_level)});
@@ -72,13 +74,13 @@ std::vector<ValidationError> Validate(PgConnection& conn,
       conn.Exec("SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user",
                 "reading the role's privileges");
   if (!IsTrue(GetValue(role.get(), 0, 0))) {
-    problems.push_back({std::nullopt, "NO_REPLICATION_PRIVILEGE",
+    problems.push_back({std::nullopt, validation_codes::kNoReplicationPrivilege,
                         "the role lacks the REPLICATION attribute; ALTER ROLE ... REPLICATION"});
   }
   auto pub = conn.ExecParams("SELECT 1 FROM pg_publication WHERE pubname = $1",
                              {std::string(publication)}, "reading the publication");
   if (!manage_publication && PQntuples(pub.get()) == 0) {
-    problems.push_back({std::nullopt, "PUBLICATION_NOT_FOUND",
+    problems.push_back({std::nullopt, validation_codes::kPublicationNotFound,
                         fmt::format("publication \"{}\" does not exist and publication "
                                     "management is off; CREATE PUBLICATION it or enable "
                                     "manage_publication",
@@ -88,15 +90,17 @@ std::vector<ValidationError> Validate(PgConnection& conn,
     auto result = conn.ExecParams(kTableSql, {table.schema, table.table},
                                   fmt::format("checking {}", table.ToString()));
     if (PQntuples(result.get()) == 0) {
-      problems.push_back({table, "TABLE_NOT_FOUND", "no such table (or no access to its schema)"});
+      problems.push_back(
+          {table, validation_codes::kTableNotFound, "no such table (or no access to its schema)"});
       continue;
     }
     if (!IsTrue(GetValue(result.get(), 0, 0))) {
-      problems.push_back({table, "NO_SELECT_PRIVILEGE", "the role may not SELECT from the table"});
+      problems.push_back(
+          {table, validation_codes::kNoSelectPrivilege, "the role may not SELECT from the table"});
     }
     const bool has_pk = IsTrue(GetValue(result.get(), 0, 1));
     if (!has_pk && GetValue(result.get(), 0, 2).value_or("") != "f") {
-      problems.push_back({table, "NO_PRIMARY_KEY",
+      problems.push_back({table, validation_codes::kNoPrimaryKey,
                           "the table has no primary key and its replica identity is not FULL; "
                           "add a primary key or ALTER TABLE ... REPLICA IDENTITY FULL"});
     }

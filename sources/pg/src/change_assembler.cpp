@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 #include "replication_messages.hpp"
 #include "type_mapping.hpp"
 
@@ -41,7 +42,7 @@ const ChangeAssembler::Relation* ChangeAssembler::Find(std::uint32_t relation_id
   auto it = relations_.find(relation_id);
   if (it == relations_.end()) {
     // The server always sends a Relation before the first change that uses it.
-    throw DataError("pgoutput_protocol",
+    throw DataError(codes::kPgoutputProtocol,
                     fmt::format("change for relation {} before its Relation message", relation_id));
   }
   return &it->second;
@@ -49,7 +50,7 @@ const ChangeAssembler::Relation* ChangeAssembler::Find(std::uint32_t relation_id
 
 void ChangeAssembler::CheckArity(const Relation& rel, const TupleData& tuple) {
   if (tuple.size() != rel.type_oids.size()) {
-    throw DataError("pgoutput_protocol",
+    throw DataError(codes::kPgoutputProtocol,
                     fmt::format("{}: tuple has {} columns, relation has {}", rel.table.ToString(),
                                 tuple.size(), rel.type_oids.size()));
   }
@@ -66,7 +67,7 @@ Value ChangeAssembler::ToValue(const Relation& rel, const TupleData& tuple, std:
     case TupleColumn::Kind::Binary:
       break;
   }
-  throw DataError("pgoutput_protocol", "binary tuple data although binary was not requested");
+  throw DataError(codes::kPgoutputProtocol, "binary tuple data although binary was not requested");
 }
 
 Row ChangeAssembler::ToRow(const Relation& rel, const TupleData& tuple) {
@@ -279,7 +280,7 @@ void ChangeAssembler::Handle(const PgoutputMessage& message, ChangeHandler& hand
                              std::is_same_v<M, StreamStopMessage> ||
                              std::is_same_v<M, StreamCommitMessage> ||
                              std::is_same_v<M, StreamAbortMessage>) {
-          throw DataError("pgoutput_protocol",
+          throw DataError(codes::kPgoutputProtocol,
                           "streamed-transaction message although protocol version 1 was asked");
         }
         // Origin, Type and logical decoding messages carry nothing to apply.

@@ -4,13 +4,14 @@
 
 #include "hex.hpp"
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo::pg {
 namespace {
 
 [[noreturn]] void BadLine(std::string_view line, std::size_t offset, std::string_view why) {
   constexpr std::size_t kShown = 80;
-  throw DataError("bad_copy_line",
+  throw DataError(codes::kBadCopyLine,
                   fmt::format("malformed COPY text line at byte {}: {} (line starts \"{}\")",
                               offset, why, line.substr(0, kShown)));
 }

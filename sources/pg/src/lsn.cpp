@@ -3,12 +3,13 @@
 #include <fmt/format.h>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo::pg {
 namespace {
 
 [[noreturn]] void BadLsn(std::string_view text, std::string_view why) {
-  throw DataError("bad_position", fmt::format("malformed LSN \"{}\": {}", text, why));
+  throw DataError(codes::kBadPosition, fmt::format("malformed LSN \"{}\": {}", text, why));
 }
 
 // One half of "X/X": 1 to 8 hex digits, so it always fits in 32 bits.

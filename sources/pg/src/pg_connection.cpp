@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "conninfo.hpp"
+#include "laredo/error_codes.hpp"
 #include "sqlstate.hpp"
 
 namespace laredo::pg {
@@ -77,7 +78,7 @@ void ThrowCommandError(PGconn* conn, const PGresult* result, std::string_view wh
       TrimMessage(result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn));
   if (conn == nullptr || PQstatus(conn) == CONNECTION_BAD || state.empty() ||
       ClassifySqlState(state) == SqlStateClass::Transient) {
-    throw RetryableError("pg_connection",
+    throw RetryableError(codes::kPgConnection,
                          fmt::format("{}: {}{}", what, message,
                                      state.empty() ? "" : fmt::format(" (SQLSTATE {})", state)));
   }
@@ -137,15 +138,17 @@ PgConnection PgConnection::Connect(std::string_view conninfo, ConnectionKind kin
   key_ptrs.push_back(nullptr);
   value_ptrs.push_back(nullptr);
   PgConnection conn(PQconnectStartParams(key_ptrs.data(), value_ptrs.data(), 0));
-  if (!conn.conn_) throw RetryableError("pg_connection", "out of memory creating a connection");
+  if (!conn.conn_)
+    throw RetryableError(codes::kPgConnection, "out of memory creating a connection");
   // Verbose while connecting: the only way libpq reports the SQLSTATE of a refused connection.
   PQsetErrorVerbosity(conn.get(), PQERRORS_VERBOSE);
   const auto timeout = ConnectTimeout(keys, values);
   const auto outcome = AwaitConnection(conn.get(), timeout);
   PQsetErrorVerbosity(conn.get(), PQERRORS_DEFAULT);
   if (outcome == ConnectOutcome::TimedOut) {
-    throw RetryableError("pg_connection", fmt::format("connecting to {}: timed out after {} s",
-                                                      RedactConnInfo(conninfo), timeout->count()));
+    throw RetryableError(codes::kPgConnection,
+                         fmt::format("connecting to {}: timed out after {} s",
+                                     RedactConnInfo(conninfo), timeout->count()));
   }
   if (outcome == ConnectOutcome::Failed) {
     const auto failure = ParseVerboseConnectError(PQerrorMessage(conn.get()));
@@ -157,7 +160,7 @@ PgConnection PgConnection::Connect(std::string_view conninfo, ConnectionKind kin
         failure.sqlstate && ClassifySqlState(*failure.sqlstate) == SqlStateClass::Configuration;
     // A password the server wants but the conninfo lacks is just as wrong.
     if (refused || PQconnectionNeedsPassword(conn.get()) != 0) throw ConfigError({message});
-    throw RetryableError("pg_connection", message);
+    throw RetryableError(codes::kPgConnection, message);
   }
   return conn;
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo::pg {
 
@@ -17,7 +18,7 @@ namespace laredo::pg {
 class SqlError : public Error {
  public:
   SqlError(std::string sqlstate, const std::string& message)
-      : Error("pg_sql", message), sqlstate_(std::move(sqlstate)) {}
+      : Error(codes::kPgSql, message), sqlstate_(std::move(sqlstate)) {}
   [[nodiscard]] const std::string& sqlstate() const noexcept { return sqlstate_; }
 
  private:

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "byte_reader.hpp"
+#include "laredo/error_codes.hpp"
 #include "laredo/pg/lsn.hpp"
 
 namespace laredo::pg {
@@ -19,7 +20,7 @@ class PgoutputDecodeError : public WireDecodeError {
  public:
   PgoutputDecodeError(std::string_view context, std::size_t offset, std::size_t size,
                       std::string expected)
-      : WireDecodeError("pgoutput_decode", context, offset, size, std::move(expected)) {}
+      : WireDecodeError(codes::kPgoutputDecode, context, offset, size, std::move(expected)) {}
 };
 
 /// One column of a TupleData. For `Text` and `Binary`, `data` points into the decoded message:

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo::pg {
 
@@ -20,7 +21,8 @@ std::string StreamPosition::ToString() const {
 
 StreamPosition StreamPosition::Parse(std::string_view text) {
   const auto bad = [&](std::string_view why) -> DataError {
-    return DataError("bad_position", fmt::format("malformed pg position \"{}\": {}", text, why));
+    return DataError(codes::kBadPosition,
+                     fmt::format("malformed pg position \"{}\": {}", text, why));
   };
   constexpr std::string_view kPrefix = "pg1:";
   if (!text.starts_with(kPrefix)) throw bad("expected prefix \"pg1:\"");

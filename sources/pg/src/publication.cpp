@@ -6,6 +6,8 @@
 #include <optional>
 #include <set>
 
+#include "laredo/error_codes.hpp"
+
 namespace laredo::pg {
 namespace {
 
@@ -106,7 +108,7 @@ PublicationSync SyncPublication(PgConnection& conn, std::string_view publication
     if (record && record->consumer != consumer) {
       conn.Exec("ROLLBACK", what);
       result.problems.push_back(
-          {std::nullopt, "PUBLICATION_MANAGED_BY_OTHER",
+          {std::nullopt, validation_codes::kPublicationManagedByOther,
            fmt::format("publication \"{}\" is managed by another consumer (\"{}\"); give this "
                        "source a publication of its own (the default) or turn "
                        "manage_publication off",
@@ -139,7 +141,7 @@ PublicationSync SyncPublication(PgConnection& conn, std::string_view publication
         if (Refined(t, options) || refined_before.contains(t)) reapply.push_back(t);
       } else if (Refined(t, options)) {
         result.problems.push_back(
-            {t, "TABLE_PUBLISHED_BY_OTHERS",
+            {t, validation_codes::kTablePublishedByOthers,
              fmt::format("publication \"{}\" already publishes the table, added by someone else: "
                          "its column list and row filter are not this source's to change",
                          publication)});

@@ -8,6 +8,7 @@
 
 #include <charconv>
 
+#include "laredo/error_codes.hpp"
 #include "replication_messages.hpp"
 
 namespace laredo::pg {
@@ -18,7 +19,8 @@ CreatedSlot ReplicationConnection::CreateSlot(std::string_view slot, bool tempor
                   conn_.QuoteIdent(slot), temporary ? " TEMPORARY" : "");
   auto result = conn_.Exec(sql, fmt::format("creating replication slot {}", slot));
   if (PQntuples(result.get()) != 1 || PQnfields(result.get()) < 3) {
-    throw RetryableError("pg_protocol", "CREATE_REPLICATION_SLOT returned an unexpected result");
+    throw RetryableError(codes::kPgProtocol,
+                         "CREATE_REPLICATION_SLOT returned an unexpected result");
   }
   CreatedSlot created;
   created.consistent_point = Lsn::Parse(GetValue(result.get(), 0, 1).value_or(""));
@@ -69,7 +71,7 @@ void ReplicationConnection::StartReplication(std::string_view slot, Lsn start,
       conn_.QuoteIdent(slot), start.ToString(), conn_.QuoteLiteral(conn_.QuoteIdent(publication)));
   auto result = conn_.Exec(sql, fmt::format("starting replication from slot {}", slot));
   if (PQresultStatus(result.get()) != PGRES_COPY_BOTH) {
-    throw RetryableError("pg_protocol", "START_REPLICATION did not enter COPY BOTH mode");
+    throw RetryableError(codes::kPgProtocol, "START_REPLICATION did not enter COPY BOTH mode");
   }
 }
 
@@ -79,8 +81,9 @@ void ReplicationConnection::ThrowStreamEnded() {
   if (result && PQresultStatus(result.get()) == PGRES_FATAL_ERROR) {
     ThrowCommandError(conn_.get(), result.get(), "streaming changes");
   }
-  throw RetryableError("pg_connection", fmt::format("the server ended the replication stream: {}",
-                                                    PQerrorMessage(conn_.get())));
+  throw RetryableError(
+      codes::kPgConnection,
+      fmt::format("the server ended the replication stream: {}", PQerrorMessage(conn_.get())));
 }
 
 bool ReplicationConnection::IsLoopbackTcp() {
@@ -134,7 +137,7 @@ ReplicationConnection::ReadStatus ReplicationConnection::Read(std::chrono::milli
     pollfd fd{.fd = PQsocket(conn_.get()), .events = POLLIN, .revents = 0};
     const int ready = poll(&fd, 1, static_cast<int>(timeout.count()));
     if (ready < 0 && errno != EINTR) {
-      throw RetryableError("pg_connection", "poll on the replication socket failed");
+      throw RetryableError(codes::kPgConnection, "poll on the replication socket failed");
     }
     if (ready <= 0) return ReadStatus::Timeout;
     if (PQconsumeInput(conn_.get()) == 0) {

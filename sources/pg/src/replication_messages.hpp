@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "byte_reader.hpp"
+#include "laredo/error_codes.hpp"
 #include "laredo/pg/lsn.hpp"
 
 namespace laredo::pg {
@@ -20,7 +21,7 @@ class ReplicationDecodeError : public WireDecodeError {
  public:
   ReplicationDecodeError(std::string_view context, std::size_t offset, std::size_t size,
                          std::string expected)
-      : WireDecodeError("replication_decode", context, offset, size, std::move(expected)) {}
+      : WireDecodeError(codes::kReplicationDecode, context, offset, size, std::move(expected)) {}
 };
 
 /// 'w': a chunk of WAL; for logical replication, exactly one pgoutput message.

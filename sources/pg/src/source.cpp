@@ -9,6 +9,7 @@
 #include "baseline_copy.hpp"
 #include "catalog.hpp"
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 #include "laredo/logging.hpp"
 #include "publication.hpp"
 #include "source_impl.hpp"
@@ -67,7 +68,7 @@ std::vector<ValidationError> ApplyColumnLists(
       if (listed) kept.push_back(c);
       if (!listed && c.primary_key) {
         problems.push_back(
-            {table, "COLUMN_LIST_MISSES_KEY",
+            {table, validation_codes::kColumnListMissesKey,
              fmt::format("the column list leaves out primary key column \"{}\"", c.name)});
       }
     }
@@ -76,7 +77,7 @@ std::vector<ValidationError> ApplyColumnLists(
                                      [&](const ColumnDefinition& c) { return c.name == name; });
       if (!found) {
         problems.push_back(
-            {table, "COLUMN_NOT_FOUND",
+            {table, validation_codes::kColumnNotFound,
              fmt::format("column list names \"{}\", which the table does not have", name)});
       }
     }
@@ -89,7 +90,7 @@ namespace {
 
 const StreamPosition& AsPosition(const Position& p) {
   const auto* pos = std::any_cast<StreamPosition>(&p);
-  if (pos == nullptr) throw DataError("bad_position", "not a laredo::pg::StreamPosition");
+  if (pos == nullptr) throw DataError(codes::kBadPosition, "not a laredo::pg::StreamPosition");
   return *pos;
 }
 
@@ -188,7 +189,7 @@ std::vector<ValidationError> Source::ValidateTables(const std::vector<TableIdent
         impl_->publication_restored = true;
       }
     } catch (const SqlError& e) {
-      problems.push_back({std::nullopt, "PUBLICATION_SYNC_FAILED", e.what()});
+      problems.push_back({std::nullopt, validation_codes::kPublicationSyncFailed, e.what()});
     }
     if (!problems.empty()) return problems;
   }
@@ -196,12 +197,12 @@ std::vector<ValidationError> Source::ValidateTables(const std::vector<TableIdent
   for (const auto& t : TablesMissingFrom(conn, publication, tables)) {
     // Published, but under its partitions' names: reported below.
     if (std::find(as_leaves.begin(), as_leaves.end(), t) != as_leaves.end()) continue;
-    problems.push_back({t, "TABLE_NOT_IN_PUBLICATION",
+    problems.push_back({t, validation_codes::kTableNotInPublication,
                         fmt::format("the table is not in publication \"{}\"", publication)});
   }
   for (const auto& t : as_leaves) {
     problems.push_back(
-        {t, "PARTITIONS_PUBLISHED_AS_LEAVES",
+        {t, validation_codes::kPartitionsPublishedAsLeaves,
          fmt::format("the table is partitioned and publication \"{}\" sends its changes under "
                      "the partitions' names; ALTER PUBLICATION ... SET "
                      "(publish_via_partition_root = true)",
@@ -235,7 +236,7 @@ Position Source::BaselineWithColumns(std::stop_token stop,
       if (!impl.Wait(stop, std::chrono::milliseconds(25))) return {};
     }
     if (repl.QuerySlot(impl.slot).exists) {
-      throw RetryableError("pg_slot_in_use",
+      throw RetryableError(codes::kPgSlotInUse,
                            fmt::format("temporary replication slot {} is still held by an "
                                        "earlier connection",
                                        impl.slot));
@@ -260,7 +261,7 @@ Position Source::BaselineWithColumns(std::stop_token stop,
     auto it = columns.find(t);
     if (it == columns.end()) {
       throw FatalError(
-          "pg_table_not_found",
+          codes::kPgTableNotFound,
           fmt::format("{} does not exist any more (or is out of reach)", t.ToString()));
     }
     auto table_options = impl.options.tables.find(t);
@@ -416,13 +417,13 @@ void Source::ResetSource(bool drop_publication) {
     // Withdrawn, so that a stream reaching its loop later does not reset behind our back.
     impl.reset_request.reset();
     impl.reset_pending = false;
-    if (!done) throw RetryableError("pg_reset_timeout", "ResetSource: the stream did not stop");
+    if (!done) throw RetryableError(codes::kPgResetTimeout, "ResetSource: the stream did not stop");
     // The source was closed meanwhile: the slot is free now.
     lk.unlock();
     impl.DropSlotAndPublication(drop_publication);
     return;
   }
-  if (impl.reset_error) throw Error("pg_reset_failed", "ResetSource: " + *impl.reset_error);
+  if (impl.reset_error) throw Error(codes::kPgResetFailed, "ResetSource: " + *impl.reset_error);
 }
 
 std::optional<std::uint64_t> Source::EstimateRows(const TableIdentifier& table) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 #include "laredo/pg/source.hpp"
 #include "replication_connection.hpp"
 #include "type_resolver.hpp"
@@ -26,7 +27,7 @@ std::vector<ValidationError> ApplyColumnLists(
 /// source's reconnect loop but reported to the engine (which retries with backoff).
 class SlotInUse : public RetryableError {
  public:
-  explicit SlotInUse(const std::string& message) : RetryableError("pg_slot_in_use", message) {}
+  explicit SlotInUse(const std::string& message) : RetryableError(codes::kPgSlotInUse, message) {}
 };
 
 /// State of `Source`, shared by its two files: lifecycle (source.cpp) and streaming

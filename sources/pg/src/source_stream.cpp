@@ -9,6 +9,7 @@
 #include "catalog.hpp"
 #include "change_assembler.hpp"
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 #include "laredo/logging.hpp"
 #include "laredo/pg/source.hpp"
 #include "publication.hpp"
@@ -128,7 +129,7 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
       Wait(stop, std::min<std::chrono::milliseconds>(status_every, 100ms));
       // Status updates alone would notice a closed connection only after two of them.
       if (repl->PeerClosed()) {
-        throw RetryableError("pg_connection",
+        throw RetryableError(codes::kPgConnection,
                              "the server closed the replication connection while paused");
       }
     } else {
@@ -193,7 +194,7 @@ void Source::Impl::ResetWhileStreaming(bool drop_publication) {
     reset_pending = false;
   }
   wake.notify_all();
-  if (error) throw RetryableError("pg_reset_failed", "ResetSource: " + *error);
+  if (error) throw RetryableError(codes::kPgResetFailed, "ResetSource: " + *error);
   throw RebaselineRequired(
       fmt::format("ResetSource: replication slot {}{} dropped; taking a fresh baseline", slot,
                   drop_publication ? " and its publication" : ""));
@@ -267,7 +268,7 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
         }
         SetState(SourceState::Error);
         throw FatalError(
-            "pg_publication_incomplete",
+            codes::kPgPublicationIncomplete,
             fmt::format("publication {} no longer publishes {}: their changes since were not "
                         "decoded. Add them back, then reset the source (or restart it with "
                         "always_baseline) so that a fresh baseline reads them",
@@ -305,7 +306,7 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
       }
       if (++failures > options.reconnect.max_attempts) {
         SetState(SourceState::Error);
-        throw FatalError("pg_reconnect_exhausted",
+        throw FatalError(codes::kPgReconnectExhausted,
                          fmt::format("gave up reconnecting replication slot {} after {} "
                                      "attempts: {}",
                                      slot, failures - 1, e.what()));
@@ -324,7 +325,7 @@ void Source::Stream(std::stop_token stop, const Position& from, ChangeHandler& h
   StreamPosition resume;
   if (from.has_value()) {
     const auto* p = std::any_cast<StreamPosition>(&from);
-    if (p == nullptr) throw DataError("bad_position", "not a laredo::pg::StreamPosition");
+    if (p == nullptr) throw DataError(codes::kBadPosition, "not a laredo::pg::StreamPosition");
     resume = *p;
   }
   impl_->SetInUse(true);

@@ -11,6 +11,7 @@
 #include "datetime_text.hpp"
 #include "hex.hpp"
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 
 namespace laredo::pg {
 namespace {
@@ -18,8 +19,8 @@ namespace {
 [[noreturn]] void BadValue(std::uint32_t type_oid, std::string_view text, std::string_view why) {
   constexpr std::size_t kShown = 64;
   const bool cut = text.size() > kShown;
-  throw DataError("bad_value", fmt::format("invalid {} value \"{}{}\": {}", TypeName(type_oid),
-                                           text.substr(0, kShown), cut ? "..." : "", why));
+  throw DataError(codes::kBadValue, fmt::format("invalid {} value \"{}{}\": {}", TypeName(type_oid),
+                                                text.substr(0, kShown), cut ? "..." : "", why));
 }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
