@@ -1,6 +1,7 @@
 # laredo_component(NAME): gives the library `laredo_<NAME>` (already added in the calling source
 # directory) the common shape of an optional source: alias laredo::<NAME>, public headers in
-# include/, private ones in src/, warnings, and installation as component <NAME>: an export set
+# include/, private ones in src/ (and the top src/shared/), warnings, and installation as
+# component <NAME>: an export set
 # laredo-<NAME>-targets plus laredo-<NAME>-config.cmake (from cmake/laredo-<NAME>-config.cmake.in),
 # which laredoConfig.cmake includes when a consumer asks for COMPONENTS <NAME>.
 function(laredo_component name)
@@ -12,7 +13,9 @@ function(laredo_component name)
   target_include_directories(${target}
     PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
            $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
-    PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+    PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src
+            # header-only helpers the sources share (src/shared/), never installed
+            ${PROJECT_SOURCE_DIR}/src)
   laredo_set_warnings(${target})
 
   install(TARGETS ${target} EXPORT laredo-${name}-targets

@@ -4,20 +4,17 @@
 #include <spdlog/spdlog.h>
 
 #include "contract.hpp"
-#include "gzip_lines.hpp"
 #include "kinesis_client.hpp"
 #include "laredo/error.hpp"
 #include "laredo/error_codes.hpp"
 #include "laredo/logging.hpp"
 #include "s3_client.hpp"
 #include "shard_streamer.hpp"
+#include "snapshot_reader.hpp"
 #include "source_internals.hpp"
 
 namespace laredo::kinesis {
 namespace {
-
-// Thrown from inside an object's body callback to abandon it when the baseline is stopped.
-struct BaselineStopped {};
 
 const StreamPosition& AsStreamPosition(const Position& position) {
   const auto* p = std::any_cast<StreamPosition>(&position);
@@ -135,33 +132,6 @@ struct Source::Impl {
     kinesis = std::make_unique<aws::KinesisClient>(
         service("kinesis", kinesis_endpoint, JsonFault(fault_hook)));
   }
-
-  void ReadObject(std::stop_token stop, const TableIdentifier& table, const std::string& key,
-                  const RowCallback& on_row) {
-    LineReader reader(CompressionForKey(key));
-    const auto on_line = [&](std::string_view line, std::uint64_t line_number) {
-      if (stop.stop_requested()) throw BaselineStopped{};
-      if (line.find_first_not_of(" \t") == std::string_view::npos) return;  // blank lines
-      Row row;
-      try {
-        row = decoder->DecodeRow(table, line);
-      } catch (const DataError& e) {
-        throw DataError(e.code(), fmt::format("s3://{}/{} line {}: {}", options.bucket, key,
-                                              line_number, e.what()));
-      }
-      on_row(table, std::move(row));
-    };
-    try {
-      s3->GetObject(options.bucket, key,
-                    [&](std::string_view chunk) { reader.Feed(chunk, on_line); });
-      reader.Finish(on_line);
-    } catch (const DataError& e) {
-      if (e.code() == codes::kBadObject) {
-        throw DataError(e.code(), fmt::format("s3://{}/{}: {}", options.bucket, key, e.what()));
-      }
-      throw;
-    }
-  }
 };
 
 Source::Source(SourceOptions options) : impl_(std::make_unique<Impl>()) {
@@ -232,27 +202,10 @@ Position Source::Baseline(std::stop_token stop, const std::vector<TableIdentifie
                           const RowCallback& on_row) {
   Impl& d = *impl_;
   if (!d.manifest) throw FatalError(codes::kNotInitialized, "Baseline called before Init");
-  try {
-    for (const auto& table : tables) {
-      const auto it = d.manifest->tables.find(table);
-      if (it == d.manifest->tables.end()) continue;
-      for (const auto& object : it->second.objects) {
-        // An entry ending in '/' names every object under it, in key order.
-        std::vector<std::string> keys;
-        if (object.ends_with('/')) {
-          keys = d.s3->ListAllObjects(d.options.bucket, d.Key(object), d.options.list_page_size);
-        } else {
-          keys.push_back(d.Key(object));
-        }
-        for (const auto& key : keys) {
-          if (stop.stop_requested()) return {};
-          d.ReadObject(stop, table, key, on_row);
-        }
-      }
-    }
-  } catch (const BaselineStopped&) {
-    return {};
-  }
+  const SnapshotLocation location{.bucket = d.options.bucket,
+                                  .prefix = d.options.prefix,
+                                  .list_page_size = d.options.list_page_size};
+  if (!ReadSnapshot(stop, *d.s3, *d.decoder, *d.manifest, tables, location, on_row)) return {};
   {
     // The targets now hold the snapshot, and the stream is read again from its start: positions
     // behind the saved checkpoint are this lineage's and must be accepted, not refused as a move

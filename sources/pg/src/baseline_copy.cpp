@@ -3,17 +3,15 @@
 #include <fmt/format.h>
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <exception>
 #include <memory>
-#include <mutex>
 #include <thread>
 
 #include "catalog.hpp"
 #include "copy_text.hpp"
 #include "laredo/error_codes.hpp"
 #include "pg_connection.hpp"
+#include "shared/handoff_queue.hpp"
 #include "type_mapping.hpp"
 
 namespace laredo::pg {
@@ -86,59 +84,6 @@ struct Batch {
   std::vector<Row> rows;
 };
 
-class BatchQueue {
- public:
-  bool Push(Batch batch) {
-    std::unique_lock lk(mu_);
-    cv_.wait(lk, [&] { return closed_ || queue_.size() < kCapacity; });
-    if (closed_) return false;
-    queue_.push_back(std::move(batch));
-    cv_.notify_all();
-    return true;
-  }
-  // False when every producer finished and the queue is empty, or the queue was closed.
-  bool Pop(Batch& out, std::stop_token stop) {
-    std::unique_lock lk(mu_);
-    cv_.wait(lk, stop, [&] { return closed_ || !queue_.empty() || producers_ == 0; });
-    if (queue_.empty()) return false;
-    out = std::move(queue_.front());
-    queue_.pop_front();
-    cv_.notify_all();
-    return true;
-  }
-  void AddProducer() {
-    std::lock_guard lk(mu_);
-    ++producers_;
-  }
-  void ProducerDone(std::exception_ptr error) {
-    std::lock_guard lk(mu_);
-    --producers_;
-    if (error && !error_) {
-      error_ = error;
-      closed_ = true;
-    }
-    cv_.notify_all();
-  }
-  void Close() {
-    std::lock_guard lk(mu_);
-    closed_ = true;
-    cv_.notify_all();
-  }
-  std::exception_ptr error() {
-    std::lock_guard lk(mu_);
-    return error_;
-  }
-
- private:
-  static constexpr std::size_t kCapacity = 16;
-  std::mutex mu_;
-  std::condition_variable_any cv_;
-  std::deque<Batch> queue_;
-  int producers_ = 0;
-  bool closed_ = false;
-  std::exception_ptr error_;
-};
-
 }  // namespace
 
 std::map<TableIdentifier, std::vector<ColumnDefinition>> ColumnsAtSnapshot(
@@ -164,10 +109,22 @@ void CopySnapshot(std::string_view conninfo, std::string_view snapshot,
     return;
   }
   constexpr std::size_t kBatchRows = 1024;
-  BatchQueue queue;
+  shared::HandoffQueue<Batch> queue(16);
   std::atomic<std::size_t> next_job{0};
-  std::stop_source abort;  // set when the consumer leaves early
+  std::stop_source abort;  // set when the consumer leaves, normally or by an exception
   std::vector<std::jthread> threads;
+  // Declared after the queue and the threads, so it runs first on every exit (also when `sink`
+  // throws): a worker blocked on the full queue wakes, and the threads are joined.
+  struct Leave {
+    std::stop_source& abort;
+    shared::HandoffQueue<Batch>& queue;
+    std::vector<std::jthread>& threads;
+    ~Leave() {
+      abort.request_stop();
+      queue.Close();
+      threads.clear();  // joins
+    }
+  } leave{abort, queue, threads};
   for (std::size_t w = 0; w < std::min(workers, jobs.size()); ++w) {
     queue.AddProducer();
     threads.emplace_back([&] {
@@ -200,9 +157,6 @@ void CopySnapshot(std::string_view conninfo, std::string_view snapshot,
     }
     if (stop.stop_requested()) break;
   }
-  abort.request_stop();
-  queue.Close();
-  threads.clear();  // joins
   if (auto error = queue.error(); error && !stop.stop_requested()) std::rethrow_exception(error);
 }
 

@@ -32,7 +32,22 @@ std::string Lines(int from, int to) {
   return text;
 }
 
-class BaselineIt : public AwsTest {};
+// More rows than the reader may parse ahead (8 batches of 1024), so it is blocked on the full
+// hand-off when the consumer leaves.
+constexpr int kManyRows = 20'000;
+
+class BaselineIt : public AwsTest {
+ protected:
+  void PutManyRows() {
+    s3_->PutObject(bucket_, "snap/public.users/part-0.jsonl", Lines(0, kManyRows / 2));
+    s3_->PutObject(bucket_, "snap/public.users/part-1.jsonl.gz",
+                   Gzip(Lines(kManyRows / 2, kManyRows)));
+    PutManifest({{"public.users",
+                  {{"columns", IdNameV()},
+                   {"objects", {"public.users/part-0.jsonl", "public.users/part-1.jsonl.gz"}}}}},
+                nlohmann::json::object());
+  }
+};
 
 TEST_F(BaselineIt, TwoTablesMultiObjectGzipAndPaginatedListing) {
   // users: one plain object and one gzip object. orders: a '/' entry naming 7 objects, listed
@@ -94,6 +109,43 @@ TEST_F(BaselineIt, ABadLineNamesItsObjectAndLine) {
     EXPECT_NE(std::string(e.what()).find("public.users/part-0.jsonl line 4"), std::string::npos)
         << e.what();
   }
+}
+
+TEST_F(BaselineIt, AConsumerThatThrowsStopsTheReaderAndTheNextBaselineIsWhole) {
+  PutManyRows();
+  Source source(Options());
+  const TableIdentifier users = Table("public", "users");
+  source.Init(SourceConfig{.tables = {users}, .options = {}});
+  int seen = 0;
+  EXPECT_THROW(source.Baseline(std::stop_token(), {users},
+                               [&](const TableIdentifier&, Row) {
+                                 if (++seen == 100) throw std::runtime_error("target full");
+                               }),
+               std::runtime_error);
+  EXPECT_EQ(seen, 100);
+
+  std::vector<Row> rows;
+  source.Baseline(std::stop_token(), {users},
+                  [&](const TableIdentifier&, Row row) { rows.push_back(std::move(row)); });
+  ASSERT_EQ(rows.size(), static_cast<std::size_t>(kManyRows));
+  for (int i = 0; i < kManyRows; ++i) {
+    ASSERT_EQ(rows[static_cast<std::size_t>(i)].at("id"), Value(i)) << "row " << i;
+  }
+}
+
+TEST_F(BaselineIt, AStopDuringTheBaselineDeliversNothingAfterIt) {
+  PutManyRows();
+  Source source(Options());
+  const TableIdentifier users = Table("public", "users");
+  source.Init(SourceConfig{.tables = {users}, .options = {}});
+  std::stop_source stop;
+  int seen = 0;
+  const Position position =
+      source.Baseline(stop.get_token(), {users}, [&](const TableIdentifier&, Row) {
+        if (++seen == 100) stop.request_stop();
+      });
+  EXPECT_FALSE(position.has_value());
+  EXPECT_EQ(seen, 100);
 }
 
 TEST_F(BaselineIt, ValidationReportsMissingTablesAndStreamTogether) {
