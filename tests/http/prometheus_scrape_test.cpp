@@ -1,6 +1,6 @@
 // A real Prometheus server scrapes the endpoint and answers a query with the value we produced.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
