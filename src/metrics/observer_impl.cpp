@@ -92,6 +92,10 @@ PrometheusObserver::Impl::Impl(PrometheusObserverOptions options)
       source_state(registry->AddGauge("laredo_source_state",
                                       "1 for the source's current state, 0 for the others.",
                                       {"source", "state"})),
+      reconnects(registry->AddCounter("laredo_source_reconnects_total",
+                                      "Times the source started retrying (entered Reconnecting); "
+                                      "each attempt is in laredo_errors_total.",
+                                      {"source"})),
       acks(registry->AddCounter("laredo_acks_total",
                                 "Acknowledgements the engine sent to the source.", {"source"})),
       ack_position(registry->AddGauge("laredo_ack_position_bytes",
@@ -143,6 +147,10 @@ void PrometheusObserver::Impl::SetPipelineState(std::string_view pipeline, Pipel
 }
 
 void PrometheusObserver::Impl::SetSourceState(std::string_view source, SourceState current) {
+  if (current == SourceState::Reconnecting) {
+    // The engine reports changes of state only, so entering Reconnecting is one retry episode.
+    reconnects.WithLabels({std::string(source)}).Inc();
+  }
   SetState(mu, source_states, source_state, source, kSourceStates, current);
 }
 

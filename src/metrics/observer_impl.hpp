@@ -66,6 +66,7 @@ struct PrometheusObserver::Impl {
   Family<Gauge>& buffer_capacity;
   Family<Gauge>& pipeline_state;
   Family<Gauge>& source_state;
+  Family<Counter>& reconnects;
   Family<Counter>& acks;
   Family<Gauge>& ack_position;
   Family<Gauge>& ack_time;

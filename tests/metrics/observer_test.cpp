@@ -140,6 +140,7 @@ TEST(PrometheusObserver, CountsSourceRetries) {
   f.engine.Start();
   ASSERT_TRUE(f.engine.AwaitReady(10s));
   EXPECT_EQ(f.Value(R"(laredo_errors_total{component="s",will_retry="true"})"), 1);
+  EXPECT_EQ(f.Value(R"(laredo_source_reconnects_total{source="s"})"), 1);
 }
 
 TEST(PrometheusObserver, CountsDroppedChanges) {
