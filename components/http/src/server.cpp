@@ -185,8 +185,8 @@ void Server::Impl::Listen() {
   if (!ec) acceptor->bind(endpoint, ec);
   if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    throw Error("listen", "laredo::http::Server cannot listen on " + options.bind_address + ":" +
-                              std::to_string(options.port) + ": " + ec.message());
+    throw Error(kListenFailed, "laredo::http::Server cannot listen on " + options.bind_address +
+                                   ":" + std::to_string(options.port) + ": " + ec.message());
   }
   port = acceptor->local_endpoint().port();
 }
