@@ -10,6 +10,8 @@ laredo_packages=(
   libfmt-dev libspdlog-dev nlohmann-json3-dev
   libpq-dev libssl-dev zlib1g-dev libboost1.81-dev
   postgresql-15 postgresql-client-15 openssl
+  # promtool checks the metrics exposition; the prometheus server scrapes laredo::http in tests.
+  prometheus curl
 )
 
 laredo_install_packages() {

@@ -58,9 +58,13 @@ std::string Prelude() {
       "#include <gtest/gtest.h>\n"
       "#include <chrono>\n#include <cstdlib>\n#include <memory>\n#include <optional>\n"
       "#include <laredo/laredo.hpp>\n#include <laredo/testsource/test_source.hpp>\n"
-      "#include <laredo/memory/typed_target.hpp>\n";
+      "#include <laredo/memory/typed_target.hpp>\n"
+      "#include <laredo/metrics/prometheus_observer.hpp>\n";
 #ifdef LAREDO_SNIPPETS_PG
   p += "#include <laredo/pg/source.hpp>\n";
+#endif
+#ifdef LAREDO_SNIPPETS_HTTP
+  p += "#include <laredo/http/server.hpp>\n";
 #endif
 #ifdef LAREDO_SNIPPETS_KINESIS
   p += "#include <laredo/kinesis/source.hpp>\n#include <laredo/kinesis/checkpoint_store.hpp>\n";
@@ -105,6 +109,9 @@ TEST(DocSnippets, EverySnippetCompilesWithExtraWarnings) {
 #endif
 #ifndef LAREDO_SNIPPETS_KINESIS
       if (Mentions(snippet.code, "laredo::kinesis")) continue;
+#endif
+#ifndef LAREDO_SNIPPETS_HTTP
+      if (Mentions(snippet.code, "laredo::http")) continue;
 #endif
       const auto source = dir / (snippet.file + "-" + std::to_string(snippet.line) + ".cpp");
       std::ofstream(source) << Wrap(snippet);

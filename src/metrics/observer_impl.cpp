@@ -1,0 +1,175 @@
+// How the observer resolves its series: once per (pipeline, table) for the per-change hooks, cached
+// per thread; under the mutex for the rare hooks.
+#include "metrics/observer_impl.hpp"
+
+#include <atomic>
+
+namespace laredo::metrics {
+namespace {
+
+// Per thread, the last few (observer, pipeline, table) -> series resolutions. Pipelines apply on
+// threads of their own, so a pipeline worker hits its one entry on every change after the first;
+// the dispatcher thread (drops) cycles through a few.
+struct HotCacheEntry {
+  std::uint64_t owner = 0;
+  std::string pipeline;
+  TableIdentifier table;
+  HotSeries* series = nullptr;
+};
+struct HotCache {
+  std::array<HotCacheEntry, 4> entries;
+  std::size_t next = 0;
+};
+thread_local HotCache hot_cache;
+
+std::atomic<std::uint64_t> next_instance_id{1};
+
+template <class Gauges, class State, std::size_t N>
+void SetState(std::mutex& mu, Gauges& gauges, Family<Gauge>& family, std::string_view id_value,
+              const std::array<State, N>& states, State current) {
+  std::lock_guard lk(mu);
+  auto it = gauges.find(id_value);
+  if (it == gauges.end()) {
+    std::vector<Gauge> series;
+    for (const auto state : states) {
+      series.push_back(family.WithLabels({std::string(id_value), std::string(ToString(state))}));
+    }
+    it = gauges.emplace(std::string(id_value), std::move(series)).first;
+  }
+  for (std::size_t i = 0; i < N; ++i) it->second[i].Set(states[i] == current ? 1.0 : 0.0);
+}
+
+}  // namespace
+
+PrometheusObserver::Impl::Impl(PrometheusObserverOptions options)
+    : registry(options.registry ? std::move(options.registry) : std::make_shared<Registry>()),
+      id(next_instance_id.fetch_add(1)),
+      applied(registry->AddCounter("laredo_changes_applied_total",
+                                   "Changes a pipeline applied to its target.",
+                                   {"pipeline", "table"})),
+      commit_to_apply(registry->AddHistogram(
+          "laredo_commit_to_apply_seconds",
+          "Time from the source transaction's commit to the change being applied to the "
+          "target (changes whose source reports a commit time).",
+          {"pipeline", "table"}, std::move(options.commit_to_apply_buckets))),
+      dropped(registry->AddCounter("laredo_changes_dropped_total",
+                                   "Buffered changes discarded by the DropOldest buffer policy.",
+                                   {"pipeline", "table"})),
+      dead_letters(registry->AddCounter("laredo_dead_letters_total",
+                                        "Dead letters written, by operation.",
+                                        {"pipeline", "table", "operation"})),
+      errors(registry->AddCounter("laredo_errors_total",
+                                  "Failures in a source or pipeline, by whether the engine "
+                                  "retries.",
+                                  {"component", "will_retry"})),
+      baseline_rows(registry->AddCounter("laredo_baseline_rows_total",
+                                         "Baseline rows delivered to the target by completed "
+                                         "baselines (after filters).",
+                                         {"pipeline", "table"})),
+      baseline_duration(registry->AddGauge(
+          "laredo_baseline_duration_seconds",
+          "Duration of the pipeline's last completed baseline, from the source starting to read "
+          "the table.",
+          {"pipeline", "table"})),
+      baseline_rows_read(registry->AddGauge("laredo_baseline_rows_read",
+                                            "Rows the source read so far in the table's current "
+                                            "or last baseline.",
+                                            {"source", "table"})),
+      baseline_rows_estimated(
+          registry->AddGauge("laredo_baseline_rows_estimated",
+                             "The source's estimate of the table's baseline size, when it has one.",
+                             {"source", "table"})),
+      buffer_depth(registry->AddGauge("laredo_buffer_depth",
+                                      "Changes in the pipeline's buffer, sampled every ACK "
+                                      "interval.",
+                                      {"pipeline"})),
+      buffer_capacity(registry->AddGauge("laredo_buffer_capacity",
+                                         "Capacity of the pipeline's buffer, in changes.",
+                                         {"pipeline"})),
+      pipeline_state(registry->AddGauge("laredo_pipeline_state",
+                                        "1 for the pipeline's current state, 0 for the others.",
+                                        {"pipeline", "state"})),
+      source_state(registry->AddGauge("laredo_source_state",
+                                      "1 for the source's current state, 0 for the others.",
+                                      {"source", "state"})),
+      reconnects(registry->AddCounter("laredo_source_reconnects_total",
+                                      "Times the source started retrying (entered Reconnecting); "
+                                      "each attempt is in laredo_errors_total.",
+                                      {"source"})),
+      acks(registry->AddCounter("laredo_acks_total",
+                                "Acknowledgements the engine sent to the source.", {"source"})),
+      ack_position(registry->AddGauge("laredo_ack_position_bytes",
+                                      "Last acknowledged position as a WAL byte offset "
+                                      "(sources whose positions are PostgreSQL LSNs).",
+                                      {"source"})),
+      ack_time(registry->AddGauge("laredo_last_ack_timestamp_seconds",
+                                  "Unix time of the last acknowledgement sent to the source.",
+                                  {"source"})),
+      rebaselines(registry->AddCounter("laredo_rebaselines_total",
+                                       "Re-baselines of the source's targets.", {"source"})),
+      schema_changes(registry->AddCounter("laredo_schema_changes_total",
+                                          "Schema changes answered by the target, by action.",
+                                          {"pipeline", "table", "action"})) {}
+
+HotSeries& PrometheusObserver::Impl::Hot(std::string_view pipeline, const TableIdentifier& table) {
+  for (auto& entry : hot_cache.entries) {
+    if (entry.owner == id && entry.table == table && entry.pipeline == pipeline) {
+      return *entry.series;
+    }
+  }
+  HotSeries* series = nullptr;
+  {
+    const auto table_text = table.ToString();
+    std::string key(pipeline);
+    key += '\x1f';  // not in a table name printed by a source; keeps the key unambiguous
+    key += table_text;
+    std::lock_guard lk(mu);
+    auto& slot = hot[key];
+    if (!slot) {
+      const std::vector<std::string> labels{std::string(pipeline), table_text};
+      slot = std::make_unique<HotSeries>(HotSeries{applied.WithLabels(labels),
+                                                   dropped.WithLabels(labels),
+                                                   commit_to_apply.WithLabels(labels)});
+    }
+    series = slot.get();
+  }
+  auto& entry = hot_cache.entries[hot_cache.next];
+  hot_cache.next = (hot_cache.next + 1) % hot_cache.entries.size();
+  entry.owner = id;
+  entry.pipeline.assign(pipeline);
+  entry.table = table;
+  entry.series = series;
+  return *series;
+}
+
+void PrometheusObserver::Impl::SetPipelineState(std::string_view pipeline, PipelineState current) {
+  SetState(mu, pipeline_states, pipeline_state, pipeline, kPipelineStates, current);
+}
+
+void PrometheusObserver::Impl::SetSourceState(std::string_view source, SourceState current) {
+  if (current == SourceState::Reconnecting) {
+    // The engine reports changes of state only, so entering Reconnecting is one retry episode.
+    reconnects.WithLabels({std::string(source)}).Inc();
+  }
+  SetState(mu, source_states, source_state, source, kSourceStates, current);
+}
+
+// When the source started reading `table`: the pipeline id has no source id in the hook, so
+// prefer the source the default pipeline id ("source/schema.table") names, else the latest.
+std::optional<PrometheusObserver::Impl::Clock::time_point> PrometheusObserver::Impl::BaselineStart(
+    std::string_view pipeline, const TableIdentifier& table) {
+  std::lock_guard lk(mu);
+  std::optional<Clock::time_point> latest;
+  for (const auto& [key, start] : baseline_starts) {
+    if (key.second != table) continue;
+    const auto& source = key.first;
+    if (pipeline.size() > source.size() && pipeline.substr(0, source.size()) == source &&
+        pipeline[source.size()] == '/') {
+      return start;
+    }
+    if (!latest || start > *latest) latest = start;
+  }
+  return latest;
+}
+
+}  // namespace laredo::metrics
