@@ -132,6 +132,11 @@ inline constexpr char kCheckpointContention[] = "checkpoint_contention";
 /// `RetryableError`: reading or writing the checkpoint file failed.
 inline constexpr char kCheckpointIo[] = "checkpoint_io";
 
+
+// --- HTTP operations server (laredo::http) ------------------------------------------------------
+/// `Error`: `http::Server` cannot listen (port taken, address not local).
+inline constexpr char kHttpListen[] = "http_listen";
+
 }  // namespace laredo::codes
 
 /// The stable codes of `ValidationError::code`, reported by `SyncSource::ValidateTables` (and by

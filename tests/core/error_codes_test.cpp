@@ -41,7 +41,7 @@ std::map<std::string, std::string> DeclaredCodes() {
 std::vector<fs::path> LibrarySources() {
   std::vector<fs::path> files;
   const fs::path root(LAREDO_SOURCE_DIR);
-  for (const char* dir : {"include", "src", "sources"}) {
+  for (const char* dir : {"include", "src", "sources", "components"}) {
     for (const auto& entry : fs::recursive_directory_iterator(root / dir)) {
       const auto ext = entry.path().extension();
       if (entry.is_regular_file() && (ext == ".cpp" || ext == ".hpp") &&

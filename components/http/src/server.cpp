@@ -6,6 +6,7 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #endif
+#include "laredo/error_codes.hpp"
 #include "laredo/http/server.hpp"
 
 #include <atomic>
@@ -185,7 +186,7 @@ void Server::Impl::Listen() {
   if (!ec) acceptor->bind(endpoint, ec);
   if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    throw Error(kListenFailed, "laredo::http::Server cannot listen on " + options.bind_address +
+    throw Error(codes::kHttpListen, "laredo::http::Server cannot listen on " + options.bind_address +
                                    ":" + std::to_string(options.port) + ": " + ec.message());
   }
   port = acceptor->local_endpoint().port();

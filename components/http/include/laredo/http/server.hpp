@@ -15,10 +15,6 @@ class Registry;
 
 namespace laredo::http {
 
-/// `code()` of the `laredo::Error` that `Server`'s constructor throws when it cannot listen (port
-/// taken, address not local).
-inline constexpr char kListenFailed[] = "http_listen";
-
 /// Settings of `Server`. The defaults are safe to expose on a host: loopback only, admin off.
 struct ServerOptions {
   /// Address to listen on (IPv4 or IPv6 literal). Default "127.0.0.1": local clients only; bind
@@ -52,7 +48,7 @@ struct ServerOptions {
 /// docs/operations.md.
 ///
 /// Lifecycle (RAII): the constructor validates the options (throwing `laredo::ConfigError`),
-/// binds and listens (throwing `laredo::Error` with code `kListenFailed` when it cannot) and starts
+/// binds and listens (throwing `laredo::Error` with code `laredo::codes::kHttpListen` when it cannot) and starts
 /// serving before it returns; the destructor (or `Stop()`) closes the listener and every
 /// connection and joins the threads.
 ///
