@@ -48,9 +48,9 @@ struct ServerOptions {
 /// docs/operations.md.
 ///
 /// Lifecycle (RAII): the constructor validates the options (throwing `laredo::ConfigError`),
-/// binds and listens (throwing `laredo::Error` with code `laredo::codes::kHttpListen` when it cannot) and starts
-/// serving before it returns; the destructor (or `Stop()`) closes the listener and every
-/// connection and joins the threads.
+/// binds and listens (throwing `laredo::Error` with code `laredo::codes::kHttpListen` when it
+/// cannot) and starts serving before it returns; the destructor (or `Stop()`) closes the listener
+/// and every connection and joins the threads.
 ///
 /// Threading contract: requests are served on `ServerOptions::threads` std::jthreads of the
 /// server's own, which call the engine's thread-safe methods, so construct the server after
