@@ -20,10 +20,10 @@ struct SnapshotLocation {
 /// Reads the table objects of a snapshot and delivers their rows to `on_row` on the calling
 /// thread, in manifest order (table by table, object by object, line by line).
 ///
-/// Download, decompression and JSON parsing run on a reader thread of their own, a bounded number
-/// of row batches ahead of delivery, so they overlap with the engine's hand-off to the targets
-/// (on 2 cores the source thread was the bottleneck while it did both). Backpressure still
-/// reaches S3: a full queue stops the reader, which stops reading the response.
+/// Listing and downloading run on a reader thread of their own, a bounded number of body pieces
+/// ahead (8 of 256 KiB), so the network overlaps with decompression, parsing and the engine's
+/// hand-off on the calling thread; a full hand-off stops the reader, so a slow target still holds
+/// S3 back. Rows are built on the calling thread only (see snapshot_reader.cpp for why).
 ///
 /// Returns false when `stop` was requested (the rows delivered so far are a partial baseline the
 /// caller discards). A failure of the reader (an S3 error, a corrupt object, a bad line, naming
