@@ -104,7 +104,7 @@ bench::Timing TimeLaredo(const bench::AwsBench& aws, const std::filesystem::path
       });
   laredo::EngineOptions engine_options;
   engine_options.ack_interval = 50ms;  // adds at most 50 ms to the measured time
-  engine_options.observer = observer;
+  engine_options.observers = {observer};
 
   const std::int64_t rss_before = bench::ResidentBytes();
   const double cpu_before = bench::SelfCpuSeconds();

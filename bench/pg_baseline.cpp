@@ -67,7 +67,7 @@ int Run(std::int64_t n) {
   std::int64_t rss_after = 0;
   {
     laredo::EngineOptions options;
-    options.observer = observer;
+    options.observers = {observer};
     laredo::Engine engine(options);
     engine.AddSource("pg", std::make_shared<laredo::pg::Source>(laredo::pg::SourceOptions{
                                .conninfo = conninfo,

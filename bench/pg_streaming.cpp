@@ -109,7 +109,7 @@ bench::Timing TimeLaredo(const bench::PgConn& conn, const std::string& conninfo,
       });
   laredo::EngineOptions options;
   options.ack_interval = 50ms;  // adds at most 50 ms to the measured time
-  options.observer = observer;
+  options.observers = {observer};
   auto source = std::make_shared<laredo::pg::Source>(laredo::pg::SourceOptions{
       .conninfo = conninfo,
       .slot_mode = laredo::pg::SlotMode::Stateful,

@@ -87,7 +87,7 @@ class ErrorPrinter final : public laredo::EngineObserver {
 bench::Timing TimeEngine(const bench::AwsBench& aws, std::int64_t n, bool first_round) {
   auto replica = std::make_shared<laredo::memory::IndexedTarget>();
   laredo::EngineOptions engine_options;
-  engine_options.observer = std::make_shared<ErrorPrinter>();
+  engine_options.observers = {std::make_shared<ErrorPrinter>()};
   const std::int64_t rss_before = bench::ResidentBytes();
   const double cpu_before = bench::SelfCpuSeconds();
   laredo::Engine engine(engine_options);

@@ -65,7 +65,7 @@ int main() {
           .indexes = {{.name = "by_score", .columns = {"score"}, .unique = false}}});
   auto printer = std::make_shared<ProgressPrinter>();
   laredo::EngineOptions options;
-  options.observer = printer;
+  options.observers = {printer};
   options.ack_interval = 200ms;
   options.baseline_progress_rows = 50'000;
   laredo::Engine engine(options);

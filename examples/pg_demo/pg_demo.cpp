@@ -165,7 +165,7 @@ int Run() {
 
   auto observer = std::make_shared<DemoObserver>();
   laredo::EngineOptions options;
-  options.observer = observer;
+  options.observers = {observer};
   options.ack_interval = 200ms;
   options.baseline_progress_rows = 50'000;
   laredo::Engine engine(options);

@@ -13,6 +13,7 @@
 #include "laredo/column_definition.hpp"
 #include "laredo/position.hpp"
 #include "laredo/row.hpp"
+#include "laredo/source_status.hpp"
 #include "laredo/table_identifier.hpp"
 
 namespace laredo {
@@ -90,6 +91,12 @@ class ChangeHandler {
   /// The longest `OnChanges` call that is taken all or nothing (at least 1). The engine's
   /// handler answers with its batch size, at most the smallest buffer of the source's pipelines.
   [[nodiscard]] virtual std::size_t MaxBatch() const { return 1; }
+
+  /// The source's state changed inside `Stream` (Reconnecting while it reconnects, Streaming once
+  /// it delivers again, Paused): call it after `State()` answers the new state. The engine tells
+  /// its observers at once; otherwise it notices only when it samples `State()`, and a short
+  /// reconnect would go unseen. The default ignores it.
+  virtual void OnStateChanged(SourceState state) { (void)state; }
 
   /// The source saw a table's columns change (e.g. a PostgreSQL Relation message with different
   /// columns). Ordered with the changes around it. The default ignores it.

@@ -36,8 +36,12 @@ struct EngineOptions {
                          .multiplier = 2.0};
   /// Rows between two `OnBaselineProgress` calls. Default 100,000.
   std::uint64_t baseline_progress_rows = 100'000;
-  /// Hooks for metrics and logging. Default none.
-  std::shared_ptr<EngineObserver> observer{};
+  /// How often each source's `GetLag()` is sampled for `EngineObserver::OnLag`, on a thread of its
+  /// own. Default 5 s; zero turns sampling off.
+  std::chrono::milliseconds lag_interval{5000};
+  /// Hooks for metrics and logging, called in this order (e.g. a `metrics::PrometheusObserver`
+  /// and a logging one). Null entries are ignored. Default none.
+  std::vector<std::shared_ptr<EngineObserver>> observers{};
 };
 
 /// A snapshot of one pipeline's status.

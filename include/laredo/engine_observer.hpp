@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -28,7 +29,8 @@ enum class PipelineState : std::uint8_t {
 std::string_view ToString(PipelineState state) noexcept;
 
 /// Hooks for metrics and logging. Every method has an empty default, so adding hooks later never
-/// breaks an implementation.
+/// breaks an implementation. An engine takes several (`EngineOptions::observers`); each is called
+/// in the order given.
 ///
 /// Threading contract: called from the engine's source, pipeline and ACK threads, possibly at the
 /// same time; implementations must be thread-safe and quick (`OnChangeApplied` runs once per
@@ -37,6 +39,14 @@ class EngineObserver {
  public:
   virtual ~EngineObserver() = default;
 
+  /// Once per pipeline at `Engine::Start`, before any other call about it: lets an observer map
+  /// pipelines to their source and table, and show every series from the start.
+  virtual void OnPipelineAdded(std::string_view pipeline_id, std::string_view source_id,
+                               const TableIdentifier& table) {
+    (void)pipeline_id, (void)source_id, (void)table;
+  }
+  /// When the state changes: sources that support it report changes made inside `Stream` (a
+  /// reconnect) as they happen; the engine's own transitions (retrying, failed) likewise.
   virtual void OnSourceStateChanged(std::string_view source_id, SourceState state) {
     (void)source_id, (void)state;
   }
@@ -61,6 +71,15 @@ class EngineObserver {
   virtual void OnChangeApplied(std::string_view pipeline_id, const ChangeEvent& event) {
     (void)pipeline_id, (void)event;
   }
+  /// One target call applied `count` changes in `duration` (the target's own time: apply
+  /// latency, without the time the changes waited in the buffer).
+  virtual void OnChangesApplied(std::string_view pipeline_id, std::size_t count,
+                                std::chrono::nanoseconds duration) {
+    (void)pipeline_id, (void)count, (void)duration;
+  }
+  /// The source's lag, sampled every `EngineOptions::lag_interval` on the engine's monitor
+  /// thread (never on a thread that moves changes, so a slow query cannot hold them up).
+  virtual void OnLag(std::string_view source_id, const LagInfo& lag) { (void)source_id, (void)lag; }
   /// The engine acknowledged `position` to the source.
   virtual void OnAckAdvanced(std::string_view source_id, const Position& position,
                              std::string_view position_text) {

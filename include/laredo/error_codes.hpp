@@ -132,7 +132,6 @@ inline constexpr char kCheckpointContention[] = "checkpoint_contention";
 /// `RetryableError`: reading or writing the checkpoint file failed.
 inline constexpr char kCheckpointIo[] = "checkpoint_io";
 
-
 // --- HTTP operations server (laredo::http) ------------------------------------------------------
 /// `Error`: `http::Server` cannot listen (port taken, address not local).
 inline constexpr char kHttpListen[] = "http_listen";

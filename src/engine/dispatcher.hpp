@@ -50,6 +50,8 @@ class Dispatcher final : public ChangeHandler {
   [[nodiscard]] bool dispatched() const { return dispatched_; }
   /// Called once per stream, at its first dispatch.
   std::function<void()> on_first_dispatch;
+  /// Called when the source reports a state change from inside `Stream`.
+  std::function<void()> on_state_changed;
 
   /// Queues one baseline row of `table`; false when stopped.
   bool AddBaselineRow(const TableIdentifier& table, Row row, const std::stop_token& stop);
@@ -70,6 +72,9 @@ class Dispatcher final : public ChangeHandler {
   void OnInvalidRecord(InvalidRecord record) override;
   void SetBackpressureHook(std::function<void()> hook, std::chrono::milliseconds interval) override;
   [[nodiscard]] std::size_t MaxBatch() const override { return max_batch_; }
+  void OnStateChanged(SourceState /*state*/) override {
+    if (on_state_changed) on_state_changed();  // the runner reads the state itself
+  }
 
   /// The columns of every table as last reported (Init, a schema change, a baseline).
   std::map<TableIdentifier, std::vector<ColumnDefinition>> columns;

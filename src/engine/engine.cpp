@@ -10,6 +10,8 @@
 #include <set>
 #include <thread>
 
+#include "engine/lag_monitor.hpp"
+#include "engine/observer_fanout.hpp"
 #include "engine/pipeline.hpp"
 #include "engine/source_runner.hpp"
 #include "laredo/error.hpp"
@@ -31,11 +33,13 @@ struct Engine::Impl {
   };
 
   EngineOptions options;
+  std::shared_ptr<EngineObserver> observer;  // the observers, as one
   std::vector<SourceEntry> sources;
   std::vector<PipelineEntry> pipeline_entries;
 
   std::vector<std::unique_ptr<engine::Pipeline>> pipelines;
   std::vector<std::unique_ptr<engine::SourceRunner>> runners;
+  std::unique_ptr<engine::LagMonitor> lag_monitor;
 
   mutable std::mutex mu;
   std::condition_variable status_cv;
@@ -57,7 +61,7 @@ struct Engine::Impl {
 };
 
 Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>()) {
-  if (!options.observer) options.observer = std::make_shared<EngineObserver>();
+  impl_->observer = engine::FanoutObserver::For(options.observers);
   impl_->options = std::move(options);
 }
 
@@ -98,6 +102,9 @@ std::vector<std::string> Engine::Impl::Validate() const {
     problems.push_back("EngineOptions.drain_timeout must not be negative");
   }
   if (options.source_max_retries < 0) problems.push_back("EngineOptions.source_max_retries < 0");
+  if (options.lag_interval < std::chrono::milliseconds::zero()) {
+    problems.push_back("EngineOptions.lag_interval must not be negative (zero: no sampling)");
+  }
   options.source_backoff.Validate("EngineOptions.source_backoff", problems);
   if (options.baseline_progress_rows == 0) {
     problems.push_back("EngineOptions.baseline_progress_rows must be at least 1");
@@ -170,8 +177,8 @@ void Engine::Start() {
   for (auto& p : d.pipeline_entries) {
     std::shared_ptr<std::mutex> lock;
     if (auto it = target_locks.find(p.target.get()); it != target_locks.end()) lock = it->second;
-    d.pipelines.push_back(std::make_unique<engine::Pipeline>(
-        p.id, p.source_id, p.table, p.target, p.options, d.options.observer, lock, spin));
+    d.pipelines.push_back(std::make_unique<engine::Pipeline>(p.id, p.source_id, p.table, p.target,
+                                                             p.options, d.observer, lock, spin));
   }
   for (auto& s : d.sources) {
     std::vector<engine::Pipeline*> mine;
@@ -179,15 +186,21 @@ void Engine::Start() {
       if (d.pipeline_entries[i].source_id == s.id) mine.push_back(d.pipelines[i].get());
     }
     d.runners.push_back(std::make_unique<engine::SourceRunner>(
-        s.id, s.source, d.options, mine,
+        s.id, s.source, d.options, d.observer, mine,
         engine::SourceRunner::Hooks{
             .status_changed = [&d] { d.NotifyStatus(); },
             .stop_engine = [&d](const std::string& reason) { d.StopEngineFromPipeline(reason); }}));
   }
+  std::vector<engine::SourceRunner*> runner_pointers;
+  for (auto& r : d.runners) runner_pointers.push_back(r.get());
+  d.lag_monitor = std::make_unique<engine::LagMonitor>(std::move(runner_pointers), d.observer,
+                                                       d.options.lag_interval);
   d.started = true;
   lk.unlock();
 
+  for (const auto& p : d.pipeline_entries) d.observer->OnPipelineAdded(p.id, p.source_id, p.table);
   for (auto& r : d.runners) r->Start();
+  d.lag_monitor->Start();
   Logger()->info("engine started: {} source(s), {} pipeline(s)", d.runners.size(),
                  d.pipelines.size());
 }
@@ -293,6 +306,8 @@ void Engine::Stop() {
     d.stopped = true;
   }
   // 1. Sources stop producing; a source blocked on a full buffer is released by the stop token.
+  // Lag sampling ends first: it queries the sources, which are closed at the end.
+  d.lag_monitor->Stop();
   for (auto& r : d.runners) r->StopAndJoinSource();
   // 2. Pipelines apply what they hold, within the drain timeout.
   const auto deadline = std::chrono::steady_clock::now() + d.options.drain_timeout;

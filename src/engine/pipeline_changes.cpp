@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "engine/pipeline.hpp"
 #include "engine/target_lock.hpp"
 #include "laredo/error.hpp"
@@ -92,7 +94,9 @@ void Pipeline::FlushPending(const ChangeRun& run, std::uint32_t first, std::uint
   if (!pending_.empty()) {
     try {
       TargetLock lock(target_mutex_);
+      const auto start = std::chrono::steady_clock::now();
       target_->OnChanges(table_, pending_);
+      observer_->OnChangesApplied(id_, pending_.size(), std::chrono::steady_clock::now() - start);
     } catch (const PartialBatchError& e) {
       done = e.applied() < pending_index_.size() ? pending_index_[e.applied()] : end;
       CountApplied(run, first, done);

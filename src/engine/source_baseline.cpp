@@ -37,7 +37,7 @@ std::optional<Position> SourceRunner::RunBaseline(const std::stop_token& stop) {
         }
       }
       baseline_estimates_[table] = estimate;
-      options_.observer->OnBaselineStarted(id_, table, estimate);
+      observer_->OnBaselineStarted(id_, table, estimate);
     }
     Position position;
     try {
@@ -78,7 +78,7 @@ std::optional<Position> SourceRunner::RunBaseline(const std::stop_token& stop) {
     }
     for (const auto& [table, rows] : baseline_counts_) {
       if (rows % options_.baseline_progress_rows != 0) {  // else just reported
-        options_.observer->OnBaselineProgress(id_, table, rows, baseline_estimates_[table]);
+        observer_->OnBaselineProgress(id_, table, rows, baseline_estimates_[table]);
       }
     }
     const std::uint64_t seq = dispatcher_.NextSeq();
@@ -123,7 +123,7 @@ void SourceRunner::OnBaselineRow(const TableIdentifier& table, Row row,
   }
   const auto rows = ++*rows_count_;
   if (rows % options_.baseline_progress_rows == 0) {
-    options_.observer->OnBaselineProgress(id_, table, rows, baseline_estimates_[table]);
+    observer_->OnBaselineProgress(id_, table, rows, baseline_estimates_[table]);
   }
   if (!dispatcher_.AddBaselineRow(table, std::move(row), stop)) baseline_stopped_ = true;
 }

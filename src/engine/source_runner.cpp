@@ -13,17 +13,18 @@
 namespace laredo::engine {
 
 SourceRunner::SourceRunner(std::string id, std::shared_ptr<SyncSource> source,
-                           const EngineOptions& options, std::vector<Pipeline*> pipelines,
-                           Hooks hooks)
+                           const EngineOptions& options, std::shared_ptr<EngineObserver> observer,
+                           std::vector<Pipeline*> pipelines, Hooks hooks)
     : id_(std::move(id)),
       source_(std::move(source)),
       options_(options),
+      observer_(std::move(observer)),
       pipelines_(std::move(pipelines)),
       hooks_(std::move(hooks)),
-      dispatcher_(id_, *source_, pipelines_, options_.observer),
-      acker_(id_, *source_, pipelines_, dispatcher_.frontier(), options_.observer,
-             options_.ack_interval) {
+      dispatcher_(id_, *source_, pipelines_, observer_),
+      acker_(id_, *source_, pipelines_, dispatcher_.frontier(), observer_, options_.ack_interval) {
   dispatcher_.on_first_dispatch = [this] { ClearRetryError(); };  // the stream works again
+  dispatcher_.on_state_changed = [this] { ReportState(); };       // e.g. a reconnect in Stream
 }
 
 SourceRunner::~SourceRunner() {
@@ -40,7 +41,7 @@ void SourceRunner::Start() {
     ReportState();
     for (Pipeline* p : pipelines_) {
       const auto status = p->Status();
-      options_.observer->OnBufferDepth(status.id, status.buffer_depth, status.buffer_capacity);
+      observer_->OnBufferDepth(status.id, status.buffer_depth, status.buffer_capacity);
     }
   });
 }
@@ -126,7 +127,7 @@ void SourceRunner::ReportState() {
     if (state == reported_state_) return;
     reported_state_ = state;
   }
-  options_.observer->OnSourceStateChanged(id_, state);
+  observer_->OnSourceStateChanged(id_, state);
 }
 
 void SourceRunner::Fail(const std::string& message) {
@@ -135,7 +136,7 @@ void SourceRunner::Fail(const std::string& message) {
     std::lock_guard lk(mu_);
     if (!error_) error_ = message;
   }
-  options_.observer->OnError(id_, message, false);
+  observer_->OnError(id_, message, false);
   for (Pipeline* p : pipelines_) p->Halt(PipelineState::Error, message);
   ReportState();
   hooks_.status_changed();
@@ -143,7 +144,7 @@ void SourceRunner::Fail(const std::string& message) {
 
 bool SourceRunner::Retry(const std::stop_token& stop, int failures, const std::string& message) {
   Logger()->warn("source {}: {} (retry {})", id_, message, failures);
-  options_.observer->OnError(id_, message, true);
+  observer_->OnError(id_, message, true);
   {
     std::lock_guard lk(mu_);
     retry_error_ =
@@ -215,7 +216,7 @@ bool SourceRunner::Initialise(const std::stop_token& stop) {
     std::vector<std::string> lines;
     for (const auto& p : problems) {
       lines.push_back(p.ToString());
-      options_.observer->OnError(id_, p.ToString(), false);
+      observer_->OnError(id_, p.ToString(), false);
     }
     Fail(fmt::format("validation failed: {}", fmt::join(lines, "; ")));
     return false;
@@ -276,7 +277,7 @@ void SourceRunner::Run(std::stop_token stop) {
     }
     if (asked) {
       Logger()->warn("source {}: re-baselining: {}", id_, *asked);
-      options_.observer->OnRebaseline(id_, *asked);
+      observer_->OnRebaseline(id_, *asked);
       need_baseline = true;
     }
     if (need_baseline) {
@@ -307,7 +308,7 @@ void SourceRunner::Run(std::stop_token stop) {
       if (stop.stop_requested()) break;
       rebaselining_ = true;
       Logger()->warn("source {}: re-baselining: {}", id_, e.what());
-      options_.observer->OnRebaseline(id_, e.what());
+      observer_->OnRebaseline(id_, e.what());
       need_baseline = true;
     } catch (const std::exception& e) {
       if (stop.stop_requested()) break;

@@ -36,7 +36,8 @@ class SourceRunner final : public PipelineUpstream {
   };
 
   SourceRunner(std::string id, std::shared_ptr<SyncSource> source, const EngineOptions& options,
-               std::vector<Pipeline*> pipelines, Hooks hooks);
+               std::shared_ptr<EngineObserver> observer, std::vector<Pipeline*> pipelines,
+               Hooks hooks);
   ~SourceRunner() override;
   SourceRunner(const SourceRunner&) = delete;
   SourceRunner& operator=(const SourceRunner&) = delete;
@@ -98,6 +99,7 @@ class SourceRunner final : public PipelineUpstream {
   const std::string id_;
   const std::shared_ptr<SyncSource> source_;
   const EngineOptions options_;
+  const std::shared_ptr<EngineObserver> observer_;  // the engine's one (observer_fanout.hpp)
   const std::vector<Pipeline*> pipelines_;
   const Hooks hooks_;
   Dispatcher dispatcher_;

@@ -109,7 +109,19 @@ PrometheusObserver::Impl::Impl(PrometheusObserverOptions options)
                                        "Re-baselines of the source's targets.", {"source"})),
       schema_changes(registry->AddCounter("laredo_schema_changes_total",
                                           "Schema changes answered by the target, by action.",
-                                          {"pipeline", "table", "action"})) {}
+                                          {"pipeline", "table", "action"})),
+      apply_duration(registry->AddHistogram(
+          "laredo_apply_duration_seconds",
+          "Duration of one target call (a batch of changes), without the time in the buffer.",
+          {"pipeline"}, std::move(options.apply_duration_buckets))),
+      lag_bytes(registry->AddGauge("laredo_source_lag_bytes",
+                                   "Bytes between the origin's newest position and what the "
+                                   "source acknowledged (PostgreSQL: WAL bytes the slot retains).",
+                                   {"source"})),
+      lag_seconds(registry->AddGauge("laredo_source_lag_seconds",
+                                     "How far behind the origin the source's delivered changes "
+                                     "are, when the source can tell.",
+                                     {"source"})) {}
 
 HotSeries& PrometheusObserver::Impl::Hot(std::string_view pipeline, const TableIdentifier& table) {
   for (auto& entry : hot_cache.entries) {
@@ -154,11 +166,17 @@ void PrometheusObserver::Impl::SetSourceState(std::string_view source, SourceSta
   SetState(mu, source_states, source_state, source, kSourceStates, current);
 }
 
-// When the source started reading `table`: the pipeline id has no source id in the hook, so
-// prefer the source the default pipeline id ("source/schema.table") names, else the latest.
+// When the source started reading `table` for `pipeline`: the source known from
+// OnPipelineAdded; without it (an engine that did not report it), the source the default pipeline
+// id ("source/schema.table") names, else the latest start of the table.
 std::optional<PrometheusObserver::Impl::Clock::time_point> PrometheusObserver::Impl::BaselineStart(
     std::string_view pipeline, const TableIdentifier& table) {
   std::lock_guard lk(mu);
+  if (const auto known = source_of.find(pipeline); known != source_of.end()) {
+    const auto it = baseline_starts.find({known->second, table});
+    if (it == baseline_starts.end()) return std::nullopt;
+    return it->second;
+  }
   std::optional<Clock::time_point> latest;
   for (const auto& [key, start] : baseline_starts) {
     if (key.second != table) continue;

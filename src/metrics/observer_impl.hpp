@@ -72,10 +72,15 @@ struct PrometheusObserver::Impl {
   Family<Gauge>& ack_time;
   Family<Counter>& rebaselines;
   Family<Counter>& schema_changes;
+  Family<Histogram>& apply_duration;
+  Family<Gauge>& lag_bytes;
+  Family<Gauge>& lag_seconds;
 
   std::mutex mu;
   std::map<std::string, std::unique_ptr<HotSeries>, std::less<>> hot;
   std::map<std::pair<std::string, TableIdentifier>, Clock::time_point> baseline_starts;
+  std::map<std::string, std::string, std::less<>> source_of;      // pipeline -> source (Start)
+  std::map<std::string, Histogram, std::less<>> apply_durations;  // by pipeline
   StateGauges pipeline_states;
   StateGauges source_states;
 };

@@ -38,6 +38,43 @@ const std::shared_ptr<Registry>& PrometheusObserver::GetRegistry() const noexcep
 
 std::string PrometheusObserver::Render() const { return impl_->registry->Render(); }
 
+void PrometheusObserver::OnPipelineAdded(std::string_view pipeline_id, std::string_view source_id,
+                                         const TableIdentifier& table) {
+  // Resolved now, so every pipeline's series exist (at 0) before its first change.
+  impl_->Hot(pipeline_id, table);
+  std::lock_guard lk(impl_->mu);
+  impl_->source_of.insert_or_assign(std::string(pipeline_id), std::string(source_id));
+  impl_->apply_durations.try_emplace(std::string(pipeline_id),
+                                     impl_->apply_duration.WithLabels({std::string(pipeline_id)}));
+}
+
+void PrometheusObserver::OnChangesApplied(std::string_view pipeline_id, std::size_t count,
+                                          std::chrono::nanoseconds duration) {
+  (void)count;
+  Histogram histogram;
+  {
+    // Once per target call (a batch), not per change: an uncontended lock is cheap enough.
+    std::lock_guard lk(impl_->mu);
+    auto it = impl_->apply_durations.find(pipeline_id);
+    if (it == impl_->apply_durations.end()) {
+      it = impl_->apply_durations
+               .try_emplace(std::string(pipeline_id),
+                            impl_->apply_duration.WithLabels({std::string(pipeline_id)}))
+               .first;
+    }
+    histogram = it->second;
+  }
+  histogram.Observe(std::chrono::duration<double>(duration).count());
+}
+
+void PrometheusObserver::OnLag(std::string_view source_id, const LagInfo& lag) {
+  const std::vector<std::string> labels{std::string(source_id)};
+  impl_->lag_bytes.WithLabels(labels).Set(static_cast<double>(lag.lag_bytes));
+  if (lag.lag_time) {
+    impl_->lag_seconds.WithLabels(labels).Set(std::chrono::duration<double>(*lag.lag_time).count());
+  }
+}
+
 void PrometheusObserver::OnSourceStateChanged(std::string_view source_id, SourceState state) {
   impl_->SetSourceState(source_id, state);
 }

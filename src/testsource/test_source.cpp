@@ -473,6 +473,12 @@ void TestSource::Stream(std::stop_token stop, const Position& from, ChangeHandle
     lk.lock();
   }
   impl_->state = impl_->paused ? SourceState::Paused : SourceState::Streaming;
+  {
+    const SourceState state = impl_->state;
+    lk.unlock();
+    handler.OnStateChanged(state);
+    lk.lock();
+  }
   std::vector<ChangeEvent> batch;
   const std::size_t batch_limit =
       std::max<std::size_t>(std::min(impl_->options.stream_batch, handler.MaxBatch()), 1);

@@ -84,6 +84,118 @@ TEST(EngineObserver, ReportsBaselineProgressAppliedChangesAcksAndBufferDepth) {
   EXPECT_EQ(hooks->states.back(), SourceState::Closed);
 }
 
+/// Counts what the hooks added for metrics report.
+class Counting : public EngineObserver {
+ public:
+  void OnPipelineAdded(std::string_view pipeline, std::string_view source,
+                       const TableIdentifier& table) override {
+    std::lock_guard lk(mu);
+    added.push_back(std::string(pipeline) + "<-" + std::string(source) + ":" + table.ToString());
+  }
+  void OnChangeApplied(std::string_view, const ChangeEvent&) override { ++applied; }
+  void OnChangesApplied(std::string_view, std::size_t count,
+                        std::chrono::nanoseconds duration) override {
+    batched += static_cast<int>(count);
+    ++calls;
+    if (duration < std::chrono::nanoseconds::zero()) negative_duration = true;
+  }
+  void OnLag(std::string_view source, const LagInfo& lag) override {
+    std::lock_guard lk(mu);
+    lags.emplace_back(std::string(source), lag.lag_bytes);
+  }
+  void OnSourceStateChanged(std::string_view, SourceState state) override {
+    std::lock_guard lk(mu);
+    states.push_back(state);
+  }
+
+  std::mutex mu;
+  std::vector<std::string> added;
+  std::vector<std::pair<std::string, std::int64_t>> lags;
+  std::vector<SourceState> states;
+  std::atomic<int> applied{0};
+  std::atomic<int> batched{0};
+  std::atomic<int> calls{0};
+  std::atomic<bool> negative_duration{false};
+};
+
+/// A test source whose lag the test sets.
+class LaggingSource : public testsource::TestSource {
+ public:
+  [[nodiscard]] LagInfo GetLag() const override { return LagInfo{.lag_bytes = lag.load()}; }
+  std::atomic<std::int64_t> lag{0};
+};
+
+TEST(EngineObserver, EveryObserverSeesEveryHookInOrder) {
+  auto source = std::make_shared<LaggingSource>();
+  source->SetSchema(kUsers, IdNameColumns());
+  auto first = std::make_shared<Counting>();
+  auto second = std::make_shared<Counting>();
+  auto options = FastOptions();
+  options.observers = {first, nullptr, second};  // a null entry is ignored
+  options.lag_interval = 5ms;
+  Engine engine(options);
+  engine.AddSource("s", source);
+  engine.AddPipeline("s", kUsers, std::make_shared<IndexedTarget>());
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(10s));
+  std::uint64_t last = 0;
+  for (int i = 1; i <= 500; ++i) last = source->EmitInsert(kUsers, User(i, "x"));
+  ASSERT_TRUE(source->AwaitAck(last, 10s));
+  source->lag = 4242;
+  for (const auto& o : {first, second}) {
+    ASSERT_TRUE(Eventually([&] {
+      std::lock_guard lk(o->mu);
+      return !o->lags.empty() && o->lags.back() == std::pair<std::string, std::int64_t>("s", 4242);
+    }));
+  }
+  engine.Stop();
+  for (const auto& o : {first, second}) {
+    std::lock_guard lk(o->mu);
+    EXPECT_EQ(o->added, (std::vector<std::string>{"s/public.users<-s:public.users"}));
+    EXPECT_EQ(o->applied.load(), 500);
+    EXPECT_EQ(o->batched.load(), 500);  // every applied change in some target call
+    EXPECT_GE(o->calls.load(), 1);
+    EXPECT_LE(o->calls.load(), 500);
+    EXPECT_FALSE(o->negative_duration.load());
+    ASSERT_FALSE(o->states.empty());
+    EXPECT_EQ(o->states.back(), SourceState::Closed);
+  }
+}
+
+TEST(EngineObserver, AStateChangeInsideStreamIsReportedAtOnceNotAtTheNextAck) {
+  auto source = std::make_shared<testsource::TestSource>();
+  source->SetSchema(kUsers, IdNameColumns());
+  auto hooks = std::make_shared<Counting>();
+  auto options = FastOptions(hooks);
+  options.ack_interval = std::chrono::minutes(10);  // the ACK thread never samples in this test
+  Engine engine(options);
+  engine.AddSource("s", source);
+  engine.AddPipeline("s", kUsers, std::make_shared<IndexedTarget>());
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(10s));
+  ASSERT_TRUE(Eventually([&] {
+    std::lock_guard lk(hooks->mu);
+    return !hooks->states.empty() && hooks->states.back() == SourceState::Streaming;
+  }));
+  engine.Stop();
+}
+
+TEST(EngineObserver, ANegativeLagIntervalIsAConfigError) {
+  auto options = FastOptions();
+  options.lag_interval = -1ms;
+  Engine engine(options);
+  auto source = std::make_shared<testsource::TestSource>();
+  source->SetSchema(kUsers, IdNameColumns());
+  engine.AddSource("s", source);
+  engine.AddPipeline("s", kUsers, std::make_shared<IndexedTarget>());
+  try {
+    engine.Start();
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("lag_interval"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Logging, LinesCanBeRedirectedAndSilenced) {
   std::ostringstream captured;
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);

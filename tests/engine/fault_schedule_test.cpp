@@ -169,7 +169,7 @@ class Schedule {
     options.drain_timeout = std::chrono::milliseconds(Pick(30));
     options.source_max_retries = 1000;
     options.source_backoff = {.initial = 1ms, .max = 2ms, .multiplier = 2.0};
-    options.observer = observer_;
+    options.observers = {observer_};
     engine_ = std::make_unique<Engine>(options);
     engine_->AddSource("s", source_);
     for (std::size_t j = 0; j < journals_.size(); ++j) {

@@ -279,7 +279,7 @@ inline EngineOptions FastOptions(std::shared_ptr<EngineObserver> observer = null
   o.ack_interval = 5ms;
   o.drain_timeout = 2s;
   o.source_backoff = {.initial = 1ms, .max = 10ms, .multiplier = 2.0};
-  o.observer = std::move(observer);
+  o.observers = {std::move(observer)};
   return o;
 }
 

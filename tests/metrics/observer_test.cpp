@@ -262,3 +262,51 @@ TEST(PrometheusObserver, SharesARegistryWithTheApplication) {
 
 }  // namespace
 }  // namespace laredo::testing
+
+namespace laredo::testing {
+namespace {
+
+/// A test source whose lag the test sets.
+class LaggingSource : public testsource::TestSource {
+ public:
+  [[nodiscard]] LagInfo GetLag() const override {
+    return LagInfo{.lag_bytes = 12345, .lag_time = std::chrono::milliseconds(1500)};
+  }
+};
+
+TEST(PrometheusObserver, ApplyDurationLagAndSeriesThatExistFromTheStart) {
+  auto observer = std::make_shared<metrics::PrometheusObserver>();
+  auto source = std::make_shared<LaggingSource>();
+  source->SetSchema(kUsers, IdNameColumns());
+  auto options = FastOptions(observer);
+  options.lag_interval = 5ms;
+  Engine engine(options);
+  engine.AddSource("s", source);
+  engine.AddPipeline("s", kUsers, std::make_shared<memory::IndexedTarget>());
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(10s));
+  // Before any change, the pipeline's counter is there, at 0 (a rate() needs the first sample).
+  EXPECT_EQ(SampleValue(observer->Render(), kApplied), 0);
+  std::uint64_t last = 0;
+  for (int i = 1; i <= 300; ++i) last = source->EmitInsert(kUsers, User(i, "x"));
+  ASSERT_TRUE(source->AwaitAck(last, 10s));
+  ASSERT_TRUE(Eventually([&] {
+    return SampleValue(observer->Render(), R"(laredo_source_lag_bytes{source="s"})") == 12345;
+  }));
+  engine.Stop();
+  const auto text = observer->Render();
+  EXPECT_EQ(SampleValue(text, R"(laredo_source_lag_seconds{source="s"})"), 1.5);
+  // One observation per target call: at least one, at most one per change.
+  const auto calls =
+      SampleValue(text, R"(laredo_apply_duration_seconds_count{pipeline="s/public.users"})");
+  ASSERT_TRUE(calls.has_value()) << text;
+  EXPECT_GE(*calls, 1);
+  EXPECT_LE(*calls, 300);
+  EXPECT_EQ(
+      SampleValue(text,
+                  R"(laredo_apply_duration_seconds_bucket{pipeline="s/public.users",le="+Inf"})"),
+      calls);
+}
+
+}  // namespace
+}  // namespace laredo::testing

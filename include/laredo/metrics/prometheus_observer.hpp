@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -21,10 +22,14 @@ struct PrometheusObserverOptions {
   /// Upper bounds (seconds) of `laredo_commit_to_apply_seconds`. Default 1 ms to 60 s.
   std::vector<double> commit_to_apply_buckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                               0.5,   1.0,    2.5,   5.0,  10.0,  30.0, 60.0};
+  /// Upper bounds (seconds) of `laredo_apply_duration_seconds` (one target call, which applies a
+  /// batch of changes). Default 10 us to 10 s.
+  std::vector<double> apply_duration_buckets{0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005,
+                                             0.01,    0.05,    0.1,    0.5,    1.0,   10.0};
 };
 
 /// An `EngineObserver` that keeps the `laredo_*` Prometheus metrics (see docs/operations.md for
-/// the list). Pass it as `EngineOptions::observer` and serve `Render()` (or its registry) on
+/// the list). Pass it in `EngineOptions::observers` and serve `Render()` (or its registry) on
 /// `/metrics`, e.g. with `laredo::http::Server`.
 ///
 /// Threading contract: every method is thread-safe, as `EngineObserver` requires.
@@ -43,6 +48,11 @@ class PrometheusObserver : public EngineObserver {
   /// The exposition text of the registry (format 0.0.4).
   [[nodiscard]] std::string Render() const;
 
+  void OnPipelineAdded(std::string_view pipeline_id, std::string_view source_id,
+                       const TableIdentifier& table) override;
+  void OnChangesApplied(std::string_view pipeline_id, std::size_t count,
+                        std::chrono::nanoseconds duration) override;
+  void OnLag(std::string_view source_id, const LagInfo& lag) override;
   void OnSourceStateChanged(std::string_view source_id, SourceState state) override;
   void OnPipelineStateChanged(std::string_view pipeline_id, PipelineState state) override;
   void OnBaselineStarted(std::string_view source_id, const TableIdentifier& table,

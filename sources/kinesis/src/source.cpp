@@ -223,6 +223,7 @@ void Source::Stream(std::stop_token stop, const Position& from, ChangeHandler& h
   const StreamPosition start =
       from.has_value() ? AsStreamPosition(from) : d.manifest->StartPosition();
   d.state = SourceState::Streaming;
+  handler.OnStateChanged(SourceState::Streaming);
   ShardStreamer streamer(*d.kinesis, d.stream, *d.decoder, d.options, d.shared);
   try {
     streamer.Run(stop, start, handler);

@@ -36,6 +36,10 @@ struct Source::Impl {
   explicit Impl(SourceOptions o);
 
   void SetState(SourceState s) { state.store(s); }
+  /// On the stream thread: sets the state and tells the engine at once when it changed.
+  void SetStreamState(SourceState s, ChangeHandler& handler) {
+    if (state.exchange(s) != s) handler.OnStateChanged(s);
+  }
   /// Sets `in_use` and wakes a ResetSource waiting on it.
   void SetInUse(bool value);
   /// The position the stream thread may report as flushed (see source_stream.cpp).

@@ -125,7 +125,7 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
     if (paused) {
       // Not reading holds the changes at the server; the status updates below keep the
       // walsender from timing out meanwhile.
-      SetState(SourceState::Paused);
+      SetStreamState(SourceState::Paused, handler);
       Wait(stop, std::min<std::chrono::milliseconds>(status_every, 100ms));
       // Status updates alone would notice a closed connection only after two of them.
       if (repl->PeerClosed()) {
@@ -133,7 +133,7 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
                              "the server closed the replication connection while paused");
       }
     } else {
-      SetState(SourceState::Streaming);
+      SetStreamState(SourceState::Streaming, handler);
       repl->SetWakeThreshold(bulk ? kBulkWake : 1);
       int n = 0;
       for (; n < kBatch && !stop.stop_requested() && !paused; ++n) {
@@ -266,7 +266,7 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
                           "are read by a fresh baseline",
                           publication, TableList(missing)));
         }
-        SetState(SourceState::Error);
+        SetStreamState(SourceState::Error, handler);
         throw FatalError(
             codes::kPgPublicationIncomplete,
             fmt::format("publication {} no longer publishes {}: their changes since were not "
@@ -305,13 +305,13 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
             "replication connection lost, temporary slot {} went with it: {}", slot, e.what()));
       }
       if (++failures > options.reconnect.max_attempts) {
-        SetState(SourceState::Error);
+        SetStreamState(SourceState::Error, handler);
         throw FatalError(codes::kPgReconnectExhausted,
                          fmt::format("gave up reconnecting replication slot {} after {} "
                                      "attempts: {}",
                                      slot, failures - 1, e.what()));
       }
-      SetState(SourceState::Reconnecting);
+      SetStreamState(SourceState::Reconnecting, handler);
       const auto delay = options.reconnect.backoff.Delay(failures);
       Logger()->warn(
           "pg source: replication connection lost (attempt {} of {}), retrying in {} ms: {}",

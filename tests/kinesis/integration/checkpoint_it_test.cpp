@@ -157,7 +157,7 @@ void CheckpointIt::ExpectABaselineStartsANewLineage(
     auto observer = std::make_shared<laredo::testing::RecordingObserver>();
     EngineOptions engine_options;
     engine_options.ack_interval = 20ms;
-    engine_options.observer = observer;
+    engine_options.observers = {observer};
     auto options = Options();
     options.checkpoint_store = make_store();
     // The stream waits until the baseline's ACK has been handled, so that ACK is always behind

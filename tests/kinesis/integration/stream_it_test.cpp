@@ -237,7 +237,7 @@ TEST_F(StreamIt, MalformedRecordBecomesADeadLetterAndTheCheckpointPassesIt) {
   auto target = std::make_shared<memory::IndexedTarget>();
   EngineOptions engine_options;
   engine_options.ack_interval = 20ms;
-  engine_options.observer = observer;
+  engine_options.observers = {observer};
   Engine engine(engine_options);
   engine.AddSource("k", source);
   PipelineOptions pipeline;

@@ -112,6 +112,42 @@ TEST_F(PgTest, StatefulSourceReconnectsAfterWalsenderIsKilled) {
   KillWalsenderMidStream(*this, SlotMode::Stateful);
 }
 
+/// Records source states as the observer hears of them.
+class StateLog : public EngineObserver {
+ public:
+  void OnSourceStateChanged(std::string_view, SourceState state) override {
+    std::lock_guard lk(mu_);
+    states_.push_back(state);
+  }
+  bool Saw(SourceState first, SourceState then) {
+    std::lock_guard lk(mu_);
+    const auto at = std::find(states_.begin(), states_.end(), first);
+    return at != states_.end() && std::find(at, states_.end(), then) != states_.end();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<SourceState> states_;
+};
+
+TEST_F(PgTest, AReconnectIsReportedAsItHappensNotWhenTheEngineSamples) {
+  // The ACK thread samples states every ack_interval; with 10 minutes it never does here, so the
+  // Reconnecting seen below came from the source itself, during the reconnect.
+  auto log = std::make_shared<StateLog>();
+  auto options = laredo::testing::FastOptions(log);
+  options.ack_interval = std::chrono::minutes(10);
+  Engine engine(options);
+  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY, v int)");
+  auto target = StartReplica(engine, "t", Options(SlotMode::Stateful));
+  ASSERT_TRUE(engine.AwaitReady(30s));
+  ASSERT_TRUE(Eventually([&] { return KillWalsender(); }, 30s));
+  Exec("INSERT INTO " + Q("t") + " VALUES (1, 1)");
+  ASSERT_TRUE(Converged(*target, "t"));
+  EXPECT_TRUE(
+      Eventually([&] { return log->Saw(SourceState::Reconnecting, SourceState::Streaming); }, 30s));
+  engine.Stop();
+}
+
 TEST_F(PgTest, EphemeralSourceRebaselinesAfterWalsenderIsKilled) {
   KillWalsenderMidStream(*this, SlotMode::Ephemeral);
 }
