@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -125,6 +126,10 @@ class Engine {
   /// Why the source failed; while it retries (its state is then Reconnecting), the failure it is
   /// retrying, at once from the first failure. Empty while it works.
   [[nodiscard]] std::optional<std::string> SourceError(std::string_view source_id) const;
+  /// The exception behind `SourceError()`, to inspect its type and details (for a PostgreSQL
+  /// server error, `laredo::pg::SqlState(exception)`); null while the source works, or when the
+  /// failure was not an exception (a validation problem). Throws `ConfigError` for an unknown id.
+  [[nodiscard]] std::exception_ptr SourceException(std::string_view source_id) const;
 
  private:
   struct Impl;

@@ -377,4 +377,8 @@ std::optional<std::string> Engine::SourceError(std::string_view source_id) const
   return Require(impl_->FindRunner(source_id), source_id).Error();
 }
 
+std::exception_ptr Engine::SourceException(std::string_view source_id) const {
+  return Require(impl_->FindRunner(source_id), source_id).Exception();
+}
+
 }  // namespace laredo

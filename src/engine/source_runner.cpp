@@ -134,7 +134,10 @@ void SourceRunner::Fail(const std::string& message) {
   Logger()->error("source {}: {}", id_, message);
   {
     std::lock_guard lk(mu_);
-    if (!error_) error_ = message;
+    if (!error_) {
+      error_ = message;
+      exception_ = std::current_exception();  // Fail runs in the handler of what failed, if any
+    }
   }
   observer_->OnError(id_, message, false);
   for (Pipeline* p : pipelines_) p->Halt(PipelineState::Error, message);
@@ -149,6 +152,7 @@ bool SourceRunner::Retry(const std::stop_token& stop, int failures, const std::s
     std::lock_guard lk(mu_);
     retry_error_ =
         fmt::format("{} (retry {} of {})", message, failures, options_.source_max_retries);
+    exception_ = std::current_exception();
     retrying_ = true;
   }
   ReportState();
@@ -164,6 +168,12 @@ bool SourceRunner::Retry(const std::stop_token& stop, int failures, const std::s
 void SourceRunner::ClearRetryError() {
   std::lock_guard lk(mu_);
   retry_error_.reset();
+  if (!error_) exception_ = nullptr;
+}
+
+std::exception_ptr SourceRunner::Exception() const {
+  std::lock_guard lk(mu_);
+  return exception_;
 }
 
 void SourceRunner::RequestRebaseline(const std::string& reason, std::uint64_t generation) {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -59,6 +60,8 @@ class SourceRunner final : public PipelineUpstream {
   /// Why the source failed; while it retries, the failure it is retrying (cleared once it works
   /// again).
   [[nodiscard]] std::optional<std::string> Error() const;
+  /// The exception behind `Error()`, when the failure was one (null otherwise).
+  [[nodiscard]] std::exception_ptr Exception() const;
   /// True once the source failed for good.
   [[nodiscard]] bool Failed() const;
   [[nodiscard]] SourceState State() const;
@@ -116,6 +119,7 @@ class SourceRunner final : public PipelineUpstream {
   mutable std::mutex mu_;  // guards the members below
   std::optional<std::string> error_;
   std::optional<std::string> retry_error_;  // the failure being retried
+  std::exception_ptr exception_;            // behind error_ or retry_error_
   bool retrying_ = false;
   std::optional<std::string> rebaseline_reason_;
   std::stop_source stream_source_;

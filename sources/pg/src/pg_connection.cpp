@@ -76,11 +76,12 @@ void ThrowCommandError(PGconn* conn, const PGresult* result, std::string_view wh
   const std::string state = state_text == nullptr ? std::string() : std::string(state_text);
   const std::string message =
       TrimMessage(result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn));
-  if (conn == nullptr || PQstatus(conn) == CONNECTION_BAD || state.empty() ||
+  if (state.empty()) {  // no server error: the connection is gone
+    throw RetryableError(codes::kPgConnection, fmt::format("{}: {}", what, message));
+  }
+  if (conn == nullptr || PQstatus(conn) == CONNECTION_BAD ||
       ClassifySqlState(state) == SqlStateClass::Transient) {
-    throw RetryableError(codes::kPgConnection,
-                         fmt::format("{}: {}{}", what, message,
-                                     state.empty() ? "" : fmt::format(" (SQLSTATE {})", state)));
+    throw TransientServerError(state, fmt::format("{}: {} (SQLSTATE {})", what, message, state));
   }
   throw SqlError(state, fmt::format("{}: {} (SQLSTATE {})", what, message, state));
 }
@@ -158,8 +159,10 @@ PgConnection PgConnection::Connect(std::string_view conninfo, ConnectionKind kin
         failure.sqlstate ? fmt::format(" (SQLSTATE {})", *failure.sqlstate) : std::string());
     const bool refused =
         failure.sqlstate && ClassifySqlState(*failure.sqlstate) == SqlStateClass::Configuration;
+    if (refused) throw RefusedConnection(*failure.sqlstate, message);
     // A password the server wants but the conninfo lacks is just as wrong.
-    if (refused || PQconnectionNeedsPassword(conn.get()) != 0) throw ConfigError({message});
+    if (PQconnectionNeedsPassword(conn.get()) != 0) throw ConfigError({message});
+    if (failure.sqlstate) throw TransientServerError(*failure.sqlstate, message);
     throw RetryableError(codes::kPgConnection, message);
   }
   return conn;

@@ -10,20 +10,9 @@
 
 #include "laredo/error.hpp"
 #include "laredo/error_codes.hpp"
+#include "laredo/pg/error.hpp"
 
 namespace laredo::pg {
-
-/// The server rejected a statement for a reason retrying will not fix (syntax, permissions, a
-/// missing object). Code "pg_sql"; `sqlstate()` is the server's five-character SQLSTATE.
-class SqlError : public Error {
- public:
-  SqlError(std::string sqlstate, const std::string& message)
-      : Error(codes::kPgSql, message), sqlstate_(std::move(sqlstate)) {}
-  [[nodiscard]] const std::string& sqlstate() const noexcept { return sqlstate_; }
-
- private:
-  std::string sqlstate_;
-};
 
 struct ResultDeleter {
   void operator()(PGresult* r) const noexcept { PQclear(r); }

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <set>
 
+#include "laredo/pg/error.hpp"
 #include "pg_harness.hpp"
 #include "replication_connection.hpp"
 
@@ -99,6 +100,7 @@ void ExpectInitRefused(const std::string& conninfo, const std::string& sqlstate,
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("SQLSTATE " + sqlstate), std::string::npos) << e.what();
     EXPECT_EQ(std::string(e.what()).find(secret), std::string::npos) << e.what();
+    EXPECT_EQ(SqlState(e), sqlstate);  // public, not only in the text
   } catch (const std::exception& e) {
     FAIL() << "not a ConfigError: " << e.what();
   }
@@ -126,6 +128,7 @@ TEST_F(PgTest, EngineReportsAWrongPasswordWithoutRetrying) {
   const auto error = *h.engine.SourceError("pg");
   EXPECT_NE(error.find("28P01"), std::string::npos) << error;
   EXPECT_EQ(error.find("wrong_secret_42"), std::string::npos) << error;
+  EXPECT_EQ(SqlState(h.engine.SourceException("pg")), "28P01");
   for (const auto& e : h.observer->Errors()) EXPECT_FALSE(e.will_retry) << e.message;
   h.engine.Stop();
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "laredo/backoff.hpp"
+#include "laredo/pg/error.hpp"
 #include "laredo/pg/lsn.hpp"
 #include "laredo/pg/position.hpp"
 #include "laredo/sync_source.hpp"
