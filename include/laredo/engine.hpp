@@ -59,6 +59,21 @@ struct PipelineStatus {
   std::string last_error{};
 };
 
+/// A snapshot of one source's status.
+struct SourceStatus {
+  std::string id{};
+  SourceState state = SourceState::Closed;
+  /// The last position acknowledged to the source, as it prints it; empty before the first ACK.
+  std::string last_acked_position{};
+  /// Why the source failed, or while it retries, the failure it retries.
+  std::optional<std::string> error{};
+  /// The last lag sample (`EngineOptions::lag_interval`); empty before the first, or when
+  /// sampling is off. Reading it never queries the source.
+  std::optional<LagInfo> lag{};
+  /// The ids of its pipelines.
+  std::vector<std::string> pipelines{};
+};
+
 /// Binds sources to targets through (source, table, target) pipelines and runs them.
 ///
 /// Each source runs on its own thread (Init, ValidateTables, Baseline, Stream); its stream is
@@ -94,6 +109,14 @@ class Engine {
   /// `NotReadyReason()` then says why.
   bool AwaitReady(std::chrono::milliseconds timeout);
 
+  /// Like `AwaitReady`, for the named pipelines only (ids as `AddPipeline` returned them), so a
+  /// service can serve the tables it has while others still load. True once each of them applied
+  /// its baseline and its source has no re-baseline pending; false at the timeout, or at once when
+  /// one of them (or its source) failed. Throws `ConfigError` for an unknown id.
+  bool AwaitReady(const std::vector<std::string>& pipeline_ids, std::chrono::milliseconds timeout);
+  /// Why the named pipelines are not ready (empty when they are).
+  [[nodiscard]] std::string NotReadyReason(const std::vector<std::string>& pipeline_ids) const;
+
   /// Empty when ready; else every reason, e.g. "source main is retrying: Init failed, retrying:
   /// connection refused (retry 2 of 5)" or "pipeline main/public.users is loading its baseline
   /// (1200 rows so far)".
@@ -115,6 +138,8 @@ class Engine {
   bool AwaitStopped(std::chrono::milliseconds timeout);
 
   [[nodiscard]] std::vector<PipelineStatus> Pipelines() const;
+  /// Every source, in the order they were added (empty before `Start`).
+  [[nodiscard]] std::vector<SourceStatus> Sources() const;
   /// Throws `ConfigError` for an unknown id.
   [[nodiscard]] PipelineStatus Pipeline(std::string_view pipeline_id) const;
   /// The last position acknowledged to the source; empty before the first ACK.

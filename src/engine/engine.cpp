@@ -50,9 +50,18 @@ struct Engine::Impl {
 
   std::vector<std::string> Validate() const;
   engine::SourceRunner* FindRunner(std::string_view id) const;
-  std::string NotReadyReason() const;
-  /// Whether every pipeline is ready; `settled` when waiting longer cannot change the answer.
-  bool AllReady(bool& settled) const;
+  /// The pipelines named by `ids` (every one when null), with their runners; ConfigError for an
+  /// unknown id. With `mu` held.
+  struct Selection {
+    std::vector<const engine::Pipeline*> pipelines;
+    std::vector<const engine::SourceRunner*> runners;
+  };
+  Selection Select(const std::vector<std::string>* ids) const;
+  static std::string NotReadyReason(const Selection& chosen);
+  /// Whether the chosen pipelines are ready; `settled` when waiting longer cannot change it.
+  static bool Ready(const Selection& chosen, bool& settled);
+  bool AwaitReady(const std::vector<std::string>* ids, std::chrono::milliseconds timeout);
+  std::string NotReadyReason(const std::vector<std::string>* ids) const;
   void NotifyStatus() {
     { std::lock_guard lk(mu); }
     status_cv.notify_all();
@@ -224,9 +233,38 @@ engine::SourceRunner* Engine::Impl::FindRunner(std::string_view id) const {
   return nullptr;
 }
 
-std::string Engine::Impl::NotReadyReason() const {
+Engine::Impl::Selection Engine::Impl::Select(const std::vector<std::string>* ids) const {
+  Selection chosen;
+  if (ids == nullptr) {
+    for (const auto& p : pipelines) chosen.pipelines.push_back(p.get());
+    for (const auto& r : runners) chosen.runners.push_back(r.get());
+    return chosen;
+  }
+  std::vector<std::string> unknown;
+  for (const auto& id : *ids) {
+    const auto it = std::find_if(pipelines.begin(), pipelines.end(),
+                                 [&](const auto& p) { return p->id() == id; });
+    if (it == pipelines.end()) {
+      unknown.push_back("unknown pipeline \"" + id + "\"");
+      continue;
+    }
+    chosen.pipelines.push_back(it->get());
+    const auto& source_id =
+        pipeline_entries[static_cast<std::size_t>(it - pipelines.begin())].source_id;
+    for (const auto& r : runners) {
+      if (r->id() == source_id && std::find(chosen.runners.begin(), chosen.runners.end(),
+                                            r.get()) == chosen.runners.end()) {
+        chosen.runners.push_back(r.get());
+      }
+    }
+  }
+  if (!unknown.empty()) throw ConfigError(std::move(unknown));
+  return chosen;
+}
+
+std::string Engine::Impl::NotReadyReason(const Selection& chosen) {
   std::vector<std::string> reasons;
-  for (const auto& r : runners) {
+  for (const auto* r : chosen.runners) {
     if (r->Failed()) {
       reasons.push_back(fmt::format("source {} failed: {}", r->id(), r->Error().value_or("")));
     } else if (auto retrying = r->Error()) {
@@ -235,7 +273,7 @@ std::string Engine::Impl::NotReadyReason() const {
       reasons.push_back(fmt::format("source {} is about to re-baseline", r->id()));
     }
   }
-  for (const auto& p : pipelines) {
+  for (const auto* p : chosen.pipelines) {
     if (p->Ready()) continue;
     const auto status = p->Status();
     if (status.state == PipelineState::Error) {
@@ -251,14 +289,14 @@ std::string Engine::Impl::NotReadyReason() const {
   return fmt::format("{}", fmt::join(reasons, "; "));
 }
 
-bool Engine::Impl::AllReady(bool& settled) const {
+bool Engine::Impl::Ready(const Selection& chosen, bool& settled) {
   settled = false;
   bool all_ready = true;
-  for (const auto& r : runners) {
+  for (const auto* r : chosen.runners) {
     if (r->Failed()) settled = true;  // will never become ready
     all_ready = all_ready && !r->Rebaselining();
   }
-  for (const auto& p : pipelines) {
+  for (const auto* p : chosen.pipelines) {
     if (p->Failed()) settled = true;
     all_ready = all_ready && p->Ready();
   }
@@ -267,27 +305,46 @@ bool Engine::Impl::AllReady(bool& settled) const {
   return all_ready;
 }
 
-bool Engine::AwaitReady(std::chrono::milliseconds timeout) {
-  auto& d = *impl_;
-  std::unique_lock lk(d.mu);
-  if (!d.started) return false;
+bool Engine::Impl::AwaitReady(const std::vector<std::string>* ids,
+                              std::chrono::milliseconds timeout) {
+  std::unique_lock lk(mu);
+  if (!started) {
+    if (ids != nullptr && !ids->empty()) throw ConfigError({"AwaitReady before Start()"});
+    return false;
+  }
+  const Selection chosen = Select(ids);
   bool ready = false;
-  d.status_cv.wait_for(lk, timeout, [&] {
+  status_cv.wait_for(lk, timeout, [&] {
     bool settled = false;
-    ready = d.AllReady(settled);
+    ready = Ready(chosen, settled);
     return settled;
   });
   return ready;
 }
 
-std::string Engine::NotReadyReason() const {
-  auto& d = *impl_;
-  std::lock_guard lk(d.mu);
-  if (!d.started) return "the engine has not been started";
-  if (d.stopped) return "the engine is stopped";
+std::string Engine::Impl::NotReadyReason(const std::vector<std::string>* ids) const {
+  std::lock_guard lk(mu);
+  if (!started) return "the engine has not been started";
+  if (stopped) return "the engine is stopped";
+  const Selection chosen = Select(ids);
   bool settled = false;
-  if (d.AllReady(settled)) return {};
-  return d.NotReadyReason();
+  if (Ready(chosen, settled)) return {};
+  return NotReadyReason(chosen);
+}
+
+bool Engine::AwaitReady(std::chrono::milliseconds timeout) {
+  return impl_->AwaitReady(nullptr, timeout);
+}
+
+bool Engine::AwaitReady(const std::vector<std::string>& pipeline_ids,
+                        std::chrono::milliseconds timeout) {
+  return impl_->AwaitReady(&pipeline_ids, timeout);
+}
+
+std::string Engine::NotReadyReason() const { return impl_->NotReadyReason(nullptr); }
+
+std::string Engine::NotReadyReason(const std::vector<std::string>& pipeline_ids) const {
+  return impl_->NotReadyReason(&pipeline_ids);
 }
 
 bool Engine::AwaitStopped(std::chrono::milliseconds timeout) {
@@ -330,6 +387,24 @@ std::vector<PipelineStatus> Engine::Pipelines() const {
   std::lock_guard lk(impl_->mu);
   std::vector<PipelineStatus> out;
   for (const auto& p : impl_->pipelines) out.push_back(p->Status());
+  return out;
+}
+
+std::vector<SourceStatus> Engine::Sources() const {
+  std::lock_guard lk(impl_->mu);
+  std::vector<SourceStatus> out;
+  for (const auto& r : impl_->runners) {
+    SourceStatus status{.id = r->id(),
+                        .state = r->State(),
+                        .last_acked_position = r->LastAckedText(),
+                        .error = r->Error(),
+                        .lag = r->LastLag(),
+                        .pipelines = {}};
+    for (const auto& p : impl_->pipeline_entries) {
+      if (p.source_id == r->id()) status.pipelines.push_back(p.id);
+    }
+    out.push_back(std::move(status));
+  }
   return out;
 }
 

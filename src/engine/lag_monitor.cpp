@@ -25,11 +25,12 @@ void LagMonitor::Stop() {
 void LagMonitor::Loop(const std::stop_token& stop) {
   std::map<const SourceRunner*, bool> failing;  // so a lasting failure is logged once
   while (SleepFor(stop, interval_)) {
-    for (const auto* runner : runners_) {
+    for (auto* runner : runners_) {
       if (stop.stop_requested()) return;
       try {
         const LagInfo lag = runner->Lag();
         failing[runner] = false;
+        runner->SetLastLag(lag);
         observer_->OnLag(runner->id(), lag);
       } catch (const std::exception& e) {
         if (!std::exchange(failing[runner], true)) {

@@ -66,6 +66,15 @@ class SourceRunner final : public PipelineUpstream {
   [[nodiscard]] bool Failed() const;
   [[nodiscard]] SourceState State() const;
   [[nodiscard]] LagInfo Lag() const { return source_->GetLag(); }
+  /// The lag monitor's last sample.
+  [[nodiscard]] std::optional<LagInfo> LastLag() const {
+    std::lock_guard lk(mu_);
+    return last_lag_;
+  }
+  void SetLastLag(const LagInfo& lag) {
+    std::lock_guard lk(mu_);
+    last_lag_ = lag;
+  }
   [[nodiscard]] const std::string& id() const { return id_; }
 
   // PipelineUpstream
@@ -120,6 +129,7 @@ class SourceRunner final : public PipelineUpstream {
   std::optional<std::string> error_;
   std::optional<std::string> retry_error_;  // the failure being retried
   std::exception_ptr exception_;            // behind error_ or retry_error_
+  std::optional<LagInfo> last_lag_;
   bool retrying_ = false;
   std::optional<std::string> rebaseline_reason_;
   std::stop_source stream_source_;

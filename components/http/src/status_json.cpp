@@ -1,5 +1,6 @@
 // GET /status: what an operator asks first, in one document. Built from the engine's public
-// snapshots; the sources are the ones the pipelines name (the engine lists no others).
+// snapshots; the lag is the engine's last sample, so a request never queries a source (a
+// PostgreSQL lag query opens a connection).
 #include <nlohmann/json.hpp>
 
 #include "laredo/engine.hpp"
@@ -13,13 +14,8 @@ std::string StatusJson(Engine& engine) {
   doc["ready"] = ready;
   doc["not_ready_reason"] = ready ? std::string() : engine.NotReadyReason();
 
-  const auto pipelines = engine.Pipelines();
-  std::vector<std::string> source_ids;
   auto& pipeline_list = doc["pipelines"] = nlohmann::json::array();
-  for (const auto& p : pipelines) {
-    if (std::find(source_ids.begin(), source_ids.end(), p.source_id) == source_ids.end()) {
-      source_ids.push_back(p.source_id);
-    }
+  for (const auto& p : engine.Pipelines()) {
     pipeline_list.push_back({{"id", p.id},
                              {"source", p.source_id},
                              {"table", p.table.ToString()},
@@ -31,17 +27,17 @@ std::string StatusJson(Engine& engine) {
                              {"last_error", p.last_error}});
   }
   auto& source_list = doc["sources"] = nlohmann::json::array();
-  for (const auto& id : source_ids) {
-    nlohmann::json source{{"id", id},
-                          {"state", std::string(ToString(engine.GetSourceState(id)))},
-                          {"last_acked_position", engine.LastAckedPositionString(id)}};
-    const auto error = engine.SourceError(id);
-    source["error"] = error ? nlohmann::json(*error) : nlohmann::json(nullptr);
-    const auto lag = engine.GetLag(id);
-    source["lag_bytes"] = lag.lag_bytes;
+  for (const auto& s : engine.Sources()) {
+    nlohmann::json source{{"id", s.id},
+                          {"state", std::string(ToString(s.state))},
+                          {"last_acked_position", s.last_acked_position},
+                          {"pipelines", s.pipelines}};
+    source["error"] = s.error ? nlohmann::json(*s.error) : nlohmann::json(nullptr);
+    source["lag_bytes"] = s.lag ? nlohmann::json(s.lag->lag_bytes) : nlohmann::json(nullptr);
     source["lag_seconds"] =
-        lag.lag_time ? nlohmann::json(static_cast<double>(lag.lag_time->count()) / 1000.0)
-                     : nlohmann::json(nullptr);
+        s.lag && s.lag->lag_time
+            ? nlohmann::json(static_cast<double>(s.lag->lag_time->count()) / 1000.0)
+            : nlohmann::json(nullptr);
     source_list.push_back(std::move(source));
   }
   // Replacement characters rather than an exception for ids or errors that are not UTF-8.
