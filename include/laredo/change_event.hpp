@@ -92,6 +92,12 @@ class ChangeHandler {
   /// handler answers with its batch size, at most the smallest buffer of the source's pipelines.
   [[nodiscard]] virtual std::size_t MaxBatch() const { return 1; }
 
+  /// Every change at or before `position` was delivered, although none may sit at it: what a
+  /// source learns while idle (a PostgreSQL keepalive's WAL end outside a transaction). Lets
+  /// `Engine::AwaitApplied` answer for a position past the last change. Call it after the changes
+  /// before it were handed over (`OnChanges` returned). The default ignores it.
+  virtual void OnProgress(const Position& position) { (void)position; }
+
   /// The source's state changed inside `Stream` (Reconnecting while it reconnects, Streaming once
   /// it delivers again, Paused): call it after `State()` answers the new state. The engine tells
   /// its observers at once; otherwise it notices only when it samples `State()`, and a short

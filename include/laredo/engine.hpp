@@ -143,6 +143,16 @@ class Engine {
   /// Throws `ConfigError` for an unknown id.
   [[nodiscard]] PipelineStatus Pipeline(std::string_view pipeline_id) const;
   /// The last position acknowledged to the source; empty before the first ACK.
+  /// Read-your-own-writes: waits until every pipeline of the source applied every change at or
+  /// before `position` (as the source orders positions), so a service that wrote to the origin
+  /// can read its write from the replica. True when they have; false at the timeout, or at once
+  /// when the source or one of its pipelines failed. For PostgreSQL, take the position from
+  /// `SELECT pg_current_wal_insert_lsn()` after your commit: `laredo::pg::PositionAt(lsn)`. A position
+  /// past the last change is reached through the source's progress reports
+  /// (`ChangeHandler::OnProgress`); a source that sends none answers only once a later change
+  /// arrives. Throws `ConfigError` for an unknown id. Any thread.
+  bool AwaitApplied(std::string_view source_id, const Position& position,
+                    std::chrono::milliseconds timeout) const;
   [[nodiscard]] Position LastAckedPosition(std::string_view source_id) const;
   /// The same, printed by the source; empty before the first ACK.
   [[nodiscard]] std::string LastAckedPositionString(std::string_view source_id) const;

@@ -40,6 +40,10 @@ class Dispatcher final : public ChangeHandler {
   [[nodiscard]] const std::vector<TableIdentifier>& tables() const { return tables_; }
   [[nodiscard]] const std::vector<Pipeline*>* PipelinesOf(const TableIdentifier& table) const;
   [[nodiscard]] PublishedFrontier& frontier() { return frontier_; }
+  [[nodiscard]] const PublishedFrontier& frontier() const { return frontier_; }
+  /// The newest progress report (`OnProgress`): its position, and the last item dispatched
+  /// before it. Any thread.
+  [[nodiscard]] AckPoint Progress() const { return progress_.Get(); }
   [[nodiscard]] std::uint64_t NextSeq() { return ++next_seq_; }
   [[nodiscard]] std::size_t max_batch() const { return max_batch_; }
 
@@ -72,6 +76,7 @@ class Dispatcher final : public ChangeHandler {
   void OnInvalidRecord(InvalidRecord record) override;
   void SetBackpressureHook(std::function<void()> hook, std::chrono::milliseconds interval) override;
   [[nodiscard]] std::size_t MaxBatch() const override { return max_batch_; }
+  void OnProgress(const Position& position) override { progress_.Publish(next_seq_, position); }
   void OnStateChanged(SourceState /*state*/) override {
     if (on_state_changed) on_state_changed();  // the runner reads the state itself
   }
@@ -117,6 +122,7 @@ class Dispatcher final : public ChangeHandler {
   };
   std::vector<Span> spans_;
   PublishedFrontier frontier_;
+  PublishedFrontier progress_;  // not part of the ACK: read by AwaitApplied only
 };
 
 }  // namespace laredo::engine

@@ -6,6 +6,9 @@ void DurabilityTracker::NoteApplied(std::uint64_t seq, const Position& position)
   std::lock_guard lk(mu_);
   if (!pending_.empty() && pending_.back().seq >= seq) return;
   pending_.push_back(AckPoint{.seq = seq, .position = position});
+  if (seq > applied_seq_.load(std::memory_order_relaxed)) {
+    applied_seq_.store(seq, std::memory_order_release);
+  }
 }
 
 void DurabilityTracker::ConfirmAll() {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -22,6 +23,15 @@ namespace laredo::engine {
 class DurabilityTracker final : public DurabilityReporter {
  public:
   void NoteApplied(std::uint64_t seq, const Position& position);
+  /// The position of the newest item applied, durable or not (empty before any). Any thread.
+  [[nodiscard]] Position LastAppliedPosition() const {
+    std::lock_guard lk(mu_);
+    return pending_.empty() ? confirmed_.position : pending_.back().position;
+  }
+  /// The newest item applied (or given up on by the error policy), durable or not. Any thread.
+  [[nodiscard]] std::uint64_t AppliedSeq() const {
+    return applied_seq_.load(std::memory_order_acquire);
+  }
   /// Everything applied so far is durable.
   void ConfirmAll();
   void Durable(std::uint64_t ticket) override;
@@ -45,6 +55,7 @@ class DurabilityTracker final : public DurabilityReporter {
   /// The newest item made durable.
   AckPoint confirmed_;
   bool held_ = false;
+  std::atomic<std::uint64_t> applied_seq_{0};
 };
 
 }  // namespace laredo::engine

@@ -452,6 +452,11 @@ std::optional<std::string> Engine::SourceError(std::string_view source_id) const
   return Require(impl_->FindRunner(source_id), source_id).Error();
 }
 
+bool Engine::AwaitApplied(std::string_view source_id, const Position& position,
+                          std::chrono::milliseconds timeout) const {
+  return Require(impl_->FindRunner(source_id), source_id).AwaitApplied(position, timeout);
+}
+
 std::exception_ptr Engine::SourceException(std::string_view source_id) const {
   return Require(impl_->FindRunner(source_id), source_id).Exception();
 }

@@ -67,6 +67,15 @@ class Pipeline {
     return durability_.Watermark(published, queue_.LastQueuedSeq());
   }
 
+  /// Everything queued to this pipeline up to dispatch number `seq` was applied (for
+  /// `Engine::AwaitApplied`). Conservative: false while anything older than `seq` may be queued.
+  [[nodiscard]] bool AppliedThrough(std::uint64_t seq) const {
+    const std::uint64_t applied = durability_.AppliedSeq();  // first: see the definition
+    return applied >= seq || queue_.LastQueuedSeq() <= applied;
+  }
+
+  [[nodiscard]] Position LastAppliedPosition() const { return durability_.LastAppliedPosition(); }
+
   /// Not ready from now until the next baseline completes (source thread, at a baseline's start).
   void MarkNotReady() { ready_.store(false, std::memory_order_release); }
   void SetPaused(bool paused);

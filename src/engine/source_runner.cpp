@@ -171,6 +171,42 @@ void SourceRunner::ClearRetryError() {
   if (!error_) exception_ = nullptr;
 }
 
+bool SourceRunner::AwaitApplied(const Position& position, std::chrono::milliseconds timeout) const {
+  if (!position.has_value()) return true;
+  const auto reached = [&](const Position& p) {
+    return p.has_value() && source_->ComparePositions(p, position) >= 0;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto pause = std::chrono::microseconds(200);
+  // The dispatch number by which the source had delivered everything up to `position`: fixed at
+  // the first sight, so a busy stream moving on does not move the goal.
+  std::optional<std::uint64_t> through;
+  for (;;) {
+    if (Failed()) return false;
+    if (!through) {
+      for (const AckPoint& point : {dispatcher_.frontier().Get(), dispatcher_.Progress()}) {
+        if (reached(point.position) && (!through || point.seq < *through)) through = point.seq;
+      }
+    }
+    if (through) {
+      bool all = true;
+      for (const Pipeline* p : pipelines_) {
+        if (p->Failed()) return false;  // a halted pipeline never catches up
+        // Applied a change at or after `position` (a pipeline applies in stream order), or
+        // everything it was given up to the goal.
+        all = all && (p->AppliedThrough(*through) || reached(p->LastAppliedPosition()));
+      }
+      if (all) return true;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return false;
+    // Polled: notifying a waiter from every worker after every batch would tax the hot path for
+    // a call that waits a few milliseconds. The pause grows to 5 ms.
+    std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(pause, deadline - now));
+    pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(5));
+  }
+}
+
 std::exception_ptr SourceRunner::Exception() const {
   std::lock_guard lk(mu_);
   return exception_;

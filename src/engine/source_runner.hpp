@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -60,6 +61,9 @@ class SourceRunner final : public PipelineUpstream {
   /// Why the source failed; while it retries, the failure it is retrying (cleared once it works
   /// again).
   [[nodiscard]] std::optional<std::string> Error() const;
+  /// See `Engine::AwaitApplied`. Any thread.
+  [[nodiscard]] bool AwaitApplied(const Position& position,
+                                  std::chrono::milliseconds timeout) const;
   /// The exception behind `Error()`, when the failure was one (null otherwise).
   [[nodiscard]] std::exception_ptr Exception() const;
   /// True once the source failed for good.

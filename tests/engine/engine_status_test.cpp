@@ -81,3 +81,57 @@ TEST_F(TwoSources, SourcesListsEverySourceWithItsPipelinesAndTheLastLagSample) {
 
 }  // namespace
 }  // namespace laredo::testing
+
+namespace laredo::testing {
+namespace {
+
+TEST(AwaitApplied, ReturnsOnceTheReplicaHoldsTheChangeAndNotBefore) {
+  auto source = std::make_shared<testsource::TestSource>();
+  source->SetSchema(kUsers, IdNameColumns());
+  auto target = std::make_shared<RecordingTarget>();
+  Engine engine(FastOptions());
+  engine.AddSource("s", source);
+  engine.AddPipeline("s", kUsers, target);
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(10s));
+
+  const auto first = source->EmitInsert(kUsers, User(1, "a"));
+  ASSERT_TRUE(engine.AwaitApplied("s", Position(first), 10s));
+  EXPECT_EQ(target->Applied(), 1U);  // no Eventually: the call's promise
+
+  target->CloseGate();
+  const auto second = source->EmitInsert(kUsers, User(2, "b"));
+  ASSERT_TRUE(target->AwaitBlocked());
+  EXPECT_FALSE(engine.AwaitApplied("s", Position(second), 30ms));  // delivered, not applied
+  EXPECT_TRUE(engine.AwaitApplied("s", Position(first), 0ms));     // earlier ones still count
+  target->OpenGate();
+  EXPECT_TRUE(engine.AwaitApplied("s", Position(second), 10s));
+  EXPECT_EQ(target->Applied(), 2U);
+  // A position the source has not reached yet.
+  EXPECT_FALSE(engine.AwaitApplied("s", Position(second + 100), 20ms));
+  EXPECT_THROW((void)engine.AwaitApplied("nope", Position(first), 0ms), ConfigError);
+  engine.Stop();
+}
+
+TEST(AwaitApplied, AFailedPipelineAnswersFalseAtOnce) {
+  auto source = std::make_shared<testsource::TestSource>();
+  source->SetSchema(kUsers, IdNameColumns());
+  auto target = std::make_shared<RecordingTarget>();
+  target->FailId(1, -1);
+  Engine engine(FastOptions());
+  engine.AddSource("s", source);
+  PipelineOptions options;
+  options.error_policy = QuickRetries(1, ErrorAction::Isolate);
+  engine.AddPipeline("s", kUsers, target, options);
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(10s));
+  const auto position = source->EmitInsert(kUsers, User(1, "a"));
+  ASSERT_TRUE(Eventually([&] { return engine.Pipelines()[0].state == PipelineState::Error; }));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(engine.AwaitApplied("s", Position(position), 60s));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  engine.Stop();
+}
+
+}  // namespace
+}  // namespace laredo::testing

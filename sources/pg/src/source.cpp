@@ -321,6 +321,12 @@ std::string Source::PositionToString(const Position& position) const {
   return position.has_value() ? AsPosition(position).ToString() : std::string();
 }
 
+Position PositionAt(Lsn lsn) {
+  // Index 0 orders before every change of a transaction committing at `lsn` and after every
+  // change of one before it; acknowledging it would release only WAL before `lsn`.
+  return Position(StreamPosition{.commit_lsn = lsn, .index = 0, .ack_lsn = lsn});
+}
+
 Position Source::PositionFromString(std::string_view text) const {
   return StreamPosition::Parse(text);
 }

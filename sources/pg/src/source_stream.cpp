@@ -64,6 +64,7 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
   auto last_status = Clock::now();
   Lsn received(sent_flush.load());
   Lsn idle_lsn;
+  Lsn reported_progress;        // the last idle_lsn reported through OnProgress
   constexpr int kBatch = 4096;  // messages between two looks at the ACK and the clock
 
   // Streaming a backlog from a server on this machine, the walsender is the bottleneck: it
@@ -158,6 +159,11 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
         }
       }
       assembler.Flush(handler);  // nothing more buffered: hand over what was decoded
+      // A keepalive outside a transaction: every change before its WAL end is delivered now.
+      if (idle_lsn > reported_progress && !assembler.in_transaction()) {
+        reported_progress = idle_lsn;
+        handler.OnProgress(PositionAt(idle_lsn));
+      }
       bulk = loopback && n >= kBulkMessages;
     }
     send_status(reply);

@@ -148,6 +148,32 @@ TEST_F(PgTest, AReconnectIsReportedAsItHappensNotWhenTheEngineSamples) {
   engine.Stop();
 }
 
+TEST_F(PgTest, AwaitAppliedReadsYourOwnWriteWithoutPolling) {
+  Engine engine(laredo::testing::FastOptions());
+  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY, v int)");
+  auto target = StartReplica(engine, "t", Options(SlotMode::Stateful));
+  ASSERT_TRUE(engine.AwaitReady(30s));
+  for (int round = 1; round <= 5; ++round) {
+    // Write, take the server's WAL position after the commit, wait, read: the row is there. The
+    // commit is the last thing in the WAL, so the answer comes from the walsender's keepalive.
+    // (With the test server's synchronous_commit = off, the walsender sees a commit only once
+    // the WAL writer flushed it: up to a few wal_writer_delay of 200 ms.)
+    Exec("INSERT INTO " + Q("t") + " VALUES (" + std::to_string(round) + ", " +
+         std::to_string(round * 10) + ")");
+    // The insert position: past the commit record even when synchronous_commit is off (the test
+    // server's setting), where pg_current_wal_lsn() may still be before it.
+    const auto lsn = Lsn::Parse(Scalar("SELECT pg_current_wal_insert_lsn()"));
+    ASSERT_TRUE(engine.AwaitApplied("pg", PositionAt(lsn), 30s)) << "round " << round;
+    const auto row = target->Get({Value(std::int64_t{round})});
+    ASSERT_TRUE(row.has_value()) << "round " << round;
+    EXPECT_EQ(row->at("v"), Value(std::int64_t{round * 10}));
+  }
+  // A position the server has not reached: false at the timeout.
+  const auto now = Lsn::Parse(Scalar("SELECT pg_current_wal_insert_lsn()"));
+  EXPECT_FALSE(engine.AwaitApplied("pg", PositionAt(Lsn(now.value() + (1ULL << 30))), 200ms));
+  engine.Stop();
+}
+
 TEST_F(PgTest, EphemeralSourceRebaselinesAfterWalsenderIsKilled) {
   KillWalsenderMidStream(*this, SlotMode::Ephemeral);
 }

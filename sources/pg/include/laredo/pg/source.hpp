@@ -91,6 +91,11 @@ struct SourceOptions {
   std::map<TableIdentifier, TableOptions> tables{};
 };
 
+/// The position "everything committed before `lsn`", for `Engine::AwaitApplied`: take `lsn` from
+/// `SELECT pg_current_wal_insert_lsn()` after your commit, and the replica has your write once the
+/// engine applied through it.
+[[nodiscard]] laredo::Position PositionAt(Lsn lsn);
+
 /// A PostgreSQL logical replication source (pgoutput, protocol version 1).
 ///
 /// Baseline: creates the slot with an exported snapshot and COPYs every table inside that
