@@ -143,14 +143,25 @@ std::optional<std::uint64_t> EstimateRowCount(PgConnection& conn, const TableIde
   return static_cast<std::uint64_t>(tuples);
 }
 
-std::int64_t SlotLagBytes(PgConnection& conn, std::string_view slot) {
+ServerLag QueryServerLag(PgConnection& conn, std::string_view slot) {
   auto result = conn.ExecParams(
-      "SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::int8 FROM pg_replication_slots "
-      "WHERE slot_name = $1",
+      "SELECT pg_current_wal_lsn()::text, "
+      "(extract(epoch FROM clock_timestamp()) * 1000000)::int8, "
+      "(SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::int8 FROM pg_replication_slots "
+      "WHERE slot_name = $1)",
       {std::string(slot)}, "reading the replication lag");
-  if (PQntuples(result.get()) == 0) return 0;
-  const auto v = GetValue(result.get(), 0, 0);
-  return v ? std::max<std::int64_t>(0, std::stoll(*v)) : 0;
+  ServerLag lag;
+  if (PQntuples(result.get()) == 0) return lag;
+  if (const auto v = GetValue(result.get(), 0, 0)) lag.current_lsn = Lsn::Parse(*v);
+  if (const auto v = GetValue(result.get(), 0, 1)) {
+    lag.now = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::microseconds(std::stoll(*v))));
+  }
+  if (const auto v = GetValue(result.get(), 0, 2)) {
+    lag.slot_lag_bytes = std::max<std::int64_t>(0, std::stoll(*v));
+  }
+  return lag;
 }
 
 }  // namespace laredo::pg

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -47,7 +48,12 @@ std::optional<SlotInfo> QuerySlotInfo(PgConnection& conn, std::string_view slot)
 /// pg_class.reltuples; nullopt when never analysed or the table is missing.
 std::optional<std::uint64_t> EstimateRowCount(PgConnection& conn, const TableIdentifier& table);
 
-/// pg_current_wal_lsn() - confirmed_flush_lsn of the slot, 0 when unknown.
-std::int64_t SlotLagBytes(PgConnection& conn, std::string_view slot);
+/// What the server says about the source's lag, in one round trip, by its own clock.
+struct ServerLag {
+  Lsn current_lsn{};                            // pg_current_wal_lsn()
+  std::chrono::system_clock::time_point now{};  // the server's clock_timestamp()
+  std::int64_t slot_lag_bytes = 0;              // current - the slot's confirmed_flush_lsn, >= 0
+};
+ServerLag QueryServerLag(PgConnection& conn, std::string_view slot);
 
 }  // namespace laredo::pg

@@ -321,6 +321,10 @@ std::string Source::PositionToString(const Position& position) const {
   return position.has_value() ? AsPosition(position).ToString() : std::string();
 }
 
+std::string LagApplicationName(std::string_view slot_name) {
+  return ("laredo lag " + std::string(slot_name)).substr(0, 63);
+}
+
 Position PositionAt(Lsn lsn) {
   // Index 0 orders before every change of a transaction committing at `lsn` and after every
   // change of one before it; acknowledging it would release only WAL before `lsn`.
@@ -340,13 +344,32 @@ void Source::Resume() {
 }
 
 LagInfo Source::GetLag() const {
+  auto& impl = *impl_;
+  ServerLag server;
+  {
+    // One connection, kept between calls (the engine samples every lag_interval); a failed
+    // query drops it, and the next call connects again.
+    std::lock_guard lk(impl.lag_mu);
+    try {
+      if (!impl.lag_conn) {
+        impl.lag_conn.emplace(PgConnection::Connect(impl.options.conninfo, ConnectionKind::Normal,
+                                                    LagApplicationName(impl.slot)));
+      }
+      server = QueryServerLag(*impl.lag_conn, impl.slot);
+    } catch (...) {
+      impl.lag_conn.reset();
+      throw;
+    }
+  }
   LagInfo lag;
-  auto conn = PgConnection::Connect(impl_->options.conninfo, ConnectionKind::Normal);
-  lag.lag_bytes = SlotLagBytes(conn, impl_->slot);
-  std::lock_guard lk(impl_->mu);
-  if (impl_->last_commit_time && impl_->last_commit_received) {
-    // How old the newest delivered transaction was when it arrived.
-    const auto behind = *impl_->last_commit_received - *impl_->last_commit_time;
+  lag.lag_bytes = server.slot_lag_bytes;
+  std::lock_guard lk(impl.mu);
+  if (impl.delivered_through && *impl.delivered_through >= server.current_lsn) {
+    lag.lag_time = std::chrono::milliseconds(0);  // everything the server wrote was delivered
+  } else if (impl.delivered_as_of) {
+    // The server's clock against the server time at which the stream was last caught up (a
+    // commit's timestamp, a keepalive's send time): it keeps growing while the stream stalls.
+    const auto behind = server.now - *impl.delivered_as_of;
     lag.lag_time = std::max(std::chrono::milliseconds(0),
                             std::chrono::duration_cast<std::chrono::milliseconds>(behind));
   }
@@ -378,6 +401,10 @@ void Source::Close() {
   impl.repl.reset();
   impl.repl_streaming = false;
   impl.types.reset();
+  {
+    const std::lock_guard lk(impl.lag_mu);
+    impl.lag_conn.reset();
+  }
   if (impl.OwnsPublicationForThisRunOnly()) {
     // Named after a slot that is gone with its connection: nobody will use it again.
     try {

@@ -104,8 +104,15 @@ struct Source::Impl {
   std::condition_variable_any wake;
   bool has_ack = false;
   StreamPosition acked;
-  std::optional<std::chrono::system_clock::time_point> last_commit_time;
-  std::optional<std::chrono::system_clock::time_point> last_commit_received;
+  /// What the stream had handed to the engine: every change before `delivered_through`, which
+  /// was the server's WAL at `delivered_as_of` (the server's clock: a commit's timestamp, or a
+  /// keepalive's send time). GetLag measures the time lag from it.
+  std::optional<Lsn> delivered_through;
+  std::optional<std::chrono::system_clock::time_point> delivered_as_of;
+  /// GetLag's connection, opened on first use and kept (guarded by `lag_mu`, not `mu`: a lag
+  /// query must not block the stream thread).
+  std::mutex lag_mu;
+  std::optional<PgConnection> lag_conn;
   /// Between the first Baseline or Stream and Close: this source's own connection may hold the
   /// slot, so ResetSource hands the reset to the stream thread (which checks at every pass of its
   /// loop) instead of dropping the slot itself.

@@ -26,6 +26,16 @@ using namespace std::chrono_literals;
 // lc_messages translates).
 bool IsLost(std::string_view wal_status) { return wal_status == "lost"; }
 
+// A keepalive's send time (microseconds since 2000-01-01) on the system clock; nullopt for a
+// value the clock cannot hold (a corrupt message).
+std::optional<std::chrono::system_clock::time_point> ServerTime(std::int64_t pg_epoch_micros) {
+  const auto at = FromPgEpochMicros(pg_epoch_micros);
+  const auto limit = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::duration::max() / 2);
+  if (at.time_since_epoch() > limit || at.time_since_epoch() < -limit) return std::nullopt;
+  return std::chrono::time_point_cast<std::chrono::system_clock::duration>(at);
+}
+
 }  // namespace
 
 // What may be reported to the server as flushed: exactly the engine's durable ACK (lesson 2),
@@ -64,7 +74,9 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
   auto last_status = Clock::now();
   Lsn received(sent_flush.load());
   Lsn idle_lsn;
-  Lsn reported_progress;        // the last idle_lsn reported through OnProgress
+  Lsn reported_progress;  // the last idle_lsn reported through OnProgress
+  // The newest (WAL position, server time) decoded in this batch, published once handed over.
+  std::optional<std::pair<Lsn, std::chrono::system_clock::time_point>> caught_up;
   constexpr int kBatch = 4096;  // messages between two looks at the ACK and the clock
 
   // Streaming a backlog from a server on this machine, the walsender is the bottleneck: it
@@ -146,15 +158,18 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
           received = std::max(received, x->wal_start);
           const auto decoded = decoder.Decode(x->payload);
           assembler.Handle(decoded, handler);
-          if (std::holds_alternative<CommitMessage>(decoded)) {
-            std::lock_guard lk(mu);
-            last_commit_time = assembler.last_commit_time();
-            last_commit_received = std::chrono::system_clock::now();
+          if (const auto* commit = std::get_if<CommitMessage>(&decoded)) {
+            if (const auto at = assembler.last_commit_time()) {
+              caught_up = {commit->end_lsn, *at};
+            }
           }
         } else {
           const auto& k = std::get<PrimaryKeepalive>(message);
           received = std::max(received, k.wal_end);
-          if (!assembler.in_transaction()) idle_lsn = std::max(idle_lsn, k.wal_end);
+          if (!assembler.in_transaction()) {
+            idle_lsn = std::max(idle_lsn, k.wal_end);
+            if (const auto at = ServerTime(k.send_time)) caught_up = {idle_lsn, *at};
+          }
           reply = reply || k.reply_requested;
         }
       }
@@ -163,6 +178,12 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
       if (idle_lsn > reported_progress && !assembler.in_transaction()) {
         reported_progress = idle_lsn;
         handler.OnProgress(PositionAt(idle_lsn));
+      }
+      if (caught_up) {  // handed over: GetLag may count it
+        std::lock_guard lk(mu);
+        delivered_through = caught_up->first;
+        delivered_as_of = caught_up->second;
+        caught_up.reset();
       }
       bulk = loopback && n >= kBulkMessages;
     }

@@ -174,6 +174,58 @@ TEST_F(PgTest, AwaitAppliedReadsYourOwnWriteWithoutPolling) {
   engine.Stop();
 }
 
+TEST_F(PgTest, LagReusesOneConnectionAndItsTimeKeepsGrowingWhileTheStreamStalls) {
+  auto options = laredo::testing::FastOptions();
+  options.lag_interval = std::chrono::milliseconds(0);  // only this test's calls query the lag
+  Engine engine(options);
+  Exec("CREATE TABLE " + Q("t") + " (id int PRIMARY KEY, v int)");
+  const auto source_options = Options(SlotMode::Stateful);
+  const std::string slot = source_options.slot_name;
+  auto target = StartReplica(engine, "t", source_options);
+  ASSERT_TRUE(engine.AwaitReady(30s));
+  Exec("INSERT INTO " + Q("t") + " VALUES (1, 1)");
+  ASSERT_TRUE(Converged(*target, "t"));
+  for (int i = 0; i < 5; ++i) (void)engine.GetLag("pg");
+  const std::string sessions =
+      "SELECT count(*), min(backend_start)::text FROM pg_stat_activity "
+      "WHERE application_name = '" +
+      LagApplicationName(slot) + "'";
+  const auto before = Query(sessions);
+  ASSERT_EQ(before.at(0).at(0).value_or(""), "1");  // one connection for every call
+
+  // Stalled: the source does not read while paused, the server goes on committing.
+  engine.Pause("pg");
+  Exec("INSERT INTO " + Q("t") + " VALUES (2, 2)");
+  std::chrono::milliseconds first{};
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const auto lag = engine.GetLag("pg");
+        first = lag.lag_time.value_or(std::chrono::milliseconds(0));
+        return first > std::chrono::milliseconds(0);
+      },
+      30s));
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return engine.GetLag("pg").lag_time.value_or(std::chrono::milliseconds(0)) >=
+               first + std::chrono::milliseconds(300);
+      },
+      30s))
+      << "the time lag froze while the stream stalled";
+  EXPECT_GT(engine.GetLag("pg").lag_bytes, 0);
+  engine.Resume("pg");
+  ASSERT_TRUE(Converged(*target, "t"));
+  Exec("INSERT INTO " + Q("t") + " VALUES (3, 3)");
+  ASSERT_TRUE(Converged(*target, "t"));
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return engine.GetLag("pg").lag_time.value_or(std::chrono::hours(1)) <
+               std::chrono::seconds(2);
+      },
+      30s));
+  EXPECT_EQ(Query(sessions), before);  // still the same connection
+  engine.Stop();
+}
+
 TEST_F(PgTest, EphemeralSourceRebaselinesAfterWalsenderIsKilled) {
   KillWalsenderMidStream(*this, SlotMode::Ephemeral);
 }

@@ -96,6 +96,10 @@ struct SourceOptions {
 /// engine applied through it.
 [[nodiscard]] laredo::Position PositionAt(Lsn lsn);
 
+/// The `application_name` of the connection `GetLag` keeps open: "laredo lag " and the slot name,
+/// cut to the server's 63 bytes, so `pg_stat_activity` tells whose it is.
+[[nodiscard]] std::string LagApplicationName(std::string_view slot_name);
+
 /// A PostgreSQL logical replication source (pgoutput, protocol version 1).
 ///
 /// Baseline: creates the slot with an exported snapshot and COPYs every table inside that
