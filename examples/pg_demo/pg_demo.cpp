@@ -16,12 +16,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <laredo/laredo.hpp>
+#include <laredo/metrics/prometheus_observer.hpp>
 #include <laredo/pg/source.hpp>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "sample_writer.hpp"
+#ifdef LAREDO_DEMO_HTTP
+#include <laredo/http/server.hpp>
+#endif
 
 namespace {
 
@@ -164,8 +170,10 @@ int Run() {
   source_options.conninfo = conninfo;
 
   auto observer = std::make_shared<DemoObserver>();
+  auto metrics = std::make_shared<laredo::metrics::PrometheusObserver>();
   laredo::EngineOptions options;
-  options.observers = {observer};
+  options.observers = {observer, metrics};
+  options.lag_interval = 1s;
   options.ack_interval = 200ms;
   options.baseline_progress_rows = 50'000;
   laredo::Engine engine(options);
@@ -187,6 +195,25 @@ int Run() {
               seconds);
   const auto start = Clock::now();
   engine.Start();
+#ifdef LAREDO_DEMO_HTTP
+  // The operations endpoint on 127.0.0.1: port 9464 (Prometheus' exporter default for such
+  // programs), or LAREDO_DEMO_HTTP_PORT; a free one if it is taken.
+  std::optional<laredo::http::Server> http;
+  {
+    laredo::http::ServerOptions http_options;
+    http_options.metrics = metrics->GetRegistry();
+    const std::string port = Env("LAREDO_DEMO_HTTP_PORT");
+    http_options.port = static_cast<std::uint16_t>(port.empty() ? 9464 : std::stoi(port));
+    try {
+      http.emplace(engine, http_options);
+    } catch (const laredo::Error&) {
+      http_options.port = 0;
+      http.emplace(engine, http_options);
+    }
+    std::printf("  metrics and status: http://127.0.0.1:%u/metrics  /status  /health/ready\n",
+                static_cast<unsigned>(http->Port()));
+  }
+#endif
 
   std::unique_ptr<laredo_demo::SampleWriter> writer;
   std::uint64_t last_applied = 0;
@@ -239,6 +266,9 @@ int Run() {
       std::printf("replica lookup id=1: %s\n", row->ToString().c_str());
     }
   }
+#ifdef LAREDO_DEMO_HTTP
+  http.reset();  // before the engine it reads
+#endif
   engine.Stop();
   std::printf("stopped: %s changes applied, final ACK %s, %s rows replicated\n",
               Grouped(observer->applied.load()).c_str(), AckedLsn(engine).c_str(),
