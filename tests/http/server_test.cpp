@@ -66,6 +66,11 @@ TEST(HttpServer, ReadinessIs503WithTheReasonUntilTheBaselineIsDone) {
   const auto not_ready = Curl(Url(e.Port(), "/health/ready"));
   EXPECT_EQ(not_ready.status, 503);
   EXPECT_NE(not_ready.body.find("s/public.users"), std::string::npos) << not_ready.body;
+  // One pipeline's readiness, its id percent-encoded.
+  const auto one = Curl(Url(e.Port(), "/health/ready/s%2Fpublic.users"));
+  EXPECT_EQ(one.status, 503);
+  EXPECT_NE(one.body.find("loading its baseline"), std::string::npos) << one.body;
+  EXPECT_EQ(Curl(Url(e.Port(), "/health/ready/no%2Fsuch")).status, 404);
   EXPECT_EQ(Curl(Url(e.Port(), "/health/live")).status, 200);  // alive all the same
   const auto status = nlohmann::json::parse(Curl(Url(e.Port(), "/status")).body);
   EXPECT_EQ(status["ready"], false);
@@ -73,6 +78,7 @@ TEST(HttpServer, ReadinessIs503WithTheReasonUntilTheBaselineIsDone) {
   target->OpenGate();
   ASSERT_TRUE(e.engine.AwaitReady(10s));
   EXPECT_EQ(Curl(Url(e.Port(), "/health/ready")).status, 200);
+  EXPECT_EQ(Curl(Url(e.Port(), "/health/ready/s%2Fpublic.users")).status, 200);
 }
 
 TEST(HttpServer, AdminEndpointsAreOffByDefault) {

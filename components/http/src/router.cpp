@@ -12,6 +12,7 @@ namespace laredo::http::detail {
 namespace {
 
 constexpr std::string_view kAdminPrefix = "/admin/sources/";
+constexpr std::string_view kReadyPrefix = "/health/ready/";  // + a percent-encoded pipeline id
 
 Response MethodNotAllowed(std::string_view allow) {
   auto response = Text(405, "method not allowed; use " + std::string(allow));
@@ -44,6 +45,19 @@ Response Router::Handle(const Request& request) const {
   }
   const auto path = request.target.substr(0, request.target.find('?'));
   if (path.rfind(kAdminPrefix, 0) == 0) return Admin(request, path);
+  if (path.rfind(kReadyPrefix, 0) == 0 && path.size() > kReadyPrefix.size()) {
+    if (request.method != "GET") return MethodNotAllowed("GET");
+    const auto id = PercentDecode(path.substr(kReadyPrefix.size()));
+    if (!id) return Text(400, "malformed percent-encoding in the pipeline id");
+    try {
+      const std::vector<std::string> ids{*id};
+      if (engine_.AwaitReady(ids, std::chrono::milliseconds(0))) return Text(200, "ready");
+      const auto reason = engine_.NotReadyReason(ids);
+      return Text(503, reason.empty() ? "not ready" : reason);
+    } catch (const ConfigError&) {
+      return Text(404, "no such pipeline");
+    }
+  }
   const bool known =
       path == "/metrics" || path == "/health/live" || path == "/health/ready" || path == "/status";
   if (!known) return Text(404, "not found");
