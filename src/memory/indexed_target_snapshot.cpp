@@ -1,0 +1,57 @@
+// IndexedTarget's snapshots: export under the read lock, restore built aside and swapped in.
+#include <fmt/format.h>
+
+#include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
+#include "memory/indexed_target_impl.hpp"
+
+namespace laredo::memory {
+
+std::vector<ColumnDefinition> IndexedTarget::ExportColumns(const TableIdentifier& table) const {
+  std::shared_lock lk(impl_->mu);
+  impl_->CheckTable(table);
+  return impl_->contents.live()->columns();
+}
+
+void IndexedTarget::Export(const TableIdentifier& table, snapshot::RowWriter& out) const {
+  // The read lock for the whole export: readers share it, a write waits, so the copy is one
+  // state of the table. The engine pauses the writer anyway; this makes it safe without.
+  std::shared_lock lk(impl_->mu);
+  impl_->CheckTable(table);
+  if (!impl_->contents.complete() || impl_->contents.building_aside()) {
+    throw Error(codes::kSnapshotNotReady,
+                fmt::format("IndexedTarget {}: the baseline is incomplete; nothing consistent "
+                            "to export",
+                            table.ToString()));
+  }
+  impl_->contents.live()->ForEach([&](const Row& row) { out.Write(row); });
+}
+
+void IndexedTarget::Restore(const TableIdentifier& table,
+                            const std::vector<ColumnDefinition>& columns,
+                            snapshot::RowReader& rows) {
+  auto& d = *impl_;
+  {
+    std::shared_lock lk(d.mu);
+    if (d.table && *d.table != table) {
+      throw ConfigError({fmt::format("IndexedTarget holds one table: bound to {}, restoring {}",
+                                     d.table->ToString(), table.ToString())});
+    }
+  }
+  // Built without the lock: only this (the writer's) thread changes the target, and readers keep
+  // the old contents until the swap. Nothing of the target changes before the file checked out.
+  auto fresh = std::make_unique<RowStore>(table, columns, d.options.indexes);
+  Row row;
+  while (rows.Next(row)) fresh->Upsert(row, /*listening=*/false);
+  std::unique_ptr<RowStore> old;
+  {
+    std::unique_lock lk(d.mu);
+    d.table = table;
+    old = d.contents.Restored(std::move(fresh));
+  }
+  old.reset();  // outside the lock: freeing many rows takes a while
+  d.notifier.Baseline(table, EventAction::BaselineBegin);
+  d.notifier.Baseline(table, EventAction::BaselineEnd);
+}
+
+}  // namespace laredo::memory
