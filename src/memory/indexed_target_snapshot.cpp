@@ -41,8 +41,21 @@ void IndexedTarget::Restore(const TableIdentifier& table,
   // Built without the lock: only this (the writer's) thread changes the target, and readers keep
   // the old contents until the swap. Nothing of the target changes before the file checked out.
   auto fresh = std::make_unique<RowStore>(table, columns, d.options.indexes);
-  Row row;
-  while (rows.Next(row)) fresh->Upsert(row, /*listening=*/false);
+  // Bounded: a hint from a damaged file must not allocate without limit before it is found out.
+  if (const auto hint = rows.RowCountHint()) {
+    fresh->Reserve(
+        static_cast<std::size_t>(std::min<std::uint64_t>(*hint, std::uint64_t{1} << 27)));
+  }
+  // In batches whose index lookups overlap (UpsertBatch); the rows are reused, so decoding
+  // allocates nothing once their strings have grown. (Reading ahead on a second thread was
+  // slower here: the rows then cross cores, and two cores are often busy with other work.)
+  std::vector<Row> batch(64);
+  for (;;) {
+    std::size_t n = 0;
+    while (n < batch.size() && rows.Next(batch[n])) ++n;
+    fresh->UpsertBatch(std::span<const Row>(batch.data(), n));
+    if (n < batch.size()) break;
+  }
   std::unique_ptr<RowStore> old;
   {
     std::unique_lock lk(d.mu);

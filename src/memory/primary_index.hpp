@@ -26,6 +26,8 @@ class PrimaryIndex {
   }
   void Insert(std::string_view key, std::uint32_t slot) { index_.Insert(HashKey(key), slot); }
   void Erase(std::string_view key, std::uint32_t slot) { index_.Erase(HashKey(key), slot); }
+  void Reserve(std::size_t n) { index_.Reserve(n); }
+  void Prefetch(std::string_view key) const { index_.Prefetch(HashKey(key)); }
   [[nodiscard]] std::size_t MemoryBytes() const { return index_.MemoryBytes(); }
 
  private:

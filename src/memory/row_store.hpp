@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,11 @@ class RowStore {
   /// rejected (`DataError`), never stored with a marker.
   Applied Update(const Row& new_row, const Row& identity, bool listening);
   Applied Delete(const Row& identity, bool listening);
+  /// `Upsert` of each row in order, for a bulk load (a restore): the keys of the batch are
+  /// computed and their index entries prefetched first, so the index's cache misses overlap.
+  void UpsertBatch(std::span<const Row> rows);
+  /// Prepares an empty store for `rows` rows (a restore knows how many): no index growth.
+  void Reserve(std::size_t rows) { primary_.Reserve(rows); }
   /// Adds columns (schema change answered Continue); existing rows stay valid.
   void AddColumns(const std::vector<ColumnDefinition>& columns);
 
@@ -75,6 +81,7 @@ class RowStore {
   SlotStorage storage_;
   PrimaryIndex primary_;
   std::vector<SecondaryIndex> secondaries_;
+  std::vector<std::string> batch_keys_;  // UpsertBatch's scratch
 };
 
 }  // namespace laredo::memory

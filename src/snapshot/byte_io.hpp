@@ -69,6 +69,9 @@ class Cursor {
 
   [[nodiscard]] std::size_t remaining() const { return static_cast<std::size_t>(end_ - p_); }
   [[nodiscard]] bool empty() const { return p_ == end_; }
+  /// Where the cursor is, to come back to (`Rewind`).
+  [[nodiscard]] const char* mark() const { return p_; }
+  void Rewind(const char* mark) { p_ = mark; }
 
   std::uint8_t Byte() {
     if (p_ == end_) fail_("a value runs past the end of its block");

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string_view>
 
@@ -16,6 +17,11 @@ inline std::uint32_t Crc32(std::uint32_t crc, std::string_view bytes) {
     bytes.remove_prefix(n);
   }
   return crc;
+}
+
+/// The CRC of A followed by B, from the CRCs of each and B's length.
+inline std::uint32_t Crc32Combine(std::uint32_t crc_a, std::uint32_t crc_b, std::size_t length_b) {
+  return static_cast<std::uint32_t>(::crc32_combine(crc_a, crc_b, static_cast<z_off_t>(length_b)));
 }
 
 }  // namespace laredo::snapshot

@@ -81,7 +81,61 @@ void RowEncoder::Append(const Row& row, std::string& out) {
 
 RowDecoder::RowDecoder(const std::vector<ColumnDefinition>& columns) : names_(NamesOf(columns)) {}
 
+void RowDecoder::DecodeValue(BlockCursor& in, Value& out) {
+  const std::uint8_t kind = in.Byte();
+  switch (static_cast<Value::Kind>(kind)) {
+    case Value::Kind::Null:
+      out = Value();
+      return;
+    case Value::Kind::Bool: {
+      const std::uint8_t b = in.Byte();
+      if (b > 1) in.Fail("a boolean is neither 0 nor 1");
+      out = Value(b == 1);
+      return;
+    }
+    case Value::Kind::Double:
+      out = Value(std::bit_cast<double>(in.Fixed64()));
+      return;
+    case Value::Kind::Int:
+    case Value::Kind::Date:
+    case Value::Kind::Time:
+    case Value::Kind::Timestamp:
+    case Value::Kind::TimestampTz:
+      out = Value::FromInt(static_cast<Value::Kind>(kind), io::UnZigZag(in.Varint()));
+      return;
+    case Value::Kind::Text:
+    case Value::Kind::Bytes:
+    case Value::Kind::Numeric:
+    case Value::Kind::Json:
+    case Value::Kind::Uuid:
+      out.AssignString(static_cast<Value::Kind>(kind), in.String());
+      return;
+    case Value::Kind::Unchanged:
+      in.Fail("a row holds an unchanged marker");
+  }
+  in.Fail("a value has an unknown kind");
+}
+
+bool RowDecoder::DecodeInPlace(BlockCursor& in, Row& row) {
+  const char* start = in.mark();
+  const std::size_t n = names_->size();
+  if (in.Varint() != n) {
+    in.Rewind(start);
+    return false;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (in.Varint() != i + 1) {
+      in.Rewind(start);
+      return false;
+    }
+    DecodeValue(in, row.value(i));
+  }
+  return true;
+}
+
 void RowDecoder::Decode(BlockCursor& in, Row& row) {
+  // The common case: a row of the table's columns into a row that has them (the previous one).
+  if (row.names() == names_ && row.size() == names_->size() && DecodeInPlace(in, row)) return;
   const std::uint64_t fields = in.Varint();
   // Every field takes at least two bytes (ref, kind): a larger count is corrupt, not a reason to
   // allocate.
@@ -101,46 +155,10 @@ void RowDecoder::Decode(BlockCursor& in, Row& row) {
       if (ref != i + 1) standard = false;
       extra_names_.push_back((*names_)[static_cast<std::size_t>(ref - 1)]);
     }
-    const std::uint8_t kind = in.Byte();
-    switch (static_cast<Value::Kind>(kind)) {
-      case Value::Kind::Null:
-        values_[i] = Value();
-        break;
-      case Value::Kind::Bool: {
-        const std::uint8_t b = in.Byte();
-        if (b > 1) in.Fail("a boolean is neither 0 nor 1");
-        values_[i] = Value(b == 1);
-        break;
-      }
-      case Value::Kind::Double:
-        values_[i] = Value(std::bit_cast<double>(in.Fixed64()));
-        break;
-      case Value::Kind::Int:
-      case Value::Kind::Date:
-      case Value::Kind::Time:
-      case Value::Kind::Timestamp:
-      case Value::Kind::TimestampTz:
-        values_[i] = Value::FromInt(static_cast<Value::Kind>(kind), io::UnZigZag(in.Varint()));
-        break;
-      case Value::Kind::Text:
-      case Value::Kind::Bytes:
-      case Value::Kind::Numeric:
-      case Value::Kind::Json:
-      case Value::Kind::Uuid:
-        values_[i] = Value::FromString(static_cast<Value::Kind>(kind), std::string(in.String()));
-        break;
-      case Value::Kind::Unchanged:
-        in.Fail("a row holds an unchanged marker");
-      default:
-        in.Fail("a value has an unknown kind");
-    }
+    DecodeValue(in, values_[i]);
   }
   if (standard) {
-    if (row.names() == names_ && row.size() == n) {
-      for (std::size_t i = 0; i < n; ++i) row.value(i) = std::move(values_[i]);
-    } else {
-      row = Row(names_, values_);
-    }
+    row = Row(names_, values_);
     return;
   }
   try {

@@ -52,6 +52,11 @@ class RowDecoder {
   void Decode(BlockCursor& in, Row& row);
 
  private:
+  /// Decodes a row that has the table's columns in order straight into `row` (which has them
+  /// too); false, with `in` where it was, for any other row.
+  bool DecodeInPlace(BlockCursor& in, Row& row);
+  static void DecodeValue(BlockCursor& in, Value& out);
+
   std::shared_ptr<const ColumnNames> names_;
   std::vector<Value> values_;
   std::vector<std::string> extra_names_;

@@ -3,6 +3,8 @@
 // nothing follows it.
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include "laredo/error.hpp"
 #include "laredo/error_codes.hpp"
 #include "laredo/snapshot/table_file.hpp"
@@ -27,6 +29,7 @@ struct TableFileReader::Impl {
   bool eof = false;
   file::Header header;
   std::optional<RowDecoder> decoder;
+  std::string payload;  // the current block's rows and checksum
   std::optional<BlockCursor> block;
   std::uint32_t block_rows_left = 0;
   std::uint64_t rows = 0;
@@ -34,6 +37,33 @@ struct TableFileReader::Impl {
   TableFileSummary summary;
 
   [[nodiscard]] FailWith At(std::uint64_t offset) const { return FailWith{name, offset}; }
+
+  [[noreturn]] void Truncated(std::size_t missing) const {
+    throw DataError(codes::kBadSnapshot,
+                    fmt::format("snapshot file {}: truncated: it ends at byte {}, inside a part "
+                                "that needs {} more bytes",
+                                name, consumed + (buf.size() - pos), missing));
+  }
+
+  /// The next `n` bytes of a block into `out`, not checksummed: what the buffer holds is copied,
+  /// the rest read straight into `out` (a block is read once, not shifted through the buffer).
+  void TakeInto(std::string& out, std::size_t n) {
+    out.resize(n);
+    const std::size_t buffered = std::min(n, buf.size() - pos);
+    std::memcpy(out.data(), buf.data() + pos, buffered);
+    pos += buffered;
+    std::size_t have = buffered;
+    while (have < n && !eof) {
+      const std::size_t got = source->Read(out.data() + have, n - have);
+      eof = got == 0;
+      have += got;
+    }
+    if (have < n) {
+      consumed += have;
+      Truncated(n - have);
+    }
+    consumed += n;
+  }
 
   /// The next `n` bytes, contiguous; valid until the next call.
   std::string_view Take(std::size_t n, bool checksummed = true) {
@@ -48,12 +78,7 @@ struct TableFileReader::Impl {
         buf.resize(old + got);
         eof = got == 0;
       }
-      if (buf.size() < n) {
-        throw DataError(codes::kBadSnapshot,
-                        fmt::format("snapshot file {}: truncated: it ends at byte {}, inside a "
-                                    "part that needs {} more bytes",
-                                    name, consumed + buf.size(), n - buf.size()));
-      }
+      if (buf.size() < n) Truncated(n - buf.size());
     }
     std::string_view out(buf.data() + pos, n);
     pos += n;
@@ -88,25 +113,29 @@ struct TableFileReader::Impl {
   /// Starts the next block; false at the trailer (checked).
   bool NextBlock() {
     const std::uint64_t offset = consumed;
-    const char tag = Take(1)[0];
+    const char tag = Take(1, false)[0];
     if (tag == file::kEndTag) {
+      crc = Crc32(crc, std::string_view(&tag, 1));
       Finish(offset);
       return false;
     }
     if (tag != file::kBlockTag) At(offset)("unknown part tag (neither a block nor the trailer)");
-    const std::string_view head = Take(8);
+    const std::string_view head = Take(8, false);
     const std::uint32_t length = io::GetU32(head.data());
     const std::uint32_t count = io::GetU32(head.data() + 4);
     if (length > file::kMaxBlockBytes) At(offset)("a block length is out of bounds");
     if (count == 0 || count > length) At(offset)("a block's row count does not fit its length");
+    // Each byte is checksummed once: the block's CRC, combined into the whole file's.
     std::uint32_t block_crc = Crc32(0, std::string_view(&tag, 1));
     block_crc = Crc32(block_crc, head);
-    const std::string_view payload = Take(static_cast<std::size_t>(length) + 4);
-    block_crc = Crc32(block_crc, payload.substr(0, length));
-    if (io::GetU32(payload.data() + length) != block_crc) {
-      At(offset)("a block's checksum does not match");
-    }
-    block.emplace(payload.substr(0, length), At(offset));
+    TakeInto(payload, static_cast<std::size_t>(length) + 4);
+    const std::string_view body(payload.data(), length);
+    block_crc = Crc32(block_crc, body);
+    const std::string_view stored(payload.data() + length, 4);
+    if (io::GetU32(stored.data()) != block_crc) At(offset)("a block's checksum does not match");
+    crc = Crc32Combine(crc, block_crc, file::kBlockHeadBytes + length);
+    crc = Crc32(crc, stored);
+    block.emplace(body, At(offset));
     block_rows_left = count;
     return true;
   }

@@ -50,8 +50,13 @@ struct TableFileWriter::Impl {
     io::PutU32(head, static_cast<std::uint32_t>(payload));
     io::PutU32(head, block_rows);
     std::copy(head.begin(), head.end(), block.begin());
-    io::PutU32(block, Crc32(0, block));
-    Emit(block);
+    // Each byte is checksummed once: the block's CRC, combined into the whole file's.
+    const std::uint32_t block_crc = Crc32(0, block);
+    crc = Crc32Combine(crc, block_crc, block.size());
+    io::PutU32(block, block_crc);
+    crc = Crc32(crc, std::string_view(block).substr(block.size() - 4));
+    sink->Write(block);
+    bytes += block.size();
     rows += block_rows;
     block_rows = 0;
     block.assign(file::kBlockHeadBytes, '\0');

@@ -96,6 +96,9 @@ class TableReader final : public RowReader {
   [[nodiscard]] const TableEntry& entry() const { return entry_; }
   [[nodiscard]] const std::vector<ColumnDefinition>& columns() const { return entry_.columns; }
   bool Next(Row& row) override;
+  [[nodiscard]] std::optional<std::uint64_t> RowCountHint() const override {
+    return entry_.row_count;
+  }
 
  private:
   std::unique_ptr<TableFileReader> file_;

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "laredo/row.hpp"
@@ -26,6 +28,9 @@ class RowReader {
   /// counts, checksums), so a target that swaps its contents in after `false` never takes a
   /// corrupt file; it throws `laredo::DataError` instead.
   virtual bool Next(Row& row) = 0;
+  /// How many rows are expected, when known in advance (a snapshot's metadata says), so that a
+  /// restoring target can size its indexes once. A hint: the reader's end is what counts.
+  [[nodiscard]] virtual std::optional<std::uint64_t> RowCountHint() const { return std::nullopt; }
 };
 
 /// Bytes written to a store's file. `Close` makes them durable (fsync, completed upload); a sink
