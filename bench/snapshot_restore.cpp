@@ -63,6 +63,16 @@ double ReadOnly(snapshot::SnapshotStore& store) {
   });
 }
 
+/// The same in the bulk path's form (values as views of the file's bytes, no `Value`s).
+double ReadRawOnly(snapshot::SnapshotStore& store) {
+  return Time([&] {
+    auto reader = store.OpenNewest()->OpenTable(kTable);
+    std::vector<std::string_view> columns;
+    while (reader->NextRaw(columns) != snapshot::TableFileReader::Raw::End) {
+    }
+  });
+}
+
 double Restore(IndexedTarget& target, snapshot::SnapshotStore& store) {
   return Time([&] {
     auto reader = store.OpenNewest()->OpenTable(kTable);
@@ -81,6 +91,7 @@ double ExportAndRestore(const IndexedTarget& source, snapshot::SnapshotStore& st
   std::vector<double> exports;
   std::vector<double> restores;
   std::vector<double> reads;
+  std::vector<double> raw_reads;
   std::uint64_t bytes = 0;
   for (int run = 0; run < 3; ++run) {
     const Phase p = Export(source, store);
@@ -88,6 +99,7 @@ double ExportAndRestore(const IndexedTarget& source, snapshot::SnapshotStore& st
     bytes = p.bytes;
     store.Prune(1);
     reads.push_back(ReadOnly(store));
+    raw_reads.push_back(ReadRawOnly(store));
     IndexedTarget restored;
     restores.push_back(Restore(restored, store));
     if (restored.Count() != source.Count()) throw std::runtime_error("restore lost rows");
@@ -95,7 +107,8 @@ double ExportAndRestore(const IndexedTarget& source, snapshot::SnapshotStore& st
   std::printf("%s: file %.1f MB (%.1f bytes/row)\n", label, static_cast<double>(bytes) / 1e6,
               static_cast<double>(bytes) / rows);
   Print("  export", rows, bench::Median(exports), bytes);
-  Print("  read file only", rows, bench::Median(reads), bytes);
+  Print("  read into Rows", rows, bench::Median(reads), bytes);
+  Print("  read, bulk form", rows, bench::Median(raw_reads), bytes);
   Print("  restore", rows, bench::Median(restores), bytes);
   return bench::Median(restores);
 }

@@ -3,9 +3,64 @@
 
 #include "laredo/error.hpp"
 #include "laredo/error_codes.hpp"
+#include "laredo/snapshot/store.hpp"
 #include "memory/indexed_target_impl.hpp"
 
 namespace laredo::memory {
+namespace {
+
+/// The bulk path from a snapshot's table file: values go from the file's bytes into stored rows
+/// without becoming `Value`s (the file holds them in the key encoding the store reads). False,
+/// having read nothing, when `rows` is not a table file of `columns`.
+template <typename Reader>
+bool RestoreRawFrom(Reader& reader, const std::vector<ColumnDefinition>& declared,
+                    RowStore& store) {
+  if (reader.columns() != declared || store.width() != declared.size()) return false;
+  // One row ahead: its key is computed and its index entry prefetched while the row before it
+  // is stored (the reader keeps the views of two blocks valid for that).
+  std::vector<std::string_view> ahead;
+  std::vector<std::string_view> now;
+  std::string ahead_key;
+  std::string now_key;
+  bool pending = false;
+  const auto flush = [&] {
+    if (pending) store.UpsertKeyed(now, now_key);
+    pending = false;
+  };
+  Row row;
+  for (;;) {
+    switch (reader.NextRaw(ahead)) {
+      case snapshot::TableFileReader::Raw::Row:
+        store.KeyOfKeyed(ahead, ahead_key);
+        flush();
+        std::swap(ahead, now);
+        std::swap(ahead_key, now_key);
+        pending = true;
+        break;
+      case snapshot::TableFileReader::Raw::Other:  // a column beyond the table's: as a Row
+        flush();
+        if (!reader.Next(row)) return true;
+        store.Upsert(row, /*listening=*/false);
+        break;
+      case snapshot::TableFileReader::Raw::End:
+        flush();
+        return true;
+    }
+  }
+}
+
+bool RestoreRaw(snapshot::RowReader& rows, const std::vector<ColumnDefinition>& columns,
+                RowStore& store) {
+  if (auto* table = dynamic_cast<snapshot::TableReader*>(&rows)) {
+    return RestoreRawFrom(*table, columns, store);
+  }
+  if (auto* file = dynamic_cast<snapshot::TableFileReader*>(&rows)) {
+    return RestoreRawFrom(*file, columns, store);
+  }
+  return false;
+}
+
+}  // namespace
 
 std::vector<ColumnDefinition> IndexedTarget::ExportColumns(const TableIdentifier& table) const {
   std::shared_lock lk(impl_->mu);
@@ -46,15 +101,17 @@ void IndexedTarget::Restore(const TableIdentifier& table,
     fresh->Reserve(
         static_cast<std::size_t>(std::min<std::uint64_t>(*hint, std::uint64_t{1} << 27)));
   }
-  // In batches whose index lookups overlap (UpsertBatch); the rows are reused, so decoding
-  // allocates nothing once their strings have grown. (Reading ahead on a second thread was
-  // slower here: the rows then cross cores, and two cores are often busy with other work.)
-  std::vector<Row> batch(64);
-  for (;;) {
-    std::size_t n = 0;
-    while (n < batch.size() && rows.Next(batch[n])) ++n;
-    fresh->UpsertBatch(std::span<const Row>(batch.data(), n));
-    if (n < batch.size()) break;
+  if (!RestoreRaw(rows, columns, *fresh)) {
+    // In batches whose index lookups overlap (UpsertBatch); the rows are reused, so decoding
+    // allocates nothing once their strings have grown. (Reading ahead on a second thread was
+    // slower here: the rows then cross cores, and two cores are often busy with other work.)
+    std::vector<Row> batch(64);
+    for (;;) {
+      std::size_t n = 0;
+      while (n < batch.size() && rows.Next(batch[n])) ++n;
+      fresh->UpsertBatch(std::span<const Row>(batch.data(), n));
+      if (n < batch.size()) break;
+    }
   }
   std::unique_ptr<RowStore> old;
   {

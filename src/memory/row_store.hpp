@@ -43,8 +43,19 @@ class RowStore {
   /// `Upsert` of each row in order, for a bulk load (a restore): the keys of the batch are
   /// computed and their index entries prefetched first, so the index's cache misses overlap.
   void UpsertBatch(std::span<const Row> rows);
+  /// `Upsert` of a row given as one view per table column in the key encoding (a snapshot
+  /// file's bytes, `RowCodec::EncodeKeyed`); a store whose columns are the table's only.
+  /// `key` from `KeyOfKeyed` (which also prefetched its index entry: call it a row ahead).
+  void UpsertKeyed(std::span<const std::string_view> columns, const std::string& key);
+  /// The canonical key of such a row into `key`; prefetches where the index will look for it.
+  void KeyOfKeyed(std::span<const std::string_view> columns, std::string& key) const;
+  /// Whether `UpsertKeyed` applies: no columns beyond the declared ones.
+  [[nodiscard]] std::size_t width() const { return codec_.names().size(); }
   /// Prepares an empty store for `rows` rows (a restore knows how many): no index growth.
-  void Reserve(std::size_t rows) { primary_.Reserve(rows); }
+  void Reserve(std::size_t rows) {
+    primary_.Reserve(rows);
+    storage_.Reserve(rows);
+  }
   /// Adds columns (schema change answered Continue); existing rows stay valid.
   void AddColumns(const std::vector<ColumnDefinition>& columns);
 

@@ -116,6 +116,59 @@ void RowDecoder::DecodeValue(BlockCursor& in, Value& out) {
   in.Fail("a value has an unknown kind");
 }
 
+std::string_view RowDecoder::SkipValue(BlockCursor& in) {
+  const char* start = in.mark();
+  const std::uint8_t kind = in.Byte();
+  switch (static_cast<Value::Kind>(kind)) {
+    case Value::Kind::Null:
+      break;
+    case Value::Kind::Bool:
+      if (in.Byte() > 1) in.Fail("a boolean is neither 0 nor 1");
+      break;
+    case Value::Kind::Double:
+      (void)in.Bytes(8);
+      break;
+    case Value::Kind::Int:
+    case Value::Kind::Date:
+    case Value::Kind::Time:
+    case Value::Kind::Timestamp:
+    case Value::Kind::TimestampTz:
+      (void)in.Varint();
+      break;
+    case Value::Kind::Text:
+    case Value::Kind::Bytes:
+    case Value::Kind::Numeric:
+    case Value::Kind::Json:
+    case Value::Kind::Uuid:
+      (void)in.String();
+      break;
+    case Value::Kind::Unchanged:
+      in.Fail("a row holds an unchanged marker");
+    default:
+      in.Fail("a value has an unknown kind");
+  }
+  return {start, static_cast<std::size_t>(in.mark() - start)};
+}
+
+bool RowDecoder::DecodeRaw(BlockCursor& in, std::vector<std::string_view>& columns) const {
+  const char* start = in.mark();
+  const std::uint64_t fields = in.Varint();
+  if (fields > in.remaining() / 2) in.Fail("a row's field count exceeds its block");
+  columns.assign(names_->size(), std::string_view());
+  for (std::uint64_t i = 0; i < fields; ++i) {
+    const std::uint64_t ref = in.Varint();
+    if (ref == 0) {
+      in.Rewind(start);
+      return false;
+    }
+    if (ref > names_->size()) in.Fail("a field refers to a column the table does not have");
+    std::string_view& column = columns[static_cast<std::size_t>(ref - 1)];
+    if (!column.empty()) in.Fail("a row names a column twice");
+    column = SkipValue(in);
+  }
+  return true;
+}
+
 bool RowDecoder::DecodeInPlace(BlockCursor& in, Row& row) {
   const char* start = in.mark();
   const std::size_t n = names_->size();

@@ -50,12 +50,19 @@ class RowDecoder {
   explicit RowDecoder(const std::vector<ColumnDefinition>& columns);
   /// Decodes one row into `row`, reusing its storage when it has the table's columns.
   void Decode(BlockCursor& in, Row& row);
+  /// The bulk-load path: the row's values as views of the file's bytes, one per table column
+  /// (empty for a column the row lacks), each its kind byte and payload, checked as `Decode`
+  /// checks them. False, with `in` where it was, for a row that names a column the table does not
+  /// declare.
+  bool DecodeRaw(BlockCursor& in, std::vector<std::string_view>& columns) const;
 
  private:
   /// Decodes a row that has the table's columns in order straight into `row` (which has them
   /// too); false, with `in` where it was, for any other row.
   bool DecodeInPlace(BlockCursor& in, Row& row);
   static void DecodeValue(BlockCursor& in, Value& out);
+  /// Checks one value and returns its bytes (kind and payload).
+  static std::string_view SkipValue(BlockCursor& in);
 
   std::shared_ptr<const ColumnNames> names_;
   std::vector<Value> values_;

@@ -123,6 +123,17 @@ TableReader::TableReader(std::unique_ptr<TableFileReader> file, TableEntry entry
 
 bool TableReader::Next(Row& row) {
   if (file_->Next(row)) return true;
+  CheckEnd();
+  return false;
+}
+
+TableFileReader::Raw TableReader::NextRaw(std::vector<std::string_view>& columns) {
+  const auto raw = file_->NextRaw(columns);
+  if (raw == TableFileReader::Raw::End) CheckEnd();
+  return raw;
+}
+
+void TableReader::CheckEnd() const {
   const TableFileSummary s = file_->summary();
   if (s.rows != entry_.row_count || s.bytes != entry_.bytes || s.checksum != entry_.checksum) {
     throw DataError(codes::kBadSnapshot,
@@ -131,7 +142,6 @@ bool TableReader::Next(Row& row) {
                                 name_, s.rows, s.bytes, s.checksum, entry_.row_count, entry_.bytes,
                                 entry_.checksum));
   }
-  return false;
 }
 
 SnapshotReader::SnapshotReader(SnapshotMetadata metadata, std::unique_ptr<SnapshotFiles> files)

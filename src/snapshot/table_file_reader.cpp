@@ -29,7 +29,10 @@ struct TableFileReader::Impl {
   bool eof = false;
   file::Header header;
   std::optional<RowDecoder> decoder;
-  std::string payload;  // the current block's rows and checksum
+  // The current block's rows and checksum, and the previous block's: views of a row that
+  // `NextRaw` returned stay valid across one block boundary (a bulk load looks one row ahead).
+  std::string payloads[2];
+  std::size_t current = 0;
   std::optional<BlockCursor> block;
   std::uint32_t block_rows_left = 0;
   std::uint64_t rows = 0;
@@ -128,6 +131,8 @@ struct TableFileReader::Impl {
     // Each byte is checksummed once: the block's CRC, combined into the whole file's.
     std::uint32_t block_crc = Crc32(0, std::string_view(&tag, 1));
     block_crc = Crc32(block_crc, head);
+    current ^= 1;
+    std::string& payload = payloads[current];
     TakeInto(payload, static_cast<std::size_t>(length) + 4);
     const std::string_view body(payload.data(), length);
     block_crc = Crc32(block_crc, body);
@@ -137,6 +142,17 @@ struct TableFileReader::Impl {
     crc = Crc32(crc, stored);
     block.emplace(body, At(offset));
     block_rows_left = count;
+    return true;
+  }
+
+  /// Whether a row follows (starting the next block when the current one is done).
+  bool RowAhead() {
+    if (done) return false;
+    while (block_rows_left == 0) {
+      if (block && !block->empty()) block->Fail("bytes after the last row of a block");
+      block.reset();
+      if (!NextBlock()) return false;
+    }
     return true;
   }
 
@@ -176,16 +192,20 @@ const std::vector<ColumnDefinition>& TableFileReader::columns() const {
 
 bool TableFileReader::Next(Row& row) {
   Impl& d = *impl_;
-  if (d.done) return false;
-  while (d.block_rows_left == 0) {
-    if (d.block && !d.block->empty()) d.block->Fail("bytes after the last row of a block");
-    d.block.reset();
-    if (!d.NextBlock()) return false;
-  }
+  if (!d.RowAhead()) return false;
   d.decoder->Decode(*d.block, row);
   --d.block_rows_left;
   ++d.rows;
   return true;
+}
+
+TableFileReader::Raw TableFileReader::NextRaw(std::vector<std::string_view>& columns) {
+  Impl& d = *impl_;
+  if (!d.RowAhead()) return Raw::End;
+  if (!d.decoder->DecodeRaw(*d.block, columns)) return Raw::Other;
+  --d.block_rows_left;
+  ++d.rows;
+  return Raw::Row;
 }
 
 TableFileSummary TableFileReader::summary() const { return impl_->summary; }

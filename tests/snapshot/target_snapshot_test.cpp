@@ -163,6 +163,51 @@ TEST(IndexedTargetSnapshot, ListenersHearOneBaselineBeginAndEnd) {
   EXPECT_EQ(pairs, 0);
 }
 
+/// Hides the reader's type, so that a target takes the path of any RowReader.
+class Opaque final : public RowReader {
+ public:
+  explicit Opaque(RowReader& inner) : inner_(inner) {}
+  bool Next(Row& row) override { return inner_.Next(row); }
+
+ private:
+  RowReader& inner_;
+};
+
+TEST(IndexedTargetSnapshot, TheBulkPathFromATableFileEqualsTheRowPath) {
+  // Every kind, rows lacking columns, a column the table does not declare, a key repeated.
+  std::vector<ColumnDefinition> columns = KindColumns();
+  std::string bytes;
+  {
+    TableFileWriter file(std::make_unique<StringSink>(bytes), kKinds, columns,
+                         {.block_bytes = 300});
+    for (int i = 0; i < 400; ++i) file.Write(KindRow(i));
+    file.Write(Row{{"id", 7}, {"t", "seven again"}});
+    file.Write(Row{{"id", 401}, {"extra", Value::Numeric("1.5")}, {"n", nullptr}});
+    file.Write(Row{{"tz", Value::TimestampTz(5)}, {"id", 402}});
+    file.Finish();
+  }
+  IndexedTarget bulk;
+  IndexedTarget by_rows;
+  {
+    TableFileReader reader(std::make_unique<StringSource>(bytes, 333), "kinds.lrt");
+    bulk.Restore(kKinds, columns, reader);
+  }
+  {
+    TableFileReader reader(std::make_unique<StringSource>(bytes), "kinds.lrt");
+    Opaque opaque(reader);
+    by_rows.Restore(kKinds, columns, opaque);
+  }
+  ASSERT_EQ(bulk.Count(), 402U);
+  ASSERT_EQ(by_rows.Count(), 402U);
+  for (std::int64_t i = 0; i <= 402; ++i) {
+    ASSERT_EQ(bulk.Get({Value(i)}), by_rows.Get({Value(i)})) << "row " << i;
+  }
+  EXPECT_EQ(*bulk.Get({Value(12)}), KindRow(12));
+  EXPECT_EQ(bulk.Get({Value(7)})->at("t"), Value("seven again"));
+  EXPECT_EQ(bulk.Get({Value(401)})->at("extra"), Value::Numeric("1.5"));
+  EXPECT_EQ(bulk.Get({Value(402)})->at("tz"), Value::TimestampTz(5));
+}
+
 TEST(IndexedTargetSnapshot, ExportRefusesAnIncompleteBaselineAndAnotherTable) {
   auto target = Users();
   target->OnInit(kUsers, UserColumns());

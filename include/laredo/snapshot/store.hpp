@@ -96,11 +96,15 @@ class TableReader final : public RowReader {
   [[nodiscard]] const TableEntry& entry() const { return entry_; }
   [[nodiscard]] const std::vector<ColumnDefinition>& columns() const { return entry_.columns; }
   bool Next(Row& row) override;
+  /// `TableFileReader::NextRaw`, with the checks against the metadata at the end.
+  TableFileReader::Raw NextRaw(std::vector<std::string_view>& columns);
   [[nodiscard]] std::optional<std::uint64_t> RowCountHint() const override {
     return entry_.row_count;
   }
 
  private:
+  void CheckEnd() const;
+
   std::unique_ptr<TableFileReader> file_;
   TableEntry entry_;
   std::string name_;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "laredo/column_definition.hpp"
@@ -70,6 +71,17 @@ class TableFileReader final : public RowReader {
   [[nodiscard]] const TableIdentifier& table() const;
   [[nodiscard]] const std::vector<ColumnDefinition>& columns() const;
   bool Next(Row& row) override;
+
+  /// What `NextRaw` found.
+  enum class Raw { Row, Other, End };
+  /// The bulk-load path of targets that store values in the key encoding of
+  /// `laredo/memory/key.hpp` (a kind byte, then the payload: what this file stores): the next
+  /// row as one view per table column (empty for a column the row lacks), checked as `Next`
+  /// checks it. The views stay valid until the call after the next one (so a caller may look one
+  /// row ahead). `Raw::Other`: the row names a column the table does
+  /// not declare; nothing was consumed, read it with `Next`. `Raw::End`: as `Next` returning
+  /// false (the trailer checked). The views hold the file's bytes: little-endian doubles.
+  Raw NextRaw(std::vector<std::string_view>& columns);
   /// After `Next` returned false: what the trailer said (already checked against the file).
   [[nodiscard]] TableFileSummary summary() const;
 
