@@ -16,34 +16,18 @@ template <typename Reader>
 bool RestoreRawFrom(Reader& reader, const std::vector<ColumnDefinition>& declared,
                     RowStore& store) {
   if (reader.columns() != declared || store.width() != declared.size()) return false;
-  // One row ahead: its key is computed and its index entry prefetched while the row before it
-  // is stored (the reader keeps the views of two blocks valid for that).
-  std::vector<std::string_view> ahead;
-  std::vector<std::string_view> now;
-  std::string ahead_key;
-  std::string now_key;
-  bool pending = false;
-  const auto flush = [&] {
-    if (pending) store.UpsertKeyed(now, now_key);
-    pending = false;
-  };
+  std::vector<std::string_view> columns;
   Row row;
   for (;;) {
-    switch (reader.NextRaw(ahead)) {
+    switch (reader.NextRaw(columns)) {
       case snapshot::TableFileReader::Raw::Row:
-        store.KeyOfKeyed(ahead, ahead_key);
-        flush();
-        std::swap(ahead, now);
-        std::swap(ahead_key, now_key);
-        pending = true;
+        store.AddBulkKeyed(columns);
         break;
       case snapshot::TableFileReader::Raw::Other:  // a column beyond the table's: as a Row
-        flush();
         if (!reader.Next(row)) return true;
-        store.Upsert(row, /*listening=*/false);
+        store.AddBulk(row);
         break;
       case snapshot::TableFileReader::Raw::End:
-        flush();
         return true;
     }
   }
@@ -97,22 +81,16 @@ void IndexedTarget::Restore(const TableIdentifier& table,
   // the old contents until the swap. Nothing of the target changes before the file checked out.
   auto fresh = std::make_unique<RowStore>(table, columns, d.options.indexes);
   // Bounded: a hint from a damaged file must not allocate without limit before it is found out.
-  if (const auto hint = rows.RowCountHint()) {
-    fresh->Reserve(
-        static_cast<std::size_t>(std::min<std::uint64_t>(*hint, std::uint64_t{1} << 27)));
-  }
+  const auto hint = rows.RowCountHint().value_or(0);
+  fresh->BeginBulk(static_cast<std::size_t>(std::min<std::uint64_t>(hint, std::uint64_t{1} << 27)));
   if (!RestoreRaw(rows, columns, *fresh)) {
-    // In batches whose index lookups overlap (UpsertBatch); the rows are reused, so decoding
-    // allocates nothing once their strings have grown. (Reading ahead on a second thread was
-    // slower here: the rows then cross cores, and two cores are often busy with other work.)
-    std::vector<Row> batch(64);
-    for (;;) {
-      std::size_t n = 0;
-      while (n < batch.size() && rows.Next(batch[n])) ++n;
-      fresh->UpsertBatch(std::span<const Row>(batch.data(), n));
-      if (n < batch.size()) break;
-    }
+    // Any other reader: its rows, reused (decoding allocates nothing once their strings grew).
+    // (Reading ahead on a second thread was slower here: the rows then cross cores, and two
+    // cores are often busy with other work.)
+    Row row;
+    while (rows.Next(row)) fresh->AddBulk(row);
   }
+  fresh->EndBulk();
   std::unique_ptr<RowStore> old;
   {
     std::unique_lock lk(d.mu);

@@ -84,47 +84,6 @@ RowStore::Applied RowStore::Upsert(const Row& row, bool listening) {
   return applied;
 }
 
-void RowStore::UpsertBatch(std::span<const Row> rows) {
-  if (batch_keys_.size() < rows.size()) batch_keys_.resize(rows.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    batch_keys_[i] = PrimaryKeyOf(rows[i]);
-    primary_.Prefetch(batch_keys_[i]);
-  }
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const std::string_view bytes = codec_.Encode(rows[i]);
-    const auto slot = primary_.Find(batch_keys_[i], Rows());
-    if (slot == SlotIndex::kNone) {
-      Store(bytes, batch_keys_[i]);
-    } else {
-      Replace(slot, bytes);  // the file repeats a key: the later row wins, as with Upsert
-    }
-  }
-}
-
-void RowStore::KeyOfKeyed(std::span<const std::string_view> columns, std::string& key) const {
-  // The canonical key is the key columns' bytes, one after the other: the key encoding is what
-  // the views hold.
-  key.clear();
-  for (const auto c : primary_.columns()) {
-    if (columns[c].empty()) {
-      throw DataError(codes::kNoKey, fmt::format("a snapshot row lacks a primary-key column of {}",
-                                                 table_.ToString()));
-    }
-    key.append(columns[c]);
-  }
-  primary_.Prefetch(key);
-}
-
-void RowStore::UpsertKeyed(std::span<const std::string_view> columns, const std::string& key) {
-  const std::string_view bytes = codec_.EncodeKeyed(columns);
-  const auto slot = primary_.Find(key, Rows());
-  if (slot == SlotIndex::kNone) {
-    Store(bytes, key);
-  } else {
-    Replace(slot, bytes);  // the file repeats a key: the later row wins, as with Upsert
-  }
-}
-
 RowStore::Applied RowStore::Update(const Row& new_row, const Row& identity, bool listening) {
   std::string old_key;
   if (identity.empty() || !codec_.KeyOfRow(identity, primary_.columns(), old_key)) {

@@ -27,12 +27,6 @@ class SlotIndex {
     }
   }
 
-  /// Asks the CPU to fetch the entry where a search for `hash` starts: a bulk load issues these
-  /// for a batch of keys before it looks them up, so the cache misses overlap.
-  void Prefetch(std::uint32_t hash) const {
-    if (!entries_.empty()) __builtin_prefetch(&entries_[Home(hash)]);
-  }
-
   void Insert(std::uint32_t hash, std::uint32_t slot);
   /// Removes the entry (hash, slot); false when absent.
   bool Erase(std::uint32_t hash, std::uint32_t slot);
