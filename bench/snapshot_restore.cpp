@@ -181,7 +181,7 @@ int Run(std::int64_t n, const std::filesystem::path& dir) {
 
   snapshot::LocalDirectoryStore store({.directory = dir});
   const double restore_s = ExportAndRestore(source, store, rows, "bench rows");
-  std::printf("restore / insert: %.2fx faster\n", insert_s / restore_s);
+  std::printf("restore rate / insert rate: %.2fx\n", insert_s / restore_s);
 
   const char* conninfo = std::getenv("LAREDO_PG_CONNINFO");  // NOLINT(concurrency-mt-unsafe)
   if (conninfo == nullptr || *conninfo == '\0') {
@@ -195,7 +195,7 @@ int Run(std::int64_t n, const std::filesystem::path& dir) {
               "PostgreSQL baseline", rows / baseline_s, baseline_s);
   snapshot::LocalDirectoryStore pg_store({.directory = dir / "pg"});
   const double pg_restore_s = ExportAndRestore(*from_pg, pg_store, rows, "PostgreSQL rows");
-  std::printf("restore / PostgreSQL baseline: %.2fx faster (goal >= 5x)\n",
+  std::printf("restore rate / PostgreSQL baseline rate: %.2fx (goal >= 5x)\n",
               baseline_s / pg_restore_s);
 #else
   std::printf("(built without laredo::pg: no PostgreSQL baseline)\n");

@@ -12,6 +12,7 @@
 namespace laredo::snapshot {
 
 /// Where an exporting target puts its rows (a table file, a JSON-lines export, a test's vector).
+/// Threading contract: one thread at a time.
 class RowWriter {
  public:
   virtual ~RowWriter() = default;
@@ -19,7 +20,7 @@ class RowWriter {
   virtual void Write(const Row& row) = 0;
 };
 
-/// Where a restoring target gets its rows.
+/// Where a restoring target gets its rows. Threading contract: one thread at a time.
 class RowReader {
  public:
   virtual ~RowReader() = default;
@@ -35,6 +36,7 @@ class RowReader {
 
 /// Bytes written to a store's file. `Close` makes them durable (fsync, completed upload); a sink
 /// destroyed without `Close` discards what it got where it can (the file is never committed).
+/// Threading contract: one thread at a time.
 class ByteSink {
  public:
   virtual ~ByteSink() = default;
@@ -42,7 +44,7 @@ class ByteSink {
   virtual void Close() = 0;
 };
 
-/// Bytes read from a store's file.
+/// Bytes read from a store's file. Threading contract: one thread at a time.
 class ByteSource {
  public:
   virtual ~ByteSource() = default;
