@@ -132,6 +132,22 @@ inline constexpr char kCheckpointContention[] = "checkpoint_contention";
 /// `RetryableError`: reading or writing the checkpoint file failed.
 inline constexpr char kCheckpointIo[] = "checkpoint_io";
 
+// --- snapshots (laredo::snapshot) ---------------------------------------------------------------
+/// `DataError`: a snapshot file or metadata document is corrupt (magic, a length, a checksum, a
+/// count, truncated, trailing bytes) or a row cannot be stored in one (an unchanged marker).
+inline constexpr char kBadSnapshot[] = "bad_snapshot";
+/// `DataError`: a snapshot file or metadata document of a format version this library does not
+/// read.
+inline constexpr char kSnapshotVersion[] = "snapshot_version";
+/// `Error`: reading or writing a snapshot store failed (a file system call; S3 failures keep the
+/// codes of the S3 client).
+inline constexpr char kSnapshotIo[] = "snapshot_io";
+/// `Error`: `SnapshotStore::Open` of a snapshot the store does not hold (never committed, or
+/// pruned), or a table the snapshot does not have.
+inline constexpr char kSnapshotNotFound[] = "snapshot_not_found";
+/// `Error`: a target was asked to export a snapshot while its baseline is incomplete.
+inline constexpr char kSnapshotNotReady[] = "snapshot_not_ready";
+
 // --- HTTP operations server (laredo::http) ------------------------------------------------------
 /// `Error`: `http::Server` cannot listen (port taken, address not local).
 inline constexpr char kHttpListen[] = "http_listen";

@@ -85,6 +85,10 @@ class Value {
   /// Rebuilds a value from its kind and raw payload; `Decode` of the packed row formats uses it.
   static Value FromInt(Kind kind, std::int64_t payload);
   static Value FromString(Kind kind, std::string payload);
+  /// Makes this value `kind` (a string kind) holding `payload`, reusing this value's string
+  /// storage when it has one: a decoder that fills the same row again and again allocates
+  /// nothing. Throws `laredo::Error` ("wrong_type") for a kind that holds no string.
+  void AssignString(Kind kind, std::string_view payload);
 
   [[nodiscard]] Kind kind() const noexcept { return kind_; }
   [[nodiscard]] bool IsNull() const noexcept { return kind_ == Kind::Null; }

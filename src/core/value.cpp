@@ -105,6 +105,25 @@ Value Value::FromInt(Kind kind, std::int64_t payload) {
   }
 }
 
+void Value::AssignString(Kind kind, std::string_view payload) {
+  switch (kind) {
+    case Kind::Text:
+    case Kind::Bytes:
+    case Kind::Numeric:
+    case Kind::Json:
+    case Kind::Uuid:
+      break;
+    default:
+      throw Error(codes::kWrongType, fmt::format("{} does not hold a string", KindName(kind)));
+  }
+  if (auto* s = std::get_if<std::string>(&data_)) {
+    s->assign(payload);
+  } else {
+    data_.emplace<std::string>(payload);
+  }
+  kind_ = kind;
+}
+
 Value Value::FromString(Kind kind, std::string payload) {
   switch (kind) {
     case Kind::Text:

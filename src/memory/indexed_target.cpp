@@ -2,7 +2,8 @@
 // - RowStore (row_store.hpp): one table's encoded rows and their indexes;
 // - BaselineSwap (detail/baseline_swap.hpp): the live store and a re-baseline's store built aside;
 // - RowNotifier (row_notifier.hpp): the listeners;
-// - DecideSchemaChange (schema_policy.hpp): what a change of columns means for the stored rows.
+// - DecideSchemaChange (schema_policy.hpp): what a change of columns means for the stored rows;
+// - indexed_target_snapshot.cpp: export and restore.
 // Writes take the exclusive lock, reads the shared one; listeners run after the lock is released.
 #include "laredo/memory/indexed_target.hpp"
 
@@ -13,42 +14,10 @@
 
 #include "laredo/error.hpp"
 #include "laredo/error_codes.hpp"
-#include "laredo/memory/detail/baseline_swap.hpp"
-#include "memory/row_notifier.hpp"
-#include "memory/row_store.hpp"
+#include "memory/indexed_target_impl.hpp"
 #include "memory/schema_policy.hpp"
 
 namespace laredo::memory {
-
-struct IndexedTarget::Impl {
-  IndexedTargetOptions options;
-  mutable std::shared_mutex mu;
-  std::optional<TableIdentifier> table;
-  detail::BaselineSwap<RowStore> contents;
-  RowNotifier notifier;
-
-  void CheckTable(const TableIdentifier& t) const {
-    if (!table || *table != t) {
-      throw Error(codes::kWrongTable,
-                  fmt::format("IndexedTarget holds {}, not {}",
-                              table ? table->ToString() : "no table", t.ToString()));
-    }
-  }
-  std::unique_ptr<RowStore> Fresh(const std::vector<ColumnDefinition>& columns) const {
-    return std::make_unique<RowStore>(*table, columns, options.indexes);
-  }
-
-  /// Applies one row write; listeners hear it unless it goes into contents built aside.
-  template <typename Write>
-  void Apply(const TableIdentifier& t, bool baseline, Write&& write) {
-    std::unique_lock lk(mu);
-    CheckTable(t);
-    const bool listening = !contents.building_aside() && notifier.Any();
-    auto applied = write(contents.writable(), listening);
-    lk.unlock();
-    if (listening) notifier.Changed(t, baseline, applied.old_row, applied.new_row);
-  }
-};
 
 IndexedTarget::IndexedTarget(IndexedTargetOptions options) : impl_(std::make_unique<Impl>()) {
   for (auto& index : options.indexes) AddIndex(std::move(index));

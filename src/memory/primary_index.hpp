@@ -26,6 +26,9 @@ class PrimaryIndex {
   }
   void Insert(std::string_view key, std::uint32_t slot) { index_.Insert(HashKey(key), slot); }
   void Erase(std::string_view key, std::uint32_t slot) { index_.Erase(HashKey(key), slot); }
+  void Reserve(std::size_t n) { index_.Reserve(n); }
+  /// An entry whose hash the caller computed (`HashKey`): a bulk load inserts in hash order.
+  void InsertHashed(std::uint32_t hash, std::uint32_t slot) { index_.Insert(hash, slot); }
   [[nodiscard]] std::size_t MemoryBytes() const { return index_.MemoryBytes(); }
 
  private:

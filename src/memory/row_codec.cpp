@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 
 #include "laredo/memory/key.hpp"
@@ -120,6 +121,34 @@ std::string_view RowCodec::Encode(const Row& row) {
       scratch_.append(bytes, sizeof(double));
     } else if (const auto* b = v.BoolIf()) {
       scratch_.push_back(*b ? 1 : 0);
+    }
+  }
+  return scratch_;
+}
+
+std::string_view RowCodec::EncodeKeyed(std::span<const std::string_view> columns) {
+  // Doubles: the key encoding holds little-endian bytes, stored rows native ones.
+  static_assert(std::endian::native == std::endian::little);
+  kinds_scratch_.clear();
+  for (const auto v : columns)
+    kinds_scratch_.push_back(v.empty() ? static_cast<char>(kAbsent) : v[0]);
+  scratch_.clear();
+  varint::Append(scratch_, SignatureOf(kinds_scratch_));
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    const std::string_view v = columns[i];
+    if (v.empty()) continue;
+    if (IsIntKind(static_cast<std::uint8_t>(v[0]))) {
+      const auto* p = reinterpret_cast<const std::uint8_t*>(v.data() + 1);
+      const std::int64_t n = varint::UnZigZag(varint::Read(p));
+      if (!has_base_[i]) {
+        bases_[i] = n;
+        has_base_[i] = true;
+      }
+      const auto distance = static_cast<std::int64_t>(static_cast<std::uint64_t>(n) -
+                                                      static_cast<std::uint64_t>(bases_[i]));
+      varint::Append(scratch_, varint::ZigZag(distance));
+    } else {
+      scratch_.append(v.substr(1));  // strings, doubles, booleans: the same bytes
     }
   }
   return scratch_;

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -35,6 +36,11 @@ class RowCodec {
   /// The encoding of `row`, valid until the next call. Values sent as unchanged are stored as
   /// absent (a marker is never stored). Columns the table lacks are added as undeclared columns.
   std::string_view Encode(const Row& row);
+  /// The encoding of a row given as one view per table column (empty: the row lacks it), each
+  /// the value in the key encoding (`laredo/memory/key.hpp`: kind byte, payload), as a snapshot
+  /// file stores it: the bulk load of a restore, without building `Value`s. `columns` has one
+  /// view per table column; the caller checked the views.
+  std::string_view EncodeKeyed(std::span<const std::string_view> columns);
   /// Appends the canonical key (`laredo/memory/key.hpp`) of `columns` of `row`; false when one of
   /// them is missing or unchanged.
   bool KeyOfRow(const Row& row, const std::vector<std::uint32_t>& columns, std::string& out);

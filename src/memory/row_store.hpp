@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,18 @@ class RowStore {
   /// rejected (`DataError`), never stored with a marker.
   Applied Update(const Row& new_row, const Row& identity, bool listening);
   Applied Delete(const Row& identity, bool listening);
+  // Bulk load into an empty store (a restore), in row_store_bulk.cpp: rows are stored as they
+  // come and the primary index is built once at `EndBulk`, in hash order, instead of one random
+  // index access per row. A key that repeats keeps its last row, as `Upsert` would. Between
+  // `BeginBulk` and `EndBulk` only `AddBulk` and `AddBulkKeyed` may be called.
+  void BeginBulk(std::size_t expected_rows);
+  void AddBulk(const Row& row);
+  /// A row as one view per table column in the key encoding (a snapshot file's bytes,
+  /// `RowCodec::EncodeKeyed`); for a store whose columns are the table's only (`width`).
+  void AddBulkKeyed(std::span<const std::string_view> columns);
+  void EndBulk();
+  /// How many columns the store's rows have (the declared ones, unless rows brought others).
+  [[nodiscard]] std::size_t width() const { return codec_.names().size(); }
   /// Adds columns (schema change answered Continue); existing rows stay valid.
   void AddColumns(const std::vector<ColumnDefinition>& columns);
 
@@ -75,6 +88,9 @@ class RowStore {
   SlotStorage storage_;
   PrimaryIndex primary_;
   std::vector<SecondaryIndex> secondaries_;
+  void AddBulkEncoded(std::string_view bytes, const std::string& key);
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> bulk_;  // (key hash, slot) until EndBulk
+  std::string bulk_key_;
 };
 
 }  // namespace laredo::memory

@@ -1,5 +1,7 @@
 #include "memory/slot_index.hpp"
 
+#include <algorithm>
+
 namespace laredo::memory {
 namespace {
 constexpr std::size_t kInitialCapacity = 16;
@@ -50,6 +52,14 @@ void SlotIndex::Clear() {
   entries_.clear();
   entries_.shrink_to_fit();
   size_ = 0;
+}
+
+void SlotIndex::Reserve(std::size_t n) {
+  // Load 0.7 when full: inside the band Grow keeps (0.58-0.875).
+  // Never below the initial capacity: Grow adds half, which a tiny table would not change.
+  const std::size_t capacity = std::max(n + n * 3 / 7 + 1, kInitialCapacity);
+  if (n == 0 || size_ != 0 || capacity <= entries_.size()) return;
+  entries_.assign(capacity, Entry{});
 }
 
 void SlotIndex::Grow() {

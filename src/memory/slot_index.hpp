@@ -33,6 +33,8 @@ class SlotIndex {
   /// Points the entry (hash, old_slot) at new_slot; false when absent.
   bool Reassign(std::uint32_t hash, std::uint32_t old_slot, std::uint32_t new_slot);
   void Clear();
+  /// Sizes an empty table for `n` entries at once (a bulk load), so it never grows on the way.
+  void Reserve(std::size_t n);
   [[nodiscard]] std::size_t size() const { return size_; }
   [[nodiscard]] std::size_t MemoryBytes() const { return entries_.capacity() * sizeof(Entry); }
 

@@ -19,6 +19,8 @@ class SlotStorage {
 
   /// Copies `bytes` into a free slot and returns its number.
   std::uint32_t Add(std::string_view bytes);
+  /// Room for `n` slots at once (a bulk load), so the slot table is not copied as it grows.
+  void Reserve(std::size_t n) { slots_.reserve(n); }
   /// Replaces the row in `slot` (of `old_size` bytes) by `bytes`.
   void Replace(std::uint32_t slot, std::size_t old_size, std::string_view bytes);
   /// Frees `slot` (holding `old_size` bytes).

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "laredo/memory/event.hpp"
+#include "laredo/snapshot/snapshot_capable.hpp"
 #include "laredo/sync_target.hpp"
 
 namespace laredo::memory {
@@ -69,11 +70,18 @@ using ChangeListener =
 /// - `OnTruncate`: one `Truncate` event, however many rows went (none while a baseline builds
 ///   aside: the swap's difference covers it).
 ///
+/// Snapshots (`snapshot::SnapshotCapable`): `Export` decodes every row under the read lock, so
+/// readers go on and a write waits until the export is done; `Restore` builds the new contents
+/// aside at memory speed (no listener hears the rows one by one) and swaps them in at once, then
+/// listeners hear `BaselineBegin` and `BaselineEnd` (`baseline == true`) and nothing between:
+/// a listener that keeps a copy re-reads `All()` at `BaselineEnd`. Two-argument listeners hear
+/// nothing of a restore. A restore that fails leaves the target as it was and tells no one.
+///
 /// Threading contract: the engine writes from one pipeline thread; any number of reader threads
 /// may call the read methods (`Get`, `Lookup`, `LookupAll`, `All`, `Count`, `Columns`) at the same
 /// time; readers see each change whole. Listeners may be added and removed from any thread; they
 /// run on the writing thread, outside the target's lock, in the order the changes were applied.
-class IndexedTarget final : public SyncTarget {
+class IndexedTarget final : public SyncTarget, public snapshot::SnapshotCapable {
  public:
   explicit IndexedTarget(IndexedTargetOptions options = {});
   ~IndexedTarget() override;
@@ -126,6 +134,13 @@ class IndexedTarget final : public SyncTarget {
                                       const std::vector<ColumnDefinition>& old_columns,
                                       const std::vector<ColumnDefinition>& new_columns) override;
   void OnClose(const TableIdentifier& table) override;
+
+  // --- snapshot::SnapshotCapable ----------------------------------------------------------
+  [[nodiscard]] std::vector<ColumnDefinition> ExportColumns(
+      const TableIdentifier& table) const override;
+  void Export(const TableIdentifier& table, snapshot::RowWriter& out) const override;
+  void Restore(const TableIdentifier& table, const std::vector<ColumnDefinition>& columns,
+               snapshot::RowReader& rows) override;
 
  private:
   struct Impl;

@@ -22,6 +22,7 @@
 #include "laredo/memory/detail/typed_store.hpp"
 #include "laredo/memory/event.hpp"
 #include "laredo/memory/key.hpp"
+#include "laredo/snapshot/snapshot_capable.hpp"
 #include "laredo/sync_target.hpp"
 
 namespace laredo::memory {
@@ -75,6 +76,14 @@ struct TypedTargetOptions {
 /// with `before`/`after` pointing at the values. A re-baseline compares values with `==` when `T`
 /// has it; without it every value present before and after is reported as an `Update`.
 ///
+/// Snapshots (`snapshot::SnapshotCapable`): `Export` needs `options.to_row` (a `T` does not say
+/// which row it came from); it copies the value pointers under the read lock (values are
+/// immutable, so that is a consistent view) and turns them into rows outside it. The exported
+/// rows are what `to_row` returns, so it must give every column `make` reads. `Restore` calls
+/// `make` for each row, builds the new contents aside and swaps them in at once; listeners hear
+/// `BaselineBegin` and `BaselineEnd` and no event per row. A restore that fails (a corrupt
+/// file, `make` throwing) leaves the target as it was.
+///
 /// Threading contract: the engine writes from one pipeline thread; any number of threads may read
 /// (`Get`, `Lookup`, `LookupAll`, `All`, `Count`, `BaselineComplete`) meanwhile. Reads return
 /// `std::shared_ptr<const T>`: the stored values are immutable and a write replaces the pointer,
@@ -83,7 +92,7 @@ struct TypedTargetOptions {
 /// `make` and the index key functions run on the pipeline thread outside the lock. Listeners may
 /// be added and removed from any thread; they run on the pipeline thread outside the lock.
 template <typename T>
-class TypedTarget final : public SyncTarget {
+class TypedTarget final : public SyncTarget, public snapshot::SnapshotCapable {
  public:
   using Ptr = std::shared_ptr<const T>;
   using Listener = std::function<void(const Event<T>& event)>;
@@ -278,6 +287,63 @@ class TypedTarget final : public SyncTarget {
   }
   void OnClose(const TableIdentifier& table) override { (void)table; }
 
+  // --- snapshot::SnapshotCapable ----------------------------------------------------------
+  [[nodiscard]] std::vector<ColumnDefinition> ExportColumns(
+      const TableIdentifier& table) const override {
+    CheckTable(table);
+    std::shared_lock lk(mu_);
+    return contents_.live()->columns;
+  }
+  /// Throws `ConfigError` without `options.to_row`.
+  void Export(const TableIdentifier& table, snapshot::RowWriter& out) const override {
+    CheckTable(table);
+    if (!options_.to_row) {
+      throw ConfigError({"TypedTarget: Export of " + table.ToString() + " needs options.to_row"});
+    }
+    std::vector<Ptr> values;
+    {
+      std::shared_lock lk(mu_);
+      if (!contents_.complete() || contents_.building_aside()) {
+        throw Error(codes::kSnapshotNotReady, "TypedTarget " + table.ToString() +
+                                                  ": the baseline is incomplete; nothing "
+                                                  "consistent to export");
+      }
+      const Store& store = contents_.live()->store;
+      values.reserve(store.count());
+      store.ForEach([&](const std::string&, const Ptr& value) { values.push_back(value); });
+    }
+    for (const Ptr& value : values) out.Write(options_.to_row(*value));
+  }
+  void Restore(const TableIdentifier& table, const std::vector<ColumnDefinition>& columns,
+               snapshot::RowReader& rows) override {
+    {
+      std::shared_lock lk(mu_);
+      if (table_ && *table_ != table) {
+        throw ConfigError({"TypedTarget holds one table: bound to " + table_->ToString() +
+                           ", restoring " + table.ToString()});
+      }
+    }
+    // Built aside without the lock (only the writer's thread changes the target): readers keep
+    // the old values until the swap, and nothing changes before every row was read and made.
+    auto fresh = Fresh(table, columns);
+    Row row;
+    while (rows.Next(row)) {
+      std::string key = KeyOf(*fresh, row, table);
+      Ptr value = Make(table, row);
+      auto index_keys = fresh->store.IndexKeys(*value);
+      fresh->store.Put(key, std::move(value), std::move(index_keys));
+    }
+    std::unique_ptr<Contents> old;
+    {
+      std::unique_lock lk(mu_);
+      table_ = table;
+      old = contents_.Restored(std::move(fresh));
+    }
+    old.reset();  // outside the lock: freeing many values takes a while
+    Notify(table, EventAction::BaselineBegin, true, {});
+    Notify(table, EventAction::BaselineEnd, true, {});
+  }
+
  private:
   using Store = detail::TypedStore<T>;
   struct Contents {
@@ -330,10 +396,13 @@ class TypedTarget final : public SyncTarget {
     return key;
   }
   std::string KeyOf(const Contents& contents, const Row& row) const {
+    return KeyOf(contents, row, *table_);
+  }
+  static std::string KeyOf(const Contents& contents, const Row& row, const TableIdentifier& table) {
     auto key = TryKeyOf(contents, row);
     if (!key) {
       throw DataError(codes::kNoKey, "row " + row.ToString() + " lacks a primary-key column of " +
-                                         table_->ToString());
+                                         table.ToString());
     }
     return std::move(*key);
   }

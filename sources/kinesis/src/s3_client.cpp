@@ -7,13 +7,11 @@
 #include "xml_scan.hpp"
 
 namespace laredo::kinesis::aws {
-namespace {
+namespace {}  // namespace
 
 std::string ObjectPath(const std::string& bucket, const std::string& key) {
   return sigv4::EncodePath("/" + bucket + "/" + key);
 }
-
-}  // namespace
 
 S3Client::S3Client(ServiceConfig config) : client_(std::move(config)) {}
 
@@ -44,6 +42,26 @@ std::string S3Client::GetObjectText(const std::string& bucket, const std::string
   std::string text;
   GetObject(bucket, key, [&](std::string_view chunk) { text.append(chunk); });
   return text;
+}
+
+std::string S3Client::GetObjectRange(const std::string& bucket, const std::string& key,
+                                     std::uint64_t first, std::uint64_t last) {
+  const SignedRequest request{.method = "GET",
+                              .path = ObjectPath(bucket, key),
+                              .query = {},
+                              .headers = {{"Range", fmt::format("bytes={}-{}", first, last)}},
+                              .body = {}};
+  const auto response = client_.Send("GetObject", request, nullptr);
+  if (response.status == 416) return {};  // the range starts past the end
+  if (response.status / 100 != 2) {
+    Fail("GetObject", fmt::format("s3://{}/{} bytes {}-{}", bucket, key, first, last), response);
+  }
+  // A server that ignores the range answers 200 with the whole object.
+  if (response.status == 200 && first > 0) {
+    if (first >= response.body.size()) return {};
+    return response.body.substr(first, last - first + 1);
+  }
+  return response.body;
 }
 
 ListPage S3Client::ListObjects(const std::string& bucket, const std::string& prefix,
@@ -98,6 +116,14 @@ void S3Client::PutObject(const std::string& bucket, const std::string& key,
   const auto response = client_.Send("PutObject", request, nullptr);
   if (response.status / 100 != 2)
     Fail("PutObject", fmt::format("s3://{}/{}", bucket, key), response);
+}
+
+void S3Client::DeleteObject(const std::string& bucket, const std::string& key) {
+  const SignedRequest request{.method = "DELETE", .path = ObjectPath(bucket, key)};
+  const auto response = client_.Send("DeleteObject", request, nullptr);
+  if (response.status / 100 != 2 && response.status != 404) {
+    Fail("DeleteObject", fmt::format("s3://{}/{}", bucket, key), response);
+  }
 }
 
 }  // namespace laredo::kinesis::aws

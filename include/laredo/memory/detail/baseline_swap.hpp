@@ -36,6 +36,15 @@ class BaselineSwap {
     return std::exchange(live_, std::move(building_));
   }
 
+  /// Complete contents from elsewhere (a snapshot's restore): readers see them at once, and a
+  /// baseline that was being built aside is abandoned. Returns the replaced live contents, for
+  /// the caller to free outside its lock.
+  std::unique_ptr<Store> Restored(std::unique_ptr<Store> complete) {
+    building_.reset();
+    complete_ = true;
+    return std::exchange(live_, std::move(complete));
+  }
+
   /// Empties the contents writes go to (a truncate): `fresh` takes their place; returns them.
   std::unique_ptr<Store> ReplaceWritable(std::unique_ptr<Store> fresh) {
     return std::exchange(building_ ? building_ : live_, std::move(fresh));
