@@ -236,5 +236,32 @@ TEST_F(PgTest, ParallelBaselineOfSeveralTables) {
   r.engine.Stop();
 }
 
+TEST_F(PgTest, AParallelBaselineWhoseRowSinkThrowsStopsItsWorkersAndFails) {
+  // More rows than the hand-off holds (16 batches of 1024) per table, so the copying workers are
+  // blocked on a full queue when the consumer leaves: they must wake and stop, not deadlock.
+  for (int i = 0; i < 2; ++i) {
+    const auto t = "q" + std::to_string(i);
+    Exec("CREATE TABLE " + Q(t) + " (id int PRIMARY KEY, v text)");
+    Exec("INSERT INTO " + Q(t) + " SELECT g, 'row ' || g FROM generate_series(1, 40000) g");
+  }
+  auto options = Options(SlotMode::Ephemeral);
+  options.baseline_parallelism = 2;
+  Source source(options);
+  const std::vector<TableIdentifier> tables{T("q0"), T("q1")};
+  source.Init(SourceConfig{.tables = tables, .options = {}});
+  int seen = 0;
+  EXPECT_THROW(source.Baseline(std::stop_token(), tables,
+                               [&](const TableIdentifier&, Row) {
+                                 if (++seen == 10) throw std::runtime_error("target gave up");
+                               }),
+               std::runtime_error);
+  EXPECT_EQ(seen, 10);
+  // The source is usable again: a second baseline reads every row.
+  std::size_t rows = 0;
+  source.Baseline(std::stop_token(), tables, [&](const TableIdentifier&, Row) { ++rows; });
+  EXPECT_EQ(rows, 80000U);
+  source.Close();
+}
+
 }  // namespace
 }  // namespace laredo::pg::testing
