@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "memory/varint.hpp"
+
 // Little-endian fixed-width integers and LEB128 varints for the snapshot files, and a cursor
 // that refuses to read past its end: the files come from disk or a network store, so every
 // length is checked before it is trusted. Pure helpers; no state beyond the cursor's.
@@ -22,24 +24,11 @@ inline void PutU64(std::string& out, std::uint64_t v) {
   out.append(b, 8);
 }
 
-inline void PutVarint(std::string& out, std::uint64_t v) {
-  char buf[10];
-  std::size_t n = 0;
-  while (v >= 0x80) {
-    buf[n++] = static_cast<char>((v & 0x7F) | 0x80);
-    v >>= 7;
-  }
-  buf[n++] = static_cast<char>(v);
-  out.append(buf, n);
-}
-
-inline std::uint64_t ZigZag(std::int64_t v) {
-  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
-}
-
-inline std::int64_t UnZigZag(std::uint64_t v) {
-  return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
-}
+// The one LEB128 and zig-zag code of the library (memory/varint.hpp); the cursor below is the
+// bounds-checked reading side that untrusted files need.
+inline void PutVarint(std::string& out, std::uint64_t v) { memory::varint::Append(out, v); }
+using memory::varint::UnZigZag;
+using memory::varint::ZigZag;
 
 inline void PutString(std::string& out, std::string_view s) {
   PutVarint(out, s.size());
