@@ -3,12 +3,17 @@
 // last change, so it measures the source's stream loop, the demultiplexer, the buffers, the
 // target writes and the ACK path.
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <thread>
 
 #include "bench_rows.hpp"
 #include "laredo/laredo.hpp"
+#include "laredo/snapshot/local_directory_store.hpp"
 #include "laredo/testsource/test_source.hpp"
 
 namespace {
@@ -23,8 +28,11 @@ const std::int64_t kChanges = [] {
   return env != nullptr ? std::atoll(env) : 1'000'000;
 }();
 
-// tables: how many tables (one pipeline each); fanout: pipelines per table.
-void RunEngine(benchmark::State& state, int tables, int fanout) {
+// tables: how many tables (one pipeline each); fanout: pipelines per table. snapshot_every: when
+// set, snapshots are on and a thread takes one at this interval while the changes stream (the
+// ACK then waits for a snapshot after the last change: the ACK rule).
+void RunEngine(benchmark::State& state, int tables, int fanout,
+               std::chrono::milliseconds snapshot_every = 0ms) {
   laredo::SetLogger(nullptr);
   const BenchRows rows;
   for (auto _ : state) {
@@ -36,6 +44,17 @@ void RunEngine(benchmark::State& state, int tables, int fanout) {
     }
     laredo::EngineOptions options;
     options.ack_interval = 10ms;
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("laredo-bench-snapshots-" + std::to_string(::getpid()));
+    if (snapshot_every > 0ms) {
+      std::filesystem::remove_all(dir);
+      options.snapshots = {.store = std::make_shared<laredo::snapshot::LocalDirectoryStore>(
+                               laredo::snapshot::LocalDirectoryStoreOptions{.directory = dir}),
+                           .interval = 0ms,
+                           .on_shutdown = false,
+                           .restore_at_start = false,
+                           .keep = 1};
+    }
     laredo::Engine engine(options);
     engine.AddSource("bench", source);
     std::vector<std::shared_ptr<laredo::memory::IndexedTarget>> targets;
@@ -57,10 +76,29 @@ void RunEngine(benchmark::State& state, int tables, int fanout) {
     }
     const auto start = std::chrono::steady_clock::now();
     engine.Resume("bench");
+    std::atomic<bool> done{false};
+    std::atomic<int> snapshots{0};
+    std::jthread snapshotter;
+    if (snapshot_every > 0ms) {
+      snapshotter = std::jthread([&] {
+        while (!done.load()) {
+          std::this_thread::sleep_for(snapshot_every);
+          try {
+            engine.CreateSnapshot();
+            snapshots.fetch_add(1);
+          } catch (const std::exception&) {
+          }
+        }
+      });
+    }
     if (!source->AwaitAck(last, 600s)) state.SkipWithError("ACK did not arrive");
     const auto elapsed = std::chrono::steady_clock::now() - start;
+    done = true;
+    if (snapshotter.joinable()) snapshotter.join();
     state.SetIterationTime(std::chrono::duration<double>(elapsed).count());
+    state.counters["snapshots"] = snapshots.load();
     engine.Stop();
+    std::filesystem::remove_all(dir);
     std::size_t total = 0;
     for (const auto& t : targets) total += t->Count();
     if (total != static_cast<std::size_t>(kChanges / 2 * fanout)) {
@@ -75,6 +113,8 @@ void RunEngine(benchmark::State& state, int tables, int fanout) {
 void BM_OnePipeline(benchmark::State& state) { RunEngine(state, 1, 1); }
 void BM_FourTablesFourPipelines(benchmark::State& state) { RunEngine(state, 4, 1); }
 void BM_OneTableFanOutToFour(benchmark::State& state) { RunEngine(state, 1, 4); }
+// The same stream as BM_OnePipeline with a snapshot of the growing target every 100 ms.
+void BM_OnePipelineSnapshotEvery100ms(benchmark::State& state) { RunEngine(state, 1, 1, 100ms); }
 
 BENCHMARK(BM_OnePipeline)->UseManualTime()->Iterations(2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FourTablesFourPipelines)
@@ -82,6 +122,10 @@ BENCHMARK(BM_FourTablesFourPipelines)
     ->Iterations(2)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_OneTableFanOutToFour)->UseManualTime()->Iterations(2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_OnePipelineSnapshotEvery100ms)
+    ->UseManualTime()
+    ->Iterations(2)
+    ->Unit(benchmark::kMillisecond);
 
 // The target alone, to separate its cost from the engine's.
 void BM_IndexedTargetInsert(benchmark::State& state) {

@@ -14,12 +14,42 @@
 #include "laredo/engine_observer.hpp"
 #include "laredo/pipeline_options.hpp"
 #include "laredo/position.hpp"
+#include "laredo/snapshot/metadata.hpp"
 #include "laredo/source_status.hpp"
 #include "laredo/sync_source.hpp"
 #include "laredo/sync_target.hpp"
 #include "laredo/table_identifier.hpp"
 
 namespace laredo {
+
+namespace snapshot {
+class SnapshotStore;
+}
+
+/// Snapshots of the targets (docs/snapshots.md). Off unless `store` is set. With a store, every
+/// pipeline whose target implements `snapshot::SnapshotCapable` (and does not keep state of its
+/// own, `KeepsStateAcrossRestarts`) takes part: it is restored from the newest snapshot at start
+/// instead of baselined, and it is durable only up to its newest snapshot, so its source is never
+/// acknowledged past that snapshot's position (the source then retains, e.g. as WAL, what came
+/// after: `interval` bounds how much).
+struct SnapshotOptions {
+  /// Where snapshots go (`snapshot::LocalDirectoryStore`, `kinesis::S3SnapshotStore`). Default
+  /// none: snapshots off.
+  std::shared_ptr<snapshot::SnapshotStore> store{};
+  /// Time between two scheduled snapshots, counted from the end of the last one. It bounds what
+  /// the source retains and what a restart replays. Default 10 minutes; zero: on demand
+  /// (`Engine::CreateSnapshot`) and at shutdown only.
+  std::chrono::milliseconds interval{std::chrono::minutes(10)};
+  /// Take a snapshot at `Engine::Stop`, after the sources stopped and the buffers drained, so a
+  /// restart replays nothing. Default true.
+  bool on_shutdown = true;
+  /// Restore from the newest snapshot at start. Default true.
+  bool restore_at_start = true;
+  /// Committed snapshots kept after each new one (older ones are pruned). Default 3; at least 1.
+  std::size_t keep = 3;
+  /// How long a snapshot may take before it is abandoned. Default 5 minutes.
+  std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+};
 
 /// Engine-wide settings.
 struct EngineOptions {
@@ -43,6 +73,8 @@ struct EngineOptions {
   /// Hooks for metrics and logging, called in this order (e.g. a `metrics::PrometheusObserver`
   /// and a logging one). Null entries are ignored. Default none.
   std::vector<std::shared_ptr<EngineObserver>> observers{};
+  /// Snapshots of the targets. Default off.
+  SnapshotOptions snapshots{};
 };
 
 /// A snapshot of one pipeline's status.
@@ -133,6 +165,16 @@ class Engine {
   /// `drain_timeout` plus the time the target calls in progress take.
   void Stop();
 
+  /// Takes a snapshot of every target that takes part (see `SnapshotOptions`), consistent per
+  /// source: each source's targets hold exactly the changes up to one position of that source,
+  /// recorded in the snapshot. The sources keep streaming; each pipeline pauses only while its
+  /// target exports. Returns the committed snapshot's metadata. Throws `laredo::Error`
+  /// ("snapshot_not_ready") when snapshots are off, a pipeline that takes part is not ready
+  /// (baseline, re-baseline, failed) or its source is paused; ("snapshot_failed") when an export or
+  /// the store failed or `SnapshotOptions::timeout` passed; nothing of such a snapshot is listed.
+  /// One snapshot at a time: a second caller waits. Any thread, after `Start`.
+  snapshot::SnapshotMetadata CreateSnapshot();
+
   /// Blocks until the engine stopped itself (an `ErrorAction::StopEngine` pipeline) or `timeout`
   /// passed; true if it stopped. `Stop()` must still be called to release the threads.
   bool AwaitStopped(std::chrono::milliseconds timeout);
@@ -147,8 +189,8 @@ class Engine {
   /// before `position` (as the source orders positions), so a service that wrote to the origin
   /// can read its write from the replica. True when they have; false at the timeout, or at once
   /// when the source or one of its pipelines failed. For PostgreSQL, take the position from
-  /// `SELECT pg_current_wal_insert_lsn()` after your commit: `laredo::pg::PositionAt(lsn)`. A position
-  /// past the last change is reached through the source's progress reports
+  /// `SELECT pg_current_wal_insert_lsn()` after your commit: `laredo::pg::PositionAt(lsn)`. A
+  /// position past the last change is reached through the source's progress reports
   /// (`ChangeHandler::OnProgress`); a source that sends none answers only once a later change
   /// arrives. Throws `ConfigError` for an unknown id. Any thread.
   bool AwaitApplied(std::string_view source_id, const Position& position,

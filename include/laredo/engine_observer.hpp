@@ -16,6 +16,18 @@ namespace laredo {
 
 struct DeadLetter;
 
+/// The figures of one snapshot written or restored (see docs/snapshots.md).
+struct SnapshotReport {
+  std::string_view snapshot_id{};
+  /// Rows of every table file written, or restored.
+  std::uint64_t rows = 0;
+  /// Bytes of those files.
+  std::uint64_t bytes = 0;
+  /// From the request to the commit (written), or from opening the snapshot to the last target
+  /// restored (restored).
+  std::chrono::nanoseconds duration{};
+};
+
 /// A pipeline's lifecycle phase.
 enum class PipelineState : std::uint8_t {
   Pending,    ///< configured, source not initialised yet
@@ -103,6 +115,26 @@ class EngineObserver {
   /// A source's targets are about to be reloaded from a fresh baseline.
   virtual void OnRebaseline(std::string_view source_id, std::string_view reason) {
     (void)source_id, (void)reason;
+  }
+  /// The engine began a snapshot (`Engine::CreateSnapshot`, the schedule, or shutdown).
+  virtual void OnSnapshotStarted(std::string_view snapshot_id) { (void)snapshot_id; }
+  /// The snapshot was committed to the store.
+  virtual void OnSnapshotCompleted(const SnapshotReport& report) { (void)report; }
+  /// The snapshot was abandoned (nothing of it is listed); `reason` says why.
+  virtual void OnSnapshotFailed(std::string_view snapshot_id, std::string_view reason) {
+    (void)snapshot_id, (void)reason;
+  }
+  /// A source's targets were restored from a snapshot at start; its stream continues from the
+  /// snapshot's position, without a baseline.
+  virtual void OnSnapshotRestored(std::string_view source_id, const SnapshotReport& report) {
+    (void)source_id, (void)report;
+  }
+  /// A source could not start from a snapshot and baselines instead; `reason` says why (no
+  /// snapshot, columns changed, the source's position moved past it, a corrupt file...).
+  /// `snapshot_id` is empty when the store held none.
+  virtual void OnSnapshotRestoreSkipped(std::string_view source_id, std::string_view snapshot_id,
+                                        std::string_view reason) {
+    (void)source_id, (void)snapshot_id, (void)reason;
   }
   /// A target answered a schema change.
   virtual void OnSchemaChange(std::string_view pipeline_id, const TableIdentifier& table,

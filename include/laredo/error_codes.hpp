@@ -147,6 +147,9 @@ inline constexpr char kSnapshotIo[] = "snapshot_io";
 inline constexpr char kSnapshotNotFound[] = "snapshot_not_found";
 /// `Error`: a target was asked to export a snapshot while its baseline is incomplete.
 inline constexpr char kSnapshotNotReady[] = "snapshot_not_ready";
+/// `Error`: `Engine::CreateSnapshot` could not complete a snapshot (an export or the store failed,
+/// or it timed out); nothing of it is listed.
+inline constexpr char kSnapshotFailed[] = "snapshot_failed";
 
 // --- HTTP operations server (laredo::http) ------------------------------------------------------
 /// `Error`: `http::Server` cannot listen (port taken, address not local).

@@ -130,6 +130,20 @@ class SchemaReportingBaseline {
                                        const RowCallback& on_row) = 0;
 };
 
+/// Optional: a source whose saved position may run ahead of the engine's acknowledgements, over
+/// stretches of the origin's log that hold nothing for it (PostgreSQL confirms WAL that only other
+/// tables or databases wrote while every delivered change is acknowledged, so an idle slot does not
+/// pin WAL). The engine calls `ReleaseOnlyAcknowledged` before `Init` when the durability of some
+/// of the source's targets comes from snapshots: from then on the saved position must never pass
+/// the last `Ack`, because the engine's restore at start tells a snapshot the source can still
+/// stream from by comparing it with that position (docs/snapshots.md). Discover it with
+/// `dynamic_cast`.
+class ExactRelease {
+ public:
+  virtual ~ExactRelease() = default;
+  virtual void ReleaseOnlyAcknowledged() = 0;
+};
+
 /// Optional: a source that can estimate how many rows a baseline of a table will deliver, so
 /// baseline progress can be reported as a fraction. Discover it with `dynamic_cast`.
 class BaselineSizeEstimator {

@@ -58,7 +58,9 @@ void Acker::TryAck() {
   marks.reserve(pipelines_.size());
   for (Pipeline* p : pipelines_) marks.emplace_back(p->Watermark(published));
   const auto low = MinimumAckPoint(marks);
-  if (!low || low->seq <= last_acked_seq_) return;
+  // The same number may come with a later position (a snapshot at a progress report): compared
+  // below.
+  if (!low || low->seq < last_acked_seq_) return;
   const Position& position = low->position;
   if (!position.has_value()) return;
   try {

@@ -75,7 +75,48 @@ void Dispatcher::OnChanges(std::span<ChangeEvent> events) {
   }
 }
 
+void Dispatcher::SetBarriersOpen(bool open) {
+  std::lock_guard lk(dispatch_mu_);
+  if (!open) reopen_after_.reset();  // a baseline replaces whatever was cut short
+  barriers_open_ = open && !reopen_after_;
+}
+
+void Dispatcher::CutShortLocked(const Position& last) {
+  barriers_open_ = false;
+  if (!reopen_after_ || source_.ComparePositions(last, *reopen_after_) > 0) reopen_after_ = last;
+}
+
+bool Dispatcher::StartStreamAt(std::uint64_t seq, Position position,
+                               const std::function<bool()>& enqueue) {
+  std::lock_guard lk(dispatch_mu_);
+  if (!enqueue()) return false;
+  frontier_.Publish(seq, std::move(position));  // after it reached every pipeline, as always
+  reopen_after_.reset();
+  barriers_open_ = true;
+  return true;
+}
+
+std::optional<AckPoint> Dispatcher::InjectBarrier(const SnapshotStep& step,
+                                                  const std::vector<Pipeline*>& pipelines) {
+  std::lock_guard lk(dispatch_mu_);
+  if (!barriers_open_) return std::nullopt;
+  const std::stop_token never;  // weight 0: the push does not wait
+  for (Pipeline* p : pipelines) p->Enqueue(SnapshotStep{step}, never);
+  AckPoint point = frontier_.Get();
+  // A progress report made since the last dispatch (a keepalive of an idle stream) is a later
+  // position with the same contents: taking the snapshot there lets an idle source's
+  // acknowledgement, and so its slot, move on with each snapshot.
+  const AckPoint progress = progress_.Get();
+  if (progress.seq == point.seq && progress.position.has_value() &&
+      (!point.position.has_value() ||
+       source_.ComparePositions(progress.position, point.position) > 0)) {
+    point.position = progress.position;
+  }
+  return point;
+}
+
 bool Dispatcher::DispatchBatch(std::span<ChangeEvent> events) {
+  std::lock_guard lk(dispatch_mu_);
   auto batch = change_pool_->Acquire();
   auto& items = batch->items;
   auto& routes = batch->routes;
@@ -99,18 +140,30 @@ bool Dispatcher::DispatchBatch(std::span<ChangeEvent> events) {
     span.end = k + 1;
   }
   items.resize(n);  // spent events beyond this batch are freed here, where they were allocated
-  for (std::uint16_t r = 0; r < routes_.size(); ++r) {
-    const Span& span = spans_[r];
-    if (span.count == 0) continue;
-    for (Pipeline* p : routes_[r].pipelines) {
-      ChangeRun run{.batch = batch.Clone(),
-                    .begin = span.begin,
-                    .end = span.end,
-                    .count = span.count,
-                    .route = r,
-                    .last_seq = batch->first_seq + span.end - 1};
-      if (!p->Enqueue(std::move(run), stop_, &hook_)) return false;  // never published
+  try {
+    for (std::uint16_t r = 0; r < routes_.size(); ++r) {
+      const Span& span = spans_[r];
+      if (span.count == 0) continue;
+      for (Pipeline* p : routes_[r].pipelines) {
+        ChangeRun run{.batch = batch.Clone(),
+                      .begin = span.begin,
+                      .end = span.end,
+                      .count = span.count,
+                      .route = r,
+                      .last_seq = batch->first_seq + span.end - 1};
+        if (!p->Enqueue(std::move(run), stop_, &hook_)) {
+          CutShortLocked(items[n - 1].position);  // some pipelines have this batch, others not
+          return false;                           // never published
+        }
+      }
     }
+  } catch (...) {  // a backpressure hook failed (the stream is lost)
+    CutShortLocked(items[n - 1].position);
+    throw;
+  }
+  if (reopen_after_ && source_.ComparePositions(items[n - 1].position, *reopen_after_) >= 0) {
+    reopen_after_.reset();
+    barriers_open_ = true;
   }
   // Published after it reached every pipeline (see PublishedFrontier).
   frontier_.Publish(batch->first_seq + n - 1, items[n - 1].position);
@@ -125,10 +178,14 @@ void Dispatcher::OnSchemaChange(const TableIdentifier& table,
                                 std::vector<ColumnDefinition> table_columns) {
   const auto* route = PipelinesOf(table);
   if (route == nullptr) return;
+  std::lock_guard lk(dispatch_mu_);
   columns[table] = table_columns;  // a later re-baseline begins with these
   auto shared = std::make_shared<const std::vector<ColumnDefinition>>(std::move(table_columns));
   for (Pipeline* p : *route) {
-    if (!p->Enqueue(SchemaChangeStep{.columns = shared}, stop_, &hook_)) return;
+    if (!p->Enqueue(SchemaChangeStep{.columns = shared}, stop_, &hook_)) {
+      barriers_open_ = false;
+      return;
+    }
   }
 }
 
@@ -169,6 +226,7 @@ void Dispatcher::OnInvalidRecord(InvalidRecord record) {
 
   // Consumed: ACKs may pass it now that the letter is written.
   if (record.position.has_value()) {
+    std::lock_guard lk(dispatch_mu_);
     frontier_.Publish(NextSeq(), std::move(record.position));
     dispatched_ = true;
   }

@@ -4,6 +4,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <stop_token>
 #include <string>
@@ -69,6 +71,23 @@ class Dispatcher final : public ChangeHandler {
   /// Forgets gathered rows (a failed baseline attempt; the next begins every table again).
   void DropBaselineRows();
 
+  /// Whether a snapshot barrier may be queued: closed while a baseline runs (the targets hold
+  /// neither the old table nor the new one) and after a dispatch that was cut short (its batch
+  /// reached some pipelines only); opened when the stream (re)starts after a baseline, a resume
+  /// or a restore. Source thread, or any thread once it stopped.
+  void SetBarriersOpen(bool open);
+  /// The stream is about to start at `position` (dispatch number `seq`): runs `enqueue` (which
+  /// queues each pipeline's last step before the stream: the baseline's end, a resume), then
+  /// publishes the point and opens barriers, all in one turn, so a snapshot asked for as soon as a
+  /// pipeline is ready finds barriers open. False (nothing published) when `enqueue` is.
+  bool StartStreamAt(std::uint64_t seq, Position position, const std::function<bool()>& enqueue);
+  /// Queues `step` to `pipelines` behind everything dispatched so far, so each of them reaches
+  /// it holding exactly the changes up to the returned point; nullopt while barriers are closed.
+  /// Any thread: it takes turns with the source thread's dispatches. The barrier never waits for
+  /// buffer room (its weight is 0), so the source thread is held up only for the queueing.
+  std::optional<AckPoint> InjectBarrier(const SnapshotStep& step,
+                                        const std::vector<Pipeline*>& pipelines);
+
   // ChangeHandler
   void OnChange(ChangeEvent event) override;
   void OnChanges(std::span<ChangeEvent> events) override;
@@ -110,6 +129,15 @@ class Dispatcher final : public ChangeHandler {
   std::vector<Route> routes_;
   std::unordered_map<TableIdentifier, std::uint16_t> route_index_;
   std::size_t max_batch_ = 1;
+
+  // Held by every stream dispatch and by InjectBarrier, so a barrier lands between two batches in
+  // every pipeline's buffer. Uncontended but for a snapshot: one lock per batch of up to 256.
+  std::mutex dispatch_mu_;
+  bool barriers_open_ = false;  // guarded by dispatch_mu_
+  /// After a dispatch cut short: barriers stay closed until the stream has dispatched again up to
+  /// the position of that batch's last change (a retried stream sends it again).
+  std::optional<Position> reopen_after_;  // guarded by dispatch_mu_
+  void CutShortLocked(const Position& last);
 
   std::uint64_t next_seq_ = 0;
   std::stop_token stop_;

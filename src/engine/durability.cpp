@@ -37,12 +37,24 @@ void DurabilityTracker::HoldForRebaseline(bool hold) {
   held_ = hold;
 }
 
+void DurabilityTracker::LimitToSnapshots() {
+  std::lock_guard lk(mu_);
+  cap_ = AckPoint{};
+}
+
+void DurabilityTracker::RaiseCap(const AckPoint& point) {
+  std::lock_guard lk(mu_);
+  if (cap_ && point.seq >= cap_->seq) cap_ = point;
+}
+
 AckPoint DurabilityTracker::Watermark(const AckPoint& published,
                                       std::uint64_t last_queued_seq) const {
   std::lock_guard lk(mu_);
-  if (held_) return confirmed_;
-  if (last_queued_seq <= confirmed_.seq || published.seq < confirmed_.seq) return published;
-  return confirmed_;
+  const AckPoint& mark =
+      held_ || (last_queued_seq > confirmed_.seq && published.seq >= confirmed_.seq) ? confirmed_
+                                                                                     : published;
+  // At the same number the cap's position is the later one (a snapshot taken at a progress report).
+  return cap_ && cap_->seq <= mark.seq ? *cap_ : mark;
 }
 
 }  // namespace laredo::engine

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 
 #include "engine/ack_tracker.hpp"
 #include "laredo/sync_target.hpp"
@@ -43,6 +44,15 @@ class DurabilityTracker final : public DurabilityReporter {
   /// restart must see it again.
   void HoldForRebaseline(bool hold);
 
+  /// The target is durable only through snapshots (docs/snapshots.md): from now on the watermark
+  /// never passes the cap, which starts empty (nothing is acknowledged) and is raised by
+  /// `RaiseCap`.
+  void LimitToSnapshots();
+  /// A point a restart can rebuild this target at without the source's history before it: a
+  /// committed snapshot's barrier, a completed baseline, the snapshot a restore started from.
+  /// Only raises (by dispatch number).
+  void RaiseCap(const AckPoint& point);
+
   /// `published` (the newest item that reached every pipeline) when everything this pipeline was
   /// given up to `last_queued_seq` is durable, else the newest point it made durable (conservative:
   /// other pipelines' items between that point and its oldest unconfirmed one are not counted).
@@ -55,6 +65,7 @@ class DurabilityTracker final : public DurabilityReporter {
   /// The newest item made durable.
   AckPoint confirmed_;
   bool held_ = false;
+  std::optional<AckPoint> cap_;  // set under LimitToSnapshots
   std::atomic<std::uint64_t> applied_seq_{0};
 };
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/batch_pool.hpp"
+#include "engine/snapshot_jobs.hpp"
 #include "laredo/change_event.hpp"
 #include "laredo/column_definition.hpp"
 #include "laredo/row.hpp"
@@ -52,16 +53,28 @@ struct ChangeRun {
 struct SchemaChangeStep {
   Columns columns;
 };
-/// No baseline: the source resumed and the target kept its rows.
+/// No baseline: the source resumed and the target kept its rows (or was restored from a snapshot).
 struct ResumeStep {};
+/// The snapshot barrier: export the target, which now holds exactly the changes dispatched
+/// before this step (docs/snapshots.md).
+struct SnapshotStep {
+  std::shared_ptr<SnapshotJob> job;
+};
+/// Restore the target from its file in a snapshot, in place of a baseline.
+struct RestoreStep {
+  std::shared_ptr<RestoreJob> job;
+};
 
 using Item = std::variant<InitStep, BaselineBeginStep, BaselineRows, BaselineCompleteStep,
-                          ChangeRun, SchemaChangeStep, ResumeStep>;
+                          ChangeRun, SchemaChangeStep, ResumeStep, SnapshotStep, RestoreStep>;
 
-/// Buffer slots an item takes: one per row or change, one per control step.
+/// Buffer slots an item takes: one per row or change, one per control step but the barrier.
 [[nodiscard]] inline std::size_t Weight(const Item& item) {
   if (const auto* run = std::get_if<ChangeRun>(&item)) return run->count;
   if (const auto* rows = std::get_if<BaselineRows>(&item)) return rows->rows->items.size();
+  // The barrier never waits for room: it is queued from outside the source thread, which must
+  // not be held up behind it (docs/snapshots.md).
+  if (std::holds_alternative<SnapshotStep>(item)) return 0;
   return 1;
 }
 

@@ -79,6 +79,22 @@ class FanoutObserver final : public EngineObserver {
                       const SchemaChangeResponse& response) override {
     for (const auto& o : observers_) o->OnSchemaChange(pipeline_id, table, response);
   }
+  void OnSnapshotStarted(std::string_view snapshot_id) override {
+    for (const auto& o : observers_) o->OnSnapshotStarted(snapshot_id);
+  }
+  void OnSnapshotCompleted(const SnapshotReport& report) override {
+    for (const auto& o : observers_) o->OnSnapshotCompleted(report);
+  }
+  void OnSnapshotFailed(std::string_view snapshot_id, std::string_view reason) override {
+    for (const auto& o : observers_) o->OnSnapshotFailed(snapshot_id, reason);
+  }
+  void OnSnapshotRestored(std::string_view source_id, const SnapshotReport& report) override {
+    for (const auto& o : observers_) o->OnSnapshotRestored(source_id, report);
+  }
+  void OnSnapshotRestoreSkipped(std::string_view source_id, std::string_view snapshot_id,
+                                std::string_view reason) override {
+    for (const auto& o : observers_) o->OnSnapshotRestoreSkipped(source_id, snapshot_id, reason);
+  }
 
  private:
   std::vector<std::shared_ptr<EngineObserver>> observers_;

@@ -192,9 +192,17 @@ bool Pipeline::Apply(Item& item, const std::stop_token& stop) {
         } else if constexpr (std::is_same_v<T, BaselineCompleteStep>) {
           if (!step("baseline_complete", [&] { ApplyBaselineComplete(); })) return false;
           durability_.NoteApplied(it.seq, it.position);
+          // A restart rebuilds a baseline by baselining again: it needs no history before it.
+          if (snapshot_durable_) durability_.RaiseCap({.seq = it.seq, .position = it.position});
           return true;
         } else if constexpr (std::is_same_v<T, SchemaChangeStep>) {
           return step("schema_change", [&] { ApplySchemaChange(it); });
+        } else if constexpr (std::is_same_v<T, SnapshotStep>) {
+          ApplySnapshot(it);
+          return true;
+        } else if constexpr (std::is_same_v<T, RestoreStep>) {
+          ApplyRestore(it);
+          return true;
         } else {
           static_assert(std::is_same_v<T, ResumeStep>);
           return step("resume", [&] { ApplyResume(); });

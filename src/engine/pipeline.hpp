@@ -76,6 +76,18 @@ class Pipeline {
 
   [[nodiscard]] Position LastAppliedPosition() const { return durability_.LastAppliedPosition(); }
 
+  /// The target takes part in snapshots: its ACK watermark stops at its newest snapshot (see
+  /// `DurabilityTracker::LimitToSnapshots`). Before `Start`.
+  void MakeSnapshotDurable() {
+    snapshot_durable_ = true;
+    durability_.LimitToSnapshots();
+  }
+  [[nodiscard]] bool snapshot_durable() const { return snapshot_durable_; }
+  /// A committed snapshot (or the one restored) holds this target at `point`. Any thread.
+  void SnapshotCommitted(const AckPoint& point) { durability_.RaiseCap(point); }
+  /// Why a snapshot cannot be taken of this pipeline now; empty when it can. Any thread.
+  [[nodiscard]] std::string SnapshotBlocker() const;
+
   /// Not ready from now until the next baseline completes (source thread, at a baseline's start).
   void MarkNotReady() { ready_.store(false, std::memory_order_release); }
   void SetPaused(bool paused);
@@ -116,6 +128,10 @@ class Pipeline {
   void ApplyBaselineComplete();
   void ApplyResume();
   void ApplySchemaChange(const SchemaChangeStep& step);
+  // pipeline_snapshot.cpp: the snapshot barrier and the restore at start. They report to their
+  // job instead of failing the pipeline: a snapshot that fails changes nothing here.
+  void ApplySnapshot(const SnapshotStep& step);
+  void ApplyRestore(const RestoreStep& step);
   /// Asks for a re-baseline and discards changes until it begins; they are not confirmed, so the
   /// ACK cannot pass them before the baseline that replaces them is applied.
   void AwaitRebaseline(const std::string& reason);
@@ -160,6 +176,7 @@ class Pipeline {
   const std::shared_ptr<EngineObserver> observer_;
   const std::shared_ptr<std::mutex> target_mutex_;  // null unless the target is shared
   const bool spin_before_sleep_;
+  bool snapshot_durable_ = false;  // set before Start
   PipelineUpstream* upstream_ = nullptr;
   SyncSource* source_ = nullptr;  // upstream_->Source(), for TargetChange
   const DeadLetters dead_letters_;

@@ -20,6 +20,7 @@ std::optional<Position> SourceRunner::RunBaseline(const std::stop_token& stop) {
       rebaseline_reason_.reset();  // this baseline answers every request made so far
     }
     for (Pipeline* p : pipelines_) p->MarkNotReady();
+    dispatcher_.SetBarriersOpen(false);  // until the stream after this baseline starts
     rebaselining_ = false;
     begun_.clear();
     rows_table_ = nullptr;
@@ -82,12 +83,13 @@ std::optional<Position> SourceRunner::RunBaseline(const std::stop_token& stop) {
       }
     }
     const std::uint64_t seq = dispatcher_.NextSeq();
-    for (Pipeline* p : pipelines_) {
-      if (!p->Enqueue(BaselineCompleteStep{.seq = seq, .position = position}, stop)) {
-        return std::nullopt;
+    const bool queued = dispatcher_.StartStreamAt(seq, position, [&] {
+      for (Pipeline* p : pipelines_) {
+        if (!p->Enqueue(BaselineCompleteStep{.seq = seq, .position = position}, stop)) return false;
       }
-    }
-    dispatcher_.frontier().Publish(seq, position);
+      return true;
+    });
+    if (!queued) return std::nullopt;
     ClearRetryError();
     return position;
   }

@@ -46,6 +46,14 @@ void SourceRunner::Start() {
   });
 }
 
+std::vector<Pipeline*> SourceRunner::SnapshotPipelines() const {
+  std::vector<Pipeline*> out;
+  for (Pipeline* p : pipelines_) {
+    if (p->snapshot_durable()) out.push_back(p);
+  }
+  return out;
+}
+
 void SourceRunner::StopAndJoinSource() {
   thread_.request_stop();
   if (thread_.joinable()) thread_.join();
@@ -253,7 +261,9 @@ bool SourceRunner::Initialise(const std::stop_token& stop) {
   ClearRetryError();
   ReportState();
   for (const auto& table : tables) {
-    if (!dispatcher_.columns.contains(table)) {
+    const bool reported = std::any_of(problems.begin(), problems.end(),
+                                      [&](const ValidationError& p) { return p.table == table; });
+    if (!dispatcher_.columns.contains(table) && !reported) {
       problems.push_back(
           {table, validation_codes::kTableNotFound, "the source returned no columns for it"});
     }
@@ -284,10 +294,13 @@ std::optional<Position> SourceRunner::TryResume(const std::stop_token& stop) {
   Position acked = source_->LastAckedPosition();
   if (!acked.has_value()) return std::nullopt;
   acker_.StartAt(acked, source_->PositionToString(acked));
-  dispatcher_.frontier().Publish(0, acked);
-  for (Pipeline* p : pipelines_) {
-    if (!p->Enqueue(ResumeStep{}, stop)) return std::nullopt;
-  }
+  const bool queued = dispatcher_.StartStreamAt(0, acked, [&] {
+    for (Pipeline* p : pipelines_) {
+      if (!p->Enqueue(ResumeStep{}, stop)) return false;
+    }
+    return true;
+  });
+  if (!queued) return std::nullopt;
   Logger()->info("source {}: resuming from {} without a baseline", id_, acker_.LastAckedText());
   return acked;
 }
@@ -299,12 +312,20 @@ void SourceRunner::Run(std::stop_token stop) {
     stream_source_.request_stop();
   });
   ReportState();
+  if (snapshotter_ != nullptr && !SnapshotPipelines().empty()) {
+    if (auto* exact = dynamic_cast<ExactRelease*>(source_.get())) exact->ReleaseOnlyAcknowledged();
+  }
   if (!Initialise(stop)) return;
 
   bool need_baseline = true;
   Position from;
   try {
-    if (auto resumed = TryResume(stop)) {
+    if (auto restored = TryRestore(stop)) {
+      from = std::move(*restored);
+      need_baseline = false;
+    } else if (stop.stop_requested()) {
+      return;
+    } else if (auto resumed = TryResume(stop)) {
       from = std::move(*resumed);
       need_baseline = false;
     } else if (stop.stop_requested()) {
@@ -341,6 +362,7 @@ void SourceRunner::Run(std::stop_token stop) {
       stream_stop = stream_source_.get_token();
     }
     dispatcher_.BeginStream(stream_stop);
+    dispatcher_.SetBarriersOpen(true);  // the targets hold a whole table each, up to `from`
     try {
       source_->Stream(stream_stop, from, dispatcher_);
       if (stop.stop_requested()) break;

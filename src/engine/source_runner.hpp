@@ -17,6 +17,7 @@
 #include "engine/acker.hpp"
 #include "engine/dispatcher.hpp"
 #include "engine/pipeline.hpp"
+#include "engine/snapshotter.hpp"
 #include "engine/upstream.hpp"
 #include "laredo/engine.hpp"
 #include "laredo/sync_source.hpp"
@@ -94,12 +95,29 @@ class SourceRunner final : public PipelineUpstream {
   /// Stops this source because of another source's pipeline (ErrorAction::StopEngine).
   void StopForEngine(const std::string& reason);
 
+  /// Snapshots (docs/snapshots.md): set before `Start` when the engine has a store.
+  void SetSnapshotter(Snapshotter* snapshotter) { snapshotter_ = snapshotter; }
+  /// The pipelines whose targets take part in snapshots.
+  [[nodiscard]] std::vector<Pipeline*> SnapshotPipelines() const;
+  /// See `Dispatcher::InjectBarrier`. Any thread.
+  std::optional<AckPoint> InjectBarrier(const SnapshotStep& step,
+                                        const std::vector<Pipeline*>& pipelines) {
+    return dispatcher_.InjectBarrier(step, pipelines);
+  }
+
  private:
   void Run(std::stop_token stop);
   /// Init and ValidateTables, retried together; false when the source failed or stopped.
   bool Initialise(const std::stop_token& stop);
   /// Resumes from the source's saved position when it and every target kept their place.
   std::optional<Position> TryResume(const std::stop_token& stop);
+  /// Restores every pipeline from the newest snapshot when all of them can be and the source can
+  /// stream from its position (source_restore.cpp); that position, or nullopt (with the reason
+  /// reported) when the source must baseline.
+  std::optional<Position> TryRestore(const std::stop_token& stop);
+  /// Why the source cannot start from `snapshot`; empty when it can. Sets `position`.
+  std::string CheckRestore(const snapshot::SnapshotMetadata& snapshot, Position& position,
+                           Position& acked);
   /// One baseline into every pipeline; its end position, or nullopt (stopped or failed).
   std::optional<Position> RunBaseline(const std::stop_token& stop);
   /// Queues the start of `table`'s baseline, once per baseline, with the columns it delivers.
@@ -120,6 +138,7 @@ class SourceRunner final : public PipelineUpstream {
   const Hooks hooks_;
   Dispatcher dispatcher_;
   Acker acker_;
+  Snapshotter* snapshotter_ = nullptr;
 
   // Lifecycle thread only: the running baseline's state.
   std::map<TableIdentifier, std::uint64_t> baseline_counts_;

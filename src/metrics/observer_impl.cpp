@@ -121,7 +121,27 @@ PrometheusObserver::Impl::Impl(PrometheusObserverOptions options)
       lag_seconds(registry->AddGauge("laredo_source_lag_seconds",
                                      "How far behind the origin the source's delivered changes "
                                      "are, when the source can tell.",
-                                     {"source"})) {}
+                                     {"source"})),
+      snapshots(registry->AddCounter("laredo_snapshots_total",
+                                     "Engine snapshots, by result (completed, failed).",
+                                     {"result"})),
+      snapshot_rows(
+          registry->AddGauge("laredo_snapshot_rows", "Rows in the last completed snapshot.", {})),
+      snapshot_bytes(registry->AddGauge(
+          "laredo_snapshot_bytes", "Bytes of the table files of the last completed snapshot.", {})),
+      snapshot_duration(registry->AddGauge("laredo_snapshot_duration_seconds",
+                                           "How long the last completed snapshot took.", {})),
+      snapshot_time(registry->AddGauge("laredo_last_snapshot_timestamp_seconds",
+                                       "Unix time the last snapshot was committed.", {})),
+      restores(registry->AddCounter(
+          "laredo_snapshot_restores_total",
+          "Starts of a source from a snapshot, by result (restored, skipped: baselined instead).",
+          {"source", "result"})),
+      restore_rows(registry->AddGauge("laredo_snapshot_restore_rows",
+                                      "Rows the source's targets restored at start.", {"source"})),
+      restore_duration(registry->AddGauge("laredo_snapshot_restore_duration_seconds",
+                                          "How long the source's restore at start took.",
+                                          {"source"})) {}
 
 HotSeries& PrometheusObserver::Impl::Hot(std::string_view pipeline, const TableIdentifier& table) {
   for (auto& entry : hot_cache.entries) {

@@ -75,6 +75,14 @@ struct PrometheusObserver::Impl {
   Family<Histogram>& apply_duration;
   Family<Gauge>& lag_bytes;
   Family<Gauge>& lag_seconds;
+  Family<Counter>& snapshots;
+  Family<Gauge>& snapshot_rows;
+  Family<Gauge>& snapshot_bytes;
+  Family<Gauge>& snapshot_duration;
+  Family<Gauge>& snapshot_time;
+  Family<Counter>& restores;
+  Family<Gauge>& restore_rows;
+  Family<Gauge>& restore_duration;
 
   std::mutex mu;
   std::map<std::string, std::unique_ptr<HotSeries>, std::less<>> hot;

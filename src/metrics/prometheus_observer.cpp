@@ -173,4 +173,35 @@ void PrometheusObserver::OnSchemaChange(std::string_view pipeline_id, const Tabl
       .Inc();
 }
 
+void PrometheusObserver::OnSnapshotCompleted(const SnapshotReport& report) {
+  impl_->snapshots.WithLabels({"completed"}).Inc();
+  impl_->snapshot_rows.WithLabels({}).Set(static_cast<double>(report.rows));
+  impl_->snapshot_bytes.WithLabels({}).Set(static_cast<double>(report.bytes));
+  impl_->snapshot_duration.WithLabels({}).Set(
+      std::chrono::duration<double>(report.duration).count());
+  impl_->snapshot_time.WithLabels({}).Set(
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+void PrometheusObserver::OnSnapshotFailed(std::string_view snapshot_id, std::string_view reason) {
+  (void)snapshot_id, (void)reason;
+  impl_->snapshots.WithLabels({"failed"}).Inc();
+}
+
+void PrometheusObserver::OnSnapshotRestored(std::string_view source_id,
+                                            const SnapshotReport& report) {
+  const std::string source(source_id);
+  impl_->restores.WithLabels({source, "restored"}).Inc();
+  impl_->restore_rows.WithLabels({source}).Set(static_cast<double>(report.rows));
+  impl_->restore_duration.WithLabels({source}).Set(
+      std::chrono::duration<double>(report.duration).count());
+}
+
+void PrometheusObserver::OnSnapshotRestoreSkipped(std::string_view source_id,
+                                                  std::string_view snapshot_id,
+                                                  std::string_view reason) {
+  (void)snapshot_id, (void)reason;
+  impl_->restores.WithLabels({std::string(source_id), "skipped"}).Inc();
+}
+
 }  // namespace laredo::metrics

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "laredo/error.hpp"
@@ -52,6 +53,25 @@ const TableEntry* SnapshotMetadata::FindTable(const TableIdentifier& table) cons
   return nullptr;
 }
 
+const TableEntry* SnapshotMetadata::FindPipeline(std::string_view pipeline_id) const {
+  for (const auto& t : tables) {
+    if (t.pipeline == pipeline_id) return &t;
+  }
+  return nullptr;
+}
+
+std::uint64_t SnapshotMetadata::TotalRows() const {
+  std::uint64_t rows = 0;
+  for (const auto& t : tables) rows += t.row_count;
+  return rows;
+}
+
+std::uint64_t SnapshotMetadata::TotalBytes() const {
+  std::uint64_t bytes = 0;
+  for (const auto& t : tables) bytes += t.bytes;
+  return bytes;
+}
+
 const SourceEntry* SnapshotMetadata::FindSource(std::string_view source_id) const {
   for (const auto& s : sources) {
     if (s.id == source_id) return &s;
@@ -67,13 +87,12 @@ std::string SnapshotMetadata::ToJson() const {
   for (const auto& t : tables) {
     json columns = json::array();
     for (const auto& c : t.columns) columns.push_back(ColumnJson(c));
-    j["tables"].push_back({{"schema", t.table.schema},
-                           {"table", t.table.table},
-                           {"columns", std::move(columns)},
-                           {"row_count", t.row_count},
-                           {"file", t.file},
-                           {"bytes", t.bytes},
-                           {"checksum", t.checksum}});
+    json entry = {
+        {"schema", t.table.schema}, {"table", t.table.table}, {"columns", std::move(columns)},
+        {"row_count", t.row_count}, {"file", t.file},         {"bytes", t.bytes},
+        {"checksum", t.checksum}};
+    if (!t.pipeline.empty()) entry["pipeline"] = t.pipeline;
+    j["tables"].push_back(std::move(entry));
   }
   return j.dump(2) + "\n";
 }
@@ -110,6 +129,7 @@ SnapshotMetadata SnapshotMetadata::FromJson(std::string_view text, std::string_v
     for (const auto& t : j.at("tables")) {
       TableEntry e;
       e.table = {t.at("schema").get<std::string>(), t.at("table").get<std::string>()};
+      e.pipeline = t.value("pipeline", std::string());
       for (const auto& c : t.at("columns")) e.columns.push_back(ColumnOf(c));
       e.row_count = t.at("row_count").get<std::uint64_t>();
       e.file = t.at("file").get<std::string>();
@@ -118,7 +138,13 @@ SnapshotMetadata SnapshotMetadata::FromJson(std::string_view text, std::string_v
       if (e.file.empty() || e.file.find('/') != std::string::npos || e.file[0] == '.') {
         throw bad("a table's file name is not a plain name: " + e.file);
       }
-      if (m.FindTable(e.table) != nullptr) throw bad(e.table.ToString() + " is listed twice");
+      const bool twice = std::any_of(m.tables.begin(), m.tables.end(), [&](const TableEntry& o) {
+        return o.table == e.table && o.pipeline == e.pipeline;
+      });
+      if (twice) {
+        throw bad(e.table.ToString() + (e.pipeline.empty() ? "" : " of pipeline " + e.pipeline) +
+                  " is listed twice");
+      }
       m.tables.push_back(std::move(e));
     }
     return m;

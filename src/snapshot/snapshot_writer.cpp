@@ -63,24 +63,26 @@ void SnapshotWriter::AddSource(std::string source_id, std::string position) {
 }
 
 std::unique_ptr<TableWriter> SnapshotWriter::BeginTable(
-    const TableIdentifier& table, const std::vector<ColumnDefinition>& columns) {
+    const TableIdentifier& table, const std::vector<ColumnDefinition>& columns,
+    const std::string& pipeline) {
   std::string name;
   {
     std::lock_guard lk(mu_);
     if (committed_) throw Error(codes::kBadSnapshot, "SnapshotWriter: BeginTable after Commit");
-    if (std::find(begun_.begin(), begun_.end(), table) != begun_.end()) {
+    if (std::find(begun_.begin(), begun_.end(), std::pair(table, pipeline)) != begun_.end()) {
       throw Error(codes::kBadSnapshot,
                   "snapshot " + metadata_.id + ": table " + table.ToString() + " begun twice");
     }
     name = FileNameOf(begun_.size(), table);
-    begun_.push_back(table);
+    begun_.emplace_back(table, pipeline);
     ++open_tables_;
   }
   try {
     auto file =
         std::make_unique<TableFileWriter>(pending_->CreateFile(name), table, columns, options_);
     return std::make_unique<TableWriter>(
-        std::move(file), TableEntry{.table = table, .columns = columns, .file = name}, this);
+        std::move(file),
+        TableEntry{.table = table, .pipeline = pipeline, .columns = columns, .file = name}, this);
   } catch (...) {
     Abandoned();
     throw;
@@ -153,9 +155,13 @@ std::unique_ptr<TableReader> SnapshotReader::OpenTable(const TableIdentifier& ta
     throw Error(codes::kSnapshotNotFound,
                 "snapshot " + metadata_.id + " has no table " + table.ToString());
   }
-  std::string name = metadata_.id + "/" + entry->file;
-  auto file = std::make_unique<TableFileReader>(files_->OpenFile(entry->file), name);
-  return std::make_unique<TableReader>(std::move(file), *entry, std::move(name));
+  return OpenEntry(*entry);
+}
+
+std::unique_ptr<TableReader> SnapshotReader::OpenEntry(const TableEntry& entry) const {
+  std::string name = metadata_.id + "/" + entry.file;
+  auto file = std::make_unique<TableFileReader>(files_->OpenFile(entry.file), name);
+  return std::make_unique<TableReader>(std::move(file), entry, std::move(name));
 }
 
 std::unique_ptr<SnapshotReader> SnapshotStore::OpenNewest() {

@@ -9,15 +9,17 @@
 #include "laredo/http/server.hpp"
 #include "laredo/memory/indexed_target.hpp"
 #include "laredo/metrics/prometheus_observer.hpp"
+#include "laredo/snapshot/store.hpp"
 
 namespace laredo::testing {
 
 struct ServedEngine {
   explicit ServedEngine(
-      std::shared_ptr<SyncTarget> target = std::make_shared<memory::IndexedTarget>())
+      std::shared_ptr<SyncTarget> target = std::make_shared<memory::IndexedTarget>(),
+      std::shared_ptr<snapshot::SnapshotStore> snapshots = nullptr)
       : observer(std::make_shared<metrics::PrometheusObserver>()),
         source(UsersSource()),
-        engine(FastOptions(observer)) {
+        engine(WithSnapshots(FastOptions(observer), std::move(snapshots))) {
     engine.AddSource("s", source);
     engine.AddPipeline("s", kUsers, std::move(target));
   }
@@ -30,6 +32,13 @@ struct ServedEngine {
   }
 
   [[nodiscard]] std::uint16_t Port() const { return server->Port(); }
+
+  static EngineOptions WithSnapshots(EngineOptions options,
+                                     std::shared_ptr<snapshot::SnapshotStore> store) {
+    options.snapshots.store = std::move(store);
+    options.snapshots.interval = std::chrono::milliseconds(0);
+    return options;
+  }
 
   std::shared_ptr<metrics::PrometheusObserver> observer;
   std::shared_ptr<testsource::TestSource> source;

@@ -1,11 +1,14 @@
 // The endpoints, through curl: metrics, health, status, admin, and the options' checks.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "http/http_test_util.hpp"
 #include "http/server_fixture.hpp"
 #include "laredo/error.hpp"
+#include "laredo/snapshot/local_directory_store.hpp"
 #include "metrics/exposition.hpp"
 
 namespace laredo::testing {
@@ -125,6 +128,46 @@ TEST(HttpServer, AdminPauseAndResumeNeedTheToken) {
   EXPECT_FALSE(e.source->IsPaused());
   const auto last = e.source->EmitInsert(kUsers, User(1, "after resume"));
   EXPECT_TRUE(e.source->AwaitAck(last, 10s));
+}
+
+TEST(HttpServer, AdminSnapshotTakesOneOrSaysWhyNot) {
+  LAREDO_REQUIRE_TOOL(curl, "curl");
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("laredo-http-snapshot-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  {
+    ServedEngine off;
+    off.Start({.admin_enabled = true, .bearer_token = "t0ken"});
+    ASSERT_TRUE(off.engine.AwaitReady(10s));
+    const auto refused =
+        Curl("-X POST -H 'Authorization: Bearer t0ken' " + Url(off.Port(), "/admin/snapshot"));
+    EXPECT_EQ(refused.status, 409);
+    EXPECT_NE(refused.body.find("snapshots are off"), std::string::npos) << refused.body;
+  }
+  auto store = std::make_shared<snapshot::LocalDirectoryStore>(
+      snapshot::LocalDirectoryStoreOptions{.directory = dir});
+  ServedEngine e(std::make_shared<memory::IndexedTarget>(), store);
+  e.source->AddRow(kUsers, User(1, "a"));
+  e.Start({.admin_enabled = true, .bearer_token = "t0ken"});
+  ASSERT_TRUE(e.engine.AwaitReady(10s));
+  const auto url = Url(e.Port(), "/admin/snapshot");
+  EXPECT_EQ(Curl("-X POST -H 'Authorization: Bearer nope' " + url).status, 403);
+  EXPECT_EQ(Curl("-H 'Authorization: Bearer t0ken' " + url).status, 405);
+  EXPECT_TRUE(store->List().empty());
+  const auto taken = Curl("-X POST -H 'Authorization: Bearer t0ken' " + url);
+  ASSERT_EQ(taken.status, 200) << taken.body;
+  const auto listed = store->List();
+  ASSERT_EQ(listed.size(), 1U);
+  EXPECT_NE(taken.body.find("\"snapshot_id\": \"" + listed[0].id + "\""), std::string::npos)
+      << taken.body;
+  e.engine.Pause("s");
+  const auto paused = Curl("-X POST -H 'Authorization: Bearer t0ken' " + url);
+  EXPECT_EQ(paused.status, 409);
+  EXPECT_NE(paused.body.find("paused"), std::string::npos) << paused.body;
+  e.engine.Resume("s");
+  e.server.reset();
+  e.engine.Stop();
+  std::filesystem::remove_all(dir);
 }
 
 TEST(HttpServer, MetricsWithoutARegistryAre404) {

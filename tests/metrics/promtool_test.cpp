@@ -59,8 +59,17 @@ TEST(Promtool, AcceptsTheObserverAfterAWorkload) {
   ASSERT_TRUE(source->AwaitAck(last, 10s));
   observer->OnAckAdvanced("pg", Position{}, "0/16B3748");  // as a PostgreSQL source reports
   observer->OnError("s", "boom", true);
+  observer->OnSnapshotCompleted({.snapshot_id = "x", .rows = 12, .bytes = 3400, .duration = 5ms});
+  observer->OnSnapshotFailed("y", "disk full");
+  observer->OnSnapshotRestored("s",
+                               {.snapshot_id = "x", .rows = 12, .bytes = 3400, .duration = 1ms});
+  observer->OnSnapshotRestoreSkipped("s", "x", "columns changed");
   engine.Stop();
   const auto text = observer->Render();
+  EXPECT_NE(text.find("laredo_snapshots_total{result=\"completed\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("laredo_snapshot_rows 12\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("laredo_snapshot_restores_total{source=\"s\",result=\"skipped\"} 1\n"),
+            std::string::npos);
   const auto result = PromtoolCheck(promtool, text);
   EXPECT_EQ(result.exit_code, 0) << result.output << "\n" << text;
   EXPECT_EQ(result.output, "") << text;

@@ -6,12 +6,15 @@
 
 #include "laredo/engine.hpp"
 #include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 #include "laredo/metrics/registry.hpp"
 
 namespace laredo::http::detail {
 namespace {
 
-constexpr std::string_view kAdminPrefix = "/admin/sources/";
+constexpr std::string_view kAdminPrefix = "/admin/";
+constexpr std::string_view kAdminSources = "/admin/sources/";
+constexpr std::string_view kAdminSnapshot = "/admin/snapshot";
 constexpr std::string_view kReadyPrefix = "/health/ready/";  // + a percent-encoded pipeline id
 
 Response MethodNotAllowed(std::string_view allow) {
@@ -83,18 +86,9 @@ Response Router::Handle(const Request& request) const {
   return response;
 }
 
-Response Router::Admin(const Request& request, std::string_view path) const {
-  // "/admin/sources/{id}/{action}": the id is percent-decoded, so ids with '/' can be addressed.
-  const auto rest = path.substr(kAdminPrefix.size());
-  const auto slash = rest.rfind('/');
-  if (slash == std::string_view::npos || slash == 0) return Text(404, "not found");
-  const auto action = rest.substr(slash + 1);
-  if (action != "pause" && action != "resume") return Text(404, "not found");
-  const auto source_id = PercentDecode(rest.substr(0, slash));
-  if (!source_id) return Text(400, "malformed percent-encoding in the source id");
+std::optional<Response> Router::Authorize(const Request& request) const {
   if (request.method != "POST") return MethodNotAllowed("POST");
   if (!options_.admin_enabled) return Text(403, "admin endpoints are disabled");
-
   constexpr std::string_view kScheme = "Bearer ";
   if (!request.authorization || request.authorization->size() < kScheme.size() ||
       !EqualsIgnoreCase(request.authorization->substr(0, kScheme.size()), kScheme)) {
@@ -105,6 +99,24 @@ Response Router::Admin(const Request& request, std::string_view path) const {
   if (!ConstantTimeEquals(request.authorization->substr(kScheme.size()), options_.bearer_token)) {
     return Text(403, "wrong token");
   }
+  return std::nullopt;
+}
+
+Response Router::Admin(const Request& request, std::string_view path) const {
+  if (path == kAdminSnapshot) {
+    if (auto refused = Authorize(request)) return *refused;
+    return CreateSnapshot();
+  }
+  // "/admin/sources/{id}/{action}": the id is percent-decoded, so ids with '/' can be addressed.
+  if (!path.starts_with(kAdminSources)) return Text(404, "not found");
+  const auto rest = path.substr(kAdminSources.size());
+  const auto slash = rest.rfind('/');
+  if (slash == std::string_view::npos || slash == 0) return Text(404, "not found");
+  const auto action = rest.substr(slash + 1);
+  if (action != "pause" && action != "resume") return Text(404, "not found");
+  const auto source_id = PercentDecode(rest.substr(0, slash));
+  if (!source_id) return Text(400, "malformed percent-encoding in the source id");
+  if (auto refused = Authorize(request)) return *refused;
   try {
     if (action == "pause") {
       engine_.Pause(*source_id);
@@ -115,6 +127,19 @@ Response Router::Admin(const Request& request, std::string_view path) const {
     return Text(404, "unknown source " + *source_id);
   }
   return Text(200, std::string(action == "pause" ? "paused" : "resumed") + " source " + *source_id);
+}
+
+Response Router::CreateSnapshot() const {
+  try {
+    const auto metadata = engine_.CreateSnapshot();
+    Response response;
+    response.content_type = "application/json";
+    response.body = metadata.ToJson();  // the snapshot's metadata document
+    return response;
+  } catch (const Error& e) {
+    // Not ready (a baseline, a pause, snapshots off) is the caller's to retry later: 409.
+    return Text(e.code() == codes::kSnapshotNotReady ? 409 : 500, e.what());
+  }
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) noexcept {

@@ -37,6 +37,10 @@ class Router {
 
  private:
   [[nodiscard]] Response Admin(const Request& request, std::string_view path) const;
+  /// The refusal of an admin request (method, admin off, token), or nullopt when allowed.
+  [[nodiscard]] std::optional<Response> Authorize(const Request& request) const;
+  /// POST /admin/snapshot: `Engine::CreateSnapshot`, its metadata as JSON.
+  [[nodiscard]] Response CreateSnapshot() const;
   Engine& engine_;
   const ServerOptions& options_;
 };

@@ -70,6 +70,11 @@ class PrometheusObserver : public EngineObserver {
   void OnError(std::string_view component_id, std::string_view message, bool will_retry) override;
   void OnDeadLetter(const DeadLetter& letter) override;
   void OnRebaseline(std::string_view source_id, std::string_view reason) override;
+  void OnSnapshotCompleted(const SnapshotReport& report) override;
+  void OnSnapshotFailed(std::string_view snapshot_id, std::string_view reason) override;
+  void OnSnapshotRestored(std::string_view source_id, const SnapshotReport& report) override;
+  void OnSnapshotRestoreSkipped(std::string_view source_id, std::string_view snapshot_id,
+                                std::string_view reason) override;
   void OnSchemaChange(std::string_view pipeline_id, const TableIdentifier& table,
                       const SchemaChangeResponse& response) override;
 

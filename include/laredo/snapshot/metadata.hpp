@@ -25,6 +25,10 @@ struct SourceEntry {
 /// One table's file in a snapshot.
 struct TableEntry {
   TableIdentifier table{};
+  /// The engine pipeline whose target the rows come from (`Engine::AddPipeline`'s id), so one
+  /// table fanned out to several targets has one entry per target; empty for a file written
+  /// outside an engine. Entries are unique by (table, pipeline).
+  std::string pipeline{};
   std::vector<ColumnDefinition> columns{};
   std::uint64_t row_count = 0;
   /// The file's name within the snapshot.
@@ -47,8 +51,14 @@ struct SnapshotMetadata {
   std::vector<SourceEntry> sources{};
   std::vector<TableEntry> tables{};
 
-  /// The entry of `table`, or null.
+  /// The first entry of `table`, or null.
   [[nodiscard]] const TableEntry* FindTable(const TableIdentifier& table) const;
+  /// The entry of the engine pipeline `pipeline_id`, or null.
+  [[nodiscard]] const TableEntry* FindPipeline(std::string_view pipeline_id) const;
+  /// Rows of every table, summed.
+  [[nodiscard]] std::uint64_t TotalRows() const;
+  /// Bytes of every table file, summed.
+  [[nodiscard]] std::uint64_t TotalBytes() const;
   /// The entry of `source_id`, or null.
   [[nodiscard]] const SourceEntry* FindSource(std::string_view source_id) const;
   [[nodiscard]] std::string ToJson() const;

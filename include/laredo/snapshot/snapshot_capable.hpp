@@ -10,8 +10,9 @@ namespace laredo::snapshot {
 
 /// A target whose contents can be written to a snapshot and read back, instead of being rebuilt
 /// by a baseline at every start (`memory::IndexedTarget` and `memory::TypedTarget<T>` implement
-/// it). The engine (planned, see docs/snapshots.md) pauses the target's pipeline at a source
-/// position, calls `ExportColumns` and `Export`, and at start `Restore` in place of a baseline.
+/// it). The engine (docs/snapshots.md) calls `ExportColumns` and `Export` on the target's
+/// pipeline thread when the pipeline reaches a snapshot barrier, and at start `Restore` in place
+/// of a baseline.
 ///
 /// Threading contract: `Export` may run while readers read the target (each implementation says
 /// how it gets a consistent copy) but not while the target is written: the caller pauses the

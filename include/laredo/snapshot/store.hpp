@@ -66,9 +66,11 @@ class SnapshotWriter {
   [[nodiscard]] const std::string& id() const { return metadata_.id; }
   /// Where `source_id` stood; the stream resumes from `position` after a restore.
   void AddSource(std::string source_id, std::string position);
-  /// The file of `table`. Throws `laredo::Error` for a table begun twice.
+  /// The file of `table` (of engine pipeline `pipeline`, when given). Throws `laredo::Error` for
+  /// a (table, pipeline) begun twice.
   std::unique_ptr<TableWriter> BeginTable(const TableIdentifier& table,
-                                          const std::vector<ColumnDefinition>& columns);
+                                          const std::vector<ColumnDefinition>& columns,
+                                          const std::string& pipeline = {});
   /// Writes the metadata and publishes the snapshot; returns its metadata. Throws
   /// `laredo::Error` when a table writer has not finished.
   SnapshotMetadata Commit();
@@ -83,7 +85,7 @@ class SnapshotWriter {
   std::unique_ptr<PendingSnapshot> pending_;
   TableFileOptions options_;
   std::size_t open_tables_ = 0;
-  std::vector<TableIdentifier> begun_;
+  std::vector<std::pair<TableIdentifier, std::string>> begun_;
   bool committed_ = false;
 };
 
@@ -118,6 +120,8 @@ class SnapshotReader {
   /// Throws `laredo::Error` ("snapshot_not_found") for a table the snapshot does not have,
   /// `laredo::DataError` for a file whose header does not match its entry.
   [[nodiscard]] std::unique_ptr<TableReader> OpenTable(const TableIdentifier& table) const;
+  /// The rows of one entry of `metadata()`.
+  [[nodiscard]] std::unique_ptr<TableReader> OpenEntry(const TableEntry& entry) const;
 
  private:
   SnapshotMetadata metadata_;

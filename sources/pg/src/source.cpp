@@ -294,6 +294,8 @@ Position Source::BaselineWithColumns(std::stop_token stop,
 
 void Source::Ack(const Position& position) { impl_->RecordAck(AsPosition(position), false); }
 
+void Source::ReleaseOnlyAcknowledged() { impl_->exact_release = true; }
+
 bool Source::SupportsResume() const {
   return impl_->options.slot_mode == SlotMode::Stateful && !impl_->options.always_baseline;
 }

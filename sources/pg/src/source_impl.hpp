@@ -103,6 +103,7 @@ struct Source::Impl {
   std::mutex mu;  // guards the members below
   std::condition_variable_any wake;
   bool has_ack = false;
+  std::atomic<bool> exact_release{false};  // ReleaseOnlyAcknowledged
   StreamPosition acked;
   /// What the stream had handed to the engine: every change before `delivered_through`, which
   /// was the server's WAL at `delivered_as_of` (the server's clock: a commit's timestamp, or a

@@ -41,14 +41,17 @@ std::optional<std::chrono::system_clock::time_point> ServerTime(std::int64_t pg_
 // What may be reported to the server as flushed: exactly the engine's durable ACK (lesson 2),
 // except that once every dispatched change is acknowledged, WAL that the server has shown to hold
 // nothing for us (a keepalive's end while no transaction was open) may be released too, so an
-// idle source does not pin WAL. Never moves backwards.
+// idle source does not pin WAL (unless the engine asked for exact release: ExactRelease). Never
+// moves backwards.
 Lsn Source::Impl::ComputeFlush(const StreamPosition& last_delivered, Lsn idle_lsn) {
   Lsn flush;
   {
     std::lock_guard lk(mu);
     if (has_ack) {
       flush = acked.ack_lsn;
-      if (StreamPosition::Compare(acked, last_delivered) >= 0) flush = std::max(flush, idle_lsn);
+      if (!exact_release.load() && StreamPosition::Compare(acked, last_delivered) >= 0) {
+        flush = std::max(flush, idle_lsn);
+      }
     }
   }
   return std::max(flush, Lsn(sent_flush.load()));

@@ -1,10 +1,12 @@
 // S3SnapshotStore on s3rver: a round trip through a multipart upload and ranged reads, only
 // committed snapshots listed, abandoned writers and crash leftovers cleaned, pruning.
 #include "aws_env.hpp"
+#include "laredo/engine.hpp"
 #include "laredo/error.hpp"
 #include "laredo/error_codes.hpp"
 #include "laredo/kinesis/s3_snapshot_store.hpp"
 #include "laredo/memory/indexed_target.hpp"
+#include "laredo/testsource/test_source.hpp"
 
 namespace laredo::kinesis::it {
 namespace {
@@ -132,6 +134,45 @@ TEST_F(SnapshotStoreIt, RefusesPartsSmallerThanS3Allows) {
   auto options = StoreOptions();
   options.part_size = 1 << 20;
   EXPECT_THROW(S3SnapshotStore{options}, ConfigError);
+}
+
+// The engine's snapshots in S3: the shutdown snapshot goes to the bucket, and a restart restores
+// from it without a baseline; a corrupt object in the bucket falls back to one.
+TEST_F(SnapshotStoreIt, AnEngineRestartRestoresFromTheBucketWithoutABaseline) {
+  auto store = std::make_shared<S3SnapshotStore>(StoreOptions());
+  auto source =
+      std::make_shared<testsource::TestSource>(testsource::TestSourceOptions{.resumable = true});
+  source->SetSchema(kBig, Columns());
+  for (std::int64_t i = 0; i < 20'000; ++i) source->AddRow(kBig, BigRow(i));
+  EngineOptions options;
+  options.ack_interval = std::chrono::milliseconds(5);
+  options.snapshots = {
+      .store = store, .interval = std::chrono::milliseconds(0), .on_shutdown = true};
+  const auto run = [&](std::size_t expected_rows) {
+    Engine engine(options);
+    auto target = std::make_shared<memory::IndexedTarget>();
+    engine.AddSource("main", source);
+    engine.AddPipeline("main", kBig, target);
+    engine.Start();
+    EXPECT_TRUE(engine.AwaitReady(std::chrono::seconds(30))) << engine.NotReadyReason();
+    EXPECT_EQ(target->Count(), expected_rows);
+    source->EmitInsert(kBig, BigRow(100'000 + static_cast<std::int64_t>(expected_rows)));
+    EXPECT_TRUE(
+        engine.AwaitApplied("main", Position(source->CurrentPosition()), std::chrono::seconds(30)));
+    engine.Stop();
+  };
+  run(20'000);
+  ASSERT_EQ(store->List().size(), 1U);
+  EXPECT_EQ(source->BaselineCount(), 1);
+  run(20'001);  // restored, and the change of the first run is in it
+  EXPECT_EQ(source->BaselineCount(), 1);
+  ASSERT_EQ(store->List().size(), 2U);
+  // Damage the newest snapshot's table file: the next start baselines instead.
+  const auto newest = store->List().front();
+  const auto key = "replicas/users/" + newest.id + "/" + newest.tables.front().file;
+  s3_->PutObject(bucket_, key, "not a table file");
+  run(20'002);
+  EXPECT_EQ(source->BaselineCount(), 2);
 }
 
 }  // namespace

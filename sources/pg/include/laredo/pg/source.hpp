@@ -124,7 +124,8 @@ struct SourceOptions {
 class Source final : public SyncSource,
                      public SchemaReportingBaseline,
                      public Resettable,
-                     public BaselineSizeEstimator {
+                     public BaselineSizeEstimator,
+                     public ExactRelease {
  public:
   /// Throws `ConfigError` listing every problem with `options`.
   explicit Source(SourceOptions options);
@@ -167,6 +168,10 @@ class Source final : public SyncSource,
 
   /// pg_class.reltuples of the table; nullopt when the server has no estimate yet.
   std::optional<std::uint64_t> EstimateRows(const TableIdentifier& table) override;
+  /// From now on the slot is confirmed exactly at the engine's ACK, never past it over WAL that
+  /// held nothing for this source (see `laredo::ExactRelease`; the engine asks for it when it
+  /// restores targets from snapshots).
+  void ReleaseOnlyAcknowledged() override;
 
   /// The slot this source uses (generated for an ephemeral source without a name).
   [[nodiscard]] const std::string& slot_name() const noexcept;
