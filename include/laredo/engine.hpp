@@ -159,6 +159,18 @@ class Engine {
   void Pause(std::string_view source_id);
   void Resume(std::string_view source_id);
 
+  /// Reloads every table of a source from a fresh baseline while the service keeps serving the old
+  /// contents (targets that build aside, as `IndexedTarget`, swap at the end): the running stream
+  /// ends, the source baselines, and the stream continues from the new baseline. `reason` goes to
+  /// the log and `EngineObserver::OnRebaseline`. One table alone is not reloadable yet. Throws
+  /// `ConfigError` for an unknown id. Any thread, after `Start`.
+  void Rebaseline(std::string_view source_id, std::string_view reason);
+  /// Discards the source's saved state (a PostgreSQL slot, and its publication with
+  /// `drop_publication`) and reloads it from a fresh baseline: for a slot that must be re-created,
+  /// e.g. after a restore of the database. Throws `ConfigError` for an unknown id or a source that
+  /// cannot be reset (it does not implement `Resettable`), and what the source's reset throws.
+  void ResetSource(std::string_view source_id, bool drop_publication = false);
+
   /// Stops sources, lets pipelines drain (bounded by `drain_timeout`), calls `OnClose` on every
   /// target (then `IsDurable` once more, so what a target flushes on close counts), sends each
   /// source its final ACK, calls `Close()` on every source, and joins every thread. Returns within

@@ -486,6 +486,22 @@ void Engine::Resume(std::string_view source_id) {
   Require(impl_->FindRunner(source_id), source_id).Resume();
 }
 
+void Engine::Rebaseline(std::string_view source_id, std::string_view reason) {
+  Require(impl_->FindRunner(source_id), source_id).RebaselineNow(std::string(reason));
+}
+
+void Engine::ResetSource(std::string_view source_id, bool drop_publication) {
+  auto& runner = Require(impl_->FindRunner(source_id), source_id);
+  auto* resettable = dynamic_cast<Resettable*>(runner.Source());
+  if (resettable == nullptr) {
+    throw ConfigError({"source \"" + std::string(source_id) + "\" cannot be reset"});
+  }
+  Logger()->warn("source {}: reset requested (drop_publication={})", source_id, drop_publication);
+  resettable->ResetSource(drop_publication);
+  // The saved state is gone: whatever the stream does next, the targets reload from a baseline.
+  runner.RebaselineNow("source reset requested");
+}
+
 Position Engine::LastAckedPosition(std::string_view source_id) const {
   return Require(impl_->FindRunner(source_id), source_id).LastAcked();
 }

@@ -92,6 +92,9 @@ class SourceRunner final : public PipelineUpstream {
   std::string PrintPosition(const Position& position) override;
   SyncSource* Source() override { return source_.get(); }
 
+  /// A re-baseline asked for from outside (`Engine::Rebaseline`): answered by the next baseline.
+  void RebaselineNow(const std::string& reason) { RequestRebaseline(reason, generation_.load()); }
+
   /// Stops this source because of another source's pipeline (ErrorAction::StopEngine).
   void StopForEngine(const std::string& reason);
 

@@ -170,6 +170,29 @@ TEST(HttpServer, AdminSnapshotTakesOneOrSaysWhyNot) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(HttpServer, AdminRebaselineReloadsTheSourceAndResetNeedsAResettableSource) {
+  LAREDO_REQUIRE_TOOL(curl, "curl");
+  ServedEngine e;
+  e.source->AddRow(kUsers, User(1, "a"));
+  e.Start({.admin_enabled = true, .bearer_token = "t0ken"});
+  ASSERT_TRUE(e.engine.AwaitReady(10s));
+  const auto baselines = e.source->BaselineCount();
+  const auto auth = std::string("-X POST -H 'Authorization: Bearer t0ken' ");
+  EXPECT_EQ(Curl("-X POST " + Url(e.Port(), "/admin/sources/s/rebaseline")).status, 401);
+  const auto rebaseline = Curl(auth + Url(e.Port(), "/admin/sources/s/rebaseline"));
+  EXPECT_EQ(rebaseline.status, 202) << rebaseline.body;
+  ASSERT_TRUE(Eventually([&] { return e.source->BaselineCount() == baselines + 1; }));
+  ASSERT_TRUE(e.engine.AwaitReady(10s));
+  // The test source keeps no state to discard: refused with the reason, nothing changes.
+  const auto reset = Curl(auth + Url(e.Port(), "/admin/sources/s/reset"));
+  EXPECT_EQ(reset.status, 409) << reset.body;
+  EXPECT_NE(reset.body.find("cannot be reset"), std::string::npos) << reset.body;
+  EXPECT_EQ(Curl(auth + Url(e.Port(), "/admin/sources/s/reset?drop_publication=maybe")).status,
+            400);
+  EXPECT_EQ(Curl(auth + Url(e.Port(), "/admin/sources/nope/rebaseline")).status, 404);
+  EXPECT_EQ(e.source->BaselineCount(), baselines + 1);
+}
+
 TEST(HttpServer, MetricsWithoutARegistryAre404) {
   LAREDO_REQUIRE_TOOL(curl, "curl");
   ServedEngine e;

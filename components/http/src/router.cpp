@@ -113,20 +113,43 @@ Response Router::Admin(const Request& request, std::string_view path) const {
   const auto slash = rest.rfind('/');
   if (slash == std::string_view::npos || slash == 0) return Text(404, "not found");
   const auto action = rest.substr(slash + 1);
-  if (action != "pause" && action != "resume") return Text(404, "not found");
+  if (action != "pause" && action != "resume" && action != "rebaseline" && action != "reset") {
+    return Text(404, "not found");
+  }
   const auto source_id = PercentDecode(rest.substr(0, slash));
   if (!source_id) return Text(400, "malformed percent-encoding in the source id");
   if (auto refused = Authorize(request)) return *refused;
+  const auto sources = engine_.Sources();
+  if (std::none_of(sources.begin(), sources.end(),
+                   [&](const SourceStatus& s) { return s.id == *source_id; })) {
+    return Text(404, "unknown source " + *source_id);
+  }
   try {
     if (action == "pause") {
       engine_.Pause(*source_id);
-    } else {
-      engine_.Resume(*source_id);
+      return Text(200, "paused source " + *source_id);
     }
-  } catch (const ConfigError&) {
-    return Text(404, "unknown source " + *source_id);
+    if (action == "resume") {
+      engine_.Resume(*source_id);
+      return Text(200, "resumed source " + *source_id);
+    }
+    if (action == "rebaseline") {
+      engine_.Rebaseline(*source_id, "requested through the admin endpoint");
+      return Text(202, "re-baselining source " + *source_id);
+    }
+    const auto query_at = request.target.find('?');
+    const auto query = query_at == std::string_view::npos ? std::string_view()
+                                                          : request.target.substr(query_at + 1);
+    if (!query.empty() && query != "drop_publication=true" && query != "drop_publication=false") {
+      return Text(400, "the only parameter of reset is drop_publication=true|false");
+    }
+    engine_.ResetSource(*source_id, query == "drop_publication=true");
+    return Text(202, "reset source " + *source_id + "; re-baselining");
+  } catch (const ConfigError& e) {
+    return Text(409, e.what());  // e.g. a source that cannot be reset
+  } catch (const std::exception& e) {
+    return Text(500, e.what());
   }
-  return Text(200, std::string(action == "pause" ? "paused" : "resumed") + " source " + *source_id);
 }
 
 Response Router::CreateSnapshot() const {
