@@ -43,8 +43,8 @@ if [[ "${LAREDO_SKIP_TSAN:-0}" != 1 ]]; then
     -DLAREDO_BUILD_BENCH=OFF -DLAREDO_BUILD_EXAMPLES=OFF -DLAREDO_WITH_KINESIS=OFF \
     -DCMAKE_CXX_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" >/dev/null
   targets=(laredo_core_tests laredo_engine_tests laredo_memory_tests laredo_testsource_tests
-    laredo_metrics_tests)
-  labels='core|engine|memory|testsource|metrics'
+    laredo_metrics_tests laredo_snapshot_tests)
+  labels='core|engine|memory|testsource|metrics|snapshot'
   if [[ -n "${LAREDO_PG_CONNINFO:-}" ]]; then
     # One owner of the replication connection (lessons 2 and 16): proven under TSan.
     targets+=(laredo_pg_integration_tests laredo_pg_serial_tests)

@@ -65,6 +65,11 @@ struct EngineOptions {
   Backoff source_backoff{.initial = std::chrono::milliseconds(500),
                          .max = std::chrono::milliseconds(30'000),
                          .multiplier = 2.0};
+  /// How long a source may retry (a lost connection, a server restarting) before its pipelines
+  /// count as not ready (`AwaitReady`, `/health/ready`): a short outage keeps serving the last
+  /// contents, a long one takes the replica out of service with the reason. Default 30 s; zero:
+  /// not ready from the first failure.
+  std::chrono::milliseconds ready_while_retrying{30'000};
   /// Rows between two `OnBaselineProgress` calls. Default 100,000.
   std::uint64_t baseline_progress_rows = 100'000;
   /// How often each source's `GetLag()` is sampled for `EngineObserver::OnLag`, on a thread of its
@@ -149,9 +154,9 @@ class Engine {
   /// Why the named pipelines are not ready (empty when they are).
   [[nodiscard]] std::string NotReadyReason(const std::vector<std::string>& pipeline_ids) const;
 
-  /// Empty when ready; else every reason, e.g. "source main is retrying: Init failed, retrying:
-  /// connection refused (retry 2 of 5)" or "pipeline main/public.users is loading its baseline
-  /// (1200 rows so far)".
+  /// Empty when ready; else every reason, e.g. "source main has been retrying for 31 s: Stream
+  /// failed, retrying: connection refused (retry 2 of 5)" (see `ready_while_retrying`) or
+  /// "pipeline main/public.users is loading its baseline (1200 rows so far)".
   [[nodiscard]] std::string NotReadyReason() const;
 
   /// Pauses a source: it stops consuming and its pipelines hold what they have buffered.

@@ -80,6 +80,24 @@ class EngineObserver {
                                    std::uint64_t rows) {
     (void)pipeline_id, (void)table, (void)rows;
   }
+  /// `count` stream changes of `table` reached the pipeline's worker, before its filters and
+  /// transforms (what was received; `OnChangeApplied` counts what the target took). Once per
+  /// batch.
+  virtual void OnChangesReceived(std::string_view pipeline_id, const TableIdentifier& table,
+                                 std::size_t count) {
+    (void)pipeline_id, (void)table, (void)count;
+  }
+  /// A stream change the pipeline's filters (or a transform) kept from its target. It still counts
+  /// in `OnChangeApplied`, which reports every change the pipeline is done with.
+  virtual void OnChangeFiltered(std::string_view pipeline_id, const ChangeEvent& event) {
+    (void)pipeline_id, (void)event;
+  }
+  /// The source could not decode a record (`ChangeHandler::OnInvalidRecord`); it was
+  /// dead-lettered. `table` when the source could tell.
+  virtual void OnInvalidRecord(std::string_view source_id,
+                               const std::optional<TableIdentifier>& table) {
+    (void)source_id, (void)table;
+  }
   virtual void OnChangeApplied(std::string_view pipeline_id, const ChangeEvent& event) {
     (void)pipeline_id, (void)event;
   }

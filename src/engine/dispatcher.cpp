@@ -204,6 +204,7 @@ void Dispatcher::OnInvalidRecord(InvalidRecord record) {
                   position_text.empty() ? "" : " at " + position_text, record.error);
   Logger()->error("source {}: {}", source_id_, message);
   observer_->OnError(source_id_, message, false);
+  observer_->OnInvalidRecord(source_id_, record.table);
 
   // One letter per sink: the pipelines of its table, or every pipeline when the table is unknown
   // (pipelines often share one sink; the letter must not be written once per pipeline).

@@ -96,7 +96,9 @@ class Dispatcher final : public ChangeHandler {
   void SetBackpressureHook(std::function<void()> hook, std::chrono::milliseconds interval) override;
   [[nodiscard]] std::size_t MaxBatch() const override { return max_batch_; }
   void OnProgress(const Position& position) override { progress_.Publish(next_seq_, position); }
-  void OnStateChanged(SourceState /*state*/) override {
+  void OnStateChanged(SourceState state) override {
+    // A stream that says it streams works again, also when it has nothing to dispatch yet.
+    if (state == SourceState::Streaming && on_first_dispatch) on_first_dispatch();
     if (on_state_changed) on_state_changed();  // the runner reads the state itself
   }
 

@@ -62,9 +62,14 @@ struct Engine::Impl {
     std::vector<const engine::SourceRunner*> runners;
   };
   Selection Select(const std::vector<std::string>* ids) const;
-  static std::string NotReadyReason(const Selection& chosen);
+  std::string NotReadyReason(const Selection& chosen) const;
   /// Whether the chosen pipelines are ready; `settled` when waiting longer cannot change it.
-  static bool Ready(const Selection& chosen, bool& settled);
+  bool Ready(const Selection& chosen, bool& settled) const;
+  /// A source retrying for longer than `ready_while_retrying`.
+  bool RetriedTooLong(const engine::SourceRunner& runner) const {
+    const auto retrying = runner.RetryingFor();
+    return retrying && *retrying >= options.ready_while_retrying;
+  }
   bool AwaitReady(const std::vector<std::string>* ids, std::chrono::milliseconds timeout);
   std::string NotReadyReason(const std::vector<std::string>* ids) const;
   void NotifyStatus() {
@@ -120,6 +125,9 @@ std::vector<std::string> Engine::Impl::Validate() const {
     problems.push_back("EngineOptions.lag_interval must not be negative (zero: no sampling)");
   }
   options.source_backoff.Validate("EngineOptions.source_backoff", problems);
+  if (options.ready_while_retrying < std::chrono::milliseconds::zero()) {
+    problems.push_back("EngineOptions.ready_while_retrying must not be negative");
+  }
   if (options.baseline_progress_rows == 0) {
     problems.push_back("EngineOptions.baseline_progress_rows must be at least 1");
   }
@@ -291,13 +299,18 @@ Engine::Impl::Selection Engine::Impl::Select(const std::vector<std::string>* ids
   return chosen;
 }
 
-std::string Engine::Impl::NotReadyReason(const Selection& chosen) {
+std::string Engine::Impl::NotReadyReason(const Selection& chosen) const {
   std::vector<std::string> reasons;
   for (const auto* r : chosen.runners) {
     if (r->Failed()) {
       reasons.push_back(fmt::format("source {} failed: {}", r->id(), r->Error().value_or("")));
     } else if (auto retrying = r->Error()) {
-      reasons.push_back(fmt::format("source {} is retrying: {}", r->id(), *retrying));
+      const auto since = r->RetryingFor();
+      reasons.push_back(
+          since ? fmt::format("source {} has been retrying for {} s: {}", r->id(),
+                              std::chrono::duration_cast<std::chrono::seconds>(*since).count(),
+                              *retrying)
+                : fmt::format("source {} is retrying: {}", r->id(), *retrying));
     } else if (r->Rebaselining()) {
       reasons.push_back(fmt::format("source {} is about to re-baseline", r->id()));
     }
@@ -318,12 +331,12 @@ std::string Engine::Impl::NotReadyReason(const Selection& chosen) {
   return fmt::format("{}", fmt::join(reasons, "; "));
 }
 
-bool Engine::Impl::Ready(const Selection& chosen, bool& settled) {
+bool Engine::Impl::Ready(const Selection& chosen, bool& settled) const {
   settled = false;
   bool all_ready = true;
   for (const auto* r : chosen.runners) {
     if (r->Failed()) settled = true;  // will never become ready
-    all_ready = all_ready && !r->Rebaselining();
+    all_ready = all_ready && !r->Rebaselining() && !RetriedTooLong(*r);
   }
   for (const auto* p : chosen.pipelines) {
     if (p->Failed()) settled = true;

@@ -10,7 +10,7 @@ namespace laredo::engine {
 /// The engine's one observer: calls each of `EngineOptions::observers` in order, so the engine's
 /// parts hold a single pointer and the hot path pays one virtual call per observer, none when
 /// there is none (the engine then uses a plain `EngineObserver`). A new hook of `EngineObserver`
-/// must be forwarded here too (observer_fanout_test checks every hook).
+/// must be forwarded here too, and listed in tests/engine/observer_fanout_test.cpp.
 ///
 /// Threading: like any observer; holds nothing mutable.
 class FanoutObserver final : public EngineObserver {
@@ -44,6 +44,17 @@ class FanoutObserver final : public EngineObserver {
   void OnBaselineCompleted(std::string_view pipeline_id, const TableIdentifier& table,
                            std::uint64_t rows) override {
     for (const auto& o : observers_) o->OnBaselineCompleted(pipeline_id, table, rows);
+  }
+  void OnChangesReceived(std::string_view pipeline_id, const TableIdentifier& table,
+                         std::size_t count) override {
+    for (const auto& o : observers_) o->OnChangesReceived(pipeline_id, table, count);
+  }
+  void OnChangeFiltered(std::string_view pipeline_id, const ChangeEvent& event) override {
+    for (const auto& o : observers_) o->OnChangeFiltered(pipeline_id, event);
+  }
+  void OnInvalidRecord(std::string_view source_id,
+                       const std::optional<TableIdentifier>& table) override {
+    for (const auto& o : observers_) o->OnInvalidRecord(source_id, table);
   }
   void OnChangeApplied(std::string_view pipeline_id, const ChangeEvent& event) override {
     for (const auto& o : observers_) o->OnChangeApplied(pipeline_id, event);

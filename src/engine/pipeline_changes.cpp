@@ -15,6 +15,7 @@
 namespace laredo::engine {
 
 bool Pipeline::ApplyRun(ChangeRun& run, const std::stop_token& stop) {
+  observer_->OnChangesReceived(id_, table_, run.count);
   const ChangeBatch& batch = *run.batch;
   std::uint32_t i = run.begin;
   while (i < run.end) {
@@ -146,9 +147,12 @@ void Pipeline::PrepareChange(const ChangeEvent& event, std::uint64_t seq) {
         throw DataError(codes::kBadEvent,
                         "insert into " + table_.ToString() + " carries an unchanged-value marker");
       }
-      if (!rows_.Passes(event.new_values)) return;
-      change.row = Transformed(event.new_values);
-      if (change.row != nullptr) pending_.push_back(change);
+      change.row = rows_.Passes(event.new_values) ? Transformed(event.new_values) : nullptr;
+      if (change.row != nullptr) {
+        pending_.push_back(change);
+      } else {
+        observer_->OnChangeFiltered(id_, event);
+      }
       return;
     }
     case ChangeAction::Update:
@@ -160,7 +164,11 @@ void Pipeline::PrepareChange(const ChangeEvent& event, std::uint64_t seq) {
       }
       // A transform that drops the identity says the row never reached the target.
       change.identity = Transformed(event.old_values);
-      if (change.identity != nullptr) pending_.push_back(change);
+      if (change.identity != nullptr) {
+        pending_.push_back(change);
+      } else {
+        observer_->OnChangeFiltered(id_, event);
+      }
       return;
     }
     case ChangeAction::Truncate:
@@ -208,6 +216,7 @@ void Pipeline::PrepareUpdate(const ChangeEvent& event, std::uint64_t seq) {
     change.action = ChangeAction::Delete;  // a row that no longer passes the filter leaves
     change.identity = identity;
   } else {
+    observer_->OnChangeFiltered(id_, event);
     return;
   }
   pending_.push_back(change);

@@ -162,6 +162,7 @@ bool SourceRunner::Retry(const std::stop_token& stop, int failures, const std::s
         fmt::format("{} (retry {} of {})", message, failures, options_.source_max_retries);
     exception_ = std::current_exception();
     retrying_ = true;
+    if (!retrying_since_) retrying_since_ = std::chrono::steady_clock::now();
   }
   ReportState();
   hooks_.status_changed();  // AwaitReady callers may ask why now
@@ -173,9 +174,16 @@ bool SourceRunner::Retry(const std::stop_token& stop, int failures, const std::s
   return go_on;
 }
 
+std::optional<std::chrono::steady_clock::duration> SourceRunner::RetryingFor() const {
+  std::lock_guard lk(mu_);
+  if (!retrying_since_) return std::nullopt;
+  return std::chrono::steady_clock::now() - *retrying_since_;
+}
+
 void SourceRunner::ClearRetryError() {
   std::lock_guard lk(mu_);
   retry_error_.reset();
+  retrying_since_.reset();
   if (!error_) exception_ = nullptr;
 }
 

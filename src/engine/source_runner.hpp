@@ -67,6 +67,8 @@ class SourceRunner final : public PipelineUpstream {
                                   std::chrono::milliseconds timeout) const;
   /// The exception behind `Error()`, when the failure was one (null otherwise).
   [[nodiscard]] std::exception_ptr Exception() const;
+  /// How long the source has been retrying without success (nullopt while it works).
+  [[nodiscard]] std::optional<std::chrono::steady_clock::duration> RetryingFor() const;
   /// True once the source failed for good.
   [[nodiscard]] bool Failed() const;
   [[nodiscard]] SourceState State() const;
@@ -157,6 +159,7 @@ class SourceRunner final : public PipelineUpstream {
   std::exception_ptr exception_;            // behind error_ or retry_error_
   std::optional<LagInfo> last_lag_;
   bool retrying_ = false;
+  std::optional<std::chrono::steady_clock::time_point> retrying_since_;  // first failure retried
   std::optional<std::string> rebaseline_reason_;
   std::stop_source stream_source_;
   std::atomic<std::uint64_t> generation_{0};  // baselines begun

@@ -45,8 +45,21 @@ PrometheusObserver::Impl::Impl(PrometheusObserverOptions options)
     : registry(options.registry ? std::move(options.registry) : std::make_shared<Registry>()),
       id(next_instance_id.fetch_add(1)),
       applied(registry->AddCounter("laredo_changes_applied_total",
-                                   "Changes a pipeline applied to its target.",
+                                   "Changes a pipeline is done with: given to its target, or "
+                                   "kept from it by its filters.",
                                    {"pipeline", "table"})),
+      received(registry->AddCounter(
+          "laredo_changes_received_total",
+          "Stream changes that reached a pipeline, before its filters and transforms.",
+          {"pipeline", "table"})),
+      filtered(registry->AddCounter(
+          "laredo_changes_filtered_total",
+          "Stream changes the pipeline's filters or transforms kept from its target (counted in "
+          "laredo_changes_applied_total too).",
+          {"pipeline", "table"})),
+      invalid_records(registry->AddCounter(
+          "laredo_invalid_records_total",
+          "Records the source could not decode (dead-lettered), by source.", {"source"})),
       commit_to_apply(registry->AddHistogram(
           "laredo_commit_to_apply_seconds",
           "Time from the source transaction's commit to the change being applied to the "
@@ -159,9 +172,10 @@ HotSeries& PrometheusObserver::Impl::Hot(std::string_view pipeline, const TableI
     auto& slot = hot[key];
     if (!slot) {
       const std::vector<std::string> labels{std::string(pipeline), table_text};
-      slot = std::make_unique<HotSeries>(HotSeries{applied.WithLabels(labels),
-                                                   dropped.WithLabels(labels),
-                                                   commit_to_apply.WithLabels(labels)});
+      slot = std::make_unique<HotSeries>(
+          HotSeries{applied.WithLabels(labels), received.WithLabels(labels),
+                    filtered.WithLabels(labels), dropped.WithLabels(labels),
+                    commit_to_apply.WithLabels(labels)});
     }
     series = slot.get();
   }

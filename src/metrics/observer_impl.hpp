@@ -20,6 +20,8 @@ namespace laredo::metrics {
 // The series a change touches, resolved once per (pipeline, table).
 struct HotSeries {
   Counter applied;
+  Counter received;
+  Counter filtered;
   Counter dropped;
   Histogram commit_to_apply;
 };
@@ -54,6 +56,9 @@ struct PrometheusObserver::Impl {
   // Never reused, so a thread's cache entry of a destroyed observer never matches a new one.
   const std::uint64_t id;
   Family<Counter>& applied;
+  Family<Counter>& received;
+  Family<Counter>& filtered;
+  Family<Counter>& invalid_records;
   Family<Histogram>& commit_to_apply;
   Family<Counter>& dropped;
   Family<Counter>& dead_letters;

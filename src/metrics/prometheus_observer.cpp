@@ -114,6 +114,21 @@ void PrometheusObserver::OnBaselineCompleted(std::string_view pipeline_id,
   }
 }
 
+void PrometheusObserver::OnChangesReceived(std::string_view pipeline_id,
+                                           const TableIdentifier& table, std::size_t count) {
+  impl_->Hot(pipeline_id, table).received.Inc(static_cast<double>(count));
+}
+
+void PrometheusObserver::OnChangeFiltered(std::string_view pipeline_id, const ChangeEvent& event) {
+  impl_->Hot(pipeline_id, event.table).filtered.Inc();
+}
+
+void PrometheusObserver::OnInvalidRecord(std::string_view source_id,
+                                         const std::optional<TableIdentifier>& table) {
+  (void)table;
+  impl_->invalid_records.WithLabels({std::string(source_id)}).Inc();
+}
+
 void PrometheusObserver::OnChangeApplied(std::string_view pipeline_id, const ChangeEvent& event) {
   auto& series = impl_->Hot(pipeline_id, event.table);
   series.applied.Inc();

@@ -133,5 +133,63 @@ TEST(AwaitApplied, AFailedPipelineAnswersFalseAtOnce) {
   engine.Stop();
 }
 
+// A source whose server can be taken away: while `down`, every Stream call fails as a lost
+// connection would.
+class FlakySource final : public testsource::TestSource {
+ public:
+  std::atomic<bool> down{false};
+  void Stream(std::stop_token stop, const Position& from, ChangeHandler& handler) override {
+    if (down.load()) throw RetryableError("connection", "connection refused");
+    TestSource::Stream(std::move(stop), from, handler);
+  }
+};
+
+std::shared_ptr<FlakySource> FlakyUsers() {
+  auto source = std::make_shared<FlakySource>();
+  source->SetSchema(kUsers, IdNameColumns());
+  source->AddRow(kUsers, User(1, "a"));
+  return source;
+}
+
+TEST(Readiness, ALongOutageMakesPipelinesNotReadyWithTheReasonAndRecoveryMakesThemReady) {
+  auto source = FlakyUsers();
+  EngineOptions options = FastOptions();
+  options.ready_while_retrying = 50ms;
+  options.source_max_retries = 1'000'000;
+  Engine engine(options);
+  engine.AddSource("s", source);
+  const auto id = engine.AddPipeline("s", kUsers, std::make_shared<memory::IndexedTarget>());
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(10s));
+  source->down = true;
+  source->InterruptStream("connection lost");
+  // Retrying, but not for long yet: still serving.
+  ASSERT_TRUE(Eventually([&] { return engine.SourceError("s").has_value(); }));
+  ASSERT_TRUE(Eventually([&] { return !engine.AwaitReady(0ms); }));
+  const auto reason = engine.NotReadyReason({id});
+  EXPECT_NE(reason.find("source s has been retrying for"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("connection refused"), std::string::npos) << reason;
+  source->down = false;
+  ASSERT_TRUE(engine.AwaitReady(10s)) << engine.NotReadyReason();
+  const auto last = source->EmitInsert(kUsers, User(2, "b"));
+  EXPECT_TRUE(engine.AwaitApplied("s", Position(last), 10s));
+}
+
+TEST(Readiness, AShortOutageKeepsServingByDefault) {
+  auto source = FlakyUsers();
+  EngineOptions options = FastOptions();
+  options.source_max_retries = 1'000'000;
+  Engine engine(options);  // ready_while_retrying: 30 s
+  engine.AddSource("s", source);
+  engine.AddPipeline("s", kUsers, std::make_shared<memory::IndexedTarget>());
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(10s));
+  source->down = true;
+  source->InterruptStream("connection lost");
+  ASSERT_TRUE(Eventually([&] { return engine.SourceError("s").has_value(); }));
+  EXPECT_TRUE(engine.AwaitReady(0ms)) << engine.NotReadyReason();
+  source->down = false;
+}
+
 }  // namespace
 }  // namespace laredo::testing

@@ -38,6 +38,25 @@ struct Fixture {
   std::string pipeline;
 };
 
+TEST(PrometheusObserver, CountsChangesReceivedBeforeFiltersAndInvalidRecords) {
+  PipelineOptions options;
+  options.filters = {[](const Row& row) { return row.at("id").AsInt() % 2 == 0; }};
+  Fixture f(std::make_shared<IndexedTarget>(), options);
+  f.engine.Start();
+  ASSERT_TRUE(f.engine.AwaitReady(10s));
+  for (int i = 1; i <= 10; ++i) f.source->EmitInsert(kUsers, User(i, "x"));
+  f.source->EmitInvalidRecord(kUsers, "\x01garbage", "cannot decode");
+  const auto last = f.source->EmitInsert(kUsers, User(12, "y"));
+  ASSERT_TRUE(f.source->AwaitAck(last, 10s));
+  ASSERT_TRUE(f.Await(
+      R"(laredo_changes_received_total{pipeline="s/public.users",table="public.users"})", 11));
+  EXPECT_EQ(f.Value(kApplied), 11);  // every change it is done with
+  EXPECT_EQ(
+      f.Value(R"(laredo_changes_filtered_total{pipeline="s/public.users",table="public.users"})"),
+      5);  // the odd ids do not pass the filter
+  EXPECT_EQ(f.Value(R"(laredo_invalid_records_total{source="s"})"), 1);
+}
+
 TEST(PrometheusObserver, CountsBaselineAndAppliedChangesAndStates) {
   PipelineOptions options;
   options.buffer_capacity = 77;

@@ -61,6 +61,11 @@ class PrometheusObserver : public EngineObserver {
                           std::uint64_t rows, std::optional<std::uint64_t> estimated_rows) override;
   void OnBaselineCompleted(std::string_view pipeline_id, const TableIdentifier& table,
                            std::uint64_t rows) override;
+  void OnChangesReceived(std::string_view pipeline_id, const TableIdentifier& table,
+                         std::size_t count) override;
+  void OnInvalidRecord(std::string_view source_id,
+                       const std::optional<TableIdentifier>& table) override;
+  void OnChangeFiltered(std::string_view pipeline_id, const ChangeEvent& event) override;
   void OnChangeApplied(std::string_view pipeline_id, const ChangeEvent& event) override;
   void OnAckAdvanced(std::string_view source_id, const Position& position,
                      std::string_view position_text) override;
