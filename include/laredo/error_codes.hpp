@@ -131,6 +131,15 @@ inline constexpr char kCheckpointBackwards[] = "checkpoint_backwards";
 inline constexpr char kCheckpointContention[] = "checkpoint_contention";
 /// `RetryableError`: reading or writing the checkpoint file failed.
 inline constexpr char kCheckpointIo[] = "checkpoint_io";
+/// `DataError`: a change whose contract record (data plus partition key) exceeds what one Kinesis
+/// record may hold (1 MiB, or the publisher's lower limit).
+inline constexpr char kRecordTooLarge[] = "record_too_large";
+/// `DataError`: a value the data contract has no text for (a date beyond year 9999, a JSON value
+/// that is not a JSON document, an unchanged marker in an insert).
+inline constexpr char kUnencodableValue[] = "unencodable_value";
+/// `FatalError`: Kinesis rejected a record with an error that retrying cannot fix (KMS access
+/// denied, a disabled key); the publisher stops sending.
+inline constexpr char kPutRejected[] = "put_rejected";
 
 // --- snapshots (laredo::snapshot) ---------------------------------------------------------------
 /// `DataError`: a snapshot file or metadata document is corrupt (magic, a length, a checksum, a

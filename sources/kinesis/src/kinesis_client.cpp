@@ -110,29 +110,56 @@ PutRecordResult KinesisClient::PutRecord(const std::string& stream,
   return {Str(out, "ShardId"), Str(out, "SequenceNumber")};
 }
 
+std::vector<PutRecordsEntryResult> ParsePutRecordsResponse(const json& response,
+                                                           std::size_t entries) {
+  const auto it = response.find("Records");
+  if (it == response.end() || !it->is_array() || it->size() != entries) {
+    throw RetryableError(codes::kBadResponse,
+                         "kinesis PutRecords: result count differs from input");
+  }
+  std::vector<PutRecordsEntryResult> results;
+  results.reserve(entries);
+  for (const json& answer : *it) {
+    PutRecordsEntryResult result{.shard_id = Str(answer, "ShardId"),
+                                 .sequence_number = Str(answer, "SequenceNumber"),
+                                 .error_code = Str(answer, "ErrorCode"),
+                                 .error_message = Str(answer, "ErrorMessage")};
+    if (result.Written() && result.sequence_number.empty()) {
+      throw RetryableError(
+          codes::kBadResponse,
+          "kinesis PutRecords: an entry with neither SequenceNumber nor ErrorCode");
+    }
+    results.push_back(std::move(result));
+  }
+  return results;
+}
+
+std::vector<PutRecordsEntryResult> KinesisClient::PutRecordsOnce(
+    const std::string& stream, const std::vector<PutRecordsEntry>& entries) {
+  json records = json::array();
+  for (const auto& entry : entries) {
+    records.push_back(
+        {{"PartitionKey", entry.partition_key}, {"Data", base64::Encode(entry.data)}});
+  }
+  const json out = api_.Call("PutRecords", {{"StreamName", stream}, {"Records", records}});
+  return ParsePutRecordsResponse(out, entries.size());
+}
+
 std::vector<PutRecordResult> KinesisClient::PutRecords(
     const std::string& stream, const std::vector<std::pair<std::string, std::string>>& records) {
   std::vector<PutRecordResult> results(records.size());
   std::vector<std::size_t> pending(records.size());
   for (std::size_t i = 0; i < pending.size(); ++i) pending[i] = i;
   while (!pending.empty()) {
-    json entries = json::array();
-    for (const std::size_t i : pending) {
-      entries.push_back(
-          {{"PartitionKey", records[i].first}, {"Data", base64::Encode(records[i].second)}});
-    }
-    const json out = api_.Call("PutRecords", {{"StreamName", stream}, {"Records", entries}});
-    const json answers = out.value("Records", json::array());
-    if (answers.size() != pending.size()) {
-      throw RetryableError(codes::kBadResponse,
-                           "kinesis PutRecords: result count differs from input");
-    }
+    std::vector<PutRecordsEntry> entries;
+    for (const std::size_t i : pending) entries.push_back({records[i].first, records[i].second});
+    const auto answers = PutRecordsOnce(stream, entries);
     std::vector<std::size_t> failed;
     for (std::size_t k = 0; k < pending.size(); ++k) {
-      if (!Str(answers[k], "ErrorCode").empty()) {
+      if (!answers[k].Written()) {
         failed.push_back(pending[k]);
       } else {
-        results[pending[k]] = {Str(answers[k], "ShardId"), Str(answers[k], "SequenceNumber")};
+        results[pending[k]] = {answers[k].shard_id, answers[k].sequence_number};
       }
     }
     pending = std::move(failed);

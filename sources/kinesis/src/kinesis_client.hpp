@@ -38,6 +38,29 @@ struct PutRecordResult {
   std::string sequence_number;
 };
 
+/// One entry of a PutRecords request.
+struct PutRecordsEntry {
+  std::string partition_key;
+  std::string data;  // raw bytes; base64 on the wire
+};
+
+/// What PutRecords answered for one entry: a sequence number, or an error code such as
+/// "ProvisionedThroughputExceededException" or "InternalFailure" (the record was not written).
+struct PutRecordsEntryResult {
+  std::string shard_id;
+  std::string sequence_number;
+  std::string error_code;  // "" when written
+  std::string error_message;
+
+  [[nodiscard]] bool Written() const noexcept { return error_code.empty(); }
+};
+
+/// The per-entry results of a PutRecords response document, in request order. Pure. Throws
+/// `RetryableError` ("bad_response") when the count differs from `entries` or an entry is neither
+/// written nor failed.
+std::vector<PutRecordsEntryResult> ParsePutRecordsResponse(const nlohmann::json& response,
+                                                           std::size_t entries);
+
 /// Thread-safe: every call is one independent request.
 class KinesisClient {
  public:
@@ -58,8 +81,13 @@ class KinesisClient {
   void DeleteStream(const std::string& stream);
   PutRecordResult PutRecord(const std::string& stream, const std::string& partition_key,
                             const std::string& data);
-  /// Up to 500 (partition key, data) pairs in one call; records the server rejected (throttled)
-  /// are sent again until all are in. Returns each record's result, in input order.
+  /// One PutRecords call of up to 500 entries. Per-entry failures are in the results, not retried;
+  /// a failure of the whole request throws (see `ThrowJsonError`).
+  std::vector<PutRecordsEntryResult> PutRecordsOnce(const std::string& stream,
+                                                    const std::vector<PutRecordsEntry>& entries);
+  /// For tests: up to 500 (partition key, data) pairs; records the server rejected (throttled)
+  /// are sent again until all are in, which may reorder records of one key (the publisher uses
+  /// `PutRecordsOnce` and orders retries itself). Returns each record's result, in input order.
   std::vector<PutRecordResult> PutRecords(
       const std::string& stream, const std::vector<std::pair<std::string, std::string>>& records);
   void SplitShard(const std::string& stream, const std::string& shard_id,

@@ -45,6 +45,24 @@ Value ToValue(const nlohmann::json& json, ColumnKind kind);
 /// For parsers that do not build an `nlohmann::json` tree.
 std::optional<Value> ValueFromJsonString(std::string text, ColumnKind kind);
 
+/// The contract's JSON for `value` in a column of `kind`: the inverse of `ToValue`, so that
+/// `ToValue(FromValue(v, k), k) == v` (a row reads the same at the consumer as the publisher had
+/// it). For a column of a known kind the value must be of the matching `Value::Kind`; an `Unknown`
+/// column takes any value, read back by its JSON type. Integers beyond 2^53 go as strings of digits
+/// (the contract's form for readers without 64-bit integers), NaN and infinities as "NaN",
+/// "Infinity", "-Infinity", bytes as base64, JSON as the document itself. Throws
+/// `laredo::DataError` (code "unencodable_value") for an unchanged marker (the caller leaves such
+/// columns out), a kind that does not match the column, a date or timestamp outside years
+/// 0000-9999, or JSON text that does not parse.
+nlohmann::json FromValue(const Value& value, ColumnKind kind);
+
+/// The text forms `ParseDate`, `ParseTime` and `ParseTimestamp` read, for the values they return
+/// ("infinity" / "-infinity" for the extremes). Fractions are written to the microsecond, trailing
+/// zeros dropped. Throw `laredo::DataError` ("unencodable_value") outside years 0000-9999.
+std::string FormatDate(std::int64_t days_since_epoch);
+std::string FormatTime(std::int64_t micros_since_midnight);
+std::string FormatTimestamp(std::int64_t micros_since_epoch, bool with_zone);
+
 /// Time parsing for the contract's text forms. Each throws `laredo::DataError` ("bad_record").
 /// "YYYY-MM-DD" (or "infinity"/"-infinity") -> days since 1970-01-01.
 std::int64_t ParseDate(std::string_view text);

@@ -1,0 +1,153 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "laredo/backoff.hpp"
+#include "laredo/kinesis/aws_credentials.hpp"
+#include "laredo/sync_target.hpp"
+
+namespace laredo::kinesis {
+
+/// Configuration of `Publisher`, validated by its constructor, which reports every problem at once
+/// in one `laredo::ConfigError` (naming settings, never credential values).
+struct PublisherOptions {
+  /// Kinesis stream to write to. Required.
+  std::string stream_name{};
+  /// Default "": AWS_REGION, else AWS_DEFAULT_REGION.
+  std::string region{};
+  /// Endpoint URL override ("http://127.0.0.1:4567"); plain HTTP is allowed. Default "": AWS.
+  std::string endpoint{};
+  /// Default: from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.
+  std::optional<AwsCredentials> credentials{};
+  /// Renews temporary credentials; asked before every request and preferred over `credentials`
+  /// (as for `SourceOptions::credentials_provider`). Default none.
+  AwsCredentialsProvider credentials_provider{};
+
+  /// Tables whose records all use the table name as their partition key instead of
+  /// "schema.table:<key>": one shard carries the whole table in write order, which makes truncates
+  /// safe on a stream of several shards (docs/kinesis-data-contract.md) at the price of that
+  /// shard's write rate. Default none.
+  std::set<TableIdentifier> partition_by_table{};
+
+  /// Records per PutRecords request: 1..500 (the Kinesis limit). Default 500.
+  std::size_t max_records_per_request = 500;
+  /// Bytes (data plus partition keys) per request: up to 5 MiB (the Kinesis limit). Default 5 MiB.
+  std::size_t max_request_bytes = std::size_t{5} << 20;
+  /// Bytes (data plus partition key) of one record: up to 1 MiB (the Kinesis limit) and at most
+  /// `max_request_bytes`. A change whose record is larger is a `DataError` ("record_too_large").
+  /// Default 1 MiB.
+  std::size_t max_record_bytes = std::size_t{1} << 20;
+  /// PutRecords requests outstanding at once: 1..64. Default 4.
+  int max_in_flight = 4;
+  /// Records and bytes accepted but not yet written to Kinesis. When either is reached,
+  /// `OnChanges` waits for room, up to `buffer_full_timeout`, then throws a `RetryableError`
+  /// ("throttled") that the pipeline's error policy retries. Defaults 100000 records, 64 MiB.
+  std::size_t max_buffered_records = 100'000;
+  std::size_t max_buffered_bytes = std::size_t{64} << 20;
+  /// Default 30 s.
+  std::chrono::milliseconds buffer_full_timeout{30'000};
+  /// How long `OnClose` waits for every accepted record to be written, so that the final ACK
+  /// covers them. What is not written by then is not acknowledged (a restart sends it again).
+  /// Default 30 s.
+  std::chrono::milliseconds close_timeout{30'000};
+  /// Wait before sending again after a request failed or some of its records were rejected
+  /// (throttling, internal failures): `Delay(n)` after the n-th consecutive failed attempt.
+  /// Retries go on until they succeed; the ACK waits meanwhile. Default 100 ms doubling to 5 s.
+  Backoff retry_backoff{.initial = std::chrono::milliseconds(100),
+                        .max = std::chrono::milliseconds(5000),
+                        .multiplier = 2.0};
+  /// Connecting (TCP and TLS) and each read of a response; see `SourceOptions`. Defaults 10 s, 30
+  /// s.
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds read_timeout{30'000};
+};
+
+/// A `SyncTarget` that writes every stream change as one record of the S3 + Kinesis data contract
+/// (docs/kinesis-data-contract.md) to a Kinesis stream, for `kinesis::Source` consumers to read.
+/// The design, limits and what is not built yet: docs/kinesis-publisher.md.
+///
+/// - Baseline rows are not published: this part writes the change stream only. The snapshot
+///   writer (the S3 half of the contract) is a later part; until then consumers need a snapshot
+///   made some other way, and a re-baseline is not propagated.
+/// - Values are encoded with the consumer's own value mapping, so a row reads back equal.
+/// - Order: per partition key (table and primary key) records are written in change order, also
+///   under throttling and partial PutRecords failures: at most one record per key is in flight,
+///   and a key's next record goes only after Kinesis acknowledged the previous one.
+/// - Durability: a change is durable once Kinesis acknowledged each of its records. The publisher
+///   reports that through `DurabilityReporter::Durable` as acknowledgements arrive, and
+///   `IsDurable` is true when nothing accepted is unwritten; so the engine acknowledges the source
+///   only up to what Kinesis holds (at least once: after a crash the source replays from its last
+///   ACK and some records are written twice, which the consumer applies idempotently).
+/// - A change that cannot be encoded or whose record exceeds `max_record_bytes` throws
+///   `DataError` (the engine's error policy dead-letters it); nothing is dropped silently. A
+///   record Kinesis rejects for good (e.g. KMS access denied) stops the publisher: the next
+///   `OnChanges` throws `FatalError` ("put_rejected"), and nothing after it is acknowledged.
+///
+/// Threading contract: the `SyncTarget` methods come from the engine's pipeline threads, one at a
+/// time (the engine's rule), while `max_in_flight` background threads of the publisher send
+/// requests; `IsDurable`, `Flush` and `GetStats` are thread-safe. The destructor stops the senders;
+/// records not yet written then are dropped, never acknowledged.
+class Publisher final : public laredo::SyncTarget {
+ public:
+  /// Validates `options` (throws `laredo::ConfigError` listing every problem) and starts the
+  /// sending threads. Does not contact Kinesis.
+  explicit Publisher(PublisherOptions options);
+  ~Publisher() override;
+  Publisher(const Publisher&) = delete;
+  Publisher& operator=(const Publisher&) = delete;
+
+  void OnInit(const TableIdentifier& table, const std::vector<ColumnDefinition>& columns) override;
+  /// Marks the table's baseline as under way (no truncate record is written).
+  void OnBaselineBegin(const TableIdentifier& table,
+                       const std::vector<ColumnDefinition>& columns) override;
+  /// Ignored: baseline rows are the snapshot writer's, a later part.
+  void OnBaselineRow(const TableIdentifier& table, const Row& row) override;
+  void OnBaselineComplete(const TableIdentifier& table) override;
+  void OnInsert(const TableIdentifier& table, const Row& row) override;
+  void OnUpdate(const TableIdentifier& table, const Row& new_row, const Row& identity) override;
+  void OnDelete(const TableIdentifier& table, const Row& identity) override;
+  void OnTruncate(const TableIdentifier& table) override;
+  /// Encodes and queues every change, returning once they are queued (not yet written).
+  void OnChanges(const TableIdentifier& table, std::span<const TargetChange> changes) override;
+  void SetDurabilityReporter(DurabilityReporter* reporter) override;
+  bool IsDurable() override;
+  /// True (the stream keeps what was written) except while a baseline is under way.
+  bool KeepsStateAcrossRestarts() override;
+  /// Continue: later records carry the new columns.
+  SchemaChangeResponse OnSchemaChange(const TableIdentifier& table,
+                                      const std::vector<ColumnDefinition>& old_columns,
+                                      const std::vector<ColumnDefinition>& new_columns) override;
+  /// Waits up to `close_timeout` for every accepted record to be written.
+  void OnClose(const TableIdentifier& table) override;
+
+  /// Waits until every record accepted so far is written; false on timeout or after a permanent
+  /// failure.
+  bool Flush(std::chrono::milliseconds timeout);
+
+  struct Stats {
+    std::uint64_t records_written = 0;
+    std::uint64_t requests = 0;
+    /// Records Kinesis rejected (throttled, internal failure) and that were sent again.
+    std::uint64_t records_retried = 0;
+    /// Requests that failed as a whole (throttled, 5xx, connection) and were sent again.
+    std::uint64_t requests_failed = 0;
+    /// Accepted, not yet written.
+    std::size_t records_unwritten = 0;
+  };
+  [[nodiscard]] Stats GetStats() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace laredo::kinesis
