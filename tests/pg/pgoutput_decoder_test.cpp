@@ -122,7 +122,7 @@ TEST(PgoutputDecoderTest, StreamedTruncateRelationTypeAndMessage) {
 
   MessageBuilder msg;
   msg.Char('M').U32(9).U8(1).U64(55).CString("p").U32(0);
-  const auto logical = DecodeAs<LogicalMessage>(msg, true);
+  const auto logical = DecodeAs<LogicalDecodingMessage>(msg, true);
   EXPECT_EQ(logical.xid, 9U);
   EXPECT_TRUE(logical.transactional);
   EXPECT_EQ(logical.lsn, Lsn(55));
@@ -279,7 +279,7 @@ TEST(PgoutputDecoderTest, DecoderTracksStreamBlocks) {
 
 TEST(PgoutputDecoderTest, MessageNames) {
   EXPECT_EQ(MessageName(BeginMessage{}), "Begin");
-  EXPECT_EQ(MessageName(LogicalMessage{}), "Message");
+  EXPECT_EQ(MessageName(LogicalDecodingMessage{}), "Message");
   EXPECT_EQ(MessageName(StreamAbortMessage{}), "Stream Abort");
 }
 
