@@ -63,6 +63,14 @@ std::chrono::milliseconds ReplicationConnection::WalSenderTimeout() {
   return std::chrono::milliseconds(ms);
 }
 
+ReplicationConnection::StreamOptions ReplicationConnection::StreamOptionsFor(
+    int server_version_num, bool want_streaming, bool want_messages) noexcept {
+  // pgoutput of PostgreSQL 14 brought protocol version 2 (streaming) and the messages option.
+  constexpr int kVersion14 = 140000;
+  const bool capable = server_version_num >= kVersion14;
+  return {.streaming = capable && want_streaming, .messages = capable && want_messages};
+}
+
 int ReplicationConnection::ServerVersion() const { return PQserverVersion(conn_.get()); }
 
 void ReplicationConnection::StartReplication(std::string_view slot, Lsn start,

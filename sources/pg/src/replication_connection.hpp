@@ -52,6 +52,9 @@ class ReplicationConnection {
     /// `messages 'true'`: logical decoding messages (needs PostgreSQL 14).
     bool messages = false;
   };
+  /// What to ask a server of `server_version_num` for (streaming and messages need 14).
+  static StreamOptions StreamOptionsFor(int server_version_num, bool want_streaming,
+                                        bool want_messages) noexcept;
   /// START_REPLICATION SLOT ... LOGICAL start (proto_version, publication_names, ...).
   void StartReplication(std::string_view slot, Lsn start, std::string_view publication,
                         StreamOptions stream_options);

@@ -37,21 +37,19 @@ std::optional<std::chrono::system_clock::time_point> ServerTime(std::int64_t pg_
   return std::chrono::time_point_cast<std::chrono::system_clock::duration>(at);
 }
 
-// Streaming and messages need pgoutput of PostgreSQL 14; older servers get protocol 1.
-constexpr int kStreamingVersion = 140000;
-
 }  // namespace
 
 ReplicationConnection::StreamOptions Source::Impl::StreamOptionsFor(ReplicationConnection& conn) {
-  const bool capable = conn.ServerVersion() >= kStreamingVersion;
-  if (!capable && options.on_message) {
+  const bool want_messages = static_cast<bool>(options.on_message);
+  const auto chosen = ReplicationConnection::StreamOptionsFor(conn.ServerVersion(),
+                                                              options.streaming, want_messages);
+  if (want_messages && !chosen.messages) {
     Logger()->warn(
         "pg source: server {} is older than 14: logical decoding messages are not "
         "delivered",
         conn.ServerVersion());
   }
-  return {.streaming = capable && options.streaming,
-          .messages = capable && static_cast<bool>(options.on_message)};
+  return chosen;
 }
 
 // What may be reported to the server as flushed: exactly the engine's durable ACK (lesson 2),

@@ -257,8 +257,11 @@ TEST_F(PgStreamTest, AWalsenderKilledMidStreamLosesAndRepeatsNothing) {
   const auto walsender = AwaitWalsenderPid();
   // Committed while the big one is open: may be acknowledged (the server streams the open one
   // again, whole, after the reconnect).
+  const Lsn before_small = CurrentLsn();
   Exec(InsertRange("t", 11, 20));
   ASSERT_TRUE(Exact(*target, "t", 20));
+  // The open streamed transaction does not hold the acknowledgement back.
+  ASSERT_TRUE(Eventually([&] { return ConfirmedFlush().value_or(Lsn()) > before_small; }, 30s));
   ASSERT_TRUE(KillWalsender());
   a.Exec(InsertRange("t", 61000, 100999), "second half");
   a.Exec("UPDATE " + Q("t") + " SET v = 'updated' WHERE id % 1000 = 0", "update");
