@@ -276,52 +276,54 @@ TEST_F(PgStreamTest, AWalsenderKilledMidStreamLosesAndRepeatsNothing) {
   h.engine.Stop();
 }
 
-TEST_F(PgStreamTest, LogicalDecodingMessagesInStreamOrder) {
-  Create("t");
+// The same messages whether the large transaction streams or arrives whole.
+void MessagesInStreamOrder(PgStreamTest& t, bool streaming) {
+  t.Create("t");
   std::mutex mu;
   std::vector<LogicalMessage> seen;
-  auto options = StreamingOptions();
+  auto options = t.StreamingOptions();
+  options.streaming = streaming;
   options.on_message = [&](const LogicalMessage& m) {
     std::lock_guard lk(mu);
     seen.push_back(m);
   };
   Harness h(options);
   auto target = std::make_shared<memory::IndexedTarget>();
-  h.engine.AddPipeline("pg", T("t"), target);
+  h.engine.AddPipeline("pg", t.T("t"), target);
   h.engine.Start();
   ASSERT_TRUE(h.engine.AwaitReady(30s));
   const auto emit = [](bool transactional, const std::string& content) {
     return fmt::format("SELECT pg_logical_emit_message({}, 'laredo-test', {})", transactional,
                        content);
   };
-  Exec(emit(false, "'n1'"));
-  Exec("BEGIN");
-  Exec(InsertRange("t", 1, 1));
-  Exec(emit(true, "'t1'"));
-  Exec(InsertRange("t", 2, 2));
-  Exec("COMMIT");
-  Exec("BEGIN");
-  Exec(emit(true, "'rolled back'"));
-  Exec(InsertRange("t", 3, 3));
-  Exec("ROLLBACK");
-  Exec("BEGIN");  // streamed: the message comes from the source's buffer at commit
-  Exec(InsertRange("t", 100, 20099));
-  Exec(emit(true, "'t2'"));
-  Exec(emit(false, "'n2 inside'"));  // non-transactional: at once, before t2
-  Exec(InsertRange("t", 20100, 40099));
-  Exec("COMMIT");
-  Exec("BEGIN");
-  Exec(InsertRange("t", 50000, 70000));
-  Exec(emit(true, "'streamed then rolled back'"));
-  Exec("ROLLBACK");
-  Exec(emit(false, "'\\x00ff00'::bytea"));
+  t.Exec(emit(false, "'n1'"));
+  t.Exec("BEGIN");
+  t.Exec(t.InsertRange("t", 1, 1));
+  t.Exec(emit(true, "'t1'"));
+  t.Exec(t.InsertRange("t", 2, 2));
+  t.Exec("COMMIT");
+  t.Exec("BEGIN");
+  t.Exec(emit(true, "'rolled back'"));
+  t.Exec(t.InsertRange("t", 3, 3));
+  t.Exec("ROLLBACK");
+  t.Exec("BEGIN");  // streamed: the message comes from the source's buffer at commit
+  t.Exec(t.InsertRange("t", 100, 20099));
+  t.Exec(emit(true, "'t2'"));
+  t.Exec(emit(false, "'n2 inside'"));  // non-transactional: at once, before t2
+  t.Exec(t.InsertRange("t", 20100, 40099));
+  t.Exec("COMMIT");
+  t.Exec("BEGIN");
+  t.Exec(t.InsertRange("t", 50000, 70000));
+  t.Exec(emit(true, "'streamed then rolled back'"));
+  t.Exec("ROLLBACK");
+  t.Exec(emit(false, "'\\x00ff00'::bytea"));
   ASSERT_TRUE(Eventually(
       [&] {
         std::lock_guard lk(mu);
         return seen.size() >= 5;
       },
       60s));
-  ASSERT_TRUE(Exact(*target, "t", 2 + 40000));
+  ASSERT_TRUE(t.Exact(*target, "t", 2 + 40000));
   std::lock_guard lk(mu);
   std::vector<std::string> contents;
   for (const auto& m : seen) contents.push_back(m.content);
@@ -335,7 +337,14 @@ TEST_F(PgStreamTest, LogicalDecodingMessagesInStreamOrder) {
   EXPECT_GT(seen[3].commit_lsn, seen[3].lsn);
   EXPECT_NE(seen[3].transaction_id, 0U);
   EXPECT_EQ(seen[2].commit_lsn, Lsn());
+  EXPECT_EQ(h.source->StreamBufferStatistics().committed_transactions, streaming ? 1U : 0U);
   h.engine.Stop();
+}
+
+TEST_F(PgStreamTest, LogicalDecodingMessagesInStreamOrder) { MessagesInStreamOrder(*this, true); }
+
+TEST_F(PgStreamTest, LogicalDecodingMessagesWithoutStreaming) {
+  MessagesInStreamOrder(*this, false);
 }
 
 TEST_F(PgStreamTest, StreamingOffSendsLargeTransactionsWhole) {
