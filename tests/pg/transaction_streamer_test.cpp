@@ -263,20 +263,29 @@ TEST(TransactionStreamerTest, MessagesComeInStreamOrder) {
 }
 
 TEST(TransactionStreamerTest, AReconnectRepeatsNoMessage) {
+  const auto feed = [](Stream& s) {
+    s << RelationBytes(std::nullopt);
+    s << MessageBytes(std::nullopt, false, 150, "n");
+    s << Begin(300, 70) << MessageBytes(std::nullopt, true, 250, "t1")
+      << InsertBytes(std::nullopt, "1") << Commit(300, 340);
+    s << Begin(400, 71) << InsertBytes(std::nullopt, "2")
+      << MessageBytes(std::nullopt, true, 350, "t2") << Commit(400, 440);
+  };
   Stream s;
-  s << RelationBytes(std::nullopt);
-  s << MessageBytes(std::nullopt, false, 150, "n");
-  s << Begin(300, 70) << MessageBytes(std::nullopt, true, 250, "t")
-    << InsertBytes(std::nullopt, "1") << Commit(300, 340);
-  ASSERT_EQ(s.messages.size(), 2U);
-  // The next connection starts from an older position and sends both again.
+  feed(s);
+  ASSERT_EQ(s.messages.size(), 3U);
+  // The next connection starts from the last delivered change and sends everything again.
   Stream again(1 << 20, s.assembler.last_delivered());
   again.cursor = s.cursor;
-  again << RelationBytes(std::nullopt) << MessageBytes(std::nullopt, false, 150, "n");
-  again << Begin(300, 70) << MessageBytes(std::nullopt, true, 250, "t")
-        << InsertBytes(std::nullopt, "1") << Commit(300, 340);
+  feed(again);
   EXPECT_TRUE(again.messages.empty());
   EXPECT_TRUE(again.recorder.events.empty());
+  // Or from an older position (the engine's ACK): the changes come again, the messages do not.
+  Stream older(1 << 20, kStart);
+  older.cursor = s.cursor;
+  feed(older);
+  EXPECT_TRUE(older.messages.empty());
+  EXPECT_EQ(older.recorder.events.size(), 2U);
 }
 
 TEST(TransactionStreamerTest, ASpilledStreamIsDeliveredWhole) {

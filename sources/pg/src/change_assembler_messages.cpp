@@ -32,7 +32,11 @@ void ChangeAssembler::OnLogicalMessage(const LogicalDecodingMessage& m, ChangeHa
   // Before a change that was delivered: so was the message (it went out before that change).
   const StreamPosition at{.commit_lsn = commit_lsn_, .index = index_, .ack_lsn = {}};
   if (StreamPosition::Compare(at, skip_through_) < 0) return;
-  if (cursor_->commit_lsn == commit_lsn_ && m.lsn <= cursor_->message_lsn) return;
+  // Transactional messages go out in commit order: every one of an earlier transaction went too.
+  if (commit_lsn_ < cursor_->commit_lsn ||
+      (commit_lsn_ == cursor_->commit_lsn && m.lsn <= cursor_->message_lsn)) {
+    return;
+  }
   if (held_) {
     // Whether the held change ends the transaction is not known yet: the message waits for it.
     pending_messages_.push_back(std::move(out));

@@ -276,6 +276,45 @@ TEST_F(PgStreamTest, AWalsenderKilledMidStreamLosesAndRepeatsNothing) {
   h.engine.Stop();
 }
 
+TEST_F(PgStreamTest, AConsumerRestartedMidStreamGetsTheOpenTransactionWhole) {
+  Create("t");
+  Exec(InsertRange("t", 1, 10));
+  auto a = Session();
+  {
+    Harness h(StreamingOptions(std::size_t{1} << 20));
+    auto target = std::make_shared<RecordingTarget>();
+    target->SetKeepsState(true);
+    h.engine.AddPipeline("pg", T("t"), target);
+    h.engine.Start();
+    ASSERT_TRUE(h.engine.AwaitReady(30s));
+    Exec(InsertRange("t", 11, 20));
+    ASSERT_TRUE(Eventually([&] { return target->CountOf("insert") == 10; }, 30s));
+    a.Exec("BEGIN", "begin");
+    a.Exec(InsertRange("t", 1000, 60999), "first part");
+    ASSERT_TRUE(Eventually(
+        [&] {
+          const auto s = h.source->StreamBufferStatistics();
+          return s.buffered_bytes + s.spilled_bytes > 0;
+        },
+        60s));
+    h.engine.Stop();  // with part of the open transaction buffered
+  }
+  a.Exec(InsertRange("t", 61000, 70999), "second part");
+  a.Exec("COMMIT", "commit");
+  Exec("INSERT INTO " + Q("t") + " VALUES (-1, 'last')");
+  Harness h(StreamingOptions(std::size_t{1} << 20));
+  auto target = std::make_shared<RecordingTarget>();
+  target->SetKeepsState(true);
+  h.engine.AddPipeline("pg", T("t"), target);
+  h.engine.Start();
+  ASSERT_TRUE(h.engine.AwaitReady(30s));
+  // The marker commits last: once it is here, everything before it is too.
+  ASSERT_TRUE(Eventually([&] { return target->CountOf("insert") >= 70001; }, 120s));
+  EXPECT_EQ(target->CountOf("insert"), 70001U);  // resumed: nothing twice, nothing lost
+  EXPECT_EQ(target->CountOf("baseline"), 0U);
+  h.engine.Stop();
+}
+
 // The same messages whether the large transaction streams or arrives whole.
 void MessagesInStreamOrder(PgStreamTest& t, bool streaming) {
   t.Create("t");
