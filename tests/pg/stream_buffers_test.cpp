@@ -101,11 +101,15 @@ TEST(StreamBuffersTest, ARecordLargerThanTheBoundGoesToTheFile) {
   StreamBuffers b(1024, "", c);
   b.Open(1);
   b.Append(1, 1, Bytes(std::string(5000, 'y')));
+  b.Append(1, 1, Bytes(std::string(300'000, 'z')));  // past the file's write buffer too
+  b.Append(1, 1, Bytes("small"));
   EXPECT_EQ(c.spilled_transactions.load(), 1U);
   EXPECT_LE(c.peak_buffered_bytes.load(), 1024U);
   const auto out = ReplayAll(b, 1);
-  ASSERT_EQ(out.size(), 1U);
+  ASSERT_EQ(out.size(), 3U);
   EXPECT_EQ(out[0], std::string(5000, 'y'));
+  EXPECT_EQ(out[1], std::string(300'000, 'z'));
+  EXPECT_EQ(out[2], "small");
 }
 
 // Records of subtransaction 8 go, in memory (compacted) or spilled (filtered at replay).

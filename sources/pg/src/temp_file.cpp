@@ -14,7 +14,9 @@
 namespace laredo::pg {
 namespace {
 
-constexpr std::size_t kChunk = std::size_t{1} << 20;  // one write or read call per MiB
+// Per spilled transaction, outside `stream_memory_bytes` (documented): kept small.
+constexpr std::size_t kWriteBuffer = std::size_t{64} << 10;
+constexpr std::size_t kReadBuffer = std::size_t{256} << 10;  // one at a time, while replaying
 
 }  // namespace
 
@@ -35,7 +37,7 @@ TempFile::TempFile(const std::string& directory) {
     errno = saved;
     Fail("unlinking spill file " + path);
   }
-  pending_.reserve(kChunk);
+  pending_.reserve(kWriteBuffer);
 }
 
 TempFile::~TempFile() {
@@ -43,20 +45,24 @@ TempFile::~TempFile() {
 }
 
 void TempFile::Append(std::span<const std::byte> bytes) {
-  if (pending_.size() + bytes.size() > kChunk) Flush();
-  if (bytes.size() >= kChunk) {
-    pending_.insert(pending_.end(), bytes.begin(), bytes.end());
-    Flush();
+  if (pending_.size() + bytes.size() > kWriteBuffer) Flush();
+  if (bytes.size() >= kWriteBuffer) {
+    Write(bytes);  // large: straight to the file, so the buffer never grows
     return;
   }
   pending_.insert(pending_.end(), bytes.begin(), bytes.end());
 }
 
 void TempFile::Flush() {
+  Write(pending_);
+  pending_.clear();
+}
+
+void TempFile::Write(std::span<const std::byte> bytes) {
   std::size_t done = 0;
-  while (done < pending_.size()) {
-    const auto n = pwrite(fd_, pending_.data() + done, pending_.size() - done,
-                          static_cast<off_t>(written_ + done));
+  while (done < bytes.size()) {
+    const auto n =
+        pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(written_ + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       Fail("writing a spill file");
@@ -64,14 +70,13 @@ void TempFile::Flush() {
     done += static_cast<std::size_t>(n);
   }
   written_ += done;
-  pending_.clear();
 }
 
 bool TempFile::Reader::Read(std::span<std::byte> out) {
   std::size_t filled = 0;
   while (filled < out.size()) {
     if (at_ == buffer_.size()) {
-      buffer_.resize(kChunk);
+      buffer_.resize(kReadBuffer);
       const auto n =
           pread(file_.fd_, buffer_.data(), buffer_.size(), static_cast<off_t>(file_offset_));
       if (n < 0) {

@@ -43,6 +43,7 @@ class TempFile {
 
  private:
   [[noreturn]] static void Fail(const std::string& what);
+  void Write(std::span<const std::byte> bytes);
 
   int fd_ = -1;
   std::uint64_t written_ = 0;
