@@ -29,14 +29,16 @@ bool TransactionStreamer::Handle(const PgoutputMessage& message, std::span<const
                                  const std::function<void()>& tick) {
   if (const auto* start = std::get_if<StreamStartMessage>(&message)) {
     // A new connection streams every open transaction again from its first segment, so a
-    // later segment of a transaction not held here would mean changes were lost.
+    // later segment of a transaction not held here would mean changes were lost: a reconnect
+    // gets the whole transaction again.
     if (start->first_segment) {
       buffers_.Open(start->xid);
     } else if (!buffers_.IsOpen(start->xid)) {
-      throw DataError(codes::kPgoutputProtocol,
-                      fmt::format("Stream Start of a later segment of transaction {}, whose first "
-                                  "segment was not received",
-                                  start->xid));
+      throw RetryableError(
+          codes::kPgProtocol,
+          fmt::format("Stream Start of a later segment of transaction {}, whose first "
+                      "segment was not received",
+                      start->xid));
     }
     block_xid_ = start->xid;
     return true;

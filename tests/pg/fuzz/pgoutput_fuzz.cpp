@@ -126,8 +126,10 @@ void DecodeSequence(std::span<const std::byte> bytes) {
       }
     } catch (const laredo::DataError&) {
       // Out-of-protocol sequences (a change before its Relation, a tuple of the wrong width,
-      // a later stream segment without its first, bad values) are typed errors; the stream
-      // would end here.
+      // bad values) are typed errors; the stream would end here.
+      return;
+    } catch (const laredo::RetryableError&) {
+      // A later stream segment without its first: the stream would reconnect here.
       return;
     }
   }
