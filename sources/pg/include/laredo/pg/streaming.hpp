@@ -25,8 +25,10 @@ struct LogicalMessage {
   std::uint32_t transaction_id = 0;
 };
 
-/// Runs on the stream thread, in stream order. An exception from it ends `Stream` like any
-/// source failure; the message is delivered again when streaming resumes before it.
+/// Runs on the stream thread, in stream order; keep it short (the stream waits for it). An
+/// exception from it ends `Stream` with that exception, which the engine treats like any source
+/// failure (retried when it is a `RetryableError`); a message counts as delivered only once the
+/// handler returned, so a resumed stream delivers it again.
 using LogicalMessageHandler = std::function<void(const LogicalMessage&)>;
 
 /// What the buffering of streamed (in-progress) transactions did since the source was created.
