@@ -288,6 +288,28 @@ TEST(TransactionStreamerTest, AReconnectRepeatsNoMessage) {
   EXPECT_EQ(older.recorder.events.size(), 2U);
 }
 
+TEST(TransactionStreamerTest, AMessageWhoseHandlerThrewComesAgain) {
+  Stream s;
+  bool fail = true;
+  s.assembler.SetMessageHandler(
+      [&](const LogicalMessage& m) {
+        if (fail) throw std::runtime_error("handler failed");
+        s.messages.push_back(m);
+      },
+      s.cursor);
+  s << RelationBytes(std::nullopt);
+  s << Begin(300, 70) << InsertBytes(std::nullopt, "1");
+  EXPECT_THROW(s << MessageBytes(std::nullopt, true, 250, "t") << Commit(300, 340),
+               std::runtime_error);
+  Stream again(1 << 20, s.assembler.last_delivered());
+  again.cursor = s.cursor;
+  again << RelationBytes(std::nullopt);
+  again << Begin(300, 70) << InsertBytes(std::nullopt, "1")
+        << MessageBytes(std::nullopt, true, 250, "t") << Commit(300, 340);
+  ASSERT_EQ(again.messages.size(), 1U);
+  EXPECT_EQ(again.messages[0].content, "t");
+}
+
 TEST(TransactionStreamerTest, ASpilledStreamIsDeliveredWhole) {
   Stream s(/*memory_limit=*/8192);
   s << RelationBytes(std::nullopt);
