@@ -91,6 +91,9 @@ inline constexpr char kPgoutputProtocol[] = "pgoutput_protocol";
 inline constexpr char kPgoutputDecode[] = "pgoutput_decode";
 /// `DataError`: a replication protocol message (XLogData, keepalive) whose bytes do not decode.
 inline constexpr char kReplicationDecode[] = "replication_decode";
+/// `RetryableError`: a spill file of a streamed transaction could not be created, written or read
+/// (the directory is missing, the disk is full).
+inline constexpr char kPgSpillIo[] = "pg_spill_io";
 /// `DataError`: a baseline COPY line that does not split into the table's fields.
 inline constexpr char kBadCopyLine[] = "bad_copy_line";
 /// `DataError`: a column's text is not a valid value of its type.

@@ -78,6 +78,39 @@ TEST(PgoutputDecoderTest, StreamControlMessages) {
   EXPECT_EQ(a.subxid, 78U);
 }
 
+// The streaming messages built by hand (Stream Abort is not in the recordings): every cut throws
+// the decoder's error, naming a field of the message, and so does one byte too many.
+TEST(PgoutputDecoderTest, EveryTruncationOfAStreamingMessageThrows) {
+  std::vector<std::pair<MessageBuilder, bool>> messages;  // bytes, inside a stream block
+  messages.emplace_back(MessageBuilder().Char('S').U32(77).U8(1), false);
+  messages.emplace_back(MessageBuilder().Char('c').U32(77).U8(0).U64(10).U64(20).U64(30), false);
+  messages.emplace_back(MessageBuilder().Char('A').U32(77).U32(78), false);
+  messages.emplace_back(
+      MessageBuilder().Char('I').U32(78).U32(5).Char('N').U16(1).Column('t', "42"), true);
+  messages.emplace_back(
+      MessageBuilder().Char('M').U32(78).U8(1).U64(99).CString("p").U32(2).Raw("hi"), true);
+  messages.emplace_back(MessageBuilder().Char('T').U32(78).U32(1).U8(0).U32(5), true);
+  for (const auto& [b, in_block] : messages) {
+    const auto bytes = b.span();
+    (void)DecodePgoutputMessage(bytes, in_block);  // whole: decodes
+    for (std::size_t n = 0; n < bytes.size(); ++n) {
+      try {
+        (void)DecodePgoutputMessage(bytes.first(n), in_block);
+        ADD_FAILURE() << "message '" << static_cast<char>(bytes[0]) << "' cut to " << n
+                      << " bytes decoded";
+      } catch (const PgoutputDecodeError& e) {
+        EXPECT_LE(e.offset(), n);
+        EXPECT_FALSE(e.expected().empty());
+      }
+    }
+    MessageBuilder longer = b;
+    longer.U8(0);
+    EXPECT_THROW((void)DecodePgoutputMessage(longer.span(), in_block), PgoutputDecodeError);
+  }
+  // A Stream Abort cut inside its subtransaction id says so.
+  ExpectDecodeError(MessageBuilder().Char('A').U32(77).U8(0), 5, "subtransaction id");
+}
+
 TEST(PgoutputDecoderTest, StreamedMessagesCarryTheirXid) {
   MessageBuilder b;
   b.Char('I').U32(77).U32(16384).Char('N').U16(2).Column('t', "1").Column('b',
@@ -122,7 +155,7 @@ TEST(PgoutputDecoderTest, StreamedTruncateRelationTypeAndMessage) {
 
   MessageBuilder msg;
   msg.Char('M').U32(9).U8(1).U64(55).CString("p").U32(0);
-  const auto logical = DecodeAs<LogicalMessage>(msg, true);
+  const auto logical = DecodeAs<LogicalDecodingMessage>(msg, true);
   EXPECT_EQ(logical.xid, 9U);
   EXPECT_TRUE(logical.transactional);
   EXPECT_EQ(logical.lsn, Lsn(55));
@@ -279,7 +312,7 @@ TEST(PgoutputDecoderTest, DecoderTracksStreamBlocks) {
 
 TEST(PgoutputDecoderTest, MessageNames) {
   EXPECT_EQ(MessageName(BeginMessage{}), "Begin");
-  EXPECT_EQ(MessageName(LogicalMessage{}), "Message");
+  EXPECT_EQ(MessageName(LogicalDecodingMessage{}), "Message");
   EXPECT_EQ(MessageName(StreamAbortMessage{}), "Stream Abort");
 }
 

@@ -305,14 +305,14 @@ TEST_F(PgoutputV1FixtureTest, TwoTablesInOneTransaction) {
 }
 
 TEST_F(PgoutputV1FixtureTest, LogicalDecodingMessages) {
-  const auto& in_txn = At<LogicalMessage>(41);
+  const auto& in_txn = At<LogicalDecodingMessage>(41);
   EXPECT_TRUE(in_txn.transactional);
   EXPECT_FALSE(in_txn.xid.has_value());  // only streamed transactions carry it
   EXPECT_EQ(in_txn.prefix, "laredo");
   EXPECT_EQ(in_txn.content, "hello");
   EXPECT_EQ(in_txn.lsn, Lsn::Parse(recorded_->at(41).lsn));
 
-  const auto& outside = At<LogicalMessage>(43);
+  const auto& outside = At<LogicalDecodingMessage>(43);
   EXPECT_FALSE(outside.transactional);
   EXPECT_EQ(recorded_->at(43).xid, 0U);
   EXPECT_EQ(outside.prefix, "laredo.bin");
@@ -389,7 +389,7 @@ TEST(PgoutputV2FixtureTest, StreamedTransactionInBinaryFormat) {
           using T = std::decay_t<decltype(m)>;
           if constexpr (std::is_same_v<T, InsertMessage> || std::is_same_v<T, UpdateMessage> ||
                         std::is_same_v<T, DeleteMessage> || std::is_same_v<T, RelationMessage> ||
-                        std::is_same_v<T, LogicalMessage>) {
+                        std::is_same_v<T, LogicalDecodingMessage>) {
             EXPECT_EQ(m.xid, xid) << i;  // streamed messages name their transaction
           } else {
             ADD_FAILURE() << "unexpected " << MessageName(d.message) << " at " << i;
@@ -398,7 +398,7 @@ TEST(PgoutputV2FixtureTest, StreamedTransactionInBinaryFormat) {
             ++inserts;
             EXPECT_EQ(m.relation_id, relation.relation_id);
           }
-          if constexpr (std::is_same_v<T, LogicalMessage>) {
+          if constexpr (std::is_same_v<T, LogicalDecodingMessage>) {
             saw_message = true;
             EXPECT_TRUE(m.transactional);
             EXPECT_EQ(m.content, "in-stream");

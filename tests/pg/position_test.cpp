@@ -63,6 +63,20 @@ TEST(SourceOptionsTest, ReportsEveryProblem) {
   }
 }
 
+TEST(SourceOptionsTest, StreamedTransactionsNeedMemory) {
+  try {
+    Source source(SourceOptions{.conninfo = "host=127.0.0.1", .stream_memory_bytes = 0});
+    FAIL();
+  } catch (const ConfigError& e) {
+    ASSERT_EQ(e.problems().size(), 1U);
+    EXPECT_NE(e.problems()[0].find("stream_memory_bytes"), std::string::npos) << e.problems()[0];
+  }
+  const SourceOptions defaults{};
+  EXPECT_TRUE(defaults.streaming);
+  EXPECT_EQ(defaults.stream_memory_bytes, std::size_t{64} << 20);
+  EXPECT_FALSE(defaults.on_message);
+}
+
 TEST(SourceOptionsTest, AStatefulSlotMustBeNamed) {
   try {
     Source source(SourceOptions{.conninfo = "host=127.0.0.1", .slot_mode = SlotMode::Stateful});

@@ -20,8 +20,16 @@ namespace {
 PgConnection OpenSnapshotConnection(std::string_view conninfo, std::string_view snapshot) {
   auto conn = PgConnection::Connect(conninfo, ConnectionKind::Normal, "laredo baseline");
   conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "starting the baseline transaction");
-  conn.Exec(fmt::format("SET TRANSACTION SNAPSHOT {}", conn.QuoteLiteral(snapshot)),
-            "importing the slot's snapshot");
+  try {
+    conn.Exec(fmt::format("SET TRANSACTION SNAPSHOT {}", conn.QuoteLiteral(snapshot)),
+              "importing the slot's snapshot");
+  } catch (const SqlError& e) {
+    // 22023 (invalid_parameter_value): the snapshot is gone because the replication connection
+    // that exported it ended (its walsender was terminated, found by the chaos run). A new
+    // baseline on a new slot exports another one.
+    if (e.sqlstate() != "22023") throw;
+    throw TransientServerError(e.sqlstate(), e.what());
+  }
   return conn;
 }
 

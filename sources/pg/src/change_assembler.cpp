@@ -186,7 +186,15 @@ void ChangeAssembler::Queue(ChangeEvent event, ChangeHandler& handler) {
 }
 
 void ChangeAssembler::Dispatch(ChangeHandler& handler) {
-  if (!held_) return;
+  if (held_) DispatchHeld(handler);
+  if (!pending_messages_.empty()) {
+    Flush(handler);  // the changes before the messages are the handler's now
+    for (const auto& m : pending_messages_) Deliver(m);
+    pending_messages_.clear();
+  }
+}
+
+void ChangeAssembler::DispatchHeld(ChangeHandler& handler) {
   const auto& position = std::any_cast<const StreamPosition&>(held_->position);
   if (StreamPosition::Compare(position, skip_through_) <= 0) {  // delivered before
     held_.reset();
@@ -282,8 +290,10 @@ void ChangeAssembler::Handle(const PgoutputMessage& message, ChangeHandler& hand
                              std::is_same_v<M, StreamAbortMessage>) {
           throw DataError(codes::kPgoutputProtocol,
                           "streamed-transaction message although protocol version 1 was asked");
+        } else if constexpr (std::is_same_v<M, LogicalDecodingMessage>) {
+          OnLogicalMessage(m, handler);
         }
-        // Origin, Type and logical decoding messages carry nothing to apply.
+        // Origin and Type messages carry nothing to apply.
       },
       message);
 }

@@ -11,6 +11,7 @@
 
 #include "laredo/change_event.hpp"
 #include "laredo/pg/position.hpp"
+#include "laredo/pg/streaming.hpp"
 #include "pgoutput_decoder.hpp"
 
 namespace laredo::pg {
@@ -37,6 +38,21 @@ class ChangeAssembler {
   ChangeAssembler(std::map<TableIdentifier, std::vector<ColumnDefinition>> known,
                   StreamPosition skip_through, ValueTypeFn value_type = {},
                   AddedColumnFn on_added_column = {});
+
+  /// Which logical decoding messages were delivered: kept by the source across reconnects, so a
+  /// stream restarted from an older position repeats none of them.
+  struct MessageCursor {
+    Lsn commit_lsn;           // the transaction of the newest transactional one
+    Lsn message_lsn;          // and its own LSN
+    Lsn untransactional_lsn;  // the newest non-transactional one
+  };
+  /// Delivers logical decoding messages to `fn` (none without): a transactional one after the
+  /// changes before it in its transaction were handed to the handler and before any after it, a
+  /// non-transactional one at once. `cursor` must outlive the assembler.
+  void SetMessageHandler(LogicalMessageHandler fn, MessageCursor& cursor) {
+    on_message_ = std::move(fn);
+    cursor_ = &cursor;
+  }
 
   void Handle(const PgoutputMessage& message, ChangeHandler& handler);
   /// Hands the changes gathered so far to the handler in one `OnChanges` call. The stream calls
@@ -78,7 +94,11 @@ class ChangeAssembler {
   static Row KeyRow(const Relation& rel, const TupleData& tuple);
   static Row KeyOf(const Relation& rel, const Row& row);
   void Queue(ChangeEvent event, ChangeHandler& handler);
+  /// Hands the held change on, then the messages that came after it.
   void Dispatch(ChangeHandler& handler);
+  void DispatchHeld(ChangeHandler& handler);
+  void OnLogicalMessage(const LogicalDecodingMessage& m, ChangeHandler& handler);
+  void Deliver(const LogicalMessage& message);
   ChangeEvent NewEvent(const Relation& rel, ChangeAction action);
 
   std::map<TableIdentifier, std::vector<ColumnDefinition>> columns_;
@@ -95,6 +115,10 @@ class ChangeAssembler {
   std::chrono::system_clock::time_point commit_time_{};
   std::optional<std::chrono::system_clock::time_point> last_commit_time_;
   std::optional<ChangeEvent> held_;
+  LogicalMessageHandler on_message_;
+  MessageCursor* cursor_ = nullptr;
+  /// Transactional messages that came after `held_`: delivered once it was handed on.
+  std::vector<LogicalMessage> pending_messages_;
   /// Changes gathered for the next `Flush`: the first `out_count_`; the rest are spent events
   /// whose storage is reused.
   static constexpr std::size_t kMaxOut = 256;

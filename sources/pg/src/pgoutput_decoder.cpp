@@ -165,8 +165,8 @@ TruncateMessage DecodeTruncate(Reader& in, bool in_stream_block) {
   return m;
 }
 
-LogicalMessage DecodeLogicalMessage(Reader& in, bool in_stream_block) {
-  LogicalMessage m;
+LogicalDecodingMessage DecodeLogicalMessage(Reader& in, bool in_stream_block) {
+  LogicalDecodingMessage m;
   m.xid = StreamXid(in, in_stream_block);
   m.transactional = (in.U8("Int8 flags") & 1U) != 0;
   m.lsn = ReadLsn(in, "Int64 message LSN");

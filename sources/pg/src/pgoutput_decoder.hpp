@@ -121,7 +121,7 @@ struct TruncateMessage {
 
 /// A logical decoding message (pg_logical_emit_message). `content` points into the decoded
 /// message, like TupleColumn::data.
-struct LogicalMessage {
+struct LogicalDecodingMessage {
   std::optional<std::uint32_t> xid;
   bool transactional = false;
   Lsn lsn;
@@ -151,10 +151,10 @@ struct StreamAbortMessage {
   std::uint32_t subxid = 0;
 };
 
-using PgoutputMessage =
-    std::variant<BeginMessage, CommitMessage, OriginMessage, RelationMessage, TypeMessage,
-                 InsertMessage, UpdateMessage, DeleteMessage, TruncateMessage, LogicalMessage,
-                 StreamStartMessage, StreamStopMessage, StreamCommitMessage, StreamAbortMessage>;
+using PgoutputMessage = std::variant<BeginMessage, CommitMessage, OriginMessage, RelationMessage,
+                                     TypeMessage, InsertMessage, UpdateMessage, DeleteMessage,
+                                     TruncateMessage, LogicalDecodingMessage, StreamStartMessage,
+                                     StreamStopMessage, StreamCommitMessage, StreamAbortMessage>;
 
 /// Decodes one pgoutput message (protocol version 1, plus the version-2 streaming messages).
 /// `in_stream_block` says whether a Stream Start came before it without its Stream Stop: inside

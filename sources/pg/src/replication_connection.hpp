@@ -45,8 +45,21 @@ class ReplicationConnection {
   /// come more often than that, or the walsender ends the connection.
   std::chrono::milliseconds WalSenderTimeout();
 
-  /// START_REPLICATION SLOT ... LOGICAL start (proto_version '1', publication_names ...).
-  void StartReplication(std::string_view slot, Lsn start, std::string_view publication);
+  /// What START_REPLICATION asks pgoutput for.
+  struct StreamOptions {
+    /// Protocol version 2 with `streaming 'on'` (needs PostgreSQL 14); else version 1.
+    bool streaming = false;
+    /// `messages 'true'`: logical decoding messages (needs PostgreSQL 14).
+    bool messages = false;
+  };
+  /// What to ask a server of `server_version_num` for (streaming and messages need 14).
+  static StreamOptions StreamOptionsFor(int server_version_num, bool want_streaming,
+                                        bool want_messages) noexcept;
+  /// START_REPLICATION SLOT ... LOGICAL start (proto_version, publication_names, ...).
+  void StartReplication(std::string_view slot, Lsn start, std::string_view publication,
+                        StreamOptions stream_options);
+  /// PQserverVersion: e.g. 150004 for 15.4.
+  [[nodiscard]] int ServerVersion() const;
 
   enum class ReadStatus : std::uint8_t { Message, Timeout };
   /// Waits up to `timeout` for the next CopyData message. On `Message`, `message` views its body

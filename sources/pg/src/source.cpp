@@ -41,6 +41,7 @@ std::vector<std::string> CheckOptions(const SourceOptions& o) {
   if (o.reconnect.max_attempts < 0) problems.emplace_back("pg source: reconnect.max_attempts < 0");
   if (o.status_interval.count() <= 0) problems.emplace_back("pg source: status_interval <= 0");
   if (o.baseline_parallelism < 1) problems.emplace_back("pg source: baseline_parallelism < 1");
+  if (o.stream_memory_bytes == 0) problems.emplace_back("pg source: stream_memory_bytes is 0");
   return problems;
 }
 
@@ -155,6 +156,10 @@ Source::Source(SourceOptions options) {
 }
 
 Source::~Source() = default;
+
+StreamBufferStats Source::StreamBufferStatistics() const {
+  return impl_->stream_counters.Snapshot();
+}
 
 const std::string& Source::slot_name() const noexcept { return impl_->slot; }
 

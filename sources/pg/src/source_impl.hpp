@@ -9,10 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "change_assembler.hpp"
 #include "laredo/error.hpp"
 #include "laredo/error_codes.hpp"
 #include "laredo/pg/source.hpp"
 #include "replication_connection.hpp"
+#include "stream_buffers.hpp"
 #include "type_resolver.hpp"
 
 namespace laredo::pg {
@@ -60,6 +62,8 @@ struct Source::Impl {
   bool Wait(std::stop_token stop, std::chrono::milliseconds delay);
 
   void StreamLoop(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler);
+  /// What START_REPLICATION asks for on this server (see `SourceOptions::streaming`).
+  ReplicationConnection::StreamOptions StreamOptionsFor(ReplicationConnection& conn);
   /// Stream thread: carries out a ResetSource that arrived while streaming (see source.cpp).
   [[noreturn]] void ResetWhileStreaming(bool drop_publication);
   /// Stream thread: drops a slot the server invalidated and throws `RebaselineRequired`.
@@ -95,7 +99,11 @@ struct Source::Impl {
   std::optional<TypeResolver> types;  // created on first use
   bool repl_streaming = false;        // repl is in COPY BOTH mode
 
+  /// Logical decoding messages delivered so far (stream thread; kept across reconnects).
+  ChangeAssembler::MessageCursor message_cursor;
+
   // Any thread.
+  StreamCounters stream_counters;
   std::atomic<SourceState> state{SourceState::Connecting};
   std::atomic<bool> paused{false};
   std::atomic<std::uint64_t> sent_flush{0};

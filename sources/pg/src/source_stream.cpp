@@ -15,6 +15,7 @@
 #include "publication.hpp"
 #include "replication_messages.hpp"
 #include "source_impl.hpp"
+#include "transaction_streamer.hpp"
 
 namespace laredo::pg {
 namespace {
@@ -37,6 +38,19 @@ std::optional<std::chrono::system_clock::time_point> ServerTime(std::int64_t pg_
 }
 
 }  // namespace
+
+ReplicationConnection::StreamOptions Source::Impl::StreamOptionsFor(ReplicationConnection& conn) {
+  const bool want_messages = static_cast<bool>(options.on_message);
+  const auto chosen = ReplicationConnection::StreamOptionsFor(conn.ServerVersion(),
+                                                              options.streaming, want_messages);
+  if (want_messages && !chosen.messages) {
+    Logger()->warn(
+        "pg source: server {} is older than 14: logical decoding messages are not "
+        "delivered",
+        conn.ServerVersion());
+  }
+  return chosen;
+}
 
 // What may be reported to the server as flushed: exactly the engine's durable ACK (lesson 2),
 // except that once every dispatched change is acknowledged, WAL that the server has shown to hold
@@ -73,6 +87,10 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
   ChangeAssembler assembler(
       columns, resume, [this](std::uint32_t type) { return Types().ValueType(type); },
       on_added_column);
+  if (options.on_message) assembler.SetMessageHandler(options.on_message, message_cursor);
+  // A new connection streams every open transaction again: nothing buffered outlives this one.
+  StreamBuffers buffers(options.stream_memory_bytes, options.spill_directory, stream_counters);
+  TransactionStreamer streamer(buffers);
   PgoutputDecoder decoder;
   auto last_status = Clock::now();
   Lsn received(sent_flush.load());
@@ -109,6 +127,9 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
       last_status = now;
     }
   };
+
+  // Replaying a large streamed transaction does not read the connection for a while.
+  const std::function<void()> tick = [&] { send_status(false); };
 
   // Keeps the caller's resume point and the known columns current, however Pump ends, and takes
   // the backpressure hook back before the state it refers to goes away.
@@ -160,16 +181,21 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
         if (const auto* x = std::get_if<XLogData>(&message)) {
           received = std::max(received, x->wal_start);
           const auto decoded = decoder.Decode(x->payload);
-          assembler.Handle(decoded, handler);
-          if (const auto* commit = std::get_if<CommitMessage>(&decoded)) {
-            if (const auto at = assembler.last_commit_time()) {
-              caught_up = {commit->end_lsn, *at};
-            }
+          if (!streamer.Handle(decoded, x->payload, assembler, handler, tick)) {
+            assembler.Handle(decoded, handler);
           }
+          std::optional<Lsn> end;
+          if (const auto* commit = std::get_if<CommitMessage>(&decoded)) end = commit->end_lsn;
+          if (const auto* commit = std::get_if<StreamCommitMessage>(&decoded)) {
+            end = commit->end_lsn;
+          }
+          if (const auto at = assembler.last_commit_time(); end && at) caught_up = {*end, *at};
         } else {
           const auto& k = std::get<PrimaryKeepalive>(message);
           received = std::max(received, k.wal_end);
-          if (!assembler.in_transaction()) {
+          // Streamed transactions still open do not hold this back: the server streams them
+          // again, whole, from a restart at any point before their commit.
+          if (!assembler.in_transaction() && !decoder.in_stream_block()) {
             idle_lsn = std::max(idle_lsn, k.wal_end);
             if (const auto at = ServerTime(k.send_time)) caught_up = {idle_lsn, *at};
           }
@@ -178,7 +204,8 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
       }
       assembler.Flush(handler);  // nothing more buffered: hand over what was decoded
       // A keepalive outside a transaction: every change before its WAL end is delivered now.
-      if (idle_lsn > reported_progress && !assembler.in_transaction()) {
+      if (idle_lsn > reported_progress && !assembler.in_transaction() &&
+          !decoder.in_stream_block()) {
         reported_progress = idle_lsn;
         handler.OnProgress(PositionAt(idle_lsn));
       }
@@ -304,7 +331,7 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
                         "always_baseline) so that a fresh baseline reads them",
                         publication, TableList(missing)));
       }
-      repl->StartReplication(slot, resume.ack_lsn, publication);
+      repl->StartReplication(slot, resume.ack_lsn, publication, StreamOptionsFor(*repl));
       repl_streaming = true;
       if (failures > 0) Logger()->info("pg source: slot {} streaming again", slot);
       failures = 0;

@@ -15,6 +15,8 @@
 #include "laredo/error.hpp"
 #include "pgoutput_decoder.hpp"
 #include "replication_messages.hpp"
+#include "stream_buffers.hpp"
+#include "transaction_streamer.hpp"
 #include "type_mapping.hpp"
 
 namespace {
@@ -81,16 +83,19 @@ class CheckingHandler final : public laredo::ChangeHandler {
 };
 
 // The input as a sequence of messages (each preceded by a one-byte length) through the stateful
-// decoder; what decodes then goes through a ChangeAssembler that knows every table the sequence
+// decoder; what decodes then goes through the TransactionStreamer (a small memory bound, so
+// streamed transactions also spill) and a ChangeAssembler that knows every table the sequence
 // names, so the changes are assembled, not skipped.
 void DecodeSequence(std::span<const std::byte> bytes) {
   laredo::pg::PgoutputDecoder decoder;
   std::vector<PgoutputMessage> messages;
+  std::vector<std::span<const std::byte>> raw;
   for (std::size_t pos = 0; pos < bytes.size();) {
     const std::size_t n =
         std::min<std::size_t>(static_cast<std::uint8_t>(bytes[pos]), bytes.size() - pos - 1);
     try {
       messages.push_back(decoder.Decode(bytes.subspan(pos + 1, n)));
+      raw.push_back(bytes.subspan(pos + 1, n));
       MapColumns(messages.back());
     } catch (const PgoutputDecodeError&) {
     }
@@ -108,13 +113,23 @@ void DecodeSequence(std::span<const std::byte> bytes) {
     }
   }
   laredo::pg::ChangeAssembler assembler(std::move(known), laredo::pg::StreamPosition{});
+  laredo::pg::ChangeAssembler::MessageCursor cursor;
+  assembler.SetMessageHandler([](const laredo::pg::LogicalMessage&) {}, cursor);
+  laredo::pg::StreamCounters counters;
+  laredo::pg::StreamBuffers buffers(512, "", counters);
+  laredo::pg::TransactionStreamer streamer(buffers);
   CheckingHandler handler;
-  for (const auto& message : messages) {
+  for (std::size_t i = 0; i < messages.size(); ++i) {
     try {
-      assembler.Handle(message, handler);
+      if (!streamer.Handle(messages[i], raw[i], assembler, handler)) {
+        assembler.Handle(messages[i], handler);
+      }
     } catch (const laredo::DataError&) {
       // Out-of-protocol sequences (a change before its Relation, a tuple of the wrong width,
-      // streamed-transaction messages, bad values) are typed errors; the stream would end here.
+      // bad values) are typed errors; the stream would end here.
+      return;
+    } catch (const laredo::RetryableError&) {
+      // A later stream segment without its first: the stream would reconnect here.
       return;
     }
   }

@@ -158,7 +158,7 @@ TEST_F(PgTest, BaselineRefusesASlotAnotherConsumerStreamsFrom) {
   ReplicationConnection other(
       PgConnection::Connect(conninfo_, ConnectionKind::Replication, "other consumer"));
   other.CreateSlot(name_, /*temporary=*/false);
-  other.StartReplication(name_, Lsn(), name_);
+  other.StartReplication(name_, Lsn(), name_, {});
   const auto pid = AwaitWalsenderPid();
   ASSERT_FALSE(pid.empty());
   try {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "laredo/pg/error.hpp"
 #include "laredo/pg/lsn.hpp"
 #include "laredo/pg/position.hpp"
+#include "laredo/pg/streaming.hpp"
 #include "laredo/sync_source.hpp"
 
 namespace laredo::pg {
@@ -89,6 +91,22 @@ struct SourceOptions {
   int baseline_parallelism = 1;
   /// Column lists and row filters per table. Needs `manage_publication`. Default none.
   std::map<TableIdentifier, TableOptions> tables{};
+  /// Ask the server (PostgreSQL 14 or later) to stream transactions larger than its
+  /// `logical_decoding_work_mem` while they are in progress (pgoutput protocol version 2), instead
+  /// of spilling them to its own disk and sending them at commit. The source holds each streamed
+  /// transaction until its commit arrives (see `stream_memory_bytes`). Older servers get protocol
+  /// version 1 whatever this says. Default true.
+  bool streaming = true;
+  /// Memory for the streamed transactions not yet committed, over all of them; beyond it the
+  /// largest goes to a spill file in `spill_directory`. Must be positive. Default 64 MiB.
+  std::size_t stream_memory_bytes = std::size_t{64} << 20;
+  /// Where spill files go; they are unlinked as soon as created, so nothing stays behind. Default
+  /// empty: the system's temporary directory (TMPDIR, else /tmp).
+  std::string spill_directory{};
+  /// Receives the logical decoding messages (`pg_logical_emit_message`) of the slot's database,
+  /// in stream order, on the stream thread (PostgreSQL 14 or later). Default empty: messages are
+  /// not requested from the server.
+  LogicalMessageHandler on_message{};
 };
 
 /// The position "everything committed before `lsn`", for `Engine::AwaitApplied`: take `lsn` from
@@ -100,7 +118,8 @@ struct SourceOptions {
 /// cut to the server's 63 bytes, so `pg_stat_activity` tells whose it is.
 [[nodiscard]] std::string LagApplicationName(std::string_view slot_name);
 
-/// A PostgreSQL logical replication source (pgoutput, protocol version 1).
+/// A PostgreSQL logical replication source (pgoutput protocol version 1, or 2 with streamed
+/// in-progress transactions on PostgreSQL 14 or later).
 ///
 /// Baseline: creates the slot with an exported snapshot and COPYs every table inside that
 /// snapshot (REPEATABLE READ + SET TRANSACTION SNAPSHOT), so the stream continues exactly where
@@ -172,6 +191,9 @@ class Source final : public SyncSource,
   /// held nothing for this source (see `laredo::ExactRelease`; the engine asks for it when it
   /// restores targets from snapshots).
   void ReleaseOnlyAcknowledged() override;
+
+  /// What buffering streamed transactions did so far (any thread).
+  [[nodiscard]] StreamBufferStats StreamBufferStatistics() const;
 
   /// The slot this source uses (generated for an ephemeral source without a name).
   [[nodiscard]] const std::string& slot_name() const noexcept;
