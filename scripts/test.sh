@@ -51,7 +51,8 @@ if [[ "${LAREDO_SKIP_TSAN:-0}" != 1 ]]; then
     labels+='|pg-integration'
   fi
   cmake --build "$tsan" -j"$jobs" --target "${targets[@]}"
+  # The corruption sweeps are single-threaded byte flipping: minutes under TSan, nothing to find.
   (cd "$tsan" && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-    ctest -j"$jobs" --output-on-failure --timeout 900 -L "$labels")
+    ctest -j"$jobs" --output-on-failure --timeout 900 -L "$labels" -E '^TableFileCorruption\.')
 fi
 echo "== all tests passed"

@@ -55,6 +55,7 @@ snapshot::SnapshotMetadata Snapshotter::Take(
   const auto started = std::chrono::steady_clock::now();
   const auto deadline = deadline_override.value_or(started + options_.timeout);
   std::vector<std::string> ids;
+  ids.reserve(taking_part.size());
   for (const auto& [id, p] : taking_part) ids.push_back(id);
   auto job = std::make_shared<SnapshotJob>(options_.store->Begin(), std::move(ids));
   const std::string snapshot_id = job->writer().id();

@@ -181,10 +181,15 @@ std::optional<std::chrono::steady_clock::duration> SourceRunner::RetryingFor() c
 }
 
 void SourceRunner::ClearRetryError() {
-  std::lock_guard lk(mu_);
-  retry_error_.reset();
-  retrying_since_.reset();
-  if (!error_) exception_ = nullptr;
+  bool was_retrying = false;
+  {
+    std::lock_guard lk(mu_);
+    was_retrying = retry_error_.has_value();
+    retry_error_.reset();
+    retrying_since_.reset();
+    if (!error_) exception_ = nullptr;
+  }
+  if (was_retrying) hooks_.status_changed();  // wakes AwaitReady: the source works again
 }
 
 bool SourceRunner::AwaitApplied(const Position& position, std::chrono::milliseconds timeout) const {
