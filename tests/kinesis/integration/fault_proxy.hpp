@@ -201,7 +201,13 @@ class FaultProxy {
     cv_.notify_all();
     cv_.wait(lk, [&] { return gate_open_; });
     --held_;
-    if (Percent() < faults_.throttle_request_percent) {
+    // Each fault that is on happens at least once, whatever the draws: the first request is
+    // throttled, the second loses its response, the third fails its first entry. The rest is
+    // random (seeded), as often as the percentages say.
+    const int n = ++requests_;
+    const bool throttle = (n == 1 && faults_.throttle_request_percent > 0) ||
+                          (n > 3 && Percent() < faults_.throttle_request_percent);
+    if (throttle) {
       ++counts_.throttled_requests;
       return Response(400,
                       Error("ProvisionedThroughputExceededException", "Rate exceeded (proxy)"));
@@ -211,14 +217,16 @@ class FaultProxy {
     std::vector<bool> rejected(entries.size());
     nlohmann::json forwarded = nlohmann::json::array();
     for (std::size_t i = 0; i < entries.size(); ++i) {
-      rejected[i] = Percent() < faults_.fail_entry_percent;
+      rejected[i] = (n == 3 && i == 0 && faults_.fail_entry_percent > 0) ||
+                    Percent() < faults_.fail_entry_percent;
       if (rejected[i]) {
         ++counts_.failed_entries;
       } else {
         forwarded.push_back(entries[i]);
       }
     }
-    const bool lose = Percent() < faults_.lose_response_percent;
+    const bool lose =
+        (n == 2 && faults_.lose_response_percent > 0) || Percent() < faults_.lose_response_percent;
     nlohmann::json answers = nlohmann::json::array();
     if (!forwarded.empty()) {
       input["Records"] = forwarded;
@@ -297,6 +305,7 @@ class FaultProxy {
   bool gate_open_ = true;
   int held_ = 0;
   std::mt19937 rng_{7};
+  int requests_ = 0;  // PutRecords requests seen (guarded by mu_)
   std::vector<std::string> written_positions_;
   Counts counts_;
 };
