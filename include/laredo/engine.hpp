@@ -40,8 +40,9 @@ struct SnapshotOptions {
   /// the source retains and what a restart replays. Default 10 minutes; zero: on demand
   /// (`Engine::CreateSnapshot`) and at shutdown only.
   std::chrono::milliseconds interval{std::chrono::minutes(10)};
-  /// Take a snapshot at `Engine::Stop`, after the sources stopped and the buffers drained, so a
-  /// restart replays nothing. Default true.
+  /// Take a snapshot at `Engine::Stop`, after the sources stopped, of everything they delivered, so
+  /// a restart replays nothing. `Stop` waits for it up to `timeout` (then the drain follows,
+  /// within `EngineOptions::drain_timeout`). Default true.
   bool on_shutdown = true;
   /// Restore from the newest snapshot at start. Default true.
   bool restore_at_start = true;
@@ -176,10 +177,11 @@ class Engine {
   /// cannot be reset (it does not implement `Resettable`), and what the source's reset throws.
   void ResetSource(std::string_view source_id, bool drop_publication = false);
 
-  /// Stops sources, lets pipelines drain (bounded by `drain_timeout`), calls `OnClose` on every
-  /// target (then `IsDurable` once more, so what a target flushes on close counts), sends each
-  /// source its final ACK, calls `Close()` on every source, and joins every thread. Returns within
-  /// `drain_timeout` plus the time the target calls in progress take.
+  /// Stops sources, takes the shutdown snapshot (when snapshots are on, bounded by
+  /// `SnapshotOptions::timeout`), lets pipelines drain (bounded by `drain_timeout`), calls
+  /// `OnClose` on every target (then `IsDurable` once more, so what a target flushes on close
+  /// counts), sends each source its final ACK, calls `Close()` on every source, and joins every
+  /// thread. Returns within those bounds plus the time the target calls in progress take.
   void Stop();
 
   /// Takes a snapshot of every target that takes part (see `SnapshotOptions`), consistent per

@@ -409,17 +409,19 @@ void Engine::Stop() {
   d.lag_monitor->Stop();
   if (d.snapshotter) d.snapshotter->StopSchedule();
   for (auto& r : d.runners) r->StopAndJoinSource();
-  const auto deadline = std::chrono::steady_clock::now() + d.options.drain_timeout;
   // 2. The shutdown snapshot: the pipelines apply what they hold up to the barrier, export, and
-  // the final ACK then covers it, so a restart replays nothing.
+  // the final ACK then covers it, so a restart replays nothing. Bounded by the snapshot timeout,
+  // not the drain's: a large replica takes seconds to export, and this is the export that spares
+  // the next start its baseline.
   if (d.snapshotter && d.options.snapshots.on_shutdown) {
     try {
-      d.snapshotter->Take("shutdown", std::stop_token(), deadline);
+      d.snapshotter->Take("shutdown", std::stop_token());
     } catch (const std::exception& e) {
       Logger()->warn("no snapshot at shutdown: {}", e.what());
     }
   }
   // 3. Pipelines apply what they hold, within the drain timeout.
+  const auto deadline = std::chrono::steady_clock::now() + d.options.drain_timeout;
   for (auto& p : d.pipelines) p->BeginDrain(deadline);
   for (auto& p : d.pipelines) {
     if (!p->WaitExited(deadline + std::chrono::milliseconds(100))) {
