@@ -332,21 +332,34 @@ void SourceRunner::Run(std::stop_token stop) {
 
   bool need_baseline = true;
   Position from;
-  try {
-    if (auto restored = TryRestore(stop)) {
-      from = std::move(*restored);
-      need_baseline = false;
-    } else if (stop.stop_requested()) {
-      return;
-    } else if (auto resumed = TryResume(stop)) {
-      from = std::move(*resumed);
-      need_baseline = false;
-    } else if (stop.stop_requested()) {
-      return;
+  // Reading the saved position talks to the origin (a PostgreSQL slot's row): a server that is
+  // restarting gets the source's retries, as Init does. Both steps read it before they queue
+  // anything, so trying again starts clean.
+  for (int failures = 0;;) {
+    try {
+      if (auto restored = TryRestore(stop)) {
+        from = std::move(*restored);
+        need_baseline = false;
+      } else if (stop.stop_requested()) {
+        return;
+      } else if (auto resumed = TryResume(stop)) {
+        from = std::move(*resumed);
+        need_baseline = false;
+      } else if (stop.stop_requested()) {
+        return;
+      }
+      break;
+    } catch (const std::exception& e) {
+      if (!IsRetryable(e) || ++failures > options_.source_max_retries) {
+        return Fail(std::string("reading the resume position failed: ") + e.what());
+      }
+      if (!Retry(stop, failures,
+                 std::string("reading the resume position failed, retrying: ") + e.what())) {
+        return;
+      }
     }
-  } catch (const std::exception& e) {
-    return Fail(std::string("reading the resume position failed: ") + e.what());
   }
+  ClearRetryError();
 
   int failures = 0;
   while (!stop.stop_requested()) {

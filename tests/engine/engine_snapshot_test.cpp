@@ -610,6 +610,38 @@ TEST(EngineSnapshot, InterruptionsRebaselinesAndRestartsAroundSnapshotsLoseNothi
   ExpectSameRows(source->Contents(kUsers), Sorted(last.users->All()));
 }
 
+// A source whose saved position cannot be read for a moment (its server restarting).
+class SlowToAnswer final : public TestSource {
+ public:
+  using TestSource::TestSource;
+  std::atomic<int> failures{0};
+  Position LastAckedPosition() override {
+    if (failures.load() > 0) {
+      failures.fetch_sub(1);
+      throw RetryableError("test_unavailable", "the server is starting up");
+    }
+    return TestSource::LastAckedPosition();
+  }
+};
+
+TEST(EngineSnapshot, AFailureToReadTheSavedPositionIsRetriedAndTheRestoreStillHappens) {
+  Dir dir;
+  auto source = std::make_shared<SlowToAnswer>(testsource::TestSourceOptions{.resumable = true});
+  source->SetSchema(kUsers, IdNameColumns());
+  for (int i = 1; i <= 30; ++i) source->AddRow(kUsers, User(i, "r"));
+  {
+    EngineRun run(source, dir.path(), /*on_shutdown=*/true);
+    ASSERT_TRUE(run.engine->AwaitReady(10s));
+  }
+  source->failures = 2;
+  EngineRun again(source, dir.path());
+  ASSERT_TRUE(again.engine->AwaitReady(10s)) << again.engine->NotReadyReason();
+  EXPECT_EQ(source->failures.load(), 0);
+  EXPECT_EQ(again.events->restored().size(), 1U);
+  EXPECT_EQ(source->BaselineCount(), 1);
+  EXPECT_EQ(again.users->Count(), 30U);
+}
+
 TEST(ArchiveSource, ServesASnapshotAsABaselineWithoutAStream) {
   Dir dir;
   auto source = ResumableSource(120);
