@@ -16,6 +16,8 @@ void ChangeAssembler::Deliver(const LogicalMessage& message) {
 
 void ChangeAssembler::OnLogicalMessage(const LogicalDecodingMessage& m, ChangeHandler& handler) {
   if (!on_message_) return;
+  // The default heartbeat's: written to move the slot, not for the user.
+  if (!m.transactional && m.prefix == kHeartbeatPrefix) return;
   LogicalMessage out{.prefix = m.prefix,
                      .content = std::string(m.content),
                      .transactional = m.transactional && in_transaction_,

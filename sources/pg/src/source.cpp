@@ -42,6 +42,11 @@ std::vector<std::string> CheckOptions(const SourceOptions& o) {
   if (o.status_interval.count() <= 0) problems.emplace_back("pg source: status_interval <= 0");
   if (o.baseline_parallelism < 1) problems.emplace_back("pg source: baseline_parallelism < 1");
   if (o.stream_memory_bytes == 0) problems.emplace_back("pg source: stream_memory_bytes is 0");
+  if (o.heartbeat_interval.count() < 0) problems.emplace_back("pg source: heartbeat_interval < 0");
+  if (!o.heartbeat_query.empty() && o.heartbeat_interval.count() == 0) {
+    problems.emplace_back(
+        "pg source: heartbeat_query is set but heartbeat_interval is zero (no heartbeat)");
+  }
   return problems;
 }
 
@@ -160,6 +165,8 @@ Source::~Source() = default;
 StreamBufferStats Source::StreamBufferStatistics() const {
   return impl_->stream_counters.Snapshot();
 }
+
+HeartbeatStats Source::HeartbeatStatistics() const { return impl_->heartbeat_counters.Snapshot(); }
 
 const std::string& Source::slot_name() const noexcept { return impl_->slot; }
 

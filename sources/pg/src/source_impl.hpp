@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "change_assembler.hpp"
+#include "heartbeat.hpp"
 #include "laredo/error.hpp"
 #include "laredo/error_codes.hpp"
 #include "laredo/pg/source.hpp"
@@ -104,6 +105,7 @@ struct Source::Impl {
 
   // Any thread.
   StreamCounters stream_counters;
+  HeartbeatCounters heartbeat_counters;
   std::atomic<SourceState> state{SourceState::Connecting};
   std::atomic<bool> paused{false};
   std::atomic<std::uint64_t> sent_flush{0};

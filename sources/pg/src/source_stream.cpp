@@ -386,6 +386,10 @@ void Source::Stream(std::stop_token stop, const Position& from, ChangeHandler& h
     resume = *p;
   }
   impl_->SetInUse(true);
+  std::optional<Heartbeat> heartbeat;
+  if (impl_->options.heartbeat_interval.count() > 0) {
+    heartbeat.emplace(impl_->options, impl_->slot, impl_->heartbeat_counters);
+  }
   impl_->StreamLoop(stop, resume, handler);
 }
 

@@ -204,4 +204,35 @@ class PgTest : public ::testing::Test {
   PgConnection admin_;
 };
 
+/// A PgTest whose schema, slot and publication live in a database of their own (named after the
+/// test), created in SetUp and dropped in TearDown; `server_conninfo_` reaches the server's
+/// default database.
+class PgOwnDatabaseTest : public PgTest {
+ protected:
+  void SetUp() override {
+    PgTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    server_conninfo_ = conninfo_;
+    Exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+    Exec("CREATE DATABASE " + name_);
+    // A later keyword (or URI parameter) overrides the database named before it.
+    conninfo_ +=
+        conninfo_.find("://") == std::string::npos
+            ? " dbname=" + name_
+            : std::string(conninfo_.find('?') == std::string::npos ? "?" : "&") + "dbname=" + name_;
+    admin_ = PgConnection::Connect(conninfo_, ConnectionKind::Normal, "laredo test");
+    Exec("SET client_min_messages = warning");
+    Exec("CREATE SCHEMA " + name_);
+  }
+  void TearDown() override {
+    if (server_conninfo_.empty()) return;
+    Cleanup();  // the slot, in this database
+    admin_ = PgConnection::Connect(server_conninfo_, ConnectionKind::Normal, "laredo test");
+    Exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+    conninfo_ = server_conninfo_;
+    PgTest::TearDown();
+  }
+  std::string server_conninfo_;
+};
+
 }  // namespace laredo::pg::testing

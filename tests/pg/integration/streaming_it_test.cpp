@@ -24,33 +24,7 @@ struct SlotStats {
 // and when another test's transaction cannot be streamed at the moment the memory limit is hit
 // (a TOASTed value half decoded), the server spills instead, which would make spill_bytes
 // depend on what else runs.
-class PgStreamTest : public PgTest {
- protected:
-  void SetUp() override {
-    PgTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    server_conninfo_ = conninfo_;
-    Exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
-    Exec("CREATE DATABASE " + name_);
-    // A later keyword (or URI parameter) overrides the database named before it.
-    conninfo_ +=
-        conninfo_.find("://") == std::string::npos
-            ? " dbname=" + name_
-            : std::string(conninfo_.find('?') == std::string::npos ? "?" : "&") + "dbname=" + name_;
-    admin_ = PgConnection::Connect(conninfo_, ConnectionKind::Normal, "laredo test");
-    Exec("SET client_min_messages = warning");
-    Exec("CREATE SCHEMA " + name_);
-  }
-  void TearDown() override {
-    if (server_conninfo_.empty()) return;
-    Cleanup();  // the slot, in this database
-    admin_ = PgConnection::Connect(server_conninfo_, ConnectionKind::Normal, "laredo test");
-    Exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
-    conninfo_ = server_conninfo_;
-    PgTest::TearDown();
-  }
-  std::string server_conninfo_;
-
+class PgStreamTest : public PgOwnDatabaseTest {
  public:  // used by shared test bodies
   SourceOptions StreamingOptions(std::size_t memory = std::size_t{64} << 20) {
     auto o = Options(SlotMode::Stateful);

@@ -107,6 +107,29 @@ struct SourceOptions {
   /// in stream order, on the stream thread (PostgreSQL 14 or later). Default empty: messages are
   /// not requested from the server.
   LogicalMessageHandler on_message{};
+  /// How often the source runs `heartbeat_query` while it streams, on a connection of its own
+  /// (Debezium's heartbeat.interval.ms). An idle slot advances without it: the source confirms
+  /// the WAL that the server's keepalives show holds nothing for it, other databases' WAL too.
+  /// What a heartbeat adds is a change: with a `heartbeat_query` that writes a replicated table,
+  /// the replica's copy of that row shows end to end how current it is, and the slot moves on
+  /// at the engine's ACKs of it also while `ReleaseOnlyAcknowledged` is in force (snapshots), when
+  /// keepalives do not move it. A failing heartbeat is logged and counted
+  /// (`HeartbeatStatistics`), never fatal. Default zero: no heartbeat.
+  std::chrono::milliseconds heartbeat_interval{0};
+  /// The statement each heartbeat runs (Debezium's heartbeat.action.query), e.g. an
+  /// `INSERT ... ON CONFLICT DO UPDATE` of a heartbeat table the engine replicates. Default empty:
+  /// a non-transactional logical decoding message with prefix `kHeartbeatPrefix` (which
+  /// `on_message` never receives), a WAL record in the slot's database and nothing more.
+  std::string heartbeat_query{};
+};
+
+/// What the heartbeats did since the source was created (see `SourceOptions::heartbeat_interval`).
+/// Thread-safety: a value type.
+struct HeartbeatStats {
+  std::uint64_t sent = 0;
+  std::uint64_t failed = 0;
+  /// The last failure, with its SQLSTATE; empty when none has failed yet.
+  std::string last_error;
 };
 
 /// The position "everything committed before `lsn`", for `Engine::AwaitApplied`: take `lsn` from
@@ -194,6 +217,8 @@ class Source final : public SyncSource,
 
   /// What buffering streamed transactions did so far (any thread).
   [[nodiscard]] StreamBufferStats StreamBufferStatistics() const;
+  /// What the heartbeats did so far (any thread).
+  [[nodiscard]] HeartbeatStats HeartbeatStatistics() const;
 
   /// The slot this source uses (generated for an ephemeral source without a name).
   [[nodiscard]] const std::string& slot_name() const noexcept;

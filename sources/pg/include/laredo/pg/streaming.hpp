@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "laredo/pg/lsn.hpp"
 
@@ -24,6 +25,11 @@ struct LogicalMessage {
   Lsn commit_lsn;
   std::uint32_t transaction_id = 0;
 };
+
+/// The prefix of the logical decoding messages the default heartbeat writes
+/// (`SourceOptions::heartbeat_interval`). Non-transactional messages with it are not delivered to
+/// `SourceOptions::on_message`.
+inline constexpr std::string_view kHeartbeatPrefix = "laredo_heartbeat";
 
 /// Runs on the stream thread, in stream order; keep it short (the stream waits for it). An
 /// exception from it ends `Stream` with that exception, which the engine treats like any source
