@@ -3,9 +3,14 @@
 //
 //   LAREDO_PG_CONNINFO=... laredo_bench_pg_baseline [N]      (default N = 1,000,000)
 //
+// LAREDO_BENCH_PARALLELISM=K copies on K connections (baseline_parallelism; the one table is then
+// split into block ranges of 64 MiB). Default 1.
+//
 // COPY runs before and after laredo; the ratio is taken against the faster of the two, so that
 // neither a cold cache nor the order of the runs flatters laredo.
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include "laredo/laredo.hpp"
 #include "laredo/pg/source.hpp"
@@ -41,6 +46,11 @@ double TimeCopy(const std::string& conninfo) {
   return bench::Seconds(bench::Clock::now() - start);
 }
 
+int Parallelism() {
+  const char* env = std::getenv("LAREDO_BENCH_PARALLELISM");
+  return env == nullptr ? 1 : std::max(1, std::atoi(env));
+}
+
 int Run(std::int64_t n) {
   bench::BenchServer server;
   const std::string& conninfo = server.conninfo();
@@ -52,7 +62,8 @@ int Run(std::int64_t n) {
   // and the source's progress estimate (reltuples) is unknown.
   conn.Exec("VACUUM (FREEZE, ANALYZE) bench");
   const std::string table_size = conn.Query("SELECT pg_size_pretty(pg_table_size('bench'))");
-  std::printf("table: %lld rows, %s\n", static_cast<long long>(n), table_size.c_str());
+  std::printf("table: %lld rows, %s; baseline_parallelism %d\n", static_cast<long long>(n),
+              table_size.c_str(), Parallelism());
   const auto rows = static_cast<double>(n);
 
   const double copy1_s = TimeCopy(conninfo);
@@ -73,6 +84,7 @@ int Run(std::int64_t n) {
                                .conninfo = conninfo,
                                .slot_mode = laredo::pg::SlotMode::Ephemeral,
                                .publication_name = kPublication,
+                               .baseline_parallelism = Parallelism(),
                            }));
     engine.AddPipeline("pg", laredo::Table("public", "bench"), replica);
     const auto start = bench::Clock::now();

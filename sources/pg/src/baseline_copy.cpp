@@ -2,11 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
+#include <iterator>
 #include <memory>
 #include <thread>
 
+#include "baseline_plan.hpp"
 #include "catalog.hpp"
 #include "copy_text.hpp"
 #include "laredo/error_codes.hpp"
@@ -49,12 +52,19 @@ bool CopyTable(PgConnection& conn, const CopyJob& job, std::stop_token stop,
   auto kind =
       conn.ExecParams("SELECT relkind FROM pg_class WHERE oid = $1::regclass", {table}, what);
   const bool partitioned = PQntuples(kind.get()) == 1 && GetValue(kind.get(), 0, 0) == "p";
-  if (job.row_filter.empty() && !partitioned) {
+  std::vector<std::string> where;
+  if (!job.row_filter.empty()) where.push_back("(" + job.row_filter + ")");
+  if (job.blocks) {
+    where.push_back(fmt::format("ctid >= '({},0)'::tid", job.blocks->first));
+    if (job.blocks->end) where.push_back(fmt::format("ctid < '({},0)'::tid", *job.blocks->end));
+  }
+  if (where.empty() && !partitioned) {
     conn.Exec(fmt::format("COPY {} ({}) TO STDOUT", table, fmt::join(quoted, ", ")), what);
   } else {
-    conn.Exec(fmt::format("COPY (SELECT {} FROM {}{}) TO STDOUT", fmt::join(quoted, ", "), table,
-                          job.row_filter.empty() ? "" : " WHERE (" + job.row_filter + ")"),
-              what);
+    conn.Exec(
+        fmt::format("COPY (SELECT {} FROM {}{}) TO STDOUT", fmt::join(quoted, ", "), table,
+                    where.empty() ? "" : " WHERE " + fmt::format("{}", fmt::join(where, " AND "))),
+        what);
   }
   CopyTextParser parser;
   for (;;) {
@@ -103,11 +113,45 @@ std::map<TableIdentifier, std::vector<ColumnDefinition>> ColumnsAtSnapshot(
   return columns;
 }
 
+namespace {
+
+// The jobs with every large plain table split into block ranges (see CopySnapshot). The sizes are
+// the tables' physical sizes now, read outside the snapshot: the last range of each table is
+// open-ended, so a table that grew since is still copied whole.
+std::vector<CopyJob> PlanJobs(std::string_view conninfo, const std::vector<CopyJob>& jobs,
+                              std::uint64_t chunk_bytes) {
+  auto conn = PgConnection::Connect(conninfo, ConnectionKind::Normal, "laredo baseline");
+  // Older servers have no TID range scan: every range would read the whole table.
+  if (PQserverVersion(conn.get()) < 140000) return jobs;
+  std::vector<CopyJob> out;
+  for (const auto& job : jobs) {
+    auto r = conn.ExecParams(
+        "SELECT relkind, pg_relation_size(oid) / current_setting('block_size')::bigint, "
+        "current_setting('block_size')::bigint FROM pg_class WHERE oid = $1::regclass",
+        {conn.QuoteTable(job.table.schema, job.table.table)},
+        fmt::format("sizing {}", job.table.ToString()));
+    if (PQntuples(r.get()) != 1 || GetValue(r.get(), 0, 0) != "r") {
+      out.push_back(job);  // partitioned, or gone (the copy reports it)
+      continue;
+    }
+    const auto blocks = std::stoull(GetValue(r.get(), 0, 1).value_or("0"));
+    const auto block_size =
+        std::max<std::uint64_t>(1, std::stoull(GetValue(r.get(), 0, 2).value_or("8192")));
+    auto parts = SplitByBlocks(job, blocks, std::max<std::uint64_t>(1, chunk_bytes / block_size));
+    out.insert(out.end(), std::make_move_iterator(parts.begin()),
+               std::make_move_iterator(parts.end()));
+  }
+  return out;
+}
+
+}  // namespace
+
 void CopySnapshot(std::string_view conninfo, std::string_view snapshot,
-                  const std::vector<CopyJob>& jobs, int parallelism, std::stop_token stop,
-                  const CopyRowSink& sink) {
-  if (jobs.empty()) return;
+                  const std::vector<CopyJob>& table_jobs, int parallelism,
+                  std::uint64_t chunk_bytes, std::stop_token stop, const CopyRowSink& sink) {
+  if (table_jobs.empty()) return;
   const auto workers = static_cast<std::size_t>(std::max(1, parallelism));
+  const auto jobs = workers == 1 ? table_jobs : PlanJobs(conninfo, table_jobs, chunk_bytes);
   if (workers == 1 || jobs.size() == 1) {
     auto conn = OpenSnapshotConnection(conninfo, snapshot);
     for (const auto& job : jobs) {

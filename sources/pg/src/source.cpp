@@ -41,6 +41,7 @@ std::vector<std::string> CheckOptions(const SourceOptions& o) {
   if (o.reconnect.max_attempts < 0) problems.emplace_back("pg source: reconnect.max_attempts < 0");
   if (o.status_interval.count() <= 0) problems.emplace_back("pg source: status_interval <= 0");
   if (o.baseline_parallelism < 1) problems.emplace_back("pg source: baseline_parallelism < 1");
+  if (o.baseline_chunk_bytes == 0) problems.emplace_back("pg source: baseline_chunk_bytes is 0");
   if (o.stream_memory_bytes == 0) problems.emplace_back("pg source: stream_memory_bytes is 0");
   if (o.heartbeat_interval.count() < 0) problems.emplace_back("pg source: heartbeat_interval < 0");
   if (!o.heartbeat_query.empty() && o.heartbeat_interval.count() == 0) {
@@ -291,7 +292,7 @@ Position Source::BaselineWithColumns(std::stop_token stop,
     for (const auto& t : tables) on_columns(t, columns.at(t));
   }
   CopySnapshot(impl.options.conninfo, created.snapshot_name, jobs,
-               impl.options.baseline_parallelism, stop, on_row);
+               impl.options.baseline_parallelism, impl.options.baseline_chunk_bytes, stop, on_row);
   impl.repl.emplace(std::move(repl));
   impl.publication_restored = false;  // the new slot decodes every table from its snapshot on
   const StreamPosition position{

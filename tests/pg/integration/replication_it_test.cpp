@@ -1,6 +1,9 @@
 // Baseline and streaming through the real engine into the indexed in-memory target.
 #include <fmt/format.h>
 
+#include <atomic>
+#include <thread>
+
 #include "pg_harness.hpp"
 
 namespace laredo::pg::testing {
@@ -261,6 +264,98 @@ TEST_F(PgTest, AParallelBaselineWhoseRowSinkThrowsStopsItsWorkersAndFails) {
   source.Baseline(std::stop_token(), tables, [&](const TableIdentifier&, Row) { ++rows; });
   EXPECT_EQ(rows, 80000U);
   source.Close();
+}
+
+// A table with live and dead tuples spread over its blocks (an UPDATE of every row, deletes),
+// about 60 blocks of 8 kB per range of baseline_chunk_bytes = 64 kB.
+void CreateBigTable(PgTest& t, const std::string& table) {
+  t.Exec("CREATE TABLE " + t.Q(table) + " (id int PRIMARY KEY, v text)");
+  t.Exec("INSERT INTO " + t.Q(table) +
+         " SELECT g, 'row ' || g || repeat('.', 40) FROM generate_series(1, 60000) g");
+  t.Exec("UPDATE " + t.Q(table) + " SET v = v || '!' WHERE id % 3 = 0");
+  t.Exec("DELETE FROM " + t.Q(table) + " WHERE id % 7 = 0");
+}
+
+// Sequential scans of `table` so far, once the backends that scanned it flushed their counts
+// (at exit at the latest); TID range scans do not count.
+std::int64_t SeqScans(PgTest& t, const std::string& table) {
+  t.Exec("SELECT pg_stat_clear_snapshot()");
+  return std::stoll(t.Scalar("SELECT seq_scan FROM pg_stat_user_tables WHERE relid = '" +
+                             t.Q(table) + "'::regclass"));
+}
+
+bool BaselineConnectionsGone(PgTest& t) {
+  return t.Scalar(
+             "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'laredo "
+             "baseline'") == "0";
+}
+
+TEST_F(PgTest, OneLargeTableIsCopiedInBlockRangesOnSeveralConnectionsEveryRowOnce) {
+  CreateBigTable(*this, "big");
+  auto options = Options(SlotMode::Ephemeral);
+  options.baseline_parallelism = 3;
+  options.baseline_chunk_bytes = 64 * 1024;
+  Source source(options);
+  const std::vector<TableIdentifier> tables{T("big")};
+  source.Init(SourceConfig{.tables = tables, .options = {}});
+  const auto scans_before = SeqScans(*this, "big");
+  std::map<std::string, Row> rows;
+  std::size_t delivered = 0;
+  source.Baseline(std::stop_token(), tables, [&](const TableIdentifier&, Row row) {
+    ++delivered;
+    rows.insert_or_assign(row.at("id").ToString(), std::move(row));
+  });
+  source.Close();
+  ASSERT_TRUE(Eventually([&] { return BaselineConnectionsGone(*this); }, 30s));
+  // Ranges, not the plain COPY: no sequential scan of the table.
+  EXPECT_EQ(SeqScans(*this, "big"), scans_before);
+  EXPECT_EQ(delivered, rows.size()) << "a row was delivered twice";
+  EXPECT_EQ(rows, ReadTable("big"));
+}
+
+TEST_F(PgTest, ABaselineInBlockRangesWhileAWriterChangesTheTableConverges) {
+  CreateBigTable(*this, "big");
+  auto options = Options(SlotMode::Ephemeral);
+  options.baseline_parallelism = 2;
+  options.baseline_chunk_bytes = 64 * 1024;
+  Replica r(options);
+  auto target = r.Add(T("big"));
+  std::atomic<bool> stop_writer{false};
+  std::jthread writer([&] {
+    auto conn = PgConnection::Connect(conninfo_, ConnectionKind::Normal, "laredo test writer");
+    for (int i = 0; !stop_writer.load(); ++i) {
+      // Updates move rows to other blocks (ranges already copied or not yet), inserts add blocks
+      // at the end, deletes leave holes.
+      conn.Exec(fmt::format("UPDATE {} SET v = 'moved {}' WHERE id = {}", Q("big"), i,
+                            1 + (i * 7919) % 60000),
+                "update");
+      conn.Exec(fmt::format("INSERT INTO {} VALUES ({}, 'new')", Q("big"), 100000 + i), "insert");
+      conn.Exec(fmt::format("DELETE FROM {} WHERE id = {}", Q("big"), 1 + (i * 104729) % 60000),
+                "delete");
+    }
+  });
+  r.engine.Start();
+  ASSERT_TRUE(r.engine.AwaitReady(60s));
+  stop_writer = true;
+  writer.join();
+  EXPECT_TRUE(Converged(*target, "big"));
+  r.engine.Stop();
+}
+
+TEST_F(PgTest, WithOneConnectionALargeTableIsOnePlainCopy) {
+  CreateBigTable(*this, "big");
+  auto options = Options(SlotMode::Ephemeral);
+  options.baseline_chunk_bytes = 64 * 1024;  // parallelism 1: no ranges
+  Source source(options);
+  const std::vector<TableIdentifier> tables{T("big")};
+  source.Init(SourceConfig{.tables = tables, .options = {}});
+  const auto scans_before = SeqScans(*this, "big");
+  std::size_t rows = 0;
+  source.Baseline(std::stop_token(), tables, [&](const TableIdentifier&, Row) { ++rows; });
+  source.Close();
+  // The positive control of the range test's scan count.
+  EXPECT_TRUE(Eventually([&] { return SeqScans(*this, "big") == scans_before + 1; }, 30s));
+  EXPECT_EQ(std::to_string(rows), Scalar("SELECT count(*) FROM " + Q("big")));
 }
 
 }  // namespace

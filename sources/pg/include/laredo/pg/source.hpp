@@ -86,9 +86,15 @@ struct SourceOptions {
   /// Stateful only: never resume from the slot; every start takes a fresh baseline (which
   /// re-creates the slot, see `Source::Baseline`). Default false.
   bool always_baseline = false;
-  /// Connections that copy tables at the same time during a baseline, all importing the same
-  /// snapshot. Default 1.
+  /// Connections that copy at the same time during a baseline, all importing the same snapshot.
+  /// Above 1, tables are copied in parallel, and on PostgreSQL 14 and later a table larger than
+  /// `baseline_chunk_bytes` is split into ranges of heap blocks (by ctid) that are copied in
+  /// parallel too. Default 1.
   int baseline_parallelism = 1;
+  /// With `baseline_parallelism` above 1: the size of the block ranges a large table is split
+  /// into, by its size on disk. Smaller ranges balance the connections better at the cost of one
+  /// statement each. Must be positive. Default 64 MiB.
+  std::uint64_t baseline_chunk_bytes = std::uint64_t{64} << 20;
   /// Column lists and row filters per table. Needs `manage_publication`. Default none.
   std::map<TableIdentifier, TableOptions> tables{};
   /// Ask the server (PostgreSQL 14 or later) to stream transactions larger than its
