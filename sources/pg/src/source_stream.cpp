@@ -23,6 +23,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
+// undefined_object: what the walsender reports for a publication its historic catalog lacks.
+constexpr std::string_view kUndefinedObject = "42704";
+
 // The one test of slot invalidation: the server's wal_status, never an error's text (which
 // lc_messages translates).
 bool IsLost(std::string_view wal_status) { return wal_status == "lost"; }
@@ -346,6 +349,19 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
         info = QuerySlotInfo(conn, slot);
       } catch (const std::exception&) {
         throw e;  // the original error says more than this one
+      }
+      if (info && !IsLost(info->wal_status) && e.sqlstate() == kUndefinedObject) {
+        // pgoutput reads the publication as the catalog was at each change it decodes, so one
+        // created after the slot's position (dropped and created again, or restored after a
+        // crash lost it) does not exist there, and the slot can never decode those changes
+        // through it. Only a new slot, created after the publication, can: a fresh baseline.
+        repl.reset();
+        repl_streaming = false;
+        throw RebaselineRequired(fmt::format(
+            "the server cannot decode replication slot {} through publication {}, which did not "
+            "exist yet at the slot's position (it was created again since): {}; taking a fresh "
+            "baseline on a new slot",
+            slot, publication, e.what()));
       }
       if (!info || !IsLost(info->wal_status)) throw;
       RebaselineLostSlot(fmt::format("replication slot {} was invalidated: {}", slot, e.what()));

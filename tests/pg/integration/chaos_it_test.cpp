@@ -5,10 +5,13 @@
 // process and its restart (stateful slot, a durable journal file as the target), stalls of the
 // target longer than wal_sender_timeout (backpressure), pauses, ResetSource, and slot
 // invalidation (max_slot_wal_keep_size while the consumer stalls). After the writer stops, the
-// journal must equal SELECT * of every table.
+// journal must equal SELECT * of every table. With even seeds the consumer's walsender streams
+// large transactions while they are in progress (logical_decoding_work_mem = 64kB), so the
+// faults also land inside streamed transactions.
 //
-// LAREDO_CHAOS_SEEDS=N runs N seeds (default 2), LAREDO_CHAOS_SEED=S one; a failure prints its
-// seed and schedule.
+// LAREDO_CHAOS_SEEDS=N runs N seeds (default 2: one of each kind), LAREDO_CHAOS_SEED=S one; a
+// failure prints its seed, its schedule and what the consumer's engine last said of itself.
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -183,6 +186,7 @@ class FileJournal final : public SyncTarget {
 
 class Chaos : public PgTest {
  protected:
+  bool force_streaming_ = false;  // this seed's consumers get logical_decoding_work_mem = 64kB
   pid_t StartConsumer(const std::string& journal, const std::string& stall) {
     int ready[2];
     if (::pipe(ready) != 0) std::abort();
@@ -214,7 +218,10 @@ class Chaos : public PgTest {
       options.source_backoff = {.initial = 50ms, .max = 500ms, .multiplier = 2.0};
       Engine engine(options);
       auto source_options = Options(SlotMode::Stateful);
-      source_options.conninfo = ConninfoWithSetting("wal_sender_timeout=1000");
+      source_options.conninfo =
+          ConninfoWithSetting(std::getenv("LAREDO_CHAOS_STREAMING") != nullptr
+                                  ? "wal_sender_timeout=1000 -c logical_decoding_work_mem=64kB"
+                                  : "wal_sender_timeout=1000");
       auto source = std::make_shared<Source>(source_options);
       engine.AddSource("pg", source);
       auto target = std::make_shared<FileJournal>(journal, stall);
@@ -223,8 +230,29 @@ class Chaos : public PgTest {
       engine.AddPipeline("pg", T("b"), target, pipeline);
       engine.Start();
       bool paused = false;
+      // Between commands, what the engine says of itself goes to <journal>.status, which a
+      // failing run prints: where a consumer that stopped making progress is stuck.
+      const auto write_status = [&] {
+        std::ostringstream out;
+        for (const auto& s : engine.Sources()) {
+          out << "source " << s.id << " " << ToString(s.state) << " acked " << s.last_acked_position
+              << " error " << s.error.value_or("-") << "\n";
+        }
+        for (const auto& p : engine.Pipelines()) {
+          out << "pipeline " << p.id << " " << ToString(p.state) << " baseline_rows "
+              << p.baseline_rows << " applied " << p.changes_applied << " buffer " << p.buffer_depth
+              << " error " << (p.last_error.empty() ? "-" : p.last_error) << "\n";
+        }
+        out << "not ready: " << engine.NotReadyReason() << "\n";
+        std::ofstream(journal + ".status", std::ios::trunc) << out.str();
+      };
       for (int signal = 0;;) {
-        if (::sigwait(&commands, &signal) != 0) continue;
+        const timespec every{.tv_sec = 0, .tv_nsec = 500'000'000};
+        signal = ::sigtimedwait(&commands, nullptr, &every);
+        if (signal < 0) {
+          write_status();
+          continue;
+        }
         if (signal == SIGUSR1) {
           paused = !paused;
           if (paused) {
@@ -329,7 +357,8 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
     const auto pick = [&](int n) {
       return static_cast<int>(rng() % static_cast<std::uint64_t>(n));
     };
-    std::string trace;
+    std::string trace = seed % 2 == 0 ? " (streamed transactions)" : "";
+    force_streaming_ = seed % 2 == 0;
     Cleanup();
     Exec("CREATE SCHEMA " + name_);
     Exec("CREATE TABLE " + Q("a") + " (id bigint PRIMARY KEY, v int, body text)");
@@ -466,10 +495,14 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
           return Replay(journal).rows == expected;
         },
         120s);
-    Kill(consumer);
+    int exit_status = 0;
+    const bool consumer_exited = ::waitpid(consumer, &exit_status, WNOHANG) == consumer;
+    if (!consumer_exited) Kill(consumer);
     if (!converged) {
       const auto got = Replay(journal).rows;
-      std::string diff;
+      std::string diff =
+          consumer_exited ? fmt::format("\n  the consumer had exited (status {:#x})", exit_status)
+                          : std::string();
       int shown = 0;
       for (const auto& t : {"a", "b"}) {
         const auto& e = expected[t];
@@ -484,12 +517,16 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
         diff += std::string("\n  ") + t + ": " + std::to_string(e.size()) + " rows expected, " +
                 std::to_string(g.size()) + " in the journal";
       }
+      std::ostringstream status;
+      status << std::ifstream(journal + ".status").rdbuf();
       ADD_FAILURE() << "seed " << seed << " (replay: LAREDO_CHAOS_SEED=" << seed
-                    << "), schedule:" << trace << diff;
+                    << "), schedule:" << trace << diff << "\nconsumer status:\n"
+                    << status.str();
       break;
     }
     for (const auto& [t, rows] : expected) rows_checked += rows.size();
     std::filesystem::remove(journal);
+    std::filesystem::remove(journal + ".status");
   }
   std::printf("chaos: %zu schedules, %d faults, %d transactions, %llu rows checked, %s\n",
               seeds.size(), faults, transactions, static_cast<unsigned long long>(rows_checked),

@@ -1,5 +1,6 @@
 // Several consumers on one database: each has its own slot and publication, and none changes
 // what another one replicates.
+#include <map>
 #include <set>
 
 #include "pg_harness.hpp"
@@ -160,6 +161,79 @@ TEST_F(OwnershipTest, ATableTakenOutOfAManagedPublicationIsRestoredWithABaseline
   Exec("INSERT INTO " + Q("t") + " VALUES (3)");
   ASSERT_TRUE(Converged(*target, "t"));
   engine.Stop();
+}
+
+// A publication dropped and created again under the slot (a migration, or restored after a
+// crash lost it): the walsender cannot decode the slot's older WAL through it (42704, "publication
+// does not exist", from the historic catalog). Not a reason to fail for good: a new slot created
+// after the publication can, so the source re-baselines. Found by the chaos run with streamed
+// transactions; here while the consumer is down and while it streams.
+void RecreatedPublication(OwnershipTest& t, bool while_streaming, bool managed) {
+  t.Exec("CREATE TABLE " + t.Q("t") + " (id int PRIMARY KEY, v text)");
+  t.Exec("INSERT INTO " + t.Q("t") + " VALUES (1, 'before')");
+  auto options = t.Options();
+  options.manage_publication = managed;
+  if (!managed) t.Exec("CREATE PUBLICATION " + t.name_ + " FOR TABLE " + t.Q("t"));
+  const auto recreate = [&] {
+    t.Exec("BEGIN");
+    t.Exec("DROP PUBLICATION " + t.name_);
+    t.Exec("INSERT INTO " + t.Q("t") + " VALUES (2, 'between')");
+    t.Exec("COMMIT");
+    t.Exec("CREATE PUBLICATION " + t.name_ + " FOR TABLE " + t.Q("t") +
+           " WITH (publish_via_partition_root)");
+    t.Exec("INSERT INTO " + t.Q("t") + " VALUES (3, 'after')");
+    t.Exec("UPDATE " + t.Q("t") + " SET v = 'changed' WHERE id = 1");
+  };
+  auto observer = std::make_shared<laredo::testing::RecordingObserver>();
+  {
+    Engine engine(laredo::testing::FastOptions(observer));
+    auto target = t.StartReplica(engine, "t", options);
+    ASSERT_TRUE(engine.AwaitReady(30s));
+    if (!while_streaming) {
+      engine.Stop();  // the stateful slot stays at its position
+      recreate();
+    } else {
+      ASSERT_FALSE(t.AwaitWalsenderPid().empty());
+      recreate();
+      ASSERT_TRUE(Eventually([&] { return !observer->Rebaselines().empty(); }, 30s))
+          << engine.SourceError("pg").value_or("no source error");
+      ASSERT_TRUE(t.Converged(*target, "t")) << engine.SourceError("pg").value_or("");
+      engine.Stop();
+      return;
+    }
+  }
+  // Restarted with a target that keeps its state, so the slot resumes from before the
+  // publication's creation.
+  auto target = std::make_shared<RecordingTarget>();
+  target->SetKeepsState(true);
+  Engine engine(laredo::testing::FastOptions(observer));
+  engine.AddSource("pg", std::make_shared<Source>(options));
+  engine.AddPipeline("pg", t.T("t"), target);
+  engine.Start();
+  ASSERT_TRUE(Eventually([&] { return !observer->Rebaselines().empty(); }, 30s))
+      << engine.SourceError("pg").value_or("no source error");
+  EXPECT_NE(observer->Rebaselines().back().find("did not exist yet at the slot's position"),
+            std::string::npos)
+      << observer->Rebaselines().back();
+  // The fresh baseline reads the table as it is now.
+  ASSERT_TRUE(Eventually([&] { return target->CountOf("baseline") >= 3; }, 30s))
+      << engine.SourceError("pg").value_or("no source error");
+  std::map<std::string, std::string> rows;
+  for (const auto& c : target->Calls()) {
+    if (c.op == "baseline") rows[c.row.at("id").ToString()] = c.row.at("v").ToString();
+  }
+  EXPECT_EQ(rows, (std::map<std::string, std::string>{
+                      {"1", "changed"}, {"2", "between"}, {"3", "after"}}));
+  EXPECT_TRUE(Eventually([&] { return engine.GetSourceState("pg") == SourceState::Streaming; }));
+  engine.Stop();
+}
+
+TEST_F(OwnershipTest, APublicationCreatedAgainWhileTheConsumerIsDownMeansABaselineNotAFailure) {
+  RecreatedPublication(*this, false, true);
+}
+
+TEST_F(OwnershipTest, AnUnmanagedPublicationCreatedAgainWhileStreamingMeansABaseline) {
+  RecreatedPublication(*this, true, false);
 }
 
 // A publication the source does not manage is the user's: a missing table is an error to fix.
