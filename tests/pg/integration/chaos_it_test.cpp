@@ -187,6 +187,11 @@ class FileJournal final : public SyncTarget {
 class Chaos : public PgTest {
  protected:
   bool force_streaming_ = false;  // this seed's consumers get logical_decoding_work_mem = 64kB
+  static constexpr int kPause = 1;
+  static constexpr int kResume = 0;
+  static void Command(pid_t consumer, int command) {
+    ::sigqueue(consumer, SIGRTMIN, sigval{.sival_int = command});
+  }
   pid_t StartConsumer(const std::string& journal, const std::string& stall) {
     int ready[2];
     if (::pipe(ready) != 0) std::abort();
@@ -201,11 +206,12 @@ class Chaos : public PgTest {
     }
     ::close(ready[0]);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
-    // SIGUSR1 toggles a pause, SIGUSR2 asks for ResetSource: taken by sigwait below, so they are
-    // blocked in every thread (the engine's inherit the mask).
+    // SIGRTMIN carries a pause or a resume (its value), SIGUSR2 asks for ResetSource: taken by
+    // sigtimedwait below, so they are blocked in every thread (the engine's inherit the mask).
+    // Real-time signals queue in order; two of one plain signal pending at once would be one.
     sigset_t commands;
     sigemptyset(&commands);
-    sigaddset(&commands, SIGUSR1);
+    sigaddset(&commands, SIGRTMIN);
     sigaddset(&commands, SIGUSR2);
     ::pthread_sigmask(SIG_BLOCK, &commands, nullptr);
     if (::write(ready[1], "r", 1) != 1) ::_exit(4);
@@ -218,10 +224,11 @@ class Chaos : public PgTest {
       options.source_backoff = {.initial = 50ms, .max = 500ms, .multiplier = 2.0};
       Engine engine(options);
       auto source_options = Options(SlotMode::Stateful);
-      source_options.conninfo =
-          ConninfoWithSetting(std::getenv("LAREDO_CHAOS_STREAMING") != nullptr
-                                  ? "wal_sender_timeout=1000 -c logical_decoding_work_mem=64kB"
-                                  : "wal_sender_timeout=1000");
+      // Even seeds make the walsender stream every transaction of more than a few hundred rows
+      // while it is in progress (the source buffers it until its commit).
+      source_options.conninfo = ConninfoWithSetting(
+          force_streaming_ ? "wal_sender_timeout=1000 -c logical_decoding_work_mem=64kB"
+                           : "wal_sender_timeout=1000");
       auto source = std::make_shared<Source>(source_options);
       engine.AddSource("pg", source);
       auto target = std::make_shared<FileJournal>(journal, stall);
@@ -229,7 +236,6 @@ class Chaos : public PgTest {
       engine.AddPipeline("pg", T("a"), target, pipeline);
       engine.AddPipeline("pg", T("b"), target, pipeline);
       engine.Start();
-      bool paused = false;
       // Between commands, what the engine says of itself goes to <journal>.status, which a
       // failing run prints: where a consumer that stopped making progress is stuck.
       const auto write_status = [&] {
@@ -248,14 +254,14 @@ class Chaos : public PgTest {
       };
       for (int signal = 0;;) {
         const timespec every{.tv_sec = 0, .tv_nsec = 500'000'000};
-        signal = ::sigtimedwait(&commands, nullptr, &every);
+        siginfo_t info{};
+        signal = ::sigtimedwait(&commands, &info, &every);
         if (signal < 0) {
           write_status();
           continue;
         }
-        if (signal == SIGUSR1) {
-          paused = !paused;
-          if (paused) {
+        if (signal == SIGRTMIN) {
+          if (info.si_value.sival_int == kPause) {
             engine.Pause("pg");
           } else {
             engine.Resume("pg");
@@ -467,7 +473,7 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
         ++faults;
         paused = !paused;
         trace += paused ? " pause" : " resume";
-        ::kill(consumer, SIGUSR1);
+        Command(consumer, paused ? kPause : kResume);
       } else if (roll < 93) {
         ++faults;
         trace += " reset-source";
@@ -484,7 +490,7 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
         std::filesystem::remove(stall);
       }
     }
-    if (paused) ::kill(consumer, SIGUSR1);
+    if (paused) Command(consumer, kResume);
     // The writer stops; one change per table so the last schema change is seen, then converge.
     Exec("UPDATE " + Q("a") + " SET v = v + 1 WHERE id = (SELECT max(id) FROM " + Q("a") + ")");
     Exec("INSERT INTO " + Q("b") + " VALUES (" + std::to_string(next_id++) + ", 'end')");
