@@ -103,6 +103,14 @@ struct SourceOptions {
   /// Where spill files go; they are unlinked as soon as created, so nothing stays behind. Default
   /// empty: the system's temporary directory (TMPDIR, else /tmp).
   std::string spill_directory{};
+  /// Ask pgoutput for column values in their binary send format (`binary 'true'`, PostgreSQL 14
+  /// or later) instead of text: less work for the server's walsender and for this source, the
+  /// same Values (see docs/pg-source.md, "Binary mode"). Used for a connection only when every
+  /// column of the replicated tables has a binary decoder here (the built-in scalar types the
+  /// text mapping knows, interval, timetz, "char", enums, domains over them and arrays of all
+  /// these); otherwise, on older servers, and from the first Relation message naming a column
+  /// without one (the stream then reconnects), the stream is read in text mode. Default true.
+  bool binary = true;
   /// Receives the logical decoding messages (`pg_logical_emit_message`) of the slot's database,
   /// in stream order, on the stream thread (PostgreSQL 14 or later). Default empty: messages are
   /// not requested from the server.
