@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "catalog.hpp"
+#include "copy_binary.hpp"
 #include "copy_text.hpp"
 #include "laredo/error_codes.hpp"
 #include "pg_connection.hpp"
@@ -49,33 +50,51 @@ bool CopyTable(PgConnection& conn, const CopyJob& job, std::stop_token stop,
   auto kind =
       conn.ExecParams("SELECT relkind FROM pg_class WHERE oid = $1::regclass", {table}, what);
   const bool partitioned = PQntuples(kind.get()) == 1 && GetValue(kind.get(), 0, 0) == "p";
+  const bool binary = !job.binary_types.empty();
+  const char* format = binary ? " (FORMAT binary)" : "";
   if (job.row_filter.empty() && !partitioned) {
-    conn.Exec(fmt::format("COPY {} ({}) TO STDOUT", table, fmt::join(quoted, ", ")), what);
+    conn.Exec(fmt::format("COPY {} ({}) TO STDOUT{}", table, fmt::join(quoted, ", "), format),
+              what);
   } else {
-    conn.Exec(fmt::format("COPY (SELECT {} FROM {}{}) TO STDOUT", fmt::join(quoted, ", "), table,
-                          job.row_filter.empty() ? "" : " WHERE (" + job.row_filter + ")"),
+    conn.Exec(fmt::format("COPY (SELECT {} FROM {}{}) TO STDOUT{}", fmt::join(quoted, ", "), table,
+                          job.row_filter.empty() ? "" : " WHERE (" + job.row_filter + ")", format),
               what);
   }
-  CopyTextParser parser;
+  CopyTextParser text_parser;
+  CopyBinaryParser binary_parser(job.columns.size());
   for (;;) {
     char* raw = nullptr;
     const int n = PQgetCopyData(conn.get(), &raw, 0);
     if (n == -1) break;
     if (n == -2) ThrowCommandError(conn.get(), nullptr, what);
     std::unique_ptr<char, void (*)(void*)> line(raw, PQfreemem);
-    const auto& fields = parser.Parse(std::string_view(raw, static_cast<std::size_t>(n)));
-    if (fields.size() != job.columns.size()) {
+    const std::string_view data(raw, static_cast<std::size_t>(n));
+    const auto* fields = binary ? binary_parser.Parse(data) : &text_parser.Parse(data);
+    if (fields == nullptr) continue;  // binary header or trailer
+    if (fields->size() != job.columns.size()) {
       throw DataError(codes::kBadCopyLine, fmt::format("{}: expected {} fields, got {}", what,
-                                                       job.columns.size(), fields.size()));
+                                                       job.columns.size(), fields->size()));
     }
     std::vector<Value> values;
-    values.reserve(fields.size());
-    for (std::size_t i = 0; i < fields.size(); ++i) {
-      const auto type = job.value_types.empty() ? job.columns[i].type_oid : job.value_types[i];
-      values.push_back(fields[i].is_null ? Value() : TextToValue(type, fields[i].text));
+    values.reserve(fields->size());
+    for (std::size_t i = 0; i < fields->size(); ++i) {
+      const auto& field = (*fields)[i];
+      if (field.is_null) {
+        values.emplace_back();
+      } else if (binary) {
+        values.push_back(
+            BinaryColumnValue(job.binary_types[i], field.text, job.table, job.columns[i].name));
+      } else {
+        const auto type = job.value_types.empty() ? job.columns[i].type_oid : job.value_types[i];
+        values.push_back(TextToValue(type, field.text));
+      }
     }
     emit(Row(shared_names, std::move(values)));
     if (stop.stop_requested()) return false;  // the connection is dropped mid-COPY by the caller
+  }
+  if (binary && !binary_parser.finished()) {
+    throw DataError(codes::kBadCopyLine,
+                    fmt::format("{}: binary COPY ended without its trailer", what));
   }
   ResultPtr result(PQgetResult(conn.get()));
   if (!result || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {

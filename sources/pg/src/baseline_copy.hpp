@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "binary_values.hpp"
 #include "laredo/column_definition.hpp"
 #include "laredo/row.hpp"
 #include "laredo/table_identifier.hpp"
@@ -23,6 +24,9 @@ struct CopyJob {
   /// Per column, the type whose text form its values have (see `TypeResolver`); empty: each
   /// column's own type.
   std::vector<std::uint32_t> value_types;
+  /// Per column, how its values decode from `COPY ... (FORMAT binary)` (see
+  /// `TypeResolver::BinaryTypeOf`); empty: the table is copied in text format.
+  std::vector<BinaryType> binary_types;
 };
 
 using CopyRowSink = std::function<void(const TableIdentifier&, Row)>;

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
 #include "type_mapping.hpp"
 
 namespace laredo::pg {
@@ -145,6 +147,17 @@ Value BinaryToValue(const BinaryType& type, std::string_view bytes) {
       break;
   }
   throw InvalidBinary{"no binary decoder for this type"};
+}
+
+Value BinaryColumnValue(const BinaryType& type, std::string_view bytes,
+                        const TableIdentifier& table, std::string_view column) {
+  try {
+    return BinaryToValue(type, bytes);
+  } catch (const InvalidBinary& invalid) {
+    throw DataError(codes::kBadValue,
+                    fmt::format("{} column {}: invalid binary {} value: {}", table.ToString(),
+                                column, BinaryTypeName(type), invalid.why));
+  }
 }
 
 std::string BinaryTypeName(const BinaryType& type) {

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "binary_text.hpp"
+#include "laredo/table_identifier.hpp"
 #include "laredo/value.hpp"
 
 namespace laredo::pg {
@@ -37,6 +38,11 @@ std::optional<BinaryType> BuiltinBinaryType(std::uint32_t type_oid);
 /// server's output function writes. Pure and bounds-checked: throws `InvalidBinary` for bytes the
 /// type's send function never writes (truncated, trailing bytes, out of range), never guesses.
 Value BinaryToValue(const BinaryType& type, std::string_view bytes);
+
+/// `BinaryToValue` for column `column` of `table`: an invalid value is a `DataError` (code
+/// "bad_value") naming table, column and type.
+Value BinaryColumnValue(const BinaryType& type, std::string_view bytes,
+                        const TableIdentifier& table, std::string_view column);
 
 /// "int4", "int4[]", "enum", ... for messages.
 std::string BinaryTypeName(const BinaryType& type);

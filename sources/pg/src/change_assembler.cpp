@@ -72,13 +72,7 @@ Value ChangeAssembler::ToValue(const Relation& rel, const TupleData& tuple, std:
                     fmt::format("{}: binary tuple data although binary was not requested",
                                 rel.table.ToString()));
   }
-  try {
-    return BinaryToValue(rel.binary_types[i], tuple[i].data);
-  } catch (const InvalidBinary& invalid) {
-    throw DataError(codes::kBadValue,
-                    fmt::format("{} column {}: invalid binary {} value: {}", rel.table.ToString(),
-                                (*rel.names)[i], BinaryTypeName(rel.binary_types[i]), invalid.why));
-  }
+  return BinaryColumnValue(rel.binary_types[i], tuple[i].data, rel.table, (*rel.names)[i]);
 }
 
 Row ChangeAssembler::ToRow(const Relation& rel, const TupleData& tuple) {

@@ -111,6 +111,10 @@ struct SourceOptions {
   /// these); otherwise, on older servers, and from the first Relation message naming a column
   /// without one (the stream then reconnects), the stream is read in text mode. Default true.
   bool binary = true;
+  /// Read the baseline with `COPY ... (FORMAT binary)` instead of text COPY, for each table whose
+  /// every column has a binary decoder (the others are copied in text format). Same Values.
+  /// Default true.
+  bool binary_copy = true;
   /// Receives the logical decoding messages (`pg_logical_emit_message`) of the slot's database,
   /// in stream order, on the stream thread (PostgreSQL 14 or later). Default empty: messages are
   /// not requested from the server.
