@@ -3,7 +3,7 @@
 //
 //   LAREDO_PG_CONNINFO=... laredo_bench_pg_baseline [N]      (default N = 1,000,000)
 //
-// laredo runs twice, reading with text COPY and with binary COPY (SourceOptions::binary_copy).
+// laredo reads with text COPY and with binary COPY (SourceOptions::binary_copy), twice each.
 // psql COPY runs before and after them; the ratios are taken against the faster of the two, so
 // that neither a cold cache nor the order of the runs flatters laredo.
 #include <cstdio>
@@ -100,8 +100,15 @@ int RunBench(std::int64_t n) {
   const auto rows = static_cast<double>(n);
 
   const double copy1_s = TimeCopy(conninfo);
-  const OurRun text = TimeLaredo(conninfo, n, false);
-  const OurRun binary = TimeLaredo(conninfo, n, true);
+  // Each mode twice, in the order text, binary, binary, text, so that neither profits from
+  // going second; the faster run of each counts.
+  const auto faster = [](const OurRun& a, const OurRun& b) {
+    return a.seconds <= b.seconds ? a : b;
+  };
+  const OurRun text1 = TimeLaredo(conninfo, n, false);
+  const OurRun binary1 = TimeLaredo(conninfo, n, true);
+  const OurRun binary = faster(binary1, TimeLaredo(conninfo, n, true));
+  const OurRun text = faster(text1, TimeLaredo(conninfo, n, false));
   const double copy2_s = TimeCopy(conninfo);
   const double copy_s = std::min(copy1_s, copy2_s);
   std::printf(
@@ -109,8 +116,10 @@ int RunBench(std::int64_t n) {
       rows / copy_s, copy1_s, copy2_s);
   for (const auto* run : {&text, &binary}) {
     const char* name = run == &text ? "text COPY:  " : "binary COPY:";
-    std::printf("laredo %s %.0f rows/s (%.2f s, client CPU %.2f s), %zu rows in the target\n", name,
-                rows / run->seconds, run->seconds, run->cpu_seconds, run->rows);
+    std::printf(
+        "laredo %s %.0f rows/s (%.2f s, client CPU %.2f s, the faster of 2), %zu rows in the "
+        "target\n",
+        name, rows / run->seconds, run->seconds, run->cpu_seconds, run->rows);
     std::printf("            (connect + slot + snapshot %.2f s; reading the table %.0f rows/s)\n",
                 run->seconds - run->copy_phase_seconds, rows / run->copy_phase_seconds);
     std::printf("            target memory %.0f bytes/row (MemoryUsage), RSS +%.0f bytes/row\n",

@@ -182,6 +182,10 @@ TEST(BinaryValuesTest, IntervalAndTimeTzAsTheServerWritesThem) {
   EXPECT_EQ(interval(-1'000'000, 0, -12), "-1 years -00:00:01");
   EXPECT_EQ(interval(360'000'000'000, 0, 0), "100:00:00");
   EXPECT_EQ(interval(-500'000, 0, 0), "-00:00:00.5");
+  // PostgreSQL 17's infinite intervals.
+  EXPECT_EQ(interval(std::numeric_limits<std::int64_t>::max(), 2147483647, 2147483647), "infinity");
+  EXPECT_EQ(interval(std::numeric_limits<std::int64_t>::min(), -2147483647 - 1, -2147483647 - 1),
+            "-infinity");
   const auto timetz = [](std::int64_t micros, std::int32_t zone) {
     return Decode(kTimeTz, MessageBuilder().U64(static_cast<std::uint64_t>(micros)).I32(zone))
         .AsText();

@@ -101,6 +101,17 @@ void AppendInterval(BinaryReader& in, std::string& out) {
   const auto time = in.I64("Int64 microseconds");
   const auto days = in.I32("Int32 days");
   const auto months = in.I32("Int32 months");
+  // PostgreSQL 17's infinite intervals: every field at its extreme.
+  constexpr auto kMax32 = std::numeric_limits<std::int32_t>::max();
+  constexpr auto kMin32 = std::numeric_limits<std::int32_t>::min();
+  if (time == std::numeric_limits<std::int64_t>::max() && days == kMax32 && months == kMax32) {
+    out += "infinity";
+    return;
+  }
+  if (time == std::numeric_limits<std::int64_t>::min() && days == kMin32 && months == kMin32) {
+    out += "-infinity";
+    return;
+  }
   bool is_zero = true;
   bool is_before = false;
   const auto part = [&](std::int64_t value, std::string_view unit) {
