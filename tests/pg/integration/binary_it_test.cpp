@@ -20,7 +20,8 @@ const char* const kColumns =
     "u uuid, j json, jb jsonb, d date, tm time, ttz timetz, ts timestamp, tstz timestamptz, "
     "iv interval, o oid, m mood, dm dint, dn dnum, ai int4[], a2 int4[], at text[], an numeric[], "
     "af float8[], af4 float4[], ab bool[], ad date[], ats timestamp[], atz timestamptz[], "
-    "aiv interval[], am mood[], ajb jsonb[], aby bytea[], au uuid[], ach \"char\"[], adm dint[]";
+    "aiv interval[], am mood[], ajb jsonb[], aby bytea[], au uuid[], ach \"char\"[], adm dint[], "
+    "dai dints";
 
 const char* const kRows[] = {
     "(1, 1, 2, 3, 1.5, 0.1, 123.456, 12300, true, 'plain', 'v', 'ab', 'nm', 'x', '\\x0102', "
@@ -28,10 +29,11 @@ const char* const kRows[] = {
     "'2024-02-29', '12:34:56.789', '12:34:56+05:30', '2024-01-02 03:04:05.123456', "
     "'2024-01-02 03:04:05+02', '1 year 2 mons 3 days 04:05:06.5', 42, 'happy', 7, 1.25, "
     "'{1,2,3}', '{{1,2},{3,4}}', '{a,\"b c\",\"\",NULL,\"null\",\"q\\\"\\\\\"}', '{1.5,NaN}', "
-    "'{0.1,1e300,-0}', '{1.5,1e10}', '{t,f,NULL}', '{2024-01-01,infinity}', "
+    "'{0.1,1e300,-0,1e15,1e14,0.0001,0.00001,123456789.125}', '{1.5,1e10,1e6,123456,1e-4,1e-5}', "
+    "'{t,f,NULL}', '{2024-01-01,infinity}', "
     "'{\"2024-01-02 03:04:05\"}', '{\"2024-01-02 03:04:05.5+00\",-infinity}', "
     "'{\"1 day\",-00:00:01}', '{sad,happy}', '{\"{}\",\"[1]\"}', '{\"\\\\x00ff\"}', "
-    "'{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}', '{a,b}', '{1,NULL}')",
+    "'{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}', '{a,b}', '{1,NULL}', '{1,2}')",
     // Extremes and special values.
     "(2, -32768, -2147483648, -9223372036854775808, 'NaN', '-Infinity', 'NaN', -99900, false, "
     "'gr\u00fc\u00df \u20ac \U0001F600', '', '', '', '\u00e9', '\\x', "
@@ -39,7 +41,7 @@ const char* const kRows[] = {
     "'00:00:00-15:59:59', '-infinity', 'infinity', '-178000000 years -1 mons -00:00:00.000001', "
     "0, 'sad', -9223372036854775808, 'NaN', '{}', '[0:1]={5,6}', '{}', '{-Infinity,Infinity}', "
     "'{1e-310,-1.5e-07}', '{3.4e38,-1e-45}', '{}', '{-infinity}', '{infinity}', '{}', '{}', '{}', "
-    "'{}', '{}', '{}', '{}', '{}')",
+    "'{}', '{}', '{}', '{}', '{}', '{}')",
     "(3, 32767, 2147483647, 9223372036854775807, 'Infinity', 1e-310, '-Infinity', 0, true, "
     "E'tab\\there\\nnewline \\\\ backslash', 'xxxxxxxxxx', 'abcd', "
     "'abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk', '\\001', "
@@ -50,11 +52,12 @@ const char* const kRows[] = {
     "'{0,-0.001,1e-20}', '{NULL}', '{NULL}', '{NULL}', '{5874897-12-31}', "
     "'{\"0001-01-01 00:00:00 BC\"}', '{NULL}', '{\"1 year\"}', '{NULL,ok}', '{null}', "
     "'{\"\\\\x\"}', "
-    "'{NULL}', '{\"\\\\351\"}', '{NULL}')",
+    "'{NULL}', '{\"\\\\351\"}', '{NULL}', '{NULL}')",
     // Every column NULL.
     "(4, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
     "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
-    "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+    "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+    "NULL)",
 };
 
 class BinaryTest : public PgTest {
@@ -63,6 +66,7 @@ class BinaryTest : public PgTest {
     Exec("CREATE TYPE " + name_ + ".mood AS ENUM ('sad', 'ok', 'happy')");
     Exec("CREATE DOMAIN " + name_ + ".dint AS int8");
     Exec("CREATE DOMAIN " + name_ + ".dnum AS numeric CHECK (VALUE IS NOT NULL OR true)");
+    Exec("CREATE DOMAIN " + name_ + ".dints AS int4[]");
     Exec("SET search_path = " + name_ + ", public");
   }
   void InsertRows(const std::string& table) {
