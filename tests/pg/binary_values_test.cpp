@@ -198,7 +198,8 @@ TEST(BinaryValuesTest, IntervalAndTimeTzAsTheServerWritesThem) {
   ExpectInvalid(Scalar(kInterval), Bytes(MessageBuilder().U64(0).I32(0)));
 }
 
-MessageBuilder Array(std::uint32_t element, std::vector<std::pair<std::int32_t, std::int32_t>> dims,
+MessageBuilder Array(std::uint32_t element,
+                     const std::vector<std::pair<std::int32_t, std::int32_t>>& dims,
                      bool has_null) {
   MessageBuilder b;
   b.I32(static_cast<std::int32_t>(dims.size())).I32(has_null ? 1 : 0).U32(element);
