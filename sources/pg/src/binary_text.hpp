@@ -53,13 +53,6 @@ Int ReadExactly(std::string_view bytes, std::string_view what) {
 void AppendNumericText(std::string_view bytes, std::string& out);
 /// float4 (`is_float4`) or float8 value, shortest exact digits as float4out/float8out write them.
 void AppendFloatText(double value, bool is_float4, std::string& out);
-/// date: days since 2000-01-01 -> "YYYY-MM-DD[ BC]" or "infinity"/"-infinity".
-void AppendDateText(std::int32_t pg_days, std::string& out);
-/// time: microseconds since midnight -> "HH:MM:SS[.ffffff]" (fraction without trailing zeros).
-void AppendTimeText(std::int64_t micros, std::string& out);
-/// timestamp/timestamptz: microseconds since 2000-01-01 -> "YYYY-MM-DD HH:MM:SS[.f][+00][ BC]".
-void AppendTimestampText(std::int64_t pg_micros, bool with_zone, std::string& out);
-
 /// The text output of one value of built-in type `type_oid` (one of `HasBinaryDecoder`'s)
 /// from its binary form.
 void AppendScalarText(std::uint32_t type_oid, std::string_view bytes, std::string& out);
