@@ -358,8 +358,8 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
       try {
         Pump(stop, resume, handler, status_every, stream_options.binary);
       } catch (const BinaryUnavailable& e) {
-        Logger()->warn("pg source: {}", e.what());
-        binary_refused = true;  // then reconnects like any retryable error, in text mode
+        Logger()->warn("pg source: {}; reconnecting", e.what());
+        binary_refused = true;  // the next connection streams in text mode
         throw;
       }
       return;  // stopped; the connection stays open for Close's final status update
@@ -387,6 +387,8 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
         throw RebaselineRequired(fmt::format(
             "replication connection lost, temporary slot {} went with it: {}", slot, e.what()));
       }
+      // Not a failure: the stream starts again at once, in text mode (logged where thrown).
+      if (dynamic_cast<const BinaryUnavailable*>(&e) != nullptr) continue;
       if (++failures > options.reconnect.max_attempts) {
         SetStreamState(SourceState::Error, handler);
         throw FatalError(codes::kPgReconnectExhausted,
