@@ -12,14 +12,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -182,6 +186,68 @@ inline int RunTool(const std::vector<std::string>& args, const std::string& pass
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
+
+/// utime + stime of process `pid` in seconds (/proc/<pid>/stat); negative once it is gone.
+inline double ProcessCpuSeconds(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return -1;
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+/// The CPU the walsender streaming from `slot` spends: finds its pid (the slot's active_pid, as
+/// pg_stat_replication has it) once a consumer connects and samples /proc/<pid>/stat every 5 ms
+/// until `Stop`, which returns the last sample. A walsender is a process of its own per
+/// connection, so its whole CPU is this consumer's. The server must be on this machine.
+class WalsenderCpu {
+ public:
+  WalsenderCpu(const std::string& conninfo, const std::string& slot)
+      : thread_([this, conninfo, slot] { Sample(conninfo, slot); }) {}
+  ~WalsenderCpu() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  WalsenderCpu(const WalsenderCpu&) = delete;
+  WalsenderCpu& operator=(const WalsenderCpu&) = delete;
+
+  /// Seconds of CPU; negative when no walsender was seen.
+  double Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    return last_;
+  }
+
+ private:
+  void Sample(const std::string& conninfo, const std::string& slot) {
+    const PgConn conn(conninfo);
+    std::string pid;
+    while (!stop_ && pid.empty()) {
+      pid = conn.Query("SELECT active_pid FROM pg_replication_slots WHERE slot_name = '" + slot +
+                       "' AND active");
+      if (pid.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    while (!pid.empty()) {
+      const double now = ProcessCpuSeconds(pid);
+      if (now < 0) break;  // the walsender ended with its connection
+      last_ = now;
+      if (stop_) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+
+  std::atomic<bool> stop_{false};
+  double last_ = -1;
+  std::thread thread_;
+};
 
 /// Recreates the bench table (empty).
 inline void CreateBenchTable(const PgConn& conn) {

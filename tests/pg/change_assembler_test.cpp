@@ -256,5 +256,72 @@ TEST(ChangeAssemblerTest, ChangeBeforeItsRelationIsAProtocolError) {
   EXPECT_THROW(Feed(a, Insert(9, "1", "a"), r), DataError);
 }
 
+// Binary mode: values decode from their send format into what text mode gives.
+TEST(ChangeAssemblerTest, BinaryColumnsDecodeToTheTextModeValues) {
+  ChangeAssembler a(Known(), kStart);
+  a.ExpectBinary([](std::uint32_t type) { return BuiltinBinaryType(type).value_or(BinaryType{}); });
+  Recorder r;
+  Feed(a, Relation(1, "t"), r);
+  Feed(a, Begin(200), r);
+  const std::string id("\0\0\1\2", 4);
+  Feed(a,
+       InsertMessage{
+           .relation_id = 1,
+           .new_tuple = {{TupleColumn::Kind::Binary, id}, {TupleColumn::Kind::Text, "as text"}}},
+       r);
+  Feed(a, Commit(200, 240), r);
+  ASSERT_EQ(r.events.size(), 1U);
+  EXPECT_EQ(r.events[0].new_values.value(0), Value(258));
+  EXPECT_EQ(r.events[0].new_values.value(1), Value("as text"));  // a 't' column still works
+}
+
+TEST(ChangeAssemblerTest, MalformedBinaryValueNamesTableAndColumn) {
+  ChangeAssembler a(Known(), kStart);
+  a.ExpectBinary([](std::uint32_t type) { return BuiltinBinaryType(type).value_or(BinaryType{}); });
+  Recorder r;
+  Feed(a, Relation(1, "t"), r);
+  Feed(a, Begin(200), r);
+  try {
+    a.Handle(InsertMessage{.relation_id = 1,
+                           .new_tuple = {{TupleColumn::Kind::Binary, "abc"},
+                                         {TupleColumn::Kind::Null, {}}}},
+             r);
+    FAIL() << "a 3-byte int4 was accepted";
+  } catch (const DataError& e) {
+    EXPECT_EQ(e.code(), "bad_value");
+    const std::string what = e.what();
+    EXPECT_NE(what.find("public.t column id"), std::string::npos) << what;
+    EXPECT_NE(what.find("int4"), std::string::npos) << what;
+  }
+}
+
+TEST(ChangeAssemblerTest, BinaryModeRefusesATableWithAColumnWithoutDecoder) {
+  auto known = Known();
+  known[kT][1].type_oid = 600;  // point: no binary decoder
+  ChangeAssembler a(known, kStart);
+  a.ExpectBinary([](std::uint32_t type) { return BuiltinBinaryType(type).value_or(BinaryType{}); });
+  Recorder r;
+  auto relation = Relation(1, "t");
+  relation.columns[1].type_oid = 600;
+  EXPECT_THROW(a.Handle(relation, r), BinaryUnavailable);
+  // A table that is not replicated does not matter.
+  auto other = Relation(2, "other");
+  other.columns[1].type_oid = 600;
+  EXPECT_NO_THROW(a.Handle(other, r));
+}
+
+TEST(ChangeAssemblerTest, BinaryDataWithoutBinaryModeIsAProtocolError) {
+  ChangeAssembler a(Known(), kStart);
+  Recorder r;
+  Feed(a, Relation(1, "t"), r);
+  Feed(a, Begin(200), r);
+  const std::string id("\0\0\1\2", 4);
+  EXPECT_THROW(a.Handle(InsertMessage{.relation_id = 1,
+                                      .new_tuple = {{TupleColumn::Kind::Binary, id},
+                                                    {TupleColumn::Kind::Text, "x"}}},
+                        r),
+               DataError);
+}
+
 }  // namespace
 }  // namespace laredo::pg

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <regex>
+#include <vector>
 
 #include "laredo/error.hpp"
 #include "laredo/pg/source.hpp"
@@ -36,6 +37,34 @@ TEST(StreamPositionTest, OrdersByCommitThenIndex) {
   EXPECT_LT(StreamPosition::Compare(last, next), 0);
   EXPECT_GT(StreamPosition::Compare(next, base), 0);
   EXPECT_EQ(StreamPosition::Compare(last, last), 0);
+}
+
+TEST(StreamPositionTest, ATransactionsLastChangeAndItsEndAreOneResumePoint) {
+  const Lsn before = Lsn::Parse("0/900");   // the previous transaction's end
+  const Lsn commit = Lsn::Parse("0/1000");  // this transaction's commit record
+  const Lsn end = Lsn::Parse("0/1040");     // its end: what the slot confirms once it is acked
+  const StreamPosition first{.commit_lsn = commit, .index = 1, .ack_lsn = before};
+  const StreamPosition last{.commit_lsn = commit, .index = 21, .ack_lsn = end};
+  const StreamPosition through_end{.commit_lsn = end, .index = 0, .ack_lsn = end};
+  const StreamPosition next_first{.commit_lsn = end, .index = 1, .ack_lsn = end};
+  const StreamPosition later{.commit_lsn = Lsn::Parse("0/2000"), .index = 1, .ack_lsn = end};
+  // The slot confirmed at the end of the snapshot's last transaction is not past the snapshot
+  // (the restore at start compares them: before, a restart under load fell back to a baseline).
+  EXPECT_EQ(StreamPosition::CompareResumePoints(through_end, last), 0);
+  EXPECT_EQ(StreamPosition::CompareResumePoints(last, through_end), 0);
+  // Everything else keeps Compare's order, also a transaction committed right at that end.
+  const std::vector<StreamPosition> in_order{first, last, next_first, later};
+  for (std::size_t i = 0; i < in_order.size(); ++i) {
+    for (std::size_t j = 0; j < in_order.size(); ++j) {
+      EXPECT_EQ(StreamPosition::CompareResumePoints(in_order[i], in_order[j]),
+                StreamPosition::Compare(in_order[i], in_order[j]))
+          << i << " vs " << j;
+    }
+  }
+  EXPECT_LT(StreamPosition::CompareResumePoints(first, through_end), 0);
+  EXPECT_LT(StreamPosition::CompareResumePoints(through_end, next_first), 0);
+  // A mid-transaction position (ack_lsn the previous end) stays before the transaction's end.
+  EXPECT_GT(StreamPosition::CompareResumePoints(through_end, first), 0);
 }
 
 TEST(StreamPositionTest, SourcePositionFunctionsAgree) {

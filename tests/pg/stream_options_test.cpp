@@ -24,5 +24,11 @@ TEST(StreamOptionsTest, EachIsAskedForOnlyWhenWanted) {
   EXPECT_TRUE(messages_only.messages);
 }
 
+TEST(StreamOptionsTest, BinaryNeedsPostgres14AndIsOnlyAskedForWhenWanted) {
+  EXPECT_FALSE(ReplicationConnection::StreamOptionsFor(130012, true, false, true).binary);
+  EXPECT_TRUE(ReplicationConnection::StreamOptionsFor(140000, true, false, true).binary);
+  EXPECT_FALSE(ReplicationConnection::StreamOptionsFor(150004, true, true, false).binary);
+}
+
 }  // namespace
 }  // namespace laredo::pg

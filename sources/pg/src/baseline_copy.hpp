@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "binary_values.hpp"
 #include "laredo/column_definition.hpp"
 #include "laredo/row.hpp"
 #include "laredo/table_identifier.hpp"
@@ -30,6 +31,9 @@ struct CopyJob {
   /// Per column, the type whose text form its values have (see `TypeResolver`); empty: each
   /// column's own type.
   std::vector<std::uint32_t> value_types;
+  /// Per column, how its values decode from `COPY ... (FORMAT binary)` (see
+  /// `TypeResolver::BinaryTypeOf`); empty: the table is copied in text format.
+  std::vector<BinaryType> binary_types;
   /// Only the rows in these blocks (see `SplitByBlocks`); empty: the whole table.
   std::optional<BlockRange> blocks;
 };

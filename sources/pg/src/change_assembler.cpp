@@ -67,7 +67,12 @@ Value ChangeAssembler::ToValue(const Relation& rel, const TupleData& tuple, std:
     case TupleColumn::Kind::Binary:
       break;
   }
-  throw DataError(codes::kPgoutputProtocol, "binary tuple data although binary was not requested");
+  if (rel.binary_types.empty()) {
+    throw DataError(codes::kPgoutputProtocol,
+                    fmt::format("{}: binary tuple data although binary was not requested",
+                                rel.table.ToString()));
+  }
+  return BinaryColumnValue(rel.binary_types[i], tuple[i].data, rel.table, (*rel.names)[i]);
 }
 
 Row ChangeAssembler::ToRow(const Relation& rel, const TupleData& tuple) {
@@ -116,6 +121,16 @@ void ChangeAssembler::OnRelation(const RelationMessage& m, ChangeHandler& handle
   rel.key_names = ColumnNames::Make(std::move(key_names));
   auto known = columns_.find(rel.table);
   rel.wanted = known != columns_.end();
+  if (rel.wanted && binary_type_) {
+    for (const auto& c : m.columns) {
+      rel.binary_types.push_back(binary_type_(c.type_oid));
+      if (rel.binary_types.back().kind == BinaryType::Kind::None) {
+        throw BinaryUnavailable(fmt::format(
+            "{} column {} has type {}, which binary mode cannot decode: streaming it in text mode",
+            rel.table.ToString(), c.name, c.type_oid));
+      }
+    }
+  }
   if (rel.wanted) {
     const auto& old = known->second;
     bool same = old.size() == m.columns.size();

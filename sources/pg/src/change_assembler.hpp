@@ -9,12 +9,23 @@
 #include <unordered_map>
 #include <vector>
 
+#include "binary_values.hpp"
 #include "laredo/change_event.hpp"
+#include "laredo/error.hpp"
 #include "laredo/pg/position.hpp"
 #include "laredo/pg/streaming.hpp"
 #include "pgoutput_decoder.hpp"
 
 namespace laredo::pg {
+
+/// A Relation message of a replicated table has a column whose binary form this source cannot
+/// decode, while the stream was started in binary mode: retried, in text mode (see
+/// `SourceOptions::binary`).
+class BinaryUnavailable : public RetryableError {
+ public:
+  explicit BinaryUnavailable(const std::string& message)
+      : RetryableError(codes::kPgProtocol, message) {}
+};
 
 /// Turns decoded pgoutput messages into `ChangeEvent`s with ACK-safe positions. No I/O.
 ///
@@ -54,6 +65,13 @@ class ChangeAssembler {
     cursor_ = &cursor;
   }
 
+  /// The stream was started with `binary 'true'`: columns arrive in their binary form, decoded
+  /// as `binary_type` says (see `TypeResolver::BinaryTypeOf`). A replicated table with a column
+  /// it has no decoder for throws `BinaryUnavailable` at its Relation message, before any of its
+  /// changes. Without this call, a binary column is a protocol error.
+  using BinaryTypeFn = std::function<BinaryType(std::uint32_t)>;
+  void ExpectBinary(BinaryTypeFn binary_type) { binary_type_ = std::move(binary_type); }
+
   void Handle(const PgoutputMessage& message, ChangeHandler& handler);
   /// Hands the changes gathered so far to the handler in one `OnChanges` call. The stream calls
   /// it whenever the connection has nothing more buffered; `Handle` itself before a schema change
@@ -81,6 +99,7 @@ class ChangeAssembler {
     std::shared_ptr<const ColumnNames> names;
     std::vector<std::uint32_t> type_oids;
     std::vector<std::uint32_t> value_types;  // what TextToValue gets (a domain's base type)
+    std::vector<BinaryType> binary_types;    // in binary mode, what BinaryToValue gets
     std::vector<bool> key;
     std::size_t key_count = 0;
     std::shared_ptr<const ColumnNames> key_names;
@@ -103,6 +122,7 @@ class ChangeAssembler {
 
   std::map<TableIdentifier, std::vector<ColumnDefinition>> columns_;
   ValueTypeFn value_type_;
+  BinaryTypeFn binary_type_;
   AddedColumnFn on_added_column_;
   std::unordered_map<std::uint32_t, Relation> relations_;
   StreamPosition skip_through_;

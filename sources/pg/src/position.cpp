@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <utility>
 
 #include "laredo/error.hpp"
 #include "laredo/error_codes.hpp"
@@ -13,6 +14,19 @@ int StreamPosition::Compare(const StreamPosition& a, const StreamPosition& b) no
   if (a.commit_lsn != b.commit_lsn) return a.commit_lsn < b.commit_lsn ? -1 : 1;
   if (a.index != b.index) return a.index < b.index ? -1 : 1;
   return 0;
+}
+
+int StreamPosition::CompareResumePoints(const StreamPosition& a, const StreamPosition& b) noexcept {
+  // A transaction's last change is the one whose ack_lsn (its commit's end) is past its commit
+  // LSN; nothing lies between it and "everything through that end".
+  const auto point = [](const StreamPosition& p) {
+    return p.ack_lsn > p.commit_lsn ? std::pair{p.ack_lsn, std::uint32_t{0}}
+                                    : std::pair{p.commit_lsn, p.index};
+  };
+  const auto pa = point(a);
+  const auto pb = point(b);
+  if (pa == pb) return 0;
+  return pa < pb ? -1 : 1;
 }
 
 std::string StreamPosition::ToString() const {

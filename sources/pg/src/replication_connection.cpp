@@ -64,11 +64,14 @@ std::chrono::milliseconds ReplicationConnection::WalSenderTimeout() {
 }
 
 ReplicationConnection::StreamOptions ReplicationConnection::StreamOptionsFor(
-    int server_version_num, bool want_streaming, bool want_messages) noexcept {
-  // pgoutput of PostgreSQL 14 brought protocol version 2 (streaming) and the messages option.
+    int server_version_num, bool want_streaming, bool want_messages, bool want_binary) noexcept {
+  // pgoutput of PostgreSQL 14 brought protocol version 2 (streaming), the messages and the
+  // binary options.
   constexpr int kVersion14 = 140000;
   const bool capable = server_version_num >= kVersion14;
-  return {.streaming = capable && want_streaming, .messages = capable && want_messages};
+  return {.streaming = capable && want_streaming,
+          .messages = capable && want_messages,
+          .binary = capable && want_binary};
 }
 
 int ReplicationConnection::ServerVersion() const { return PQserverVersion(conn_.get()); }
@@ -78,11 +81,12 @@ void ReplicationConnection::StartReplication(std::string_view slot, Lsn start,
                                              StreamOptions stream_options) {
   // publication_names is a list of identifiers: quote the name, then quote that as a literal.
   const std::string sql = fmt::format(
-      "START_REPLICATION SLOT {} LOGICAL {} (proto_version '{}', publication_names {}{}{})",
+      "START_REPLICATION SLOT {} LOGICAL {} (proto_version '{}', publication_names {}{}{}{})",
       conn_.QuoteIdent(slot), start.ToString(), stream_options.streaming ? 2 : 1,
       conn_.QuoteLiteral(conn_.QuoteIdent(publication)),
       stream_options.streaming ? ", streaming 'on'" : "",
-      stream_options.messages ? ", messages 'true'" : "");
+      stream_options.messages ? ", messages 'true'" : "",
+      stream_options.binary ? ", binary 'true'" : "");
   auto result = conn_.Exec(sql, fmt::format("starting replication from slot {}", slot));
   if (PQresultStatus(result.get()) != PGRES_COPY_BOTH) {
     throw RetryableError(codes::kPgProtocol, "START_REPLICATION did not enter COPY BOTH mode");

@@ -51,10 +51,12 @@ class ReplicationConnection {
     bool streaming = false;
     /// `messages 'true'`: logical decoding messages (needs PostgreSQL 14).
     bool messages = false;
+    /// `binary 'true'`: column values in their binary send format (needs PostgreSQL 14).
+    bool binary = false;
   };
-  /// What to ask a server of `server_version_num` for (streaming and messages need 14).
+  /// What to ask a server of `server_version_num` for (streaming, messages and binary need 14).
   static StreamOptions StreamOptionsFor(int server_version_num, bool want_streaming,
-                                        bool want_messages) noexcept;
+                                        bool want_messages, bool want_binary = false) noexcept;
   /// START_REPLICATION SLOT ... LOGICAL start (proto_version, publication_names, ...).
   void StartReplication(std::string_view slot, Lsn start, std::string_view publication,
                         StreamOptions stream_options);

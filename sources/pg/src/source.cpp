@@ -279,13 +279,23 @@ Position Source::BaselineWithColumns(std::stop_token stop,
     }
     auto table_options = impl.options.tables.find(t);
     std::vector<std::uint32_t> value_types;
-    for (const auto& c : it->second) value_types.push_back(impl.Types().ValueType(c.type_oid));
+    std::vector<BinaryType> binary_types;
+    for (const auto& c : it->second) {
+      value_types.push_back(impl.Types().ValueType(c.type_oid));
+      if (impl.options.binary_copy) binary_types.push_back(impl.Types().BinaryTypeOf(c.type_oid));
+    }
+    // Binary COPY only when every column has a decoder.
+    if (std::any_of(binary_types.begin(), binary_types.end(),
+                    [](const BinaryType& b) { return b.kind == BinaryType::Kind::None; })) {
+      binary_types.clear();
+    }
     jobs.push_back({.table = t,
                     .columns = it->second,
                     .row_filter = table_options == impl.options.tables.end()
                                       ? std::string()
                                       : table_options->second.row_filter,
-                    .value_types = std::move(value_types)});
+                    .value_types = std::move(value_types),
+                    .binary_types = std::move(binary_types)});
   }
   for (const auto& t : tables) impl.columns[t] = columns.at(t);
   if (on_columns) {
@@ -329,7 +339,7 @@ int Source::ComparePositions(const Position& a, const Position& b) const {
   if (!a.has_value() || !b.has_value()) {
     return static_cast<int>(a.has_value()) - static_cast<int>(b.has_value());
   }
-  return StreamPosition::Compare(AsPosition(a), AsPosition(b));
+  return StreamPosition::CompareResumePoints(AsPosition(a), AsPosition(b));
 }
 
 std::string Source::PositionToString(const Position& position) const {

@@ -73,8 +73,12 @@ struct Source::Impl {
   void DropSlotAndPublication(bool drop_publication);
   /// Reads, decodes and dispatches until stopped; a status update at least every `status_every`,
   /// also while the handler blocks on backpressure.
+  /// `binary`: the stream was started with `binary 'true'`.
   void Pump(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler,
-            std::chrono::milliseconds status_every);
+            std::chrono::milliseconds status_every, bool binary);
+  /// Whether every column of the replicated tables has a binary decoder (see
+  /// `SourceOptions::binary`).
+  bool ColumnsDecodeFromBinary();
 
   /// Whether Close drops the publication: an ephemeral source's generated one, named after a slot
   /// that does not outlive the run.
@@ -99,6 +103,8 @@ struct Source::Impl {
   std::optional<ReplicationConnection> repl;
   std::optional<TypeResolver> types;  // created on first use
   bool repl_streaming = false;        // repl is in COPY BOTH mode
+  /// A Relation message named a column without a binary decoder: text mode from then on.
+  bool binary_refused = false;
 
   /// Logical decoding messages delivered so far (stream thread; kept across reconnects).
   ChangeAssembler::MessageCursor message_cursor;

@@ -42,10 +42,26 @@ std::optional<std::chrono::system_clock::time_point> ServerTime(std::int64_t pg_
 
 }  // namespace
 
+bool Source::Impl::ColumnsDecodeFromBinary() {
+  for (const auto& [table, table_columns] : columns) {
+    for (const auto& c : table_columns) {
+      if (Types().BinaryTypeOf(c.type_oid).kind == BinaryType::Kind::None) {
+        Logger()->info(
+            "pg source: {} column {} (type {}) has no binary decoder: streaming in "
+            "text mode",
+            table.ToString(), c.name, c.type_oid);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 ReplicationConnection::StreamOptions Source::Impl::StreamOptionsFor(ReplicationConnection& conn) {
   const bool want_messages = static_cast<bool>(options.on_message);
-  const auto chosen = ReplicationConnection::StreamOptionsFor(conn.ServerVersion(),
-                                                              options.streaming, want_messages);
+  const bool want_binary = options.binary && !binary_refused && ColumnsDecodeFromBinary();
+  const auto chosen = ReplicationConnection::StreamOptionsFor(
+      conn.ServerVersion(), options.streaming, want_messages, want_binary);
   if (want_messages && !chosen.messages) {
     Logger()->warn(
         "pg source: server {} is older than 14: logical decoding messages are not "
@@ -75,7 +91,7 @@ Lsn Source::Impl::ComputeFlush(const StreamPosition& last_delivered, Lsn idle_ls
 }
 
 void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler,
-                        std::chrono::milliseconds status_every) {
+                        std::chrono::milliseconds status_every, bool binary) {
   // A column added with a default: the rows already there read it as that value, which no
   // change will ever carry to the targets; only a fresh baseline makes them read like SELECT *.
   const auto on_added_column = [this](const TableIdentifier& table, const std::string& column) {
@@ -91,6 +107,9 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
       columns, resume, [this](std::uint32_t type) { return Types().ValueType(type); },
       on_added_column);
   if (options.on_message) assembler.SetMessageHandler(options.on_message, message_cursor);
+  if (binary) {
+    assembler.ExpectBinary([this](std::uint32_t type) { return Types().BinaryTypeOf(type); });
+  }
   // A new connection streams every open transaction again: nothing buffered outlives this one.
   StreamBuffers buffers(options.stream_memory_bytes, options.spill_directory, stream_counters);
   TransactionStreamer streamer(buffers);
@@ -334,11 +353,18 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
                         "always_baseline) so that a fresh baseline reads them",
                         publication, TableList(missing)));
       }
-      repl->StartReplication(slot, resume.ack_lsn, publication, StreamOptionsFor(*repl));
+      const auto stream_options = StreamOptionsFor(*repl);
+      repl->StartReplication(slot, resume.ack_lsn, publication, stream_options);
       repl_streaming = true;
       if (failures > 0) Logger()->info("pg source: slot {} streaming again", slot);
       failures = 0;
-      Pump(stop, resume, handler, status_every);
+      try {
+        Pump(stop, resume, handler, status_every, stream_options.binary);
+      } catch (const BinaryUnavailable& e) {
+        Logger()->warn("pg source: {}; reconnecting", e.what());
+        binary_refused = true;  // the next connection streams in text mode
+        throw;
+      }
       return;  // stopped; the connection stays open for Close's final status update
     } catch (const SqlError& e) {
       // E.g. START_REPLICATION refused a slot invalidated since it was read, or WAL it needed
@@ -377,6 +403,8 @@ void Source::Impl::StreamLoop(std::stop_token stop, StreamPosition& resume,
         throw RebaselineRequired(fmt::format(
             "replication connection lost, temporary slot {} went with it: {}", slot, e.what()));
       }
+      // Not a failure: the stream starts again at once, in text mode (logged where thrown).
+      if (dynamic_cast<const BinaryUnavailable*>(&e) != nullptr) continue;
       if (++failures > options.reconnect.max_attempts) {
         SetStreamState(SourceState::Error, handler);
         throw FatalError(codes::kPgReconnectExhausted,

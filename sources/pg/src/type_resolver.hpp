@@ -5,6 +5,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "binary_values.hpp"
 #include "pg_connection.hpp"
 
 namespace laredo::pg {
@@ -22,10 +23,19 @@ class TypeResolver {
   /// The OID to give `TextToValue` for values of declared type `type_oid`.
   std::uint32_t ValueType(std::uint32_t type_oid);
 
+  /// How values of declared type `type_oid` decode from their binary form: built-in types
+  /// without I/O, then domains (as their base type), enums, and arrays of any of these, looked up
+  /// once. Kind None for every other type (composite, range, extension types...).
+  BinaryType BinaryTypeOf(std::uint32_t type_oid);
+
  private:
+  BinaryType LookUpBinaryType(std::uint32_t type_oid, int depth);
+  PgConnection& Connection();
+
   std::string conninfo_;
   std::optional<PgConnection> conn_;
   std::unordered_map<std::uint32_t, std::uint32_t> known_;
+  std::unordered_map<std::uint32_t, BinaryType> binary_known_;
 };
 
 }  // namespace laredo::pg

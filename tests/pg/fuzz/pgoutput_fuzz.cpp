@@ -10,7 +10,9 @@
 #include <variant>
 #include <vector>
 
+#include "binary_values.hpp"
 #include "change_assembler.hpp"
+#include "copy_binary.hpp"
 #include "copy_text.hpp"
 #include "laredo/error.hpp"
 #include "pgoutput_decoder.hpp"
@@ -37,9 +39,33 @@ constexpr std::uint32_t kTypes[] = {
     laredo::pg::oid::kTimestampTz, laredo::pg::oid::kText,
 };
 
+// Every binary form: the built-in types and arrays, an enum and an array of enums.
+std::vector<laredo::pg::BinaryType> BinaryTypes() {
+  std::vector<laredo::pg::BinaryType> types;
+  for (std::uint32_t oid = 0; oid < 4000; ++oid) {
+    if (const auto t = laredo::pg::BuiltinBinaryType(oid)) types.push_back(*t);
+  }
+  types.push_back({.kind = laredo::pg::BinaryType::Kind::Enum});
+  types.push_back(
+      {.kind = laredo::pg::BinaryType::Kind::Array, .element_oid = 16384, .element_is_enum = true});
+  return types;
+}
+
+// A binary value decodes or throws InvalidBinary, as every type it could be.
+void MapBinary(std::string_view bytes) {
+  static const auto types = BinaryTypes();
+  for (const auto& type : types) {
+    try {
+      (void)laredo::pg::BinaryToValue(type, bytes);
+    } catch (const laredo::pg::InvalidBinary&) {
+    }
+  }
+}
+
 void MapTuple(const TupleData& tuple) {
   std::size_t i = 0;
   for (const auto& column : tuple) {
+    if (column.kind == TupleColumn::Kind::Binary) MapBinary(column.data);
     if (column.kind != TupleColumn::Kind::Text) continue;
     try {
       (void)laredo::pg::TextToValue(kTypes[i++ % std::size(kTypes)], column.data);
@@ -159,6 +185,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     laredo::pg::CopyTextParser parser;
     (void)parser.Parse(std::string_view(reinterpret_cast<const char*>(data), size));
   } catch (const laredo::DataError&) {
+  }
+
+  // 5. The input as a binary value of every type, and as binary COPY data (a header with a row,
+  // then the same bytes as a later row).
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  MapBinary(text);
+  for (const std::size_t columns : {std::size_t{1}, std::size_t{3}}) {
+    laredo::pg::CopyBinaryParser parser(columns);
+    for (int k = 0; k < 2; ++k) {
+      try {
+        (void)parser.Parse(text);
+      } catch (const laredo::DataError&) {
+      }
+    }
   }
   return 0;
 }

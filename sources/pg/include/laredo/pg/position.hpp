@@ -29,6 +29,13 @@ struct StreamPosition {
 
   /// Orders by (commit_lsn, index); `ack_lsn` follows from them.
   static int Compare(const StreamPosition& a, const StreamPosition& b) noexcept;
+  /// The order `Source::ComparePositions` gives the engine: `Compare`'s, except that a
+  /// transaction's last change (`{C, n, X}`, with `ack_lsn` X, its commit's end, past C) and the
+  /// position "everything through X" (`{X, 0, X}`: a slot's confirmed position, a keepalive's
+  /// progress) are equal, because no change lies between them and a stream resumed from either
+  /// continues with the same transaction. So a slot confirmed at the end of the transaction a
+  /// snapshot ends with is not "past" that snapshot.
+  static int CompareResumePoints(const StreamPosition& a, const StreamPosition& b) noexcept;
 
   /// "pg1:16/B374D848:3:16/B374D000"; `Parse(p.ToString()) == p`.
   [[nodiscard]] std::string ToString() const;
