@@ -9,6 +9,7 @@
 #include "laredo/logging.hpp"
 #include "laredo/snapshot/metadata.hpp"
 #include "publisher_config.hpp"
+#include "state_restorer.hpp"
 
 namespace laredo::kinesis::publish {
 namespace {
@@ -30,11 +31,11 @@ Snapshotter::Snapshotter(const PublisherOptions& options, PutSender& sender)
     : options_(options), sender_(sender), enabled_(!options.snapshots.bucket.empty()) {
   if (!enabled_) return;
   kinesis_ = std::make_unique<aws::KinesisClient>(ServiceFor(options, "kinesis", 1));
-  location_ = SnapshotLocation{.s3 = std::make_shared<aws::S3Client>(ServiceFor(options, "s3", 2)),
-                               .bucket = options.snapshots.bucket,
-                               .prefix = Prefix(options.snapshots.prefix),
-                               .object_bytes = options.snapshots.object_bytes,
-                               .upload_part_bytes = options.snapshots.upload_part_bytes};
+  location_ = SnapshotBucket{.s3 = std::make_shared<aws::S3Client>(ServiceFor(options, "s3", 2)),
+                             .bucket = options.snapshots.bucket,
+                             .prefix = Prefix(options.snapshots.prefix),
+                             .object_bytes = options.snapshots.object_bytes,
+                             .upload_part_bytes = options.snapshots.upload_part_bytes};
   thread_ = std::jthread([this](const std::stop_token& stop) { Run(stop); });
 }
 
@@ -120,18 +121,24 @@ void Snapshotter::Align(const std::stop_token& stop, StateCopy& copy, SnapshotRe
   std::lock_guard admit(admit_mu_);
   const auto start = Clock::now();
   auto incomplete = state_.IncompleteTables();
+  bool unknown = false;
   for (const auto& table : options_.snapshots.tables) {
-    if (!state_.Knows(table)) incomplete.push_back(table);
+    if (!state_.Knows(table)) {
+      incomplete.push_back(table);
+      unknown = true;
+    }
   }
-  if (!incomplete.empty()) {
+  // Tables of a resumed pipeline (no baseline under way) can be restored; others must wait.
+  const bool restore = !incomplete.empty() && !unknown && options_.snapshots.restore &&
+                       state_.UnloadedTables().size() == incomplete.size();
+  if (!incomplete.empty() && !restore) {
     throw Error(codes::kSnapshotNotReady,
                 fmt::format("the rows of {} are not all known (no completed baseline of it in "
                             "this process, or one under way)",
                             incomplete.front().ToString()));
   }
-  copy = state_.Copy();
+  if (state_.Columns().empty()) throw Error(codes::kSnapshotNotReady, "no table to snapshot yet");
   const std::uint64_t baselines = baselines_completed_;
-  if (copy.empty()) throw Error(codes::kSnapshotNotReady, "no table to snapshot yet");
   // Every record admitted so far is on its shard before the barriers.
   if (!sender_.AwaitAllWritten(options_.snapshots.quiesce_timeout)) {
     sender_.ThrowIfFailed();
@@ -144,6 +151,21 @@ void Snapshotter::Align(const std::stop_token& stop, StateCopy& copy, SnapshotRe
   report.stream_position =
       WriteBarriers(*kinesis_, options_.stream_name, report.snapshot_id, options_.retry_backoff,
                     start + options_.snapshots.quiesce_timeout, stop);
+  if (restore) {
+    // The state of the barriers: the newest snapshot plus every record up to them.
+    const RestoreSummary restored =
+        RestoreState(location_, *kinesis_, options_.stream_name, report.stream_position,
+                     options_.retry_backoff, state_, stop);
+    Logger()->info(
+        "kinesis publisher {}: state restored from snapshot {} ({} rows) and {} stream records",
+        options_.stream_name, restored.from_snapshot, restored.rows, restored.records);
+    if (!state_.IncompleteTables().empty()) {
+      throw Error(codes::kSnapshotNotReady,
+                  fmt::format("{} is not in the snapshot restored from; it needs a baseline",
+                              state_.IncompleteTables().front().ToString()));
+    }
+  }
+  copy = state_.Copy();
   report.pause = Since(start);
   // Not yet committed, but a failed upload is reported and retried at the next interval.
   baselines_snapshotted_ = baselines;

@@ -70,7 +70,7 @@ class Snapshotter {
   PutSender& sender_;
   const bool enabled_;
   std::unique_ptr<aws::KinesisClient> kinesis_;  // barriers
-  SnapshotLocation location_;
+  SnapshotBucket location_;
 
   std::mutex admit_mu_;
   ReplicaState state_;  // guarded by admit_mu_

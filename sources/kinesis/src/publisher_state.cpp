@@ -56,18 +56,29 @@ void ReplicaState::BeginBaseline(const TableIdentifier& table) {
   Table& t = TableOf(table);
   t.rows.clear();
   t.complete = false;
+  t.loading = true;
 }
 
 void ReplicaState::CompleteBaseline(const TableIdentifier& table) {
-  TableOf(table).complete = true;
+  Table& t = TableOf(table);
+  t.complete = true;
+  t.loading = false;
 }
 
-void ReplicaState::ApplyBaselineRow(const TableIdentifier& table, const Row& row) {
-  Upsert(TableOf(table), row);
+void ReplicaState::AbandonBaseline(const TableIdentifier& table) {
+  Table& t = TableOf(table);
+  t.rows.clear();
+  t.complete = false;
+  t.loading = false;
 }
 
-void ReplicaState::Upsert(Table& t, const Row& row) {
-  t.rows[KeyOf(t, row)] = std::make_shared<const Row>(row);
+void ReplicaState::ApplyBaselineRow(const TableIdentifier& table, Row row) {
+  Upsert(TableOf(table), std::move(row));
+}
+
+void ReplicaState::Upsert(Table& t, Row row) {
+  std::string key = KeyOf(t, row);
+  t.rows[std::move(key)] = std::make_shared<const Row>(std::move(row));
 }
 
 void ReplicaState::Update(const TableIdentifier& table, Table& t, const Row& row,
@@ -110,6 +121,9 @@ void ReplicaState::Delete(const TableIdentifier& table, Table& t, const Row& ide
 
 void ReplicaState::Apply(const TableIdentifier& table, const TargetChange& change) {
   Table& t = TableOf(table);
+  // An unloaded table (a resumed pipeline) holds nothing to change: a restore or a baseline
+  // replaces its rows.
+  if (!t.complete && !t.loading) return;
   switch (change.action) {
     case ChangeAction::Insert:
       if (change.row != nullptr) Upsert(t, *change.row);
@@ -131,6 +145,20 @@ std::vector<TableIdentifier> ReplicaState::IncompleteTables() const {
   for (const auto& [id, t] : tables_) {
     if (!t.complete) out.push_back(id);
   }
+  return out;
+}
+
+std::vector<TableIdentifier> ReplicaState::UnloadedTables() const {
+  std::vector<TableIdentifier> out;
+  for (const auto& [id, t] : tables_) {
+    if (!t.complete && !t.loading) out.push_back(id);
+  }
+  return out;
+}
+
+std::map<TableIdentifier, std::vector<ColumnDefinition>> ReplicaState::Columns() const {
+  std::map<TableIdentifier, std::vector<ColumnDefinition>> out;
+  for (const auto& [id, t] : tables_) out.emplace(id, t.columns);
   return out;
 }
 

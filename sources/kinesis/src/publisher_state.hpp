@@ -45,11 +45,18 @@ class ReplicaState {
   void SetColumns(const TableIdentifier& table, const std::vector<ColumnDefinition>& columns);
   void BeginBaseline(const TableIdentifier& table);
   void CompleteBaseline(const TableIdentifier& table);
+  /// A baseline (or restore) that failed: the table is empty and unloaded again.
+  void AbandonBaseline(const TableIdentifier& table);
   void Apply(const TableIdentifier& table, const TargetChange& change);
-  void ApplyBaselineRow(const TableIdentifier& table, const Row& row);
+  void ApplyBaselineRow(const TableIdentifier& table, Row row);
 
   /// Tables known (`SetColumns`) but not complete: a snapshot now would be wrong for them.
   [[nodiscard]] std::vector<TableIdentifier> IncompleteTables() const;
+  /// Incomplete tables without a baseline under way (a resumed pipeline): their rows can only be
+  /// restored (state_restorer.hpp).
+  [[nodiscard]] std::vector<TableIdentifier> UnloadedTables() const;
+  /// Every known table's columns.
+  [[nodiscard]] std::map<TableIdentifier, std::vector<ColumnDefinition>> Columns() const;
   /// Every table's rows and columns; O(rows) pointer copies, the rows themselves are shared.
   [[nodiscard]] StateCopy Copy() const;
   [[nodiscard]] std::size_t RowCount(const TableIdentifier& table) const;
@@ -63,12 +70,13 @@ class ReplicaState {
     std::vector<ColumnDefinition> columns;
     std::vector<std::string> key_columns;  // every column when the table has no primary key
     bool complete = false;
+    bool loading = false;  // a baseline is under way
     std::map<std::string, std::shared_ptr<const Row>> rows;
   };
 
   Table& TableOf(const TableIdentifier& table);
   [[nodiscard]] static std::string KeyOf(const Table& t, const Row& row);
-  void Upsert(Table& t, const Row& row);
+  static void Upsert(Table& t, Row row);
   void Update(const TableIdentifier& table, Table& t, const Row& row, const Row* identity);
   void Delete(const TableIdentifier& table, Table& t, const Row& identity);
 

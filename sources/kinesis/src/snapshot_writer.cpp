@@ -45,7 +45,7 @@ void ThrowIfStopped(const std::stop_token& stop) {
 }
 
 // One table's rows as objects of at most about `object_bytes` uncompressed bytes each.
-std::vector<std::string> WriteTable(const SnapshotLocation& location, const std::string& id,
+std::vector<std::string> WriteTable(const SnapshotBucket& location, const std::string& id,
                                     const TableIdentifier& table, const TableCopy& copy,
                                     WrittenSnapshot& written, const std::stop_token& stop) {
   const contract::RecordEncoder encoder(table, copy.columns, false);
@@ -102,7 +102,7 @@ std::string ManifestJson(const std::string& id, const std::string& stream,
       .dump(2);
 }
 
-WrittenSnapshot WriteSnapshot(const SnapshotLocation& location, const std::string& id,
+WrittenSnapshot WriteSnapshot(const SnapshotBucket& location, const std::string& id,
                               const std::string& stream, const StateCopy& state,
                               const std::map<std::string, std::string>& stream_position,
                               const std::stop_token& stop) {
@@ -124,7 +124,7 @@ WrittenSnapshot WriteSnapshot(const SnapshotLocation& location, const std::strin
   return written;
 }
 
-std::vector<std::string> PruneSnapshots(const SnapshotLocation& location, std::size_t keep) {
+std::vector<std::string> PruneSnapshots(const SnapshotBucket& location, std::size_t keep) {
   std::map<std::string, std::vector<std::string>> keys_by_id;
   std::set<std::string> committed;
   for (auto& key : location.s3->ListAllObjects(location.bucket, location.prefix, 0)) {

@@ -16,7 +16,7 @@
 namespace laredo::kinesis::publish {
 
 /// Where and how snapshots are written.
-struct SnapshotLocation {
+struct SnapshotBucket {
   std::shared_ptr<aws::S3Client> s3;
   std::string bucket;
   std::string prefix;  // "" or ending in '/'
@@ -40,7 +40,7 @@ struct WrittenSnapshot {
 /// number). Throws what S3 answered (an object left half-written is never named by a manifest); a
 /// row the contract cannot carry is a `DataError` naming table and column. Returns early (nothing
 /// committed, throws `RetryableError`) when `stop` is requested.
-WrittenSnapshot WriteSnapshot(const SnapshotLocation& location, const std::string& id,
+WrittenSnapshot WriteSnapshot(const SnapshotBucket& location, const std::string& id,
                               const std::string& stream, const StateCopy& state,
                               const std::map<std::string, std::string>& stream_position,
                               const std::stop_token& stop);
@@ -54,6 +54,6 @@ std::string ManifestJson(const std::string& id, const std::string& stream,
 /// Deletes every object of the snapshots older than the `keep` newest committed ones (a snapshot
 /// is committed when "<prefix><id>/manifest.json" exists), uncommitted leftovers of a failed
 /// attempt included. Call it only after the newest manifest is in place. Returns the ids deleted.
-std::vector<std::string> PruneSnapshots(const SnapshotLocation& location, std::size_t keep);
+std::vector<std::string> PruneSnapshots(const SnapshotBucket& location, std::size_t keep);
 
 }  // namespace laredo::kinesis::publish

@@ -151,6 +151,56 @@ TEST_F(PublisherSnapshotIt, NoSnapshotIsTakenWhileRecordsAreInFlight) {
   engine->Stop();
 }
 
+TEST_F(PublisherSnapshotIt, ARestartedPublisherRestoresItsStateFromTheNewestSnapshotAndTheStream) {
+  CreateStream(2);
+  source_ =
+      std::make_shared<testsource::TestSource>(testsource::TestSourceOptions{.resumable = true});
+  source_->SetSchema(kItems, SnapColumns());
+  source_->SetSchema(kLog, SnapColumns());
+  AddBaselineRows();
+  std::mt19937 rng(17);
+  std::int64_t next_v = 1;
+  {
+    auto publisher = std::make_shared<Publisher>(Publishing());
+    auto engine = Publish(publisher);
+    Mutate(next_v, rng, 200);
+    ASSERT_TRUE(source_->AwaitAck(source_->CurrentPosition(), 30s));
+    (void)publisher->SnapshotNow();
+    Mutate(next_v, rng, 200);  // after the newest snapshot: only on the stream
+    ASSERT_TRUE(source_->AwaitAck(source_->CurrentPosition(), 30s));
+    engine->Stop();
+  }  // the publisher and its state are gone
+  // The restart resumes from the last ACK, without a baseline.
+  auto options = Publishing();
+  std::vector<SnapshotReport> reports;
+  std::mutex mu;
+  options.snapshots.on_snapshot = [&](const SnapshotReport& r) {
+    std::lock_guard lk(mu);
+    reports.push_back(r);
+  };
+  auto publisher = std::make_shared<Publisher>(options);
+  EngineOptions engine_options;
+  engine_options.ack_interval = 20ms;
+  Engine engine(engine_options);
+  engine.AddSource("pg", source_);
+  engine.AddPipeline("pg", kItems, publisher);
+  engine.AddPipeline("pg", kLog, publisher);
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(20s));
+  EXPECT_EQ(source_->BaselineCount(), 1) << "the restart must resume, not baseline";
+  Mutate(next_v, rng, 100);
+  ASSERT_TRUE(source_->AwaitAck(source_->CurrentPosition(), 30s));
+  const SnapshotReport restored = publisher->SnapshotNow();
+  EXPECT_TRUE(restored.ok);
+  Mutate(next_v, rng, 50);
+  ASSERT_TRUE(source_->AwaitAck(source_->CurrentPosition(), 30s));
+  Consumer c = StartConsumer();  // from the restored publisher's snapshot
+  ExpectConverges(c, "consumer of a restarted publisher");
+  EXPECT_EQ(publisher->GetStats().state_anomalies, 0U);
+  c.engine->Stop();
+  engine.Stop();
+}
+
 TEST_F(PublisherSnapshotIt, PruningKeepsTheNewestSnapshotsAfterTheNewerManifestIsInPlace) {
   CreateStream(1);
   AddBaselineRows();

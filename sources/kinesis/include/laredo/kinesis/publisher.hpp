@@ -71,6 +71,12 @@ struct PublisherSnapshotOptions {
   /// How long a snapshot waits for the records in flight to be acknowledged (new changes wait
   /// meanwhile); the attempt fails after it. Default 30 s.
   std::chrono::milliseconds quiesce_timeout{30'000};
+  /// After a restart that resumed the pipelines without a baseline, the publisher's state is
+  /// empty. With `restore`, the next snapshot attempt first rebuilds it as a consumer would: the
+  /// newest snapshot under `prefix`, then every record of the stream after its `stream_position`
+  /// up to the attempt's barriers (changes wait meanwhile). Without, attempts fail with
+  /// "snapshot_not_ready" until the tables are baselined again. Default true.
+  bool restore = true;
   /// Called after every attempt, success or failure, from the snapshot's thread. Default none.
   std::function<void(const SnapshotReport&)> on_snapshot{};
 };
