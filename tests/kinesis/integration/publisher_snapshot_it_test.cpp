@@ -171,22 +171,8 @@ TEST_F(PublisherSnapshotIt, ARestartedPublisherRestoresItsStateFromTheNewestSnap
     engine->Stop();
   }  // the publisher and its state are gone
   // The restart resumes from the last ACK, without a baseline.
-  auto options = Publishing();
-  std::vector<SnapshotReport> reports;
-  std::mutex mu;
-  options.snapshots.on_snapshot = [&](const SnapshotReport& r) {
-    std::lock_guard lk(mu);
-    reports.push_back(r);
-  };
-  auto publisher = std::make_shared<Publisher>(options);
-  EngineOptions engine_options;
-  engine_options.ack_interval = 20ms;
-  Engine engine(engine_options);
-  engine.AddSource("pg", source_);
-  engine.AddPipeline("pg", kItems, publisher);
-  engine.AddPipeline("pg", kLog, publisher);
-  engine.Start();
-  ASSERT_TRUE(engine.AwaitReady(20s));
+  auto publisher = std::make_shared<Publisher>(Publishing());
+  auto engine = Publish(publisher, false);
   EXPECT_EQ(source_->BaselineCount(), 1) << "the restart must resume, not baseline";
   Mutate(next_v, rng, 100);
   ASSERT_TRUE(source_->AwaitAck(source_->CurrentPosition(), 30s));
@@ -198,7 +184,7 @@ TEST_F(PublisherSnapshotIt, ARestartedPublisherRestoresItsStateFromTheNewestSnap
   ExpectConverges(c, "consumer of a restarted publisher");
   EXPECT_EQ(publisher->GetStats().state_anomalies, 0U);
   c.engine->Stop();
-  engine.Stop();
+  engine->Stop();
 }
 
 TEST_F(PublisherSnapshotIt, PruningKeepsTheNewestSnapshotsAfterTheNewerManifestIsInPlace) {
@@ -257,14 +243,7 @@ TEST_F(PublisherSnapshotIt, AFailingS3IsReportedAndTheStreamIsStillAcknowledged)
     reports.push_back(r);
   };
   auto publisher = std::make_shared<Publisher>(options);
-  EngineOptions engine_options;
-  engine_options.ack_interval = 20ms;
-  Engine engine(engine_options);
-  engine.AddSource("pg", source_);
-  engine.AddPipeline("pg", kItems, publisher);
-  engine.AddPipeline("pg", kLog, publisher);
-  engine.Start();
-  ASSERT_TRUE(engine.AwaitReady(20s));
+  auto engine = Publish(publisher, false);
   // The snapshot after the baselines failed, and said so.
   ASSERT_TRUE(laredo::testing::Eventually(
       [&] { return publisher->GetStats().snapshot_failures >= 1; }, 20s));
@@ -284,7 +263,7 @@ TEST_F(PublisherSnapshotIt, AFailingS3IsReportedAndTheStreamIsStillAcknowledged)
   std::int64_t next_v = 1;
   Mutate(next_v, rng, 50);
   EXPECT_TRUE(source_->AwaitAck(source_->CurrentPosition(), 30s));
-  engine.Stop();
+  engine->Stop();
 }
 
 }  // namespace

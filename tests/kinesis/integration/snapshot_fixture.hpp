@@ -71,9 +71,10 @@ class SnapshotIt : public AwsTest {
     return o;
   }
 
-  /// The test source -> `publisher` (both tables); awaits the first snapshot (taken when the
-  /// baselines complete).
-  std::unique_ptr<Engine> Publish(const std::shared_ptr<Publisher>& publisher) {
+  /// The test source -> `publisher` (both tables); with `await_snapshot`, awaits the first
+  /// snapshot (taken when the baselines complete).
+  std::unique_ptr<Engine> Publish(const std::shared_ptr<Publisher>& publisher,
+                                  bool await_snapshot = true) {
     EngineOptions options;
     options.ack_interval = std::chrono::milliseconds(20);
     auto engine = std::make_unique<Engine>(options);
@@ -82,6 +83,7 @@ class SnapshotIt : public AwsTest {
     engine->AddPipeline("pg", kLog, publisher);
     engine->Start();
     EXPECT_TRUE(engine->AwaitReady(std::chrono::seconds(20)));
+    if (!await_snapshot) return engine;
     EXPECT_TRUE(laredo::testing::Eventually(
         [&] { return publisher->GetStats().snapshots_written >= 1; }, std::chrono::seconds(20)))
         << publisher->GetStats().last_snapshot_error;
