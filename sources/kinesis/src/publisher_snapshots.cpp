@@ -118,7 +118,19 @@ void Snapshotter::Align(const std::stop_token& stop, StateCopy& copy, SnapshotRe
   // when the writer keeps up. Best effort: the closed drain below is what the alignment needs.
   sender_.AwaitUnwrittenAtMost(options_.max_records_per_request,
                                options_.snapshots.quiesce_timeout / 2);
-  std::lock_guard admit(admit_mu_);
+  closing_ = true;
+  struct Reopen {
+    Snapshotter& self;
+    ~Reopen() {
+      {
+        std::lock_guard lk(self.admit_mu_);
+        self.closing_ = false;
+      }
+      self.admitted_cv_.notify_all();
+    }
+  };
+  const Reopen reopen{*this};  // also when this throws
+  std::unique_lock admit(admit_mu_);
   const auto start = Clock::now();
   auto incomplete = state_.IncompleteTables();
   bool unknown = false;

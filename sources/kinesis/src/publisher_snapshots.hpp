@@ -41,7 +41,9 @@ class Snapshotter {
   /// then applies `change` to the state, with admission held.
   template <typename Queue>
   void Admit(const TableIdentifier& table, const TargetChange& change, Queue&& queue) {
-    std::lock_guard lk(admit_mu_);
+    std::unique_lock lk(admit_mu_);
+    // A snapshot waiting for the lock gets it before the next change (the mutex is not fair).
+    admitted_cv_.wait(lk, [&] { return !closing_.load(std::memory_order_relaxed); });
     queue();
     if (!enabled_) return;
     state_.Apply(table, change);
@@ -73,7 +75,9 @@ class Snapshotter {
   SnapshotBucket location_;
 
   std::mutex admit_mu_;
-  ReplicaState state_;  // guarded by admit_mu_
+  std::atomic<bool> closing_{false};     // a snapshot wants admission closed
+  std::condition_variable admitted_cv_;  // closing_ cleared
+  ReplicaState state_;                   // guarded by admit_mu_
   // Baselines completed so far, and how many the newest snapshot reflected: a trigger after a
   // baseline that a snapshot already holds is not taken twice. Guarded by admit_mu_.
   std::uint64_t baselines_completed_ = 0;
