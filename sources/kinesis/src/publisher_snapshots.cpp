@@ -87,10 +87,12 @@ void Snapshotter::Run(const std::stop_token& stop) {
   while (!stop.stop_requested()) {
     {
       std::unique_lock lk(mu_);
-      wake_.wait_for(lk, stop, options_.snapshots.interval, [&] { return triggered_; });
+      wake_.wait_for(lk, stop, options_.snapshots.interval,
+                     [&] { return triggered_ || requested_; });
       if (stop.stop_requested()) return;
-      const bool by_baseline = triggered_;
+      const bool by_baseline = triggered_ && !requested_;
       triggered_ = false;
+      requested_ = false;
       if (by_baseline) {
         std::lock_guard admit(admit_mu_);
         if (baselines_snapshotted_ == baselines_completed_) continue;  // already in one
@@ -99,6 +101,14 @@ void Snapshotter::Run(const std::stop_token& stop) {
     std::exception_ptr failure;
     Take(stop, failure);  // reported there
   }
+}
+
+void Snapshotter::RequestSnapshot() {
+  {
+    std::lock_guard lk(mu_);
+    requested_ = true;
+  }
+  wake_.notify_all();
 }
 
 SnapshotReport Snapshotter::TakeNow() {

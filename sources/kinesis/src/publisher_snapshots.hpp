@@ -46,8 +46,13 @@ class Snapshotter {
     admitted_cv_.wait(lk, [&] { return !closing_.load(std::memory_order_relaxed); });
     queue();
     if (!enabled_) return;
-    state_.Apply(table, change);
+    const bool applied = state_.Apply(table, change);
     anomalies_.store(state_.Anomalies(), std::memory_order_relaxed);
+    if (applied || restore_requested_ || !options_.snapshots.restore) return;
+    // A resumed pipeline: restore the state (and snapshot) now rather than at the next interval.
+    restore_requested_ = true;
+    lk.unlock();
+    RequestSnapshot();
   }
 
   void SetColumns(const TableIdentifier& table, const std::vector<ColumnDefinition>& columns);
@@ -56,6 +61,8 @@ class Snapshotter {
   /// Triggers a snapshot once no table is incomplete.
   void CompleteBaseline(const TableIdentifier& table);
 
+  /// Wakes the snapshot thread for an attempt now.
+  void RequestSnapshot();
   /// One snapshot now; throws its failure.
   SnapshotReport TakeNow();
   /// Adds the snapshot counters to `stats`.
@@ -83,11 +90,13 @@ class Snapshotter {
   std::uint64_t baselines_completed_ = 0;
   std::uint64_t baselines_snapshotted_ = 0;
   std::atomic<std::uint64_t> anomalies_{0};
+  bool restore_requested_ = false;  // guarded by admit_mu_
 
   std::mutex take_mu_;  // one snapshot at a time
   mutable std::mutex mu_;
   std::condition_variable_any wake_;
-  bool triggered_ = false;       // guarded by mu_
+  bool triggered_ = false;       // by a baseline; guarded by mu_
+  bool requested_ = false;       // by RequestSnapshot; guarded by mu_
   Publisher::Stats counters_{};  // snapshot fields only; guarded by mu_
   std::jthread thread_;          // last: stopped and joined first
 };

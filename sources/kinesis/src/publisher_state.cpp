@@ -119,25 +119,26 @@ void ReplicaState::Delete(const TableIdentifier& table, Table& t, const Row& ide
   }
 }
 
-void ReplicaState::Apply(const TableIdentifier& table, const TargetChange& change) {
+bool ReplicaState::Apply(const TableIdentifier& table, const TargetChange& change) {
   Table& t = TableOf(table);
   // An unloaded table (a resumed pipeline) holds nothing to change: a restore or a baseline
   // replaces its rows.
-  if (!t.complete && !t.loading) return;
+  if (!t.complete && !t.loading) return false;
   switch (change.action) {
     case ChangeAction::Insert:
       if (change.row != nullptr) Upsert(t, *change.row);
-      return;
+      break;
     case ChangeAction::Update:
       if (change.row != nullptr) Update(table, t, *change.row, change.identity);
-      return;
+      break;
     case ChangeAction::Delete:
       if (change.identity != nullptr) Delete(table, t, *change.identity);
-      return;
+      break;
     case ChangeAction::Truncate:
       t.rows.clear();
-      return;
+      break;
   }
+  return true;
 }
 
 std::vector<TableIdentifier> ReplicaState::IncompleteTables() const {

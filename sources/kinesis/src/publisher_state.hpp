@@ -47,7 +47,8 @@ class ReplicaState {
   void CompleteBaseline(const TableIdentifier& table);
   /// A baseline (or restore) that failed: the table is empty and unloaded again.
   void AbandonBaseline(const TableIdentifier& table);
-  void Apply(const TableIdentifier& table, const TargetChange& change);
+  /// False (nothing changed) for an unloaded table: its rows are not known yet.
+  bool Apply(const TableIdentifier& table, const TargetChange& change);
   void ApplyBaselineRow(const TableIdentifier& table, Row row);
 
   /// Tables known (`SetColumns`) but not complete: a snapshot now would be wrong for them.

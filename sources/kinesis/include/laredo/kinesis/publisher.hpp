@@ -72,7 +72,8 @@ struct PublisherSnapshotOptions {
   /// meanwhile); the attempt fails after it. Default 30 s.
   std::chrono::milliseconds quiesce_timeout{30'000};
   /// After a restart that resumed the pipelines without a baseline, the publisher's state is
-  /// empty. With `restore`, the next snapshot attempt first rebuilds it as a consumer would: the
+  /// empty. With `restore`, the first change of such a table starts a snapshot attempt (as do
+  /// `SnapshotNow` and the periodic ones), which first rebuilds the state as a consumer would: the
   /// newest snapshot under `prefix`, then every record of the stream after its `stream_position`
   /// up to the attempt's barriers (changes wait meanwhile). Without, attempts fail with
   /// "snapshot_not_ready" until the tables are baselined again. Default true.
@@ -226,9 +227,10 @@ class Publisher final : public laredo::SyncTarget {
 
   /// Takes a snapshot now, on the calling thread (serialised with the periodic ones) and returns
   /// its report; throws `laredo::Error` when it fails (also reported to `on_snapshot` and the
-  /// stats): "snapshot_not_ready" while a table's rows are not all known (no baseline of it in
-  /// this process, or one under way), "snapshot_failed" when the barriers could not be aligned,
-  /// or what S3 / Kinesis answered. `FatalError` ("config") with snapshots off.
+  /// stats): "snapshot_not_ready" while a table's rows are not all known (a baseline under way,
+  /// or none in this process and nothing to restore from: see `PublisherSnapshotOptions::restore`),
+  /// "snapshot_failed" when the barriers could not be aligned, or what S3 / Kinesis answered.
+  /// `FatalError` ("config") with snapshots off.
   SnapshotReport SnapshotNow();
 
   struct Impl;
