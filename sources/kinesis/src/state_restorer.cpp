@@ -18,6 +18,7 @@ namespace laredo::kinesis::publish {
 namespace {
 
 constexpr int kPageRecords = 10000;
+constexpr std::chrono::milliseconds kEmptyPagePause{200};
 
 // A read of the stream, retried with `backoff` while it is throttled or the network fails.
 template <typename Call>
@@ -81,6 +82,9 @@ std::uint64_t ReplayShard(aws::KinesisClient& kinesis, const std::string& stream
     // An open shard ends at its barrier; one without (`until` absent) ends when read up.
     if (!end && page.records.empty()) return applied;
     iterator = *page.next_shard_iterator;
+    // Kinesis allows 5 reads per second per shard: an empty page before the barrier waits a
+    // moment before the next (the barrier is written; it shows up).
+    if (page.records.empty()) std::this_thread::sleep_for(kEmptyPagePause);
   }
   throw RetryableError(codes::kSnapshotFailed, "restoring stopped: the publisher is closing");
 }
