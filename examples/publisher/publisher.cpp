@@ -61,6 +61,7 @@ std::map<std::string, std::string> ReadSettings(int argc, char** argv,
                                                 std::vector<std::string>& problems) {
   std::map<std::string, std::string> values;
   for (const auto& s : kSettings) {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): read once, before any thread starts
     if (const char* v = std::getenv(s.env); v != nullptr && *v != '\0') values[s.flag] = v;
   }
   for (int i = 1; i < argc; ++i) {

@@ -95,7 +95,8 @@ TEST_F(PublisherSnapshotIt, ASplitBetweenSnapshotsListsTheClosedParentAndNoConsu
   Source direct(Options());
   direct.Init(SourceConfig{.tables = {kItems, kLog}});
   std::size_t rows = 0;
-  const Position start = direct.Baseline({}, {kItems, kLog}, [&](const auto&, Row) { ++rows; });
+  const Position start =
+      direct.Baseline({}, {kItems, kLog}, [&](const auto&, const Row&) { ++rows; });
   CollectingHandler events;
   StreamThread stream(direct, start, events);
   Mutate(next_v, rng, 100);

@@ -182,7 +182,7 @@ TEST_F(SnapshotAlignmentIt, AReSnapshotReflectsExactlyTheRecordsBeforeItsBarrier
   }
   Source consumer(Options());
   consumer.Init(SourceConfig{.tables = {kItems, kLog}});
-  const Position start = consumer.Baseline({}, {kItems, kLog}, [](const auto&, Row) {});
+  const Position start = consumer.Baseline({}, {kItems, kLog}, [](const auto&, const Row&) {});
   CollectingHandler handler;
   StreamThread stream(consumer, start, handler);
   ASSERT_TRUE(handler.AwaitCount(expected.size(), 30s)) << stream.Error();
