@@ -187,15 +187,21 @@ std::optional<TableIdentifier> Decoder::TableOf(std::string_view data) const noe
 
 DecodedRecord Decoder::DecodeRecord(std::string_view data) const {
   DecodedRecord out;
-  DecodeRecordInto(data, out.event, &out.source_position);
+  out.control = !DecodeRecordInto(data, out.event, &out.source_position);
   return out;
 }
 
-void Decoder::DecodeRecordInto(std::string_view data, ChangeEvent& event,
+bool Decoder::DecodeRecordInto(std::string_view data, ChangeEvent& event,
                                std::optional<std::string>* source_position) const {
   const json record = ParseJson(data, "record");
   if (!record.is_object())
     Bad(fmt::format("record must be a JSON object, not {}", record.type_name()));
+  // Checked before the table: a barrier names none.
+  if (const auto action = record.find("action");
+      action != record.end() && action->is_string() &&
+      action->get_ref<const std::string&>() == kBarrierAction) {
+    return false;
+  }
 
   const std::string& table_name = RequiredString(record, "table");
   const TableIdentifier id = ParseTableName(table_name);
@@ -257,6 +263,7 @@ void Decoder::DecodeRecordInto(std::string_view data, ChangeEvent& event,
     if (!it->is_string()) Bad(context + ": \"source_position\" must be a string");
     if (source_position != nullptr) *source_position = it->get<std::string>();
   }
+  return true;
 }
 
 }  // namespace laredo::kinesis::contract

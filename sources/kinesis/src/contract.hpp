@@ -55,7 +55,13 @@ TableIdentifier ParseTableName(std::string_view name);
 struct DecodedRecord {
   ChangeEvent event;
   std::optional<std::string> source_position;
+  /// A control record (a barrier): `event` holds nothing and the record is skipped.
+  bool control = false;
 };
+
+/// The `action` of the publisher's barrier records (docs/kinesis-data-contract.md, "Barrier
+/// records"): no table, no change; consumers skip them.
+inline constexpr std::string_view kBarrierAction = "barrier";
 
 /// Turns table-object lines and Kinesis records into rows and change events through the column
 /// types of the manifest. Immutable after construction; const calls are thread-safe.
@@ -81,8 +87,10 @@ class Decoder {
   /// value of the wrong type. Never skips silently.
   [[nodiscard]] DecodedRecord DecodeRecord(std::string_view data) const;
   /// `DecodeRecord` into an existing event, reusing its storage; sets every field but `position`
-  /// and `timestamp`. On a throw the event holds a mix of old and new fields.
-  void DecodeRecordInto(std::string_view data, ChangeEvent& event,
+  /// and `timestamp`. On a throw the event holds a mix of old and new fields. Returns false, with
+  /// the event untouched, for a control record that carries no change (`"action": "barrier"`, the
+  /// publisher's snapshot marker): the caller skips it.
+  bool DecodeRecordInto(std::string_view data, ChangeEvent& event,
                         std::optional<std::string>* source_position = nullptr) const;
 
   /// The known table a record names, if it is a JSON object with a valid "table"; used to route

@@ -102,11 +102,12 @@ void KinesisClient::DeleteStream(const std::string& stream) {
 }
 
 PutRecordResult KinesisClient::PutRecord(const std::string& stream,
-                                         const std::string& partition_key,
-                                         const std::string& data) {
-  const json out = api_.Call(
-      "PutRecord",
-      {{"StreamName", stream}, {"PartitionKey", partition_key}, {"Data", base64::Encode(data)}});
+                                         const std::string& partition_key, const std::string& data,
+                                         const std::string& explicit_hash_key) {
+  json input = {
+      {"StreamName", stream}, {"PartitionKey", partition_key}, {"Data", base64::Encode(data)}};
+  if (!explicit_hash_key.empty()) input["ExplicitHashKey"] = explicit_hash_key;
+  const json out = api_.Call("PutRecord", input);
   return {Str(out, "ShardId"), Str(out, "SequenceNumber")};
 }
 

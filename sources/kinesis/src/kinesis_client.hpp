@@ -79,8 +79,10 @@ class KinesisClient {
   // For tests and tools that produce.
   void CreateStream(const std::string& stream, int shard_count);
   void DeleteStream(const std::string& stream);
+  /// `explicit_hash_key` (a decimal 128-bit hash key) picks the shard whose range holds it instead
+  /// of the partition key's hash; the publisher's barrier records use it. Default: none.
   PutRecordResult PutRecord(const std::string& stream, const std::string& partition_key,
-                            const std::string& data);
+                            const std::string& data, const std::string& explicit_hash_key = {});
   /// One PutRecords call of up to 500 entries. Per-entry failures are in the results, not retried;
   /// a failure of the whole request throws (see `ThrowJsonError`).
   std::vector<PutRecordsEntryResult> PutRecordsOnce(const std::string& stream,

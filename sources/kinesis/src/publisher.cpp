@@ -13,6 +13,7 @@
 #include "laredo/error_codes.hpp"
 #include "laredo/logging.hpp"
 #include "publisher_config.hpp"
+#include "publisher_snapshots.hpp"
 #include "record_encoder.hpp"
 
 namespace laredo::kinesis {
@@ -20,6 +21,8 @@ namespace laredo::kinesis {
 struct Publisher::Impl {
   PublisherOptions options;
   std::unique_ptr<publish::PutSender> sender;
+  // After the sender (it uses it), destroyed before it.
+  std::unique_ptr<publish::Snapshotter> snapshots;
   // Guarded by mu: pipelines of different tables may call in turn from different threads.
   std::mutex mu;
   std::map<TableIdentifier, std::shared_ptr<const contract::RecordEncoder>> encoders;
@@ -28,8 +31,11 @@ struct Publisher::Impl {
   void SetColumns(const TableIdentifier& table, const std::vector<ColumnDefinition>& columns) {
     auto encoder = std::make_shared<const contract::RecordEncoder>(
         table, columns, options.partition_by_table.contains(table));
-    std::lock_guard lk(mu);
-    encoders[table] = std::move(encoder);
+    {
+      std::lock_guard lk(mu);
+      encoders[table] = std::move(encoder);
+    }
+    snapshots->SetColumns(table, columns);
   }
 
   std::shared_ptr<const contract::RecordEncoder> EncoderOf(const TableIdentifier& table) {
@@ -74,6 +80,7 @@ Publisher::Publisher(PublisherOptions options) : impl_(std::make_unique<Impl>())
   publish::ValidateOptions(options);
   impl_->options = std::move(options);
   impl_->sender = publish::MakeSender(impl_->options);
+  impl_->snapshots = std::make_unique<publish::Snapshotter>(impl_->options, *impl_->sender);
 }
 
 Publisher::~Publisher() = default;
@@ -85,19 +92,22 @@ void Publisher::OnInit(const TableIdentifier& table, const std::vector<ColumnDef
 void Publisher::OnBaselineBegin(const TableIdentifier& table,
                                 const std::vector<ColumnDefinition>& columns) {
   impl_->SetColumns(table, columns);
+  impl_->snapshots->BeginBaseline(table);
   std::lock_guard lk(impl_->mu);
   impl_->baselines_under_way.insert(table);
 }
 
 void Publisher::OnBaselineRow(const TableIdentifier& table, const Row& row) {
-  // The snapshot writer (a later part) publishes baselines; the change stream carries none.
-  (void)table;
-  (void)row;
+  // Kept for snapshots; the change stream carries no baseline.
+  impl_->snapshots->BaselineRow(table, row);
 }
 
 void Publisher::OnBaselineComplete(const TableIdentifier& table) {
-  std::lock_guard lk(impl_->mu);
-  impl_->baselines_under_way.erase(table);
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->baselines_under_way.erase(table);
+  }
+  impl_->snapshots->CompleteBaseline(table);
 }
 
 void Publisher::OnInsert(const TableIdentifier& table, const Row& row) {
@@ -126,7 +136,8 @@ void Publisher::OnChanges(const TableIdentifier& table, std::span<const TargetCh
   std::vector<contract::EncodedRecord> records;
   for (std::size_t i = 0; i < changes.size(); ++i) {
     try {
-      impl_->Publish(*encoder, changes[i], records);
+      impl_->snapshots->Admit(table, changes[i],
+                              [&] { impl_->Publish(*encoder, changes[i], records); });
     } catch (const std::exception& e) {
       if (changes.size() == 1) throw;
       // The changes before it are queued: the engine goes on from this one.
@@ -167,6 +178,12 @@ bool Publisher::Flush(std::chrono::milliseconds timeout) {
   return impl_->sender->AwaitAllWritten(timeout);
 }
 
-Publisher::Stats Publisher::GetStats() const { return impl_->sender->GetStats(); }
+Publisher::Stats Publisher::GetStats() const {
+  Stats stats = impl_->sender->GetStats();
+  impl_->snapshots->AddStats(stats);
+  return stats;
+}
+
+SnapshotReport Publisher::SnapshotNow() { return impl_->snapshots->TakeNow(); }
 
 }  // namespace laredo::kinesis

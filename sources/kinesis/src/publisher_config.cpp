@@ -11,9 +11,35 @@ namespace {
 constexpr std::size_t kKinesisMaxRecords = 500;
 constexpr std::size_t kKinesisMaxRequestBytes = std::size_t{5} << 20;
 constexpr std::size_t kKinesisMaxRecordBytes = std::size_t{1} << 20;
+constexpr std::size_t kS3MinPartBytes = std::size_t{5} << 20;
 
 AwsCredentials CredentialsOf(const PublisherOptions& options) {
   return options.credentials.value_or(AwsCredentials::FromEnvironment());
+}
+
+void ValidateSnapshots(const PublisherOptions& options, std::vector<std::string>& problems) {
+  const PublisherSnapshotOptions& o = options.snapshots;
+  if (o.bucket.empty()) return;
+  if (o.interval <= std::chrono::milliseconds(0)) {
+    problems.emplace_back("PublisherOptions.snapshots.interval must be positive");
+  }
+  if (o.quiesce_timeout <= std::chrono::milliseconds(0)) {
+    problems.emplace_back("PublisherOptions.snapshots.quiesce_timeout must be positive");
+  }
+  if (o.keep < 1) problems.emplace_back("PublisherOptions.snapshots.keep must be at least 1");
+  if (o.object_bytes < 1) {
+    problems.emplace_back("PublisherOptions.snapshots.object_bytes must be at least 1");
+  }
+  if (o.upload_part_bytes < kS3MinPartBytes) {
+    problems.emplace_back(
+        "PublisherOptions.snapshots.upload_part_bytes must be at least 5242880 (5 MiB, the S3 "
+        "minimum part)");
+  }
+  if (o.credentials) {
+    aws::AddCredentialProblems(*o.credentials, "PublisherOptions.snapshots.credentials", problems);
+  }
+  aws::ResolveEndpoint(o.endpoint, "s3", options.region, "PublisherOptions.snapshots.endpoint",
+                       problems);
 }
 
 }  // namespace
@@ -71,21 +97,31 @@ void ValidateOptions(PublisherOptions& options) {
   options.retry_backoff.Validate("PublisherOptions.retry_backoff", problems);
   aws::ResolveEndpoint(options.endpoint, "kinesis", options.region, "PublisherOptions.endpoint",
                        problems);
+  ValidateSnapshots(options, problems);
   if (!problems.empty()) throw ConfigError(std::move(problems));
 }
 
-std::unique_ptr<PutSender> MakeSender(const PublisherOptions& options) {
-  aws::ServiceConfig service{
-      .http = std::shared_ptr<http::Client>(http::MakeBeastClient(
-          {.connect_timeout = options.connect_timeout,
-           .io_timeout = options.read_timeout,
-           .max_idle_per_endpoint = static_cast<std::size_t>(options.max_in_flight)})),
-      .credentials = CredentialsOf(options),
-      .credentials_provider = options.credentials_provider,
+aws::ServiceConfig ServiceFor(const PublisherOptions& options, const char* service,
+                              std::size_t connections) {
+  const bool s3 = std::string_view(service) == "s3";
+  const auto& own = options.snapshots.credentials;
+  return aws::ServiceConfig{
+      .http = std::shared_ptr<http::Client>(
+          http::MakeBeastClient({.connect_timeout = options.connect_timeout,
+                                 .io_timeout = options.read_timeout,
+                                 .max_idle_per_endpoint = connections})),
+      .credentials = s3 && own ? *own : CredentialsOf(options),
+      .credentials_provider = s3 && own ? AwsCredentialsProvider{} : options.credentials_provider,
       .region = options.region,
-      .service = "kinesis",
-      .endpoint = aws::ResolveEndpoint(options.endpoint, "kinesis", options.region),
+      .service = service,
+      .endpoint = aws::ResolveEndpoint(s3 ? options.snapshots.endpoint : options.endpoint, service,
+                                       options.region),
       .fault_injector = {}};
+}
+
+std::unique_ptr<PutSender> MakeSender(const PublisherOptions& options) {
+  aws::ServiceConfig service =
+      ServiceFor(options, "kinesis", static_cast<std::size_t>(options.max_in_flight));
   SenderConfig config{.stream = options.stream_name,
                       .limits = {.max_records = options.max_records_per_request,
                                  .max_bytes = options.max_request_bytes},

@@ -16,4 +16,9 @@ void ValidateOptions(PublisherOptions& options);
 /// The sender for validated `options`, with its own HTTP client.
 std::unique_ptr<PutSender> MakeSender(const PublisherOptions& options);
 
+/// A Kinesis (`service` "kinesis") or S3 ("s3", the snapshot settings) service for validated
+/// `options`, with its own HTTP client keeping up to `connections` idle connections.
+aws::ServiceConfig ServiceFor(const PublisherOptions& options, const char* service,
+                              std::size_t connections);
+
 }  // namespace laredo::kinesis::publish

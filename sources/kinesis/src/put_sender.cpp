@@ -55,9 +55,13 @@ bool PutSender::AllWritten() const {
 }
 
 bool PutSender::AwaitAllWritten(std::chrono::milliseconds timeout) {
+  return AwaitUnwrittenAtMost(0, timeout);
+}
+
+bool PutSender::AwaitUnwrittenAtMost(std::size_t records, std::chrono::milliseconds timeout) {
   std::unique_lock lk(mu_);
-  room_cv_.wait_for(lk, timeout, [&] { return failure_ || planner_.Unwritten() == 0; });
-  return !failure_ && planner_.Unwritten() == 0;
+  room_cv_.wait_for(lk, timeout, [&] { return failure_ || planner_.Unwritten() <= records; });
+  return !failure_ && planner_.Unwritten() <= records;
 }
 
 void PutSender::ThrowIfFailed() const {

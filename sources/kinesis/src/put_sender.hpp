@@ -47,6 +47,8 @@ class PutSender {
   [[nodiscard]] bool AllWritten() const;
   /// Waits for `AllWritten`; false on timeout or once a permanent failure stopped sending.
   bool AwaitAllWritten(std::chrono::milliseconds timeout);
+  /// Waits until at most `records` accepted records are unwritten; false on timeout or failure.
+  bool AwaitUnwrittenAtMost(std::size_t records, std::chrono::milliseconds timeout);
   /// Rethrows the permanent failure that stopped sending, if any.
   void ThrowIfFailed() const;
   [[nodiscard]] Publisher::Stats GetStats() const;

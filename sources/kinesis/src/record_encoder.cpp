@@ -24,24 +24,32 @@ std::string CommitTime(std::chrono::system_clock::time_point t) {
 
 }  // namespace
 
-RecordEncoder::RecordEncoder(TableIdentifier table, const std::vector<ColumnDefinition>& columns,
-                             bool partition_by_table)
-    : table_(std::move(table)),
-      table_name_(table_.ToString()),
-      partition_by_table_(partition_by_table) {
+std::vector<std::string> KeyColumnNames(const std::vector<ColumnDefinition>& columns) {
   std::vector<const ColumnDefinition*> keys;
   for (const auto& column : columns) {
-    names_.push_back(column.name);
-    kinds_.push_back(KindForType(column.type));
     if (column.primary_key) keys.push_back(&column);
   }
-  // Key order as the manifest numbers it: by ordinal, unnumbered columns in column order.
   std::stable_sort(keys.begin(), keys.end(), [](const auto* a, const auto* b) {
     const int x = a->primary_key_ordinal > 0 ? a->primary_key_ordinal : 1 << 30;
     const int y = b->primary_key_ordinal > 0 ? b->primary_key_ordinal : 1 << 30;
     return x < y;
   });
-  for (const auto* key : keys) key_columns_.push_back(key->name);
+  std::vector<std::string> names;
+  names.reserve(keys.size());
+  for (const auto* key : keys) names.push_back(key->name);
+  return names;
+}
+
+RecordEncoder::RecordEncoder(TableIdentifier table, const std::vector<ColumnDefinition>& columns,
+                             bool partition_by_table)
+    : table_(std::move(table)),
+      table_name_(table_.ToString()),
+      key_columns_(KeyColumnNames(columns)),
+      partition_by_table_(partition_by_table) {
+  for (const auto& column : columns) {
+    names_.push_back(column.name);
+    kinds_.push_back(KindForType(column.type));
+  }
 }
 
 ColumnKind RecordEncoder::KindOf(std::string_view column) const {
@@ -79,6 +87,10 @@ json RecordEncoder::RowJson(const Row& row, bool allow_unchanged, std::string_vi
     }
   }
   return object;
+}
+
+std::string RecordEncoder::RowLine(const Row& row) const {
+  return RowJson(row, false, "row").dump();
 }
 
 bool RecordEncoder::KeyChanged(const Row& row, const Row& identity) const {

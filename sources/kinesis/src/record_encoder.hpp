@@ -27,6 +27,10 @@ struct EncodedRecord {
 /// `PartitionKeyFor`).
 inline constexpr std::size_t kMaxPartitionKey = 256;
 
+/// The primary-key columns in key order: by `primary_key_ordinal`, unnumbered ones in column order
+/// (as the manifest numbers them). Empty for a table without a primary key.
+std::vector<std::string> KeyColumnNames(const std::vector<ColumnDefinition>& columns);
+
 /// Encodes one table's changes. Immutable after construction; const calls are thread-safe.
 ///
 /// Partition keys: "schema.table:" followed by the primary-key values (`Value::ToString`, joined
@@ -48,6 +52,10 @@ class RecordEncoder {
 
   /// "schema.table".
   [[nodiscard]] const std::string& TableName() const noexcept { return table_name_; }
+
+  /// A row as one line of a table object (docs/kinesis-data-contract.md, "Table objects"), without
+  /// the newline; the same value mapping as the records. Throws `DataError` as `Encode` does.
+  [[nodiscard]] std::string RowLine(const Row& row) const;
 
   /// The partition key of a row (its key columns are read).
   [[nodiscard]] std::string PartitionKeyFor(const Row& row) const;

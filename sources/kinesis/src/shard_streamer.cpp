@@ -32,7 +32,12 @@ void ShardStreamer::Discover() {
               other.adjacent_parent_shard_id == info.shard_id) &&
              frontier_.shards.contains(other.shard_id);
     });
-    if (child_started) shard.state = ShardState::Done;
+    // A closed shard whose position is at its end (a snapshot lists closed shards so) holds
+    // nothing more: reading it would only ask for an iterator past its end.
+    const auto at = frontier_.shards.find(info.shard_id);
+    const bool read_to_end = !info.ending_sequence_number.empty() && at != frontier_.shards.end() &&
+                             !(at->second < SequenceNumber(info.ending_sequence_number));
+    if (child_started || read_to_end) shard.state = ShardState::Done;
     shards_.emplace(info.shard_id, std::move(shard));
   }
   rediscover_ = false;
@@ -113,7 +118,8 @@ void ShardStreamer::DeliverPage(const std::stop_token& stop, const std::string& 
     if (n == batch_.size()) batch_.emplace_back();
     ChangeEvent& event = batch_[n];
     try {
-      decoder_.DecodeRecordInto(record.data, event);
+      // A barrier (the publisher's snapshot marker) is consumed and skipped.
+      if (!decoder_.DecodeRecordInto(record.data, event)) continue;
     } catch (const DataError& e) {
       flush();
       if (stop.stop_requested()) return;
