@@ -266,8 +266,9 @@ TEST_F(PgTest, AParallelBaselineWhoseRowSinkThrowsStopsItsWorkersAndFails) {
   source.Close();
 }
 
-// A table with live and dead tuples spread over its blocks (an UPDATE of every row, deletes),
-// about 60 blocks of 8 kB per range of baseline_chunk_bytes = 64 kB.
+// A table with live and dead tuples spread over its blocks (every third row updated, every
+// seventh deleted),
+// 825 blocks of 8 kB: 104 ranges of baseline_chunk_bytes = 64 kB (8 blocks).
 void CreateBigTable(PgTest& t, const std::string& table) {
   t.Exec("CREATE TABLE " + t.Q(table) + " (id int PRIMARY KEY, v text)");
   t.Exec("INSERT INTO " + t.Q(table) +
