@@ -105,7 +105,10 @@ void PutSender::Run(const std::stop_token& stop) {
       continue;
     }
     if (std::chrono::steady_clock::now() < not_before_) {
-      work_cv_.wait_until(lk, stop, not_before_, [] { return false; });
+      // A copy: the wait reads its deadline while the lock is released, when another sender may
+      // move `not_before_` (ThreadSanitizer found the reference racing with AfterAttempt).
+      const auto until = not_before_;
+      work_cv_.wait_until(lk, stop, until, [] { return false; });
       continue;
     }
     const std::vector<std::uint64_t> ids = planner_.Plan(config_.limits);
