@@ -118,6 +118,24 @@ class ChangeHandler {
   // NOLINTNEXTLINE(performance-unnecessary-value-param): implementations keep the record.
   virtual void OnInvalidRecord(InvalidRecord record) { (void)record; }
 
+  /// One table is reloaded while the stream flows (`ReloadableSource`): `OnReloadBegin` with the
+  /// columns the reload reads, then, mixed with the stream's changes in stream order, the table's
+  /// rows in batches (`OnReloadRows`), then `OnReloadEnd` once every row was read. From the begin
+  /// on, the table's changes concern the new copy only: the source never sends a change of a row
+  /// the copy does not hold yet (an insert stands for a whole row). A begin without an end is
+  /// abandoned by the next begin of the same table (the reload started again from nothing).
+  /// The handler may move from `rows`. The defaults ignore them.
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): implementations keep the columns.
+  virtual void OnReloadBegin(const TableIdentifier& table, std::vector<ColumnDefinition> columns) {
+    (void)table;
+    (void)columns;
+  }
+  virtual void OnReloadRows(const TableIdentifier& table, std::span<Row> rows) {
+    (void)table;
+    (void)rows;
+  }
+  virtual void OnReloadEnd(const TableIdentifier& table) { (void)table; }
+
   /// Lets a source keep its connection alive while a call blocks on backpressure. While a call
   /// waits for buffer room, the handler runs `hook` on the calling thread (the one running
   /// `Stream`) about every `interval`, so a source whose connection belongs to that thread can

@@ -93,6 +93,10 @@ struct PipelineStatus {
   std::uint64_t changes_applied = 0;
   std::size_t buffer_depth = 0;
   std::size_t buffer_capacity = 0;
+  /// A reload of the table while the stream flows is in progress (`Engine::ReloadTable`): readers
+  /// of a target that builds aside (`IndexedTarget`) see the contents from before it began until
+  /// it ends; `baseline_rows` counts its rows so far.
+  bool reloading = false;
   /// The failure that stopped the pipeline, or while it retries a change, the failure it retries.
   std::string last_error{};
 };
@@ -168,9 +172,20 @@ class Engine {
   /// Reloads every table of a source from a fresh baseline while the service keeps serving the old
   /// contents (targets that build aside, as `IndexedTarget`, swap at the end): the running stream
   /// ends, the source baselines, and the stream continues from the new baseline. `reason` goes to
-  /// the log and `EngineObserver::OnRebaseline`. One table alone is not reloadable yet. Throws
-  /// `ConfigError` for an unknown id. Any thread, after `Start`.
+  /// the log and `EngineObserver::OnRebaseline`. Throws `ConfigError` for an unknown id. Any
+  /// thread, after `Start`.
   void Rebaseline(std::string_view source_id, std::string_view reason);
+  /// Reloads one table of a source while its stream keeps flowing and its other tables stay as
+  /// they are (a source that implements `ReloadableSource`: PostgreSQL, docs/pg-source.md,
+  /// "Reloading one table"). Each pipeline of the table rebuilds its target aside
+  /// (`OnBaselineBegin`, rows mixed with the table's changes, `OnBaselineComplete`) and stays
+  /// ready meanwhile; `PipelineStatus::reloading` says when it is done, and
+  /// `EngineObserver::OnBaselineCompleted` reports it. Snapshots are refused while a reload runs.
+  /// Returns once the reload is queued. A reload in progress when the stream reconnects starts
+  /// again from nothing; a restart of the process forgets it. Throws `ConfigError` for an unknown
+  /// source, a table none of its pipelines replicates, a source that cannot reload one table,
+  /// and what the source's `ReloadTable` throws. Any thread, after `Start`.
+  void ReloadTable(std::string_view source_id, const TableIdentifier& table);
   /// Discards the source's saved state (a PostgreSQL slot, and its publication with
   /// `drop_publication`) and reloads it from a fresh baseline: for a slot that must be re-created,
   /// e.g. after a restore of the database. Throws `ConfigError` for an unknown id or a source that

@@ -144,6 +144,21 @@ class ExactRelease {
   virtual void ReleaseOnlyAcknowledged() = 0;
 };
 
+/// Optional: a source that can reload one table while its stream keeps flowing, without a
+/// baseline of the others (PostgreSQL: DBLog's watermarked chunks, docs/pg-source.md). The reload
+/// reaches the engine through the `ChangeHandler` reload calls, in stream order. Requests are
+/// queued and carried out one table at a time inside `Stream`; a request for a table already
+/// queued or reloading is one request. A reload in progress when `Stream` ends (a reconnect, a
+/// stop) starts again from nothing in the next `Stream`; it does not outlive the process. Discover
+/// it with `dynamic_cast`.
+class ReloadableSource {
+ public:
+  virtual ~ReloadableSource() = default;
+  /// Queues a reload of `table`. Any thread. Throws `ConfigError` when `table` is not one of the
+  /// source's tables or cannot be reloaded (no primary key, a server too old).
+  virtual void ReloadTable(const TableIdentifier& table) = 0;
+};
+
 /// Optional: a source that can estimate how many rows a baseline of a table will deliver, so
 /// baseline progress can be reported as a fraction. Discover it with `dynamic_cast`.
 class BaselineSizeEstimator {

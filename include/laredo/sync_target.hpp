@@ -142,8 +142,9 @@ class SyncTarget {
   /// Default false.
   virtual bool CanReadRows() { return false; }
   /// The row the target holds for `identity` (whose key columns identify it; the values as the
-  /// target stored them, after transforms), or nullopt when it holds none. Called from the worker
-  /// thread, like every other method.
+  /// target stored them, after transforms), or nullopt when it holds none: in the copy changes go
+  /// to, which during a reload of the table (`OnBaselineBegin` while the stream flows) is the new
+  /// one being built. Called from the worker thread, like every other method.
   virtual std::optional<Row> ReadRow(const TableIdentifier& table, const Row& identity) {
     (void)table;
     (void)identity;

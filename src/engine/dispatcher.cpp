@@ -77,7 +77,10 @@ void Dispatcher::OnChanges(std::span<ChangeEvent> events) {
 
 void Dispatcher::SetBarriersOpen(bool open) {
   std::lock_guard lk(dispatch_mu_);
-  if (!open) reopen_after_.reset();  // a baseline replaces whatever was cut short
+  if (!open) {
+    reopen_after_.reset();  // a baseline replaces whatever was cut short
+    reloading_.clear();     // and every reload
+  }
   barriers_open_ = open && !reopen_after_;
 }
 
@@ -99,7 +102,7 @@ bool Dispatcher::StartStreamAt(std::uint64_t seq, Position position,
 std::optional<AckPoint> Dispatcher::InjectBarrier(const SnapshotStep& step,
                                                   const std::vector<Pipeline*>& pipelines) {
   std::lock_guard lk(dispatch_mu_);
-  if (!barriers_open_) return std::nullopt;
+  if (!barriers_open_ || !reloading_.empty()) return std::nullopt;
   const std::stop_token never;  // weight 0: the push does not wait
   for (Pipeline* p : pipelines) p->Enqueue(SnapshotStep{step}, never);
   AckPoint point = frontier_.Get();
@@ -189,6 +192,42 @@ void Dispatcher::OnSchemaChange(const TableIdentifier& table,
   }
 }
 
+void Dispatcher::OnReloadBegin(const TableIdentifier& table,
+                               std::vector<ColumnDefinition> table_columns) {
+  const auto* route = PipelinesOf(table);
+  if (route == nullptr) return;
+  std::lock_guard lk(dispatch_mu_);
+  if (std::find(reloading_.begin(), reloading_.end(), table) == reloading_.end()) {
+    reloading_.push_back(table);
+  }
+  columns[table] = table_columns;
+  auto shared = std::make_shared<const std::vector<ColumnDefinition>>(std::move(table_columns));
+  for (Pipeline* p : *route) {
+    if (!p->Enqueue(ReloadBeginStep{.columns = shared}, stop_, &hook_)) return;
+  }
+}
+
+void Dispatcher::OnReloadRows(const TableIdentifier& table, std::span<Row> rows) {
+  const std::uint16_t r = RouteOf(table);
+  if (r == ChangeBatch::kNoRoute) return;
+  std::lock_guard lk(dispatch_mu_);
+  Route& route = routes_[r];
+  for (Row& row : rows) {
+    if (!PutRow(route, std::move(row), stop_, &hook_)) return;
+  }
+  (void)FlushRows(route, stop_, &hook_);  // in order with the changes that follow
+}
+
+void Dispatcher::OnReloadEnd(const TableIdentifier& table) {
+  const auto* route = PipelinesOf(table);
+  if (route == nullptr) return;
+  std::lock_guard lk(dispatch_mu_);
+  for (Pipeline* p : *route) {
+    if (!p->Enqueue(ReloadEndStep{}, stop_, &hook_)) return;
+  }
+  std::erase(reloading_, table);
+}
+
 void Dispatcher::OnInvalidRecord(InvalidRecord record) {
   if (stop_.stop_requested()) return;
   std::string position_text;
@@ -243,7 +282,11 @@ bool Dispatcher::AddBaselineRow(const TableIdentifier& table, Row row,
                                 const std::stop_token& stop) {
   const std::uint16_t r = RouteOf(table);
   if (r == ChangeBatch::kNoRoute) return true;
-  Route& route = routes_[r];
+  return PutRow(routes_[r], std::move(row), stop, nullptr);
+}
+
+bool Dispatcher::PutRow(Route& route, Row row, const std::stop_token& stop,
+                        const BackpressureHook* hook) {
   if (!route.rows) route.rows = row_pool_->Acquire();
   auto& items = route.rows->items;
   // Assigned over a spent row: its memory is freed here, one old row per new one.
@@ -253,17 +296,18 @@ bool Dispatcher::AddBaselineRow(const TableIdentifier& table, Row row,
     items.push_back(std::move(row));
   }
   if (++route.filled < max_batch_) return true;
-  return FlushRows(route, stop);
+  return FlushRows(route, stop, hook);
 }
 
-bool Dispatcher::FlushRows(Route& route, const std::stop_token& stop) {
+bool Dispatcher::FlushRows(Route& route, const std::stop_token& stop,
+                           const BackpressureHook* hook) {
   if (!route.rows) return true;
   route.rows->items.resize(route.filled);
   route.filled = 0;
   auto batch = std::move(route.rows);
   if (batch->items.empty()) return true;
   for (Pipeline* p : route.pipelines) {
-    if (!p->Enqueue(BaselineRows{.rows = batch.Clone()}, stop)) return false;
+    if (!p->Enqueue(BaselineRows{.rows = batch.Clone()}, stop, hook)) return false;
   }
   return true;
 }

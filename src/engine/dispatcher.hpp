@@ -94,6 +94,9 @@ class Dispatcher final : public ChangeHandler {
   void OnSchemaChange(const TableIdentifier& table, std::vector<ColumnDefinition> columns) override;
   void OnInvalidRecord(InvalidRecord record) override;
   void SetBackpressureHook(std::function<void()> hook, std::chrono::milliseconds interval) override;
+  void OnReloadBegin(const TableIdentifier& table, std::vector<ColumnDefinition> columns) override;
+  void OnReloadRows(const TableIdentifier& table, std::span<Row> rows) override;
+  void OnReloadEnd(const TableIdentifier& table) override;
   [[nodiscard]] std::size_t MaxBatch() const override { return max_batch_; }
   void OnProgress(const Position& position) override { progress_.Publish(next_seq_, position); }
   void OnStateChanged(SourceState state) override {
@@ -115,7 +118,9 @@ class Dispatcher final : public ChangeHandler {
   };
   /// Dispatches up to `max_batch_` events; false when stopped before every pipeline had them.
   bool DispatchBatch(std::span<ChangeEvent> events);
-  bool FlushRows(Route& route, const std::stop_token& stop);
+  bool FlushRows(Route& route, const std::stop_token& stop, const BackpressureHook* hook = nullptr);
+  /// Gathers one row of `route`, handing the batch off once full; false when stopped.
+  bool PutRow(Route& route, Row row, const std::stop_token& stop, const BackpressureHook* hook);
   /// The route index of `table`, or kNoRoute (logged) for a table no pipeline replicates.
   std::uint16_t RouteOf(const TableIdentifier& table);
 
@@ -136,6 +141,9 @@ class Dispatcher final : public ChangeHandler {
   // every pipeline's buffer. Uncontended but for a snapshot: one lock per batch of up to 256.
   std::mutex dispatch_mu_;
   bool barriers_open_ = false;  // guarded by dispatch_mu_
+  /// Tables being reloaded while the stream flows: no barrier until they are done (a target
+  /// building aside holds neither the old table nor the new one). Guarded by dispatch_mu_.
+  std::vector<TableIdentifier> reloading_;
   /// After a dispatch cut short: barriers stay closed until the stream has dispatched again up to
   /// the position of that batch's last change (a retried stream sends it again).
   std::optional<Position> reopen_after_;  // guarded by dispatch_mu_

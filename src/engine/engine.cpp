@@ -505,6 +505,22 @@ void Engine::Rebaseline(std::string_view source_id, std::string_view reason) {
   Require(impl_->FindRunner(source_id), source_id).RebaselineNow(std::string(reason));
 }
 
+void Engine::ReloadTable(std::string_view source_id, const TableIdentifier& table) {
+  auto& runner = Require(impl_->FindRunner(source_id), source_id);
+  if (!runner.Replicates(table)) {
+    throw ConfigError({fmt::format("source \"{}\" has no pipeline of {} to reload", source_id,
+                                   table.ToString())});
+  }
+  auto* reloadable = dynamic_cast<ReloadableSource*>(runner.Source());
+  if (reloadable == nullptr) {
+    throw ConfigError({fmt::format(
+        "source \"{}\" cannot reload one table while streaming; Rebaseline reloads all of them",
+        source_id)});
+  }
+  reloadable->ReloadTable(table);
+  Logger()->info("source {}: reload of {} requested", source_id, table.ToString());
+}
+
 void Engine::ResetSource(std::string_view source_id, bool drop_publication) {
   auto& runner = Require(impl_->FindRunner(source_id), source_id);
   auto* resettable = dynamic_cast<Resettable*>(runner.Source());

@@ -60,13 +60,22 @@ struct ResumeStep {};
 struct SnapshotStep {
   std::shared_ptr<SnapshotJob> job;
 };
+/// A reload of the pipeline's table while the stream flows begins: `OnBaselineBegin(columns)`, the
+/// target builds the new contents aside (its rows arrive as `BaselineRows`, mixed with changes)
+/// and the pipeline stays ready, serving the old ones.
+struct ReloadBeginStep {
+  Columns columns;
+};
+/// Every row of the reload was delivered: `OnBaselineComplete`, the new contents are swapped in.
+struct ReloadEndStep {};
 /// Restore the target from its file in a snapshot, in place of a baseline.
 struct RestoreStep {
   std::shared_ptr<RestoreJob> job;
 };
 
 using Item = std::variant<InitStep, BaselineBeginStep, BaselineRows, BaselineCompleteStep,
-                          ChangeRun, SchemaChangeStep, ResumeStep, SnapshotStep, RestoreStep>;
+                          ChangeRun, SchemaChangeStep, ResumeStep, SnapshotStep, RestoreStep,
+                          ReloadBeginStep, ReloadEndStep>;
 
 /// Buffer slots an item takes: one per row or change, one per control step but the barrier.
 [[nodiscard]] inline std::size_t Weight(const Item& item) {

@@ -122,6 +122,7 @@ PipelineStatus Pipeline::Status() const {
                         .changes_applied = changes_applied_.load(),
                         .buffer_depth = queue_.Depth(),
                         .buffer_capacity = options_.buffer_capacity,
+                        .reloading = reloading_.load(),
                         .last_error = last_error_};
 }
 
@@ -203,6 +204,10 @@ bool Pipeline::Apply(Item& item, const std::stop_token& stop) {
         } else if constexpr (std::is_same_v<T, RestoreStep>) {
           ApplyRestore(it);
           return true;
+        } else if constexpr (std::is_same_v<T, ReloadBeginStep>) {
+          return step("reload_begin", [&] { ApplyReloadBegin(it); });
+        } else if constexpr (std::is_same_v<T, ReloadEndStep>) {
+          return step("reload_end", [&] { ApplyReloadEnd(); });
         } else {
           static_assert(std::is_same_v<T, ResumeStep>);
           return step("resume", [&] { ApplyResume(); });

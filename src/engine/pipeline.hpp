@@ -128,6 +128,8 @@ class Pipeline {
   void ApplyBaselineComplete();
   void ApplyResume();
   void ApplySchemaChange(const SchemaChangeStep& step);
+  void ApplyReloadBegin(const ReloadBeginStep& step);
+  void ApplyReloadEnd();
   // pipeline_snapshot.cpp: the snapshot barrier and the restore at start. They report to their
   // job instead of failing the pipeline: a snapshot that fails changes nothing here.
   void ApplySnapshot(const SnapshotStep& step);
@@ -209,6 +211,7 @@ class Pipeline {
   std::deque<std::optional<Row>> made_rows_;
 
   std::atomic<bool> ready_{false};
+  std::atomic<bool> reloading_{false};  // between a ReloadBeginStep and its ReloadEndStep
   std::atomic<std::uint64_t> baseline_rows_{0};
   std::atomic<std::uint64_t> changes_applied_{0};
   std::stop_source hard_stop_;

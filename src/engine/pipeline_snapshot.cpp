@@ -19,6 +19,7 @@ std::string Pipeline::SnapshotBlocker() const {
   }
   if (queue_.Paused()) return "its source is paused";
   if (!Ready()) return fmt::format("it is not ready ({})", ToString(status.state));
+  if (status.reloading) return "it is reloading its table";
   return {};
 }
 
@@ -28,6 +29,11 @@ void Pipeline::ApplySnapshot(const SnapshotStep& step) {
   auto* capable = dynamic_cast<snapshot::SnapshotCapable*>(target_.get());
   if (capable == nullptr) {
     job.reports.Failed(id_, "its target does not implement snapshot::SnapshotCapable");
+    return;
+  }
+  if (reloading_.load()) {
+    // Half of the new contents is built aside: neither copy holds the changes up to the barrier.
+    job.reports.Failed(id_, "it is reloading its table");
     return;
   }
   if (awaiting_rebaseline_ || !Ready()) {

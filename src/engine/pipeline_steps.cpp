@@ -30,6 +30,7 @@ void Pipeline::ApplyBaselineBegin(const BaselineBeginStep& step) {
   // re-baseline request; until then it does (ConfirmApplied releases it).
   release_hold_when_durable_ = true;
   baseline_rows_.store(0);
+  reloading_.store(false);  // a reload begun before is superseded
   SetState(PipelineState::Baseline);
 }
 
@@ -75,6 +76,28 @@ void Pipeline::ApplyBaselineComplete() {
 void Pipeline::ApplyResume() {
   SetState(PipelineState::Streaming);
   ready_.store(true, std::memory_order_release);
+  upstream_->PipelineStatusChanged();
+}
+
+void Pipeline::ApplyReloadBegin(const ReloadBeginStep& step) {
+  {
+    TargetLock lock(target_mutex_);
+    target_->OnBaselineBegin(table_, *step.columns);
+  }
+  columns_ = *step.columns;
+  baseline_rows_.store(0);
+  reloading_.store(true);
+  Logger()->info("pipeline {}: reloading its table while the stream flows", id_);
+  upstream_->PipelineStatusChanged();
+}
+
+void Pipeline::ApplyReloadEnd() {
+  {
+    TargetLock lock(target_mutex_);
+    target_->OnBaselineComplete(table_);
+  }
+  reloading_.store(false);
+  observer_->OnBaselineCompleted(id_, table_, baseline_rows_.load());
   upstream_->PipelineStatusChanged();
 }
 

@@ -76,8 +76,8 @@ snapshot::SnapshotMetadata Snapshotter::Take(
     auto point = r->InjectBarrier(SnapshotStep{.job = job}, pipelines);
     if (!point || !point->position.has_value()) {
       throw fail(
-          fmt::format("source {} has no position to take it at (a baseline began, or its "
-                      "last dispatch was cut short)",
+          fmt::format("source {} has no position to take it at (a baseline began, a table "
+                      "is being reloaded, or its last dispatch was cut short)",
                       r->id()));
     }
     job->writer().AddSource(r->id(), r->PrintPosition(point->position));

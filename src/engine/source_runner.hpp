@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -93,6 +94,11 @@ class SourceRunner final : public PipelineUpstream {
   void PipelineStatusChanged() override { hooks_.status_changed(); }
   std::string PrintPosition(const Position& position) override;
   SyncSource* Source() override { return source_.get(); }
+  /// Whether a pipeline of this source replicates `table`. Any thread.
+  [[nodiscard]] bool Replicates(const TableIdentifier& table) const {
+    return std::any_of(pipelines_.begin(), pipelines_.end(),
+                       [&](const Pipeline* p) { return p->table() == table; });
+  }
 
   /// A re-baseline asked for from outside (`Engine::Rebaseline`): answered by the next baseline.
   void RebaselineNow(const std::string& reason) { RequestRebaseline(reason, generation_.load()); }

@@ -125,7 +125,10 @@ void IndexedTarget::OnTruncate(const TableIdentifier& table) {
 std::optional<Row> IndexedTarget::ReadRow(const TableIdentifier& table, const Row& identity) {
   std::shared_lock lk(impl_->mu);
   impl_->CheckTable(table);
-  return impl_->contents.live()->Find(identity);
+  if (impl_->contents.live() == nullptr) return std::nullopt;
+  // Where changes go: a copy built aside while the stream flows (a reload) is the one whose rows
+  // an update's unchanged values come from.
+  return impl_->contents.writable().Find(identity);
 }
 
 SchemaChangeResponse IndexedTarget::OnSchemaChange(

@@ -65,6 +65,8 @@ struct TestSource::Impl {
   std::uint64_t delivered = 0;
   int init_count = 0;
   int baseline_count = 0;
+  int reload_count = 0;
+  std::deque<TableIdentifier> reloads;  // requested, delivered when the stream is caught up
   bool paused = false;
   /// An open EmitTransaction: its id and commit time, and the log size when it began (the
   /// stream delivers nothing from there until it ends).
@@ -346,6 +348,24 @@ std::uint64_t TestSource::CurrentPosition() const {
   return impl_->log.size();
 }
 
+int TestSource::ReloadCount() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->reload_count;
+}
+
+void TestSource::ReloadTable(const TableIdentifier& table) {
+  {
+    std::lock_guard lk(impl_->mu);
+    if (!impl_->tables.contains(table)) {
+      throw ConfigError({"TestSource: no schema set for " + table.ToString()});
+    }
+    if (std::find(impl_->reloads.begin(), impl_->reloads.end(), table) == impl_->reloads.end()) {
+      impl_->reloads.push_back(table);
+    }
+  }
+  impl_->cv.notify_all();
+}
+
 int TestSource::BaselineCount() const {
   std::lock_guard lk(impl_->mu);
   return impl_->baseline_count;
@@ -483,9 +503,14 @@ void TestSource::Stream(std::stop_token stop, const Position& from, ChangeHandle
   const std::size_t batch_limit =
       std::max<std::size_t>(std::min(impl_->options.stream_batch, handler.MaxBatch()), 1);
   for (;;) {
+    // A reload goes out where the stream has caught up: the contents are those of that point.
+    const auto reload_due = [&] {
+      return !impl_->reloads.empty() && !impl_->paused && !impl_->transaction &&
+             next > impl_->log.size();
+    };
     const auto ready = [&] {
       const bool failure_due = impl_->stream_failure && next > impl_->stream_failure->after;
-      return failure_due || (!impl_->paused && next <= impl_->Visible());
+      return failure_due || (!impl_->paused && next <= impl_->Visible()) || reload_due();
     };
     // Check first: waiting with a stop token registers a stop callback on every call.
     if (!ready()) impl_->cv.wait(lk, stop, ready);
@@ -503,6 +528,22 @@ void TestSource::Stream(std::stop_token stop, const Position& from, ChangeHandle
         throw RetryableError(codes::kTestStream, failure.message);
       }
       throw FatalError(codes::kTestStream, failure.message);
+    }
+    if (reload_due()) {
+      const auto table = impl_->reloads.front();
+      impl_->reloads.pop_front();
+      const Table& t = impl_->tables.at(table);
+      auto columns = t.columns;
+      std::vector<Row> rows;
+      rows.reserve(t.rows.size());
+      for (const auto& [key, row] : t.rows) rows.push_back(row);
+      lk.unlock();
+      handler.OnReloadBegin(table, std::move(columns));
+      handler.OnReloadRows(table, rows);
+      handler.OnReloadEnd(table);
+      lk.lock();
+      ++impl_->reload_count;
+      continue;
     }
     // Consecutive changes go out as one batch, copied into the events the handler gave back last
     // time (their storage is reused), up to an armed failure's point.

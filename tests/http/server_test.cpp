@@ -56,6 +56,7 @@ TEST(HttpServer, ServesMetricsHealthAndStatus) {
   EXPECT_EQ(doc["pipelines"][0]["state"], "Streaming");
   EXPECT_EQ(doc["pipelines"][0]["changes_applied"], 3);
   EXPECT_EQ(doc["pipelines"][0]["baseline_rows"], 1);
+  EXPECT_EQ(doc["pipelines"][0]["reloading"], false);
 }
 
 TEST(HttpServer, ReadinessIs503WithTheReasonUntilTheBaselineIsDone) {
@@ -191,6 +192,36 @@ TEST(HttpServer, AdminRebaselineReloadsTheSourceAndResetNeedsAResettableSource) 
             400);
   EXPECT_EQ(Curl(auth + Url(e.Port(), "/admin/sources/nope/rebaseline")).status, 404);
   EXPECT_EQ(e.source->BaselineCount(), baselines + 1);
+}
+
+TEST(HttpServer, AdminReloadReloadsOneTableAndSaysWhatIsWrongWithARequest) {
+  LAREDO_REQUIRE_TOOL(curl, "curl");
+  ServedEngine e;
+  e.source->AddRow(kUsers, User(1, "a"));
+  e.Start({.admin_enabled = true, .bearer_token = "t0ken"});
+  ASSERT_TRUE(e.engine.AwaitReady(10s));
+  const auto auth = std::string("-X POST -H 'Authorization: Bearer t0ken' ");
+  const auto path = "/admin/sources/s/reload?table=public.users";
+  EXPECT_EQ(Curl("-X POST " + Url(e.Port(), path)).status, 401);
+  EXPECT_EQ(e.source->ReloadCount(), 0);
+  const auto reload = Curl(auth + Url(e.Port(), path));
+  EXPECT_EQ(reload.status, 202) << reload.body;
+  EXPECT_NE(reload.body.find("reloading public.users"), std::string::npos) << reload.body;
+  ASSERT_TRUE(Eventually([&] { return e.source->ReloadCount() == 1; }));
+  EXPECT_EQ(e.source->BaselineCount(), 1);  // one table reloaded, no baseline
+  // Percent-encoded names work; a table without a pipeline is a conflict, with the reason.
+  EXPECT_EQ(Curl(auth + Url(e.Port(), "/admin/sources/s/reload?table=public%2Eusers")).status, 202);
+  ASSERT_TRUE(Eventually([&] { return e.source->ReloadCount() == 2; }));
+  const auto other = Curl(auth + Url(e.Port(), "/admin/sources/s/reload?table=public.other"));
+  EXPECT_EQ(other.status, 409) << other.body;
+  EXPECT_NE(other.body.find("no pipeline of public.other"), std::string::npos) << other.body;
+  for (const auto* bad : {"", "?table=", "?table=users", "?table=.users", "?table=public.",
+                          "?table=public.users&x=1", "?name=public.users", "?table=%zz"}) {
+    const auto r = Curl(auth + Url(e.Port(), std::string("/admin/sources/s/reload") + bad));
+    EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
+  }
+  EXPECT_EQ(Curl(auth + Url(e.Port(), path)).status, 202);
+  ASSERT_TRUE(Eventually([&] { return e.source->ReloadCount() == 3; }));
 }
 
 TEST(HttpServer, MetricsWithoutARegistryAre404) {

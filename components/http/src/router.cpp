@@ -113,7 +113,8 @@ Response Router::Admin(const Request& request, std::string_view path) const {
   const auto slash = rest.rfind('/');
   if (slash == std::string_view::npos || slash == 0) return Text(404, "not found");
   const auto action = rest.substr(slash + 1);
-  if (action != "pause" && action != "resume" && action != "rebaseline" && action != "reset") {
+  if (action != "pause" && action != "resume" && action != "rebaseline" && action != "reset" &&
+      action != "reload") {
     return Text(404, "not found");
   }
   const auto source_id = PercentDecode(rest.substr(0, slash));
@@ -140,6 +141,20 @@ Response Router::Admin(const Request& request, std::string_view path) const {
     const auto query_at = request.target.find('?');
     const auto query = query_at == std::string_view::npos ? std::string_view()
                                                           : request.target.substr(query_at + 1);
+    if (action == "reload") {
+      // "table=schema.name", percent-encoded; the first '.' ends the schema.
+      constexpr std::string_view kTable = "table=";
+      const auto name = query.starts_with(kTable) ? PercentDecode(query.substr(kTable.size()))
+                                                  : std::optional<std::string>();
+      const auto dot = name ? name->find('.') : std::string::npos;
+      if (!name || dot == std::string::npos || dot == 0 || dot + 1 == name->size() ||
+          name->find('&') != std::string::npos) {
+        return Text(400, "reload needs exactly one parameter: table=<schema>.<table>");
+      }
+      const auto table = Table(name->substr(0, dot), name->substr(dot + 1));
+      engine_.ReloadTable(*source_id, table);
+      return Text(202, "reloading " + table.ToString() + " of source " + *source_id);
+    }
     if (!query.empty() && query != "drop_publication=true" && query != "drop_publication=false") {
       return Text(400, "the only parameter of reset is drop_publication=true|false");
     }

@@ -21,6 +21,7 @@ std::string StatusJson(Engine& engine) {
                              {"table", p.table.ToString()},
                              {"state", std::string(ToString(p.state))},
                              {"baseline_rows", p.baseline_rows},
+                             {"reloading", p.reloading},
                              {"changes_applied", p.changes_applied},
                              {"buffer_depth", p.buffer_depth},
                              {"buffer_capacity", p.buffer_capacity},

@@ -255,7 +255,8 @@ class TypedTarget final : public SyncTarget, public snapshot::SnapshotCapable {
   std::optional<Row> ReadRow(const TableIdentifier& table, const Row& identity) override {
     CheckTable(table);
     if (!options_.to_row) return std::nullopt;
-    const Contents* live = contents_.live();
+    if (contents_.live() == nullptr) return std::nullopt;
+    const Contents* live = &contents_.writable();  // where changes go (see IndexedTarget)
     auto key = TryKeyOf(*live, identity);
     if (!key) return std::nullopt;
     Ptr value;

@@ -41,9 +41,13 @@ struct TestSourceOptions {
 /// One instance may serve several engines in turn (a process restart): its contents, log and ACKs
 /// stay, like a database's.
 ///
+/// Reloads of one table (`ReloadableSource`, `Engine::ReloadTable`) are delivered whole, at the
+/// first point where the stream has delivered every change emitted so far (outside an open
+/// `EmitTransaction`): the reload calls with the table's contents as of that point.
+///
 /// Threading contract: every method is thread-safe. `Emit*` may be called before or after the
 /// engine starts, from any thread; they return at once (delivery is asynchronous).
-class TestSource : public SyncSource, public SchemaReportingBaseline {
+class TestSource : public SyncSource, public SchemaReportingBaseline, public ReloadableSource {
  public:
   explicit TestSource(TestSourceOptions options = {});
   ~TestSource() override;
@@ -106,6 +110,8 @@ class TestSource : public SyncSource, public SchemaReportingBaseline {
   [[nodiscard]] std::uint64_t CurrentPosition() const;
   /// How many times `Baseline` / `Stream` / `Init` were called.
   [[nodiscard]] int BaselineCount() const;
+  /// How many reloads of one table the stream delivered.
+  [[nodiscard]] int ReloadCount() const;
   [[nodiscard]] int StreamCount() const;
   [[nodiscard]] int InitCount() const;
   /// The `from` position of each `Stream` call.
@@ -136,6 +142,8 @@ class TestSource : public SyncSource, public SchemaReportingBaseline {
   laredo::OrderingGuarantee OrderingGuarantee() const override;
   SourceState State() const override;
   void Close() override;
+  /// Throws `ConfigError` for a table without a schema.
+  void ReloadTable(const TableIdentifier& table) override;
 
   /// The `uint64_t` inside a position; throws `laredo::DataError` for any other type.
   static std::uint64_t Unwrap(const Position& position);

@@ -44,6 +44,9 @@ std::vector<std::string> CheckOptions(const SourceOptions& o) {
   if (o.baseline_chunk_bytes == 0) problems.emplace_back("pg source: baseline_chunk_bytes is 0");
   if (o.stream_memory_bytes == 0) problems.emplace_back("pg source: stream_memory_bytes is 0");
   if (o.heartbeat_interval.count() < 0) problems.emplace_back("pg source: heartbeat_interval < 0");
+  if (o.reload_chunk_rows == 0)
+    problems.emplace_back("pg source: reload_chunk_rows must be positive");
+  if (o.reload_chunk_pause.count() < 0) problems.emplace_back("pg source: reload_chunk_pause < 0");
   if (!o.heartbeat_query.empty() && o.heartbeat_interval.count() == 0) {
     problems.emplace_back(
         "pg source: heartbeat_query is set but heartbeat_interval is zero (no heartbeat)");
@@ -103,12 +106,28 @@ const StreamPosition& AsPosition(const Position& p) {
 
 }  // namespace
 
+namespace {
+std::map<TableIdentifier, std::string> RowFilters(
+    const std::map<TableIdentifier, TableOptions>& o) {
+  std::map<TableIdentifier, std::string> filters;
+  for (const auto& [table, options] : o) filters[table] = options.row_filter;
+  return filters;
+}
+}  // namespace
+
 Source::Impl::Impl(SourceOptions o)
     : options(std::move(o)),
       slot(options.slot_name.empty() ? RandomSlotName() : options.slot_name),
       publication(options.publication_name.empty() ? slot : options.publication_name),
       // A named slot tells consumers apart; without one, the publication's name is all there is.
-      consumer(options.slot_name.empty() ? publication : options.slot_name) {}
+      consumer(options.slot_name.empty() ? publication : options.slot_name),
+      reloads(ReloadRunner::Settings{.conninfo = options.conninfo,
+                                     .slot = slot,
+                                     .chunk_rows = options.reload_chunk_rows,
+                                     .chunk_pause = options.reload_chunk_pause,
+                                     .backoff = options.reconnect.backoff,
+                                     .max_attempts = options.reconnect.max_attempts,
+                                     .row_filters = RowFilters(options.tables)}) {}
 
 void Source::Impl::RecordAck(const StreamPosition& p, bool replace) {
   std::lock_guard lk(mu);
@@ -167,6 +186,33 @@ StreamBufferStats Source::StreamBufferStatistics() const {
   return impl_->stream_counters.Snapshot();
 }
 
+void Source::ReloadTable(const TableIdentifier& table) {
+  {
+    std::lock_guard lk(impl_->mu);
+    const auto it = impl_->reloadable.find(table);
+    if (it == impl_->reloadable.end()) {
+      throw ConfigError({fmt::format("pg source: cannot reload {}: not a table of this source{}",
+                                     table.ToString(),
+                                     impl_->reloadable.empty() ? " (Init has not run yet)" : "")});
+    }
+    if (!it->second) {
+      throw ConfigError({fmt::format(
+          "pg source: cannot reload {} while streaming: it has no primary key (the chunks are "
+          "read by key); Engine::Rebaseline reloads every table instead",
+          table.ToString())});
+    }
+  }
+  if (const int version = impl_->server_version.load(); version != 0 && version < 140000) {
+    throw ConfigError({fmt::format(
+        "pg source: cannot reload {} while streaming: server version {} has no logical decoding "
+        "messages in pgoutput (PostgreSQL 14 or later)",
+        table.ToString(), version)});
+  }
+  impl_->reloads.Request(table);
+}
+
+ReloadStats Source::ReloadStatistics() const { return impl_->reloads.Statistics(); }
+
 HeartbeatStats Source::HeartbeatStatistics() const { return impl_->heartbeat_counters.Snapshot(); }
 
 const std::string& Source::slot_name() const noexcept { return impl_->slot; }
@@ -178,6 +224,14 @@ std::map<TableIdentifier, std::vector<ColumnDefinition>> Source::Init(const Sour
   auto discovered = DiscoverColumns(conn, config.tables);
   impl_->option_problems = ApplyColumnLists(discovered, impl_->options.tables);
   impl_->columns = std::move(discovered);
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->reloadable.clear();
+    for (const auto& [table, table_columns] : impl_->columns) {
+      impl_->reloadable[table] = std::any_of(table_columns.begin(), table_columns.end(),
+                                             [](const auto& c) { return c.primary_key; });
+    }
+  }
   impl_->SetState(SourceState::Connected);
   return impl_->columns;
 }
@@ -234,6 +288,7 @@ Position Source::BaselineWithColumns(std::stop_token stop,
                                      const ColumnsCallback& on_columns, const RowCallback& on_row) {
   auto& impl = *impl_;
   impl.SetInUse(true);
+  impl.reloads.Clear();  // every table is read afresh
   // Ends the previous stream; a temporary slot goes with its connection.
   impl.repl.reset();
   impl.repl_streaming = false;

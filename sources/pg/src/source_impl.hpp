@@ -14,6 +14,7 @@
 #include "laredo/error.hpp"
 #include "laredo/error_codes.hpp"
 #include "laredo/pg/source.hpp"
+#include "reload_runner.hpp"
 #include "replication_connection.hpp"
 #include "stream_buffers.hpp"
 #include "type_resolver.hpp"
@@ -115,9 +116,15 @@ struct Source::Impl {
   std::atomic<SourceState> state{SourceState::Connecting};
   std::atomic<bool> paused{false};
   std::atomic<std::uint64_t> sent_flush{0};
+  /// The server's version as the last stream connection reported it; 0 before the first.
+  std::atomic<int> server_version{0};
+  /// Reloads of single tables (`ReloadTable`): requests from any thread, carried out by Pump.
+  ReloadRunner reloads;
 
   std::mutex mu;  // guards the members below
   std::condition_variable_any wake;
+  /// Per table of Init, whether it has a primary key (what ReloadTable checks).
+  std::map<TableIdentifier, bool> reloadable;
   bool has_ack = false;
   std::atomic<bool> exact_release{false};  // ReleaseOnlyAcknowledged
   StreamPosition acked;

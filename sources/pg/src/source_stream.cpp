@@ -58,11 +58,13 @@ bool Source::Impl::ColumnsDecodeFromBinary() {
 }
 
 ReplicationConnection::StreamOptions Source::Impl::StreamOptionsFor(ReplicationConnection& conn) {
-  const bool want_messages = static_cast<bool>(options.on_message);
+  server_version = conn.ServerVersion();
+  // Always where the server has them: reloads of single tables need their watermarks.
+  const bool want_messages = true;
   const bool want_binary = options.binary && !binary_refused && ColumnsDecodeFromBinary();
   const auto chosen = ReplicationConnection::StreamOptionsFor(
       conn.ServerVersion(), options.streaming, want_messages, want_binary);
-  if (want_messages && !chosen.messages) {
+  if (options.on_message && !chosen.messages) {
     Logger()->warn(
         "pg source: server {} is older than 14: logical decoding messages are not "
         "delivered",
@@ -90,7 +92,7 @@ Lsn Source::Impl::ComputeFlush(const StreamPosition& last_delivered, Lsn idle_ls
   return std::max(flush, Lsn(sent_flush.load()));
 }
 
-void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHandler& handler,
+void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHandler& engine,
                         std::chrono::milliseconds status_every, bool binary) {
   // A column added with a default: the rows already there read it as that value, which no
   // change will ever carry to the targets; only a fresh baseline makes them read like SELECT *.
@@ -106,7 +108,22 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
   ChangeAssembler assembler(
       columns, resume, [this](std::uint32_t type) { return Types().ValueType(type); },
       on_added_column);
-  if (options.on_message) assembler.SetMessageHandler(options.on_message, message_cursor);
+  // Every change and message goes through the reloads of single tables on its way to the engine.
+  reloads.BeginStream(engine, assembler.columns(), Types());
+  struct EndReloads {
+    ReloadRunner& r;
+    ~EndReloads() { r.EndStream(); }
+  } end_reloads{reloads};
+  ChangeHandler& handler = reloads;
+  assembler.SetMessageHandler(
+      [this](const LogicalMessage& m) {
+        if (m.prefix == kWatermarkPrefix) {
+          if (m.transactional) reloads.OnWatermark(m);
+          return;
+        }
+        if (options.on_message) options.on_message(m);
+      },
+      message_cursor);
   if (binary) {
     assembler.ExpectBinary([this](std::uint32_t type) { return Types().BinaryTypeOf(type); });
   }
@@ -225,6 +242,7 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
         }
       }
       assembler.Flush(handler);  // nothing more buffered: hand over what was decoded
+      reloads.Step();            // a reload's next chunk, between two batches
       // A keepalive outside a transaction: every change before its WAL end is delivered now.
       if (idle_lsn > reported_progress && !assembler.in_transaction() &&
           !decoder.in_stream_block()) {

@@ -3,8 +3,9 @@
 // truncates and ALTER TABLE (add, rename, drop) between transactions. A random schedule injects
 // walsender terminations, server crashes (pg_ctl restart -m immediate), SIGKILL of the consuming
 // process and its restart (stateful slot, a durable journal file as the target), stalls of the
-// target longer than wal_sender_timeout (backpressure), pauses, ResetSource, and slot
-// invalidation (max_slot_wal_keep_size while the consumer stalls). After the writer stops, the
+// target longer than wal_sender_timeout (backpressure), pauses, ResetSource, reloads of one
+// table while streaming (so every other fault may land inside one), and slot invalidation
+// (max_slot_wal_keep_size while the consumer stalls). After the writer stops, the
 // journal must equal SELECT * of every table. With even seeds the consumer's walsender streams
 // large transactions while they are in progress (logical_decoding_work_mem = 64kB), so the
 // faults also land inside streamed transactions.
@@ -189,6 +190,8 @@ class Chaos : public PgTest {
   bool force_streaming_ = false;  // this seed's consumers get logical_decoding_work_mem = 64kB
   static constexpr int kPause = 1;
   static constexpr int kResume = 0;
+  static constexpr int kReloadA = 2;  // Engine::ReloadTable of table a, or b
+  static constexpr int kReloadB = 3;
   static void Command(pid_t consumer, int command) {
     ::sigqueue(consumer, SIGRTMIN, sigval{.sival_int = command});
   }
@@ -206,7 +209,8 @@ class Chaos : public PgTest {
     }
     ::close(ready[0]);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
-    // SIGRTMIN carries a pause or a resume (its value), SIGUSR2 asks for ResetSource: taken by
+    // SIGRTMIN carries a pause, a resume or a reload (its value), SIGUSR2 asks for ResetSource:
+    // taken by
     // sigtimedwait below, so they are blocked in every thread (the engine's inherit the mask).
     // Real-time signals queue in order; two of one plain signal pending at once would be one.
     sigset_t commands;
@@ -229,6 +233,7 @@ class Chaos : public PgTest {
       source_options.conninfo = ConninfoWithSetting(
           force_streaming_ ? "wal_sender_timeout=1000 -c logical_decoding_work_mem=64kB"
                            : "wal_sender_timeout=1000");
+      source_options.reload_chunk_rows = 500;  // a reload spans many chunks, and faults
       auto source = std::make_shared<Source>(source_options);
       engine.AddSource("pg", source);
       auto target = std::make_shared<FileJournal>(journal, stall);
@@ -261,10 +266,17 @@ class Chaos : public PgTest {
           continue;
         }
         if (signal == SIGRTMIN) {
-          if (info.si_value.sival_int == kPause) {
+          const int command = info.si_value.sival_int;
+          if (command == kPause) {
             engine.Pause("pg");
-          } else {
+          } else if (command == kResume) {
             engine.Resume("pg");
+          } else {
+            try {
+              engine.ReloadTable("pg", T(command == kReloadA ? "a" : "b"));
+            } catch (const ConfigError&) {
+              // Before Init (the source has no tables yet): the schedule goes on.
+            }
           }
         } else {
           try {
@@ -482,6 +494,11 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
         ++faults;
         trace += " invalidate";
         InvalidateSlot(stall);
+      } else if (roll < 97) {
+        ++faults;
+        const bool a = pick(2) == 0;
+        trace += a ? " reload-a" : " reload-b";
+        Command(consumer, a ? kReloadA : kReloadB);
       } else {
         ++faults;
         trace += " stall";

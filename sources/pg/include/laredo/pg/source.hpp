@@ -141,6 +141,30 @@ struct SourceOptions {
   /// a non-transactional logical decoding message with prefix `kHeartbeatPrefix` (which
   /// `on_message` never receives), a WAL record in the slot's database and nothing more.
   std::string heartbeat_query{};
+  /// Rows per chunk when one table is reloaded while the stream flows (`ReloadTable`): each chunk
+  /// is read between two watermarks and held in memory until the stream reaches the second.
+  /// Must be positive. Default 4096.
+  std::size_t reload_chunk_rows = 4096;
+  /// The least time between two chunks of a reload, to throttle the reads on a busy primary.
+  /// Default zero: the next chunk follows as soon as the stream reached the last one's end.
+  std::chrono::milliseconds reload_chunk_pause{0};
+};
+
+/// What reloads of single tables did since the source was created (see `Source::ReloadTable`).
+/// Thread-safety: a value type.
+struct ReloadStats {
+  std::uint64_t requested = 0;
+  std::uint64_t completed = 0;
+  /// Reloads begun again from nothing: the stream reconnected, or the table's columns changed.
+  std::uint64_t restarted = 0;
+  /// Chunks whose rows the stream merged (reads that failed are not counted).
+  std::uint64_t chunks = 0;
+  /// Rows delivered from chunks.
+  std::uint64_t rows = 0;
+  /// Chunk reads that failed (each is retried with the reconnect backoff).
+  std::uint64_t failed_reads = 0;
+  /// The last failure, with its SQLSTATE; empty when none has failed yet.
+  std::string last_error;
 };
 
 /// What the heartbeats did since the source was created (see `SourceOptions::heartbeat_interval`).
@@ -187,7 +211,8 @@ class Source final : public SyncSource,
                      public SchemaReportingBaseline,
                      public Resettable,
                      public BaselineSizeEstimator,
-                     public ExactRelease {
+                     public ExactRelease,
+                     public ReloadableSource {
  public:
   /// Throws `ConfigError` listing every problem with `options`.
   explicit Source(SourceOptions options);
@@ -234,6 +259,19 @@ class Source final : public SyncSource,
   /// held nothing for this source (see `laredo::ExactRelease`; the engine asks for it when it
   /// restores targets from snapshots).
   void ReleaseOnlyAcknowledged() override;
+
+  /// Reloads `table` while the stream flows, without a baseline of the other tables (see
+  /// `laredo::ReloadableSource` and docs/pg-source.md, "Reloading one table"): chunks of
+  /// `reload_chunk_rows` rows by primary key, each read between a low and a high watermark
+  /// (transactional `pg_logical_emit_message`s with prefix `kWatermarkPrefix`) and merged with the
+  /// stream at the high one. Paused with the source; throttled by `reload_chunk_pause`. A chunk
+  /// read that fails is retried with the reconnect backoff; after `reconnect.max_attempts` failures
+  /// in a row the stream ends with `RebaselineRequired`. Throws `ConfigError` for a table the
+  /// source does not replicate, one without a primary key, or a server older than 14 (no
+  /// logical decoding messages). Any thread.
+  void ReloadTable(const TableIdentifier& table) override;
+  /// What reloads did so far (any thread).
+  [[nodiscard]] ReloadStats ReloadStatistics() const;
 
   /// What buffering streamed transactions did so far (any thread).
   [[nodiscard]] StreamBufferStats StreamBufferStatistics() const;

@@ -31,6 +31,10 @@ struct LogicalMessage {
 /// `SourceOptions::on_message`.
 inline constexpr std::string_view kHeartbeatPrefix = "laredo_heartbeat";
 
+/// The prefix of the watermarks a reload of one table writes (`Source::ReloadTable`): transactional
+/// logical decoding messages, never delivered to `SourceOptions::on_message`.
+inline constexpr std::string_view kWatermarkPrefix = "laredo_watermark";
+
 /// Runs on the stream thread, in stream order; keep it short (the stream waits for it). An
 /// exception from it ends `Stream` with that exception, which the engine treats like any source
 /// failure (retried when it is a `RetryableError`); a message counts as delivered only once the

@@ -1,0 +1,85 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "laredo/change_event.hpp"
+#include "laredo/row.hpp"
+#include "laredo/table_identifier.hpp"
+
+namespace laredo::pg {
+
+/// The pure half of reloading one table while its stream flows (Netflix's DBLog, as in
+/// Debezium's incremental snapshots). The table is read in chunks, each between a low and a high
+/// watermark committed to the WAL; the target builds the table's new contents from nothing while
+/// the other tables stream on. This class decides, in stream order, what reaches that copy:
+///
+/// - **Outside a window**, a change of a row the copy does not hold yet is not delivered: the
+///   chunk that reads the row later sees the change (its read comes after the change's commit).
+///   Exceptions, so nothing is lost: an insert, or an update carrying every column, is delivered
+///   as an insert (it stands for the whole row, wherever its key sorts); an update without every
+///   column (PostgreSQL's unchanged TOAST values) cannot, so its key is queued to be read again.
+/// - **Inside a window**, a row of the chunk whose key the stream changed is dropped from the
+///   chunk: the read may have seen it before or after that change, and the stream's event, in
+///   order, wins. At the high watermark the rest of the chunk is delivered (as baseline rows,
+///   upserts) and the copy holds those keys from then on.
+/// - A truncate empties the copy: it holds nothing, and nothing is queued to be read again.
+///
+/// Which rows the copy holds is kept as a set of keys, not as a key range, so the order in which
+/// the server sorts keys (a collation) never has to be reproduced here. Memory: one entry per row
+/// of the table, for the reload's duration.
+///
+/// Threading contract: not thread-safe; one thread (the stream's) uses it.
+class ReloadMerge {
+ public:
+  /// `key_columns`: the table's primary key, in key order.
+  ReloadMerge(TableIdentifier table, std::vector<std::string> key_columns);
+
+  /// A change from the stream, in stream order. Returns whether to deliver it; it may have been
+  /// turned into an insert (see the class comment). Changes of other tables: true, untouched.
+  /// Throws `laredo::DataError` ("row_shape") for a row without a key column.
+  bool OnChange(ChangeEvent& change);
+
+  /// The stream reached a chunk's low watermark. `rows`: what the chunk's read returned;
+  /// `requested_again`: the keys (key columns only) that read asked for again, as
+  /// `ReadAgain` listed them. Throws `std::logic_error` when a window is open already.
+  void OpenWindow(std::vector<Row> rows, const std::vector<Row>& requested_again);
+  [[nodiscard]] bool window_open() const noexcept { return window_.has_value(); }
+  /// The stream reached the chunk's high watermark: the rows to deliver, in read order.
+  std::vector<Row> CloseWindow();
+
+  /// Up to `max` keys (key columns only) to read again in the next chunk.
+  [[nodiscard]] std::vector<Row> ReadAgain(std::size_t max) const;
+  [[nodiscard]] bool read_again_empty() const noexcept { return read_again_.empty(); }
+  /// Rows the copy holds.
+  [[nodiscard]] std::size_t held() const noexcept { return held_.size(); }
+
+  /// The key of `row` as one string (length-prefixed values, so composite keys never run
+  /// together). Throws `laredo::DataError` ("row_shape") for a row without a key column.
+  [[nodiscard]] std::string KeyOf(const Row& row) const;
+  /// `row`'s key columns only.
+  [[nodiscard]] Row KeyRow(const Row& row) const;
+
+ private:
+  struct Window {
+    std::vector<Row> rows;
+    std::set<std::string> changed;  // keys the stream changed inside the window
+    bool truncated = false;
+  };
+  void NoteInWindow(const std::string& key) {
+    if (window_) window_->changed.insert(key);
+  }
+
+  const TableIdentifier table_;
+  const std::vector<std::string> key_columns_;
+  std::unordered_set<std::string> held_;             // keys of the rows the copy holds
+  std::unordered_map<std::string, Row> read_again_;  // key -> key columns
+  std::optional<Window> window_;
+};
+
+}  // namespace laredo::pg

@@ -1,0 +1,394 @@
+#include "reload_runner.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+
+#include "laredo/error.hpp"
+#include "laredo/error_codes.hpp"
+#include "laredo/logging.hpp"
+#include "type_mapping.hpp"
+
+namespace laredo::pg {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string RandomInstance() {
+  std::random_device rd;
+  const std::uint64_t v = (std::uint64_t{rd()} << 32) ^ rd();
+  return fmt::format("{:016x}", v);
+}
+
+// "(a, b)" of quoted names, or "($1, $2)" of parameters from `first`.
+std::string Tuple(const std::vector<std::string>& items) {
+  return fmt::format("({})", fmt::join(items, ", "));
+}
+std::vector<std::string> Params(std::size_t first, std::size_t n) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < n; ++i) out.push_back(fmt::format("${}", first + i));
+  return out;
+}
+
+}  // namespace
+
+ReloadRunner::ReloadRunner(Settings settings)
+    : settings_(std::move(settings)), instance_(RandomInstance()) {}
+
+void ReloadRunner::Request(const TableIdentifier& table) {
+  std::lock_guard lk(mu_);
+  if (reloading_ == table || std::find(queue_.begin(), queue_.end(), table) != queue_.end()) return;
+  queue_.push_back(table);
+  ++stats_.requested;
+  has_work_ = true;
+}
+
+void ReloadRunner::Clear() {
+  std::lock_guard lk(mu_);
+  queue_.clear();
+  reloading_.reset();
+  active_.reset();
+  has_work_ = false;
+}
+
+ReloadStats ReloadRunner::Statistics() const {
+  std::lock_guard lk(mu_);
+  return stats_;
+}
+
+void ReloadRunner::BeginStream(
+    ChangeHandler& inner, const std::map<TableIdentifier, std::vector<ColumnDefinition>>& columns,
+    TypeResolver& types) {
+  inner_ = &inner;
+  columns_ = &columns;
+  types_ = &types;
+  failures_ = 0;
+  restart_pending_ = false;
+  // The changes since the copy began may reach it again, or not at all: begin again.
+  if (active_) Restart();
+}
+
+void ReloadRunner::Restart() {
+  const auto table = active_->table;
+  const bool begun = active_->begun;
+  if (!Start(table)) {
+    if (!begun) return;
+    throw RebaselineRequired(fmt::format(
+        "reloading {}: the table can no longer be reloaded (see the log); taking a fresh baseline",
+        table.ToString()));
+  }
+  if (begun) {
+    std::lock_guard lk(mu_);
+    ++stats_.restarted;
+  }
+}
+
+void ReloadRunner::EndStream() noexcept {
+  inner_ = nullptr;
+  columns_ = nullptr;
+  types_ = nullptr;
+}
+
+bool ReloadRunner::Start(TableIdentifier table) {
+  active_.reset();
+  const auto it = columns_->find(table);
+  std::vector<std::string> key_names;
+  std::vector<std::size_t> key_index;
+  if (it != columns_->end()) {
+    std::vector<std::pair<int, std::size_t>> keys;
+    for (std::size_t i = 0; i < it->second.size(); ++i) {
+      if (it->second[i].primary_key) keys.emplace_back(it->second[i].primary_key_ordinal, i);
+    }
+    std::sort(keys.begin(), keys.end());
+    for (const auto& [ordinal, i] : keys) {
+      key_names.push_back(it->second[i].name);
+      key_index.push_back(i);
+    }
+  }
+  if (key_index.empty()) {
+    Logger()->error("pg source: cannot reload {}: {}", table.ToString(),
+                    it == columns_->end() ? "the stream has no columns of it" : "no primary key");
+    std::lock_guard lk(mu_);
+    reloading_.reset();
+    stats_.last_error = fmt::format("{}: not reloadable", table.ToString());
+    return false;
+  }
+  std::vector<std::uint32_t> value_types;
+  for (const auto& c : it->second) value_types.push_back(types_->ValueType(c.type_oid));
+  active_.emplace(Active{.table = table,
+                         .generation = ++generations_,
+                         .columns = it->second,
+                         .value_types = std::move(value_types),
+                         .key_index = std::move(key_index),
+                         .merge = ReloadMerge(table, std::move(key_names)),
+                         .begun = false,
+                         .scanned = false,
+                         .after = std::nullopt,
+                         .last = std::nullopt,
+                         .bounded = false,
+                         .pending = std::nullopt});
+  {
+    std::lock_guard lk(mu_);
+    reloading_ = table;
+  }
+  next_read_ = {};
+  return true;
+}
+
+void ReloadRunner::Step() {
+  if (restart_pending_) {
+    restart_pending_ = false;
+    if (active_) Restart();
+  }
+  if (!active_) {
+    if (!has_work_) return;
+    std::optional<TableIdentifier> next;
+    {
+      std::lock_guard lk(mu_);
+      if (!queue_.empty()) {
+        next = queue_.front();
+        queue_.pop_front();
+      }
+      has_work_ = !queue_.empty();
+    }
+    if (!next || !Start(*next)) return;
+    Logger()->info("pg source: reloading {} while streaming (chunks of {} rows)", next->ToString(),
+                   settings_.chunk_rows);
+  }
+  if (!active_->begun) {
+    inner_->OnReloadBegin(active_->table, active_->columns);
+    active_->begun = true;
+  }
+  if (active_->pending || Clock::now() < next_read_) return;
+  ReadChunk();
+}
+
+void ReloadRunner::ReadChunk() {
+  const auto number = ++chunk_numbers_;
+  try {
+    if (!conn_) {
+      conn_.emplace(PgConnection::Connect(settings_.conninfo, ConnectionKind::Normal,
+                                          "laredo reload " + settings_.slot));
+      // A read held up by a lock must not hold the stream (which waits for it) for long. The
+      // walsender sends only flushed WAL: on a server with synchronous_commit = off a watermark
+      // would wait for the WAL writer (up to wal_writer_delay, 200 ms by default) per chunk.
+      conn_->Exec("SET statement_timeout = '30s'; SET synchronous_commit = local",
+                  "setting up the reload's connection");
+    }
+    if (!active_->bounded) ReadBound(*conn_);
+    Emit(*conn_, number, 'l');
+    auto chunk = Read(*conn_, number);
+    Emit(*conn_, number, 'h');
+    Logger()->debug("pg source: reload chunk {}: {} rows, {} read again, scanned {}, after {}",
+                    number, chunk.rows.size(), chunk.requested_again.size(), chunk.scanned,
+                    chunk.after ? fmt::format("{}", fmt::join(*chunk.after, ",")) : "-");
+    active_->pending = std::move(chunk);
+    failures_ = 0;
+  } catch (const std::exception& e) {
+    // Whatever of the chunk's watermarks was committed is ignored: no chunk is pending.
+    conn_.reset();
+    ++failures_;
+    {
+      std::lock_guard lk(mu_);
+      ++stats_.failed_reads;
+      stats_.last_error = e.what();
+    }
+    if (failures_ > settings_.max_attempts) {
+      throw RebaselineRequired(fmt::format(
+          "reloading {}: {} chunk reads failed in a row, the last: {}; taking a fresh baseline",
+          active_->table.ToString(), failures_, e.what()));
+    }
+    const auto delay = settings_.backoff.Delay(failures_);
+    Logger()->warn(
+        "pg source: reloading {}: reading a chunk failed (attempt {} of {}), again in "
+        "{} ms: {}",
+        active_->table.ToString(), failures_, settings_.max_attempts, delay.count(), e.what());
+    next_read_ = Clock::now() + delay;
+  }
+}
+
+ReloadRunner::Sql ReloadRunner::QueryParts(PgConnection& conn) const {
+  const Active& a = *active_;
+  std::vector<std::string> columns;
+  for (const auto& c : a.columns) columns.push_back(conn.QuoteIdent(c.name));
+  Sql sql;
+  for (const auto i : a.key_index) sql.keys.push_back(conn.QuoteIdent(a.columns[i].name));
+  std::string filter;
+  if (const auto it = settings_.row_filters.find(a.table);
+      it != settings_.row_filters.end() && !it->second.empty()) {
+    filter = "(" + it->second + ") AND ";
+  }
+  sql.select = fmt::format("SELECT {} FROM {} WHERE {}", fmt::join(columns, ", "),
+                           conn.QuoteTable(a.table.schema, a.table.table), filter);
+  return sql;
+}
+
+void ReloadRunner::ReadBound(PgConnection& conn) {
+  Active& a = *active_;
+  const auto sql = QueryParts(conn);
+  std::vector<std::string> descending;
+  for (const auto& k : sql.keys) descending.push_back(k + " DESC");
+  const auto result =
+      conn.Exec(fmt::format("{}true ORDER BY {} LIMIT 1", sql.select, fmt::join(descending, ", ")),
+                fmt::format("reading the greatest key of {}", a.table.ToString()));
+  if (PQntuples(result.get()) == 0) {
+    a.scanned = true;  // empty: every row comes through the stream
+  } else {
+    std::vector<std::string> last;
+    for (const auto i : a.key_index) {
+      last.push_back(GetValue(result.get(), 0, static_cast<int>(i)).value_or(""));
+    }
+    a.last = std::move(last);
+  }
+  a.bounded = true;
+}
+
+ReloadRunner::Chunk ReloadRunner::Read(PgConnection& conn, std::uint64_t number) {
+  const Active& a = *active_;
+  Chunk chunk{.number = number,
+              .rows = {},
+              .requested_again = a.merge.ReadAgain(settings_.chunk_rows),
+              .scanned = a.scanned,
+              .after = a.after};
+  const auto parts = QueryParts(conn);
+  const auto& keys = parts.keys;
+  const auto& select = parts.select;
+  const auto what = fmt::format("reading a chunk of {}", a.table.ToString());
+  if (!chunk.scanned) {
+    std::vector<std::string> params;
+    std::string sql = select;
+    if (chunk.after) {
+      params = *chunk.after;
+      sql += fmt::format("{} > {} AND ", Tuple(keys), Tuple(Params(1, keys.size())));
+    }
+    sql += fmt::format("{} <= {}", Tuple(keys), Tuple(Params(params.size() + 1, keys.size())));
+    params.insert(params.end(), a.last->begin(), a.last->end());
+    sql += fmt::format(" ORDER BY {} LIMIT {}", fmt::join(keys, ", "), settings_.chunk_rows);
+    const auto result = conn.ExecParams(sql, params, what);
+    const int n = PQntuples(result.get());
+    DecodeRows(result.get(), chunk.rows);
+    if (static_cast<std::size_t>(n) < settings_.chunk_rows) {
+      chunk.scanned = true;
+    } else {
+      std::vector<std::string> last;
+      for (const auto i : a.key_index) {
+        last.push_back(GetValue(result.get(), n - 1, static_cast<int>(i)).value_or(""));
+      }
+      chunk.after = std::move(last);
+    }
+  }
+  if (!chunk.requested_again.empty()) {
+    std::vector<std::string> params;
+    std::vector<std::string> tuples;
+    for (const auto& key : chunk.requested_again) {
+      tuples.push_back(Tuple(Params(params.size() + 1, keys.size())));
+      for (const auto i : a.key_index) params.push_back(key.at(a.columns[i].name).ToString());
+    }
+    const auto sql = fmt::format("{}{} IN ({})", select, Tuple(keys), fmt::join(tuples, ", "));
+    const auto result = conn.ExecParams(sql, params, what);
+    DecodeRows(result.get(), chunk.rows);
+  }
+  return chunk;
+}
+
+void ReloadRunner::DecodeRows(const PGresult* result, std::vector<Row>& out) const {
+  const Active& a = *active_;
+  std::vector<std::string> names;
+  for (const auto& c : a.columns) names.push_back(c.name);
+  const auto shared = ColumnNames::Make(std::move(names));
+  const int n = PQntuples(result);
+  for (int r = 0; r < n; ++r) {
+    std::vector<Value> values;
+    values.reserve(a.columns.size());
+    for (std::size_t i = 0; i < a.columns.size(); ++i) {
+      const auto text = GetValue(result, r, static_cast<int>(i));
+      values.push_back(text ? TextToValue(a.value_types[i], *text) : Value());
+    }
+    out.emplace_back(shared, std::move(values));
+  }
+}
+
+std::string ReloadRunner::Watermark(std::uint64_t number, char kind) const {
+  return fmt::format("{}/{}/{}/{}", instance_, active_->generation, number, kind);
+}
+
+void ReloadRunner::Emit(PgConnection& conn, std::uint64_t number, char kind) {
+  conn.ExecParams("SELECT pg_logical_emit_message(true, $1, $2)",
+                  {std::string(kWatermarkPrefix), Watermark(number, kind)},
+                  "writing a reload watermark");
+}
+
+void ReloadRunner::OnWatermark(const LogicalMessage& message) {
+  if (!active_ || !active_->pending || inner_ == nullptr) return;
+  Chunk& chunk = *active_->pending;
+  // Another consumer's, an abandoned chunk's, or one of a reload begun again: not this chunk's.
+  if (message.content == Watermark(chunk.number, 'l')) {
+    if (!active_->merge.window_open()) {
+      active_->merge.OpenWindow(std::move(chunk.rows), chunk.requested_again);
+    }
+    return;
+  }
+  if (message.content != Watermark(chunk.number, 'h') || !active_->merge.window_open()) return;
+  auto rows = active_->merge.CloseWindow();
+  active_->scanned = chunk.scanned;
+  active_->after = std::move(chunk.after);
+  active_->pending.reset();
+  {
+    std::lock_guard lk(mu_);
+    ++stats_.chunks;
+    stats_.rows += rows.size();
+  }
+  if (!rows.empty()) inner_->OnReloadRows(active_->table, rows);
+  next_read_ = Clock::now() + settings_.chunk_pause;
+  if (active_->scanned && active_->merge.read_again_empty()) Finish();
+}
+
+void ReloadRunner::Finish() {
+  const auto table = active_->table;
+  const auto held = active_->merge.held();
+  inner_->OnReloadEnd(table);
+  active_.reset();
+  std::lock_guard lk(mu_);
+  reloading_.reset();
+  ++stats_.completed;
+  Logger()->info("pg source: reloaded {} while streaming ({} rows)", table.ToString(), held);
+}
+
+void ReloadRunner::OnChange(ChangeEvent event) { OnChanges(std::span<ChangeEvent>(&event, 1)); }
+
+void ReloadRunner::OnChanges(std::span<ChangeEvent> events) {
+  if (!active_ || !active_->begun) {
+    inner_->OnChanges(events);
+    return;
+  }
+  std::size_t kept = 0;
+  std::optional<Position> dropped_last;  // the batch ends with a change the copy does not need
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (!active_->merge.OnChange(events[i])) {
+      if (i + 1 == events.size()) dropped_last = events[i].position;
+      continue;
+    }
+    if (i != kept) std::swap(events[i], events[kept]);
+    ++kept;
+  }
+  if (kept > 0) inner_->OnChanges(events.first(kept));
+  // Handled all the same: AwaitApplied may answer for it.
+  if (dropped_last) inner_->OnProgress(*dropped_last);
+}
+
+void ReloadRunner::OnSchemaChange(const TableIdentifier& table,
+                                  std::vector<ColumnDefinition> columns) {
+  inner_->OnSchemaChange(table, std::move(columns));
+  if (active_ && active_->table == table && active_->begun) {
+    // The copy is read with the columns it began with: begin again with the new ones (the
+    // stream's columns are current once this call returned, so the next Step reads them).
+    Logger()->info("pg source: the columns of {} changed while reloading it; reloading again",
+                   table.ToString());
+    active_->pending.reset();
+    restart_pending_ = true;
+  }
+}
+
+}  // namespace laredo::pg

@@ -1,0 +1,156 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "laredo/backoff.hpp"
+#include "laredo/change_event.hpp"
+#include "laredo/pg/source.hpp"
+#include "laredo/pg/streaming.hpp"
+#include "pg_connection.hpp"
+#include "reload_merge.hpp"
+#include "type_resolver.hpp"
+
+namespace laredo::pg {
+
+/// Reloads single tables of a running stream (DBLog; see `Source::ReloadTable`): the reads and
+/// watermarks around `ReloadMerge`. It stands between the stream and the engine's handler as a
+/// `ChangeHandler` of its own: changes of the table being reloaded pass through the merge, all
+/// else passes straight on.
+///
+/// One chunk at a time, from the stream thread between two batches: commit a low watermark, read
+/// the chunk (`SELECT ... WHERE (key) > (last) ORDER BY key LIMIT n`, plus the keys the merge asks
+/// for again), commit a high watermark. The stream later reaches the two watermarks, in commit
+/// order with every other change, and the merge does the rest at the high one. The next chunk is
+/// read only after that, so at most one chunk is held in memory.
+///
+/// A reload lives inside one stream: `BeginStream` starts one in progress again from nothing
+/// (its watermarks still in the WAL are told apart by a generation number in their content).
+///
+/// Threading contract: `Request` and `Statistics` from any thread; everything else from the
+/// source's lifecycle thread (the one running `Stream`).
+class ReloadRunner final : public ChangeHandler {
+ public:
+  struct Settings {
+    std::string conninfo;  // never logged
+    std::string slot;
+    std::size_t chunk_rows = 4096;
+    std::chrono::milliseconds chunk_pause{0};
+    Backoff backoff{};
+    int max_attempts = 10;
+    std::map<TableIdentifier, std::string> row_filters;
+  };
+  explicit ReloadRunner(Settings settings);
+
+  /// Queues a reload of `table` (once: a table queued or reloading is not queued again).
+  void Request(const TableIdentifier& table);
+  /// Forgets every request and the reload in progress (a full baseline reloads everything).
+  void Clear();
+  [[nodiscard]] ReloadStats Statistics() const;
+
+  /// A stream starts: changes go on to `inner`; `columns` (the stream's, kept current by it) and
+  /// `types` outlive the stream. A reload in progress begins again from nothing.
+  void BeginStream(ChangeHandler& inner,
+                   const std::map<TableIdentifier, std::vector<ColumnDefinition>>& columns,
+                   TypeResolver& types);
+  void EndStream() noexcept;
+  /// Between two batches of the stream, while not paused: begins a queued reload, or reads its
+  /// next chunk once the stream merged the last one. Throws `RebaselineRequired` when reads
+  /// failed `max_attempts` times in a row.
+  void Step();
+  /// A transactional logical decoding message with `kWatermarkPrefix`, in stream order.
+  void OnWatermark(const LogicalMessage& message);
+
+  // ChangeHandler: the stream's calls, on their way to `inner`.
+  void OnChange(ChangeEvent event) override;
+  void OnChanges(std::span<ChangeEvent> events) override;
+  [[nodiscard]] std::size_t MaxBatch() const override { return inner_->MaxBatch(); }
+  void OnProgress(const Position& position) override { inner_->OnProgress(position); }
+  void OnStateChanged(SourceState state) override { inner_->OnStateChanged(state); }
+  void OnSchemaChange(const TableIdentifier& table, std::vector<ColumnDefinition> columns) override;
+  void OnInvalidRecord(InvalidRecord record) override {
+    inner_->OnInvalidRecord(std::move(record));
+  }
+  void SetBackpressureHook(std::function<void()> hook,
+                           std::chrono::milliseconds interval) override {
+    inner_->SetBackpressureHook(std::move(hook), interval);
+  }
+
+ private:
+  /// A chunk read, its watermarks on their way through the stream.
+  struct Chunk {
+    std::uint64_t number = 0;
+    std::vector<Row> rows;
+    std::vector<Row> requested_again;
+    bool scanned = false;  // the scan reached the table's end
+    std::optional<std::vector<std::string>> after;
+  };
+  struct Active {
+    TableIdentifier table;
+    std::uint64_t generation = 0;
+    std::vector<ColumnDefinition> columns;
+    std::vector<std::uint32_t> value_types;
+    std::vector<std::size_t> key_index;  // the key columns' places in `columns`, in key order
+    ReloadMerge merge;
+    bool begun = false;    // OnReloadBegin was handed on
+    bool scanned = false;  // every chunk of the scan was merged
+    /// The scan's cursor: the last key merged, as the server printed it.
+    std::optional<std::vector<std::string>> after;
+    /// Where the scan ends: the greatest key when the reload began (rows inserted since, with
+    /// keys beyond it, reach the copy through the stream). Read once, before the first chunk.
+    std::optional<std::vector<std::string>> last;
+    bool bounded = false;
+    std::optional<Chunk> pending;
+  };
+
+  /// Makes `active_` a reload of `table` from nothing; false (logged) when it cannot be.
+  bool Start(TableIdentifier table);
+  /// Begins the reload in progress again from nothing; a copy begun that cannot be finished is
+  /// never left half built: `RebaselineRequired`.
+  void Restart();
+  void ReadChunk();
+  [[nodiscard]] Chunk Read(PgConnection& conn, std::uint64_t number);
+  /// Reads `Active::last` (after the copy began: every row committed before holds a key up to
+  /// it); an empty table has nothing to scan.
+  void ReadBound(PgConnection& conn);
+  /// The parts of the chunk queries: quoted columns, quoted keys, table, "(filter) AND ".
+  struct Sql {
+    std::string select;  // "SELECT columns FROM table WHERE (filter) AND "
+    std::vector<std::string> keys;
+  };
+  [[nodiscard]] Sql QueryParts(PgConnection& conn) const;
+  void Emit(PgConnection& conn, std::uint64_t number, char kind);
+  [[nodiscard]] std::string Watermark(std::uint64_t number, char kind) const;
+  void DecodeRows(const PGresult* result, std::vector<Row>& out) const;
+  void Finish();
+
+  const Settings settings_;
+  const std::string instance_;  // tells this runner's watermarks from other consumers'
+
+  ChangeHandler* inner_ = nullptr;
+  const std::map<TableIdentifier, std::vector<ColumnDefinition>>* columns_ = nullptr;
+  TypeResolver* types_ = nullptr;
+  std::optional<PgConnection> conn_;
+  std::optional<Active> active_;
+  std::uint64_t generations_ = 0;
+  std::uint64_t chunk_numbers_ = 0;
+  int failures_ = 0;
+  bool restart_pending_ = false;  // the table's columns changed: begin again at the next Step
+  std::chrono::steady_clock::time_point next_read_{};
+
+  mutable std::mutex mu_;  // guards the members below
+  std::deque<TableIdentifier> queue_;
+  std::optional<TableIdentifier> reloading_;  // the table of `active_`, for Request
+  ReloadStats stats_;
+  std::atomic<bool> has_work_{false};
+};
+
+}  // namespace laredo::pg

@@ -1,0 +1,185 @@
+// ReloadMerge: what reaches a table's copy rebuilt while its stream flows (DBLog).
+#include "reload_merge.hpp"
+
+#include <gtest/gtest.h>
+
+#include "laredo/error.hpp"
+
+namespace laredo::pg {
+namespace {
+
+const TableIdentifier kT = Table("public", "t");
+
+Row R(std::int64_t id, const std::string& v) { return Row{{"id", id}, {"v", Value(v)}}; }
+Row K(std::int64_t id) { return Row{{"id", id}}; }
+
+ChangeEvent Insert(std::int64_t id, const std::string& v, TableIdentifier table = kT) {
+  return ChangeEvent{
+      .table = std::move(table), .action = ChangeAction::Insert, .new_values = R(id, v)};
+}
+ChangeEvent Update(std::int64_t id, Value v, std::optional<std::int64_t> old_id = {}) {
+  ChangeEvent e{.table = kT,
+                .action = ChangeAction::Update,
+                .new_values = Row{{"id", id}, {"v", std::move(v)}}};
+  if (old_id) e.old_values = K(*old_id);
+  return e;
+}
+ChangeEvent Delete(std::int64_t id) {
+  return ChangeEvent{.table = kT, .action = ChangeAction::Delete, .old_values = K(id)};
+}
+ChangeEvent Truncate() { return ChangeEvent{.table = kT, .action = ChangeAction::Truncate}; }
+
+std::vector<std::int64_t> Ids(const std::vector<Row>& rows) {
+  std::vector<std::int64_t> ids;
+  for (const auto& r : rows) ids.push_back(*r.at("id").IntIf());
+  return ids;
+}
+
+// A merge with a window open on rows 1..5.
+ReloadMerge Windowed() {
+  ReloadMerge m(kT, {"id"});
+  m.OpenWindow({R(1, "a"), R(2, "b"), R(3, "c"), R(4, "d"), R(5, "e")}, {});
+  return m;
+}
+
+bool Pass(ReloadMerge& m, ChangeEvent e) { return m.OnChange(e); }
+
+TEST(ReloadMerge, WithoutChangesInTheWindowEveryRowIsDeliveredInReadOrder) {
+  auto m = Windowed();
+  const auto rows = m.CloseWindow();
+  EXPECT_EQ(Ids(rows), (std::vector<std::int64_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(m.held(), 5U);
+  EXPECT_FALSE(m.window_open());
+}
+
+TEST(ReloadMerge, AKeyTheStreamChangedInTheWindowIsTheStreamsNotTheReads) {
+  auto m = Windowed();
+  auto other = Insert(1, "other table", Table("public", "u"));
+  EXPECT_TRUE(m.OnChange(other));
+  EXPECT_TRUE(Pass(m, Insert(2, "b2")));         // the copy now holds 2 from the stream
+  EXPECT_TRUE(Pass(m, Update(3, Value("c2"))));  // 3 is not held: delivered as an insert
+  EXPECT_FALSE(Pass(m, Delete(4)));              // 4 is not held: nothing to delete
+  const auto rows = m.CloseWindow();
+  EXPECT_EQ(Ids(rows), (std::vector<std::int64_t>{1, 5}));
+  EXPECT_EQ(rows[0], R(1, "a"));  // the other table's change left row 1 alone
+  EXPECT_EQ(m.held(), 4U);        // 1, 5 from the read; 2, 3 from the stream
+}
+
+TEST(ReloadMerge, AWholeUpdateOfARowNotHeldBecomesAnInsert) {
+  ReloadMerge m(kT, {"id"});
+  auto e = Update(7, Value("x"), 6);  // a key change of a row no chunk read yet
+  ASSERT_TRUE(m.OnChange(e));
+  EXPECT_EQ(e.action, ChangeAction::Insert);
+  EXPECT_TRUE(e.old_values.empty());
+  EXPECT_EQ(e.new_values, R(7, "x"));
+  // Held from then on: its later changes are ordinary ones.
+  auto later = Update(7, Value::Unchanged());
+  ASSERT_TRUE(m.OnChange(later));
+  EXPECT_EQ(later.action, ChangeAction::Update);
+  EXPECT_TRUE(Pass(m, Delete(7)));
+  EXPECT_FALSE(Pass(m, Delete(7)));
+}
+
+TEST(ReloadMerge, AnUpdateWithoutEveryColumnOfARowNotHeldIsReadAgain) {
+  auto m = Windowed();
+  EXPECT_FALSE(Pass(m, Update(2, Value::Unchanged())));
+  EXPECT_EQ(Ids(m.CloseWindow()), (std::vector<std::int64_t>{1, 3, 4, 5}));
+  ASSERT_EQ(m.ReadAgain(10).size(), 1U);
+  EXPECT_EQ(m.ReadAgain(10)[0], K(2));  // the key only
+  // Outside a window too, for a row no chunk read yet.
+  EXPECT_FALSE(Pass(m, Update(9, Value::Unchanged())));
+  EXPECT_EQ(m.ReadAgain(10).size(), 2U);
+  EXPECT_EQ(m.ReadAgain(1).size(), 1U);
+  // While queued, changes of the key that cannot stand for the row are held back too.
+  EXPECT_FALSE(Pass(m, Update(2, Value::Unchanged())));
+  EXPECT_FALSE(Pass(m, Delete(2)));  // and a delete empties the queue entry: nothing to read
+  EXPECT_EQ(m.ReadAgain(10).size(), 1U);
+  // The next window reads 9 again; the read's row is delivered at its high watermark.
+  m.OpenWindow({R(9, "nine")}, {K(9)});
+  EXPECT_TRUE(m.read_again_empty());
+  EXPECT_EQ(Ids(m.CloseWindow()), (std::vector<std::int64_t>{9}));
+}
+
+TEST(ReloadMerge, AKeyAskedForAgainThatTheReadDidNotFindIsNotAskedForForever) {
+  ReloadMerge m(kT, {"id"});
+  EXPECT_FALSE(Pass(m, Update(3, Value::Unchanged())));
+  m.OpenWindow({}, m.ReadAgain(10));
+  EXPECT_TRUE(m.read_again_empty());
+  EXPECT_TRUE(m.CloseWindow().empty());
+  EXPECT_TRUE(m.read_again_empty());
+  // Unless the window itself changed it without every column again.
+  m.OpenWindow({R(3, "c")}, {K(3)});
+  EXPECT_FALSE(Pass(m, Update(3, Value::Unchanged())));
+  EXPECT_TRUE(m.CloseWindow().empty());
+  EXPECT_EQ(m.ReadAgain(10).size(), 1U);
+}
+
+TEST(ReloadMerge, ChangesOfRowsTheCopyHoldsAreDeliveredAsTheyCame) {
+  auto m = Windowed();
+  (void)m.CloseWindow();
+  auto partial = Update(2, Value::Unchanged());
+  ASSERT_TRUE(m.OnChange(partial));
+  EXPECT_EQ(partial.action, ChangeAction::Update);  // the copy merges the unchanged value
+  auto moved = Update(12, Value("moved"), 3);
+  ASSERT_TRUE(m.OnChange(moved));
+  EXPECT_EQ(moved.action, ChangeAction::Update);
+  EXPECT_FALSE(moved.old_values.empty());
+  EXPECT_TRUE(Pass(m, Delete(12)));
+  EXPECT_FALSE(Pass(m, Delete(3)));  // moved away before
+  EXPECT_EQ(m.held(), 4U);           // 1, 2, 4, 5
+}
+
+TEST(ReloadMerge, AKeyTheChunkReadTwiceIsDeliveredOnce) {
+  ReloadMerge m(kT, {"id"});
+  m.OpenWindow({R(1, "a"), R(2, "b"), R(1, "a")}, {K(1)});  // the scan's, then the read again's
+  EXPECT_EQ(Ids(m.CloseWindow()), (std::vector<std::int64_t>{1, 2}));
+}
+
+TEST(ReloadMerge, AKeyChangeInTheWindowDropsTheOldKeyAndTheNew) {
+  auto m = Windowed();
+  EXPECT_TRUE(Pass(m, Update(5, Value("moved"), 1)));  // row 1 became row 5
+  EXPECT_EQ(Ids(m.CloseWindow()), (std::vector<std::int64_t>{2, 3, 4}));
+}
+
+TEST(ReloadMerge, ATruncateEmptiesTheCopyAndDropsTheChunk) {
+  auto m = Windowed();
+  EXPECT_FALSE(Pass(m, Update(8, Value::Unchanged())));
+  EXPECT_TRUE(Pass(m, Truncate()));
+  EXPECT_TRUE(Pass(m, Insert(2, "after the truncate")));  // arrives through the stream
+  EXPECT_TRUE(m.CloseWindow().empty());
+  EXPECT_TRUE(m.read_again_empty());
+  EXPECT_EQ(m.held(), 1U);
+  // Outside a window it empties what the copy holds.
+  EXPECT_TRUE(Pass(m, Truncate()));
+  EXPECT_FALSE(Pass(m, Delete(2)));
+}
+
+TEST(ReloadMerge, CompositeKeysDoNotRunTogether) {
+  ReloadMerge m(kT, {"a", "b"});
+  m.OpenWindow(
+      {Row{{"a", Value("x,y")}, {"b", Value("z")}}, Row{{"a", Value("x")}, {"b", Value("y,z")}}},
+      {});
+  auto e = ChangeEvent{.table = kT,
+                       .action = ChangeAction::Delete,
+                       .old_values = Row{{"a", Value("x")}, {"b", Value("y,z")}}};
+  EXPECT_FALSE(m.OnChange(e));
+  const auto rows = m.CloseWindow();
+  ASSERT_EQ(rows.size(), 1U);
+  EXPECT_EQ(rows[0].at("a"), Value("x,y"));
+}
+
+TEST(ReloadMerge, ARowWithoutItsKeyIsAClearErrorAndWindowsDoNotNest) {
+  ReloadMerge m(kT, {"id"});
+  EXPECT_THROW(m.OpenWindow({R(1, "a"), Row{{"v", Value("no key")}}}, {}), DataError);
+  EXPECT_FALSE(m.window_open());
+  m.OpenWindow({R(1, "a")}, {});
+  auto bad = ChangeEvent{
+      .table = kT, .action = ChangeAction::Delete, .old_values = Row{{"v", Value("x")}}};
+  EXPECT_THROW((void)m.OnChange(bad), DataError);
+  EXPECT_THROW(m.OpenWindow({}, {}), std::logic_error);
+  (void)m.CloseWindow();
+  EXPECT_THROW((void)m.CloseWindow(), std::logic_error);
+}
+
+}  // namespace
+}  // namespace laredo::pg
