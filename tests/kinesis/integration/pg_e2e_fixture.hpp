@@ -135,6 +135,7 @@ class PgE2eTest : public AwsTest {
               "LAREDO_PUB_SLOT=" + slot_, "LAREDO_PUB_STREAM=" + stream_,
               "LAREDO_PUB_BUCKET=" + bucket_, "LAREDO_PUB_PREFIX=snap",
               "LAREDO_PUB_INTERVAL=" + std::to_string(snapshot_interval_s_),
+              "LAREDO_PUB_KEEP=" + std::to_string(snapshot_keep_),
               "LAREDO_PUB_KINESIS_ENDPOINT=" + env_.kinesis_endpoint,
               "LAREDO_PUB_S3_ENDPOINT=" + env_.s3_endpoint, "AWS_REGION=" + env_.region},
           log_path_);
@@ -208,6 +209,7 @@ class PgE2eTest : public AwsTest {
   std::string table_;
   std::string log_path_;
   int snapshot_interval_s_ = 3;
+  int snapshot_keep_ = 2;
   std::unique_ptr<PublisherProcess> publisher_;
   static inline int counter_ = 0;
 };
