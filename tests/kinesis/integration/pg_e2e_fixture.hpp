@@ -49,7 +49,8 @@ class PgE2eTest : public AwsTest {
     conninfo_ = conninfo;
     pg_ = PQconnectdb(conninfo_.c_str());
     ASSERT_EQ(PQstatus(pg_), CONNECTION_OK) << PQerrorMessage(pg_);
-    const std::string suffix = std::to_string(::getpid()) + "_" + std::to_string(++counter_);
+    static int counter = 0;
+    const std::string suffix = std::to_string(::getpid()) + "_" + std::to_string(++counter);
     schema_ = "lr_e2e_" + suffix;
     slot_ = "lr_e2e_slot_" + suffix;
     table_ = schema_ + ".t";
@@ -67,6 +68,8 @@ class PgE2eTest : public AwsTest {
 
   void TearDown() override {
     publisher_.reset();  // killed if still running
+    if (!HasFailure() && !log_path_.empty())
+      std::filesystem::remove(log_path_);  // kept when the test failed
     if (pg_ != nullptr) {
       // The walsender notices its client is gone soon after a kill; then the slot can go.
       AwaitCondition([&] { return !SlotActive(); }, std::chrono::seconds(20));
@@ -211,7 +214,6 @@ class PgE2eTest : public AwsTest {
   int snapshot_interval_s_ = 3;
   int snapshot_keep_ = 2;
   std::unique_ptr<PublisherProcess> publisher_;
-  static inline int counter_ = 0;
 };
 
 }  // namespace laredo::kinesis::it

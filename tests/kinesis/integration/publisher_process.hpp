@@ -10,11 +10,11 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -46,6 +46,7 @@ class PublisherProcess {
     }
     env.insert(env.end(), settings_.begin(), settings_.end());
     std::vector<char*> envp;
+    envp.reserve(env.size() + 1);
     for (auto& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);
     std::string arg0 = program_;
@@ -61,7 +62,8 @@ class PublisherProcess {
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
       pid_ = -1;
-      throw std::runtime_error("cannot start " + program_ + ": " + std::strerror(rc));
+      throw std::runtime_error("cannot start " + program_ + ": " +
+                               std::error_code(rc, std::generic_category()).message());
     }
   }
 
