@@ -2,9 +2,9 @@
 // process on a stateful slot) -> kinesalite + s3rver -> three `kinesis::Source` consumers into
 // indexed targets: one from the first snapshot before any change, one started while changes
 // stream, one from the snapshot the publisher takes after it was killed with SIGKILL in the middle
-// of a 100,000-row transaction and restarted on the same slot. Each must end equal to `SELECT *`,
-// field by field, across inserts, updates, deletes, a truncate, updates leaving a TOASTed column
-// unchanged, primary-key changes and the replay that follows the kill.
+// of a transaction (key changes, then 100,000 inserts) and restarted on the same slot. Each must
+// end equal to `SELECT *`, field by field, across inserts, updates, deletes, a truncate, updates
+// leaving a TOASTed column unchanged, primary-key changes and the replay that follows the kill.
 #include "pg_e2e_fixture.hpp"
 
 namespace laredo::kinesis::it {
