@@ -194,6 +194,12 @@ void Pipeline::PrepareUpdate(const ChangeEvent& event, std::uint64_t seq) {
       TargetLock lock(target_mutex_);
       if (auto current = target_->ReadRow(table_, *identity)) {
         left = RowStage::FillUnchanged(filled, *current);
+      } else if (!rows_.HasRowLogic()) {
+        // A key change delivered again (at least once: a replay after a crash) finds its row
+        // already moved to the new key: the values it left unchanged are there.
+        if (auto moved = target_->ReadRow(table_, filled)) {
+          left = RowStage::FillUnchanged(filled, *moved);
+        }
       }
     }
     if (left && (reads_rows || rows_.HasRowLogic())) {

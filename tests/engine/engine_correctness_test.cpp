@@ -194,6 +194,34 @@ TEST(EngineCorrectness, UnchangedValuesNeverReachFiltersOrTheReplica) {
   EXPECT_EQ(source->BaselineCount(), 2);
 }
 
+// A key change with an unchanged (TOAST) value, delivered twice (a publisher or slot replaying
+// after a crash): the second copy finds no row at the old key but the moved row at the new one,
+// and fills the value from it instead of asking for a re-baseline.
+TEST(EngineCorrectness, AReplayedKeyChangeFillsUnchangedValuesFromTheMovedRow) {
+  auto source = std::make_shared<TestSource>();
+  source->SetSchema(kUsers, DocColumns());
+  source->AddRow(kUsers, Doc(1, "live", Value("a long body")));
+  auto target = std::make_shared<IndexedTarget>();
+  auto observer = std::make_shared<RecordingObserver>();
+  Engine engine(FastOptions(observer));
+  engine.AddSource("s", source);
+  engine.AddPipeline("s", kUsers, target);
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(10s));
+  source->EmitUpdate(kUsers, Doc(101, "live", Value::Unchanged()), Row{{"id", 1}});
+  source->EmitUpdate(kUsers, Doc(101, "moved", Value::Unchanged()), Row{{"id", 1}});
+  const auto last = source->EmitInsert(kUsers, Doc(2, "live", Value("second")));
+  ASSERT_TRUE(source->AwaitAck(last, 10s));
+  EXPECT_TRUE(observer->Rebaselines().empty()) << observer->Rebaselines()[0];
+  EXPECT_EQ(source->BaselineCount(), 1);
+  EXPECT_EQ(target->Count(), 2U);
+  EXPECT_FALSE(target->Get({Value(1)}).has_value());
+  const auto moved = target->Get({Value(101)});
+  ASSERT_TRUE(moved.has_value());
+  EXPECT_EQ(moved->at("status").AsText(), "moved");
+  EXPECT_EQ(moved->at("body").AsText(), "a long body");
+}
+
 // After a schema change answered with ReBaseline the replica takes the new columns: later
 // changes (even ADD COLUMN) do not reload again, and a renamed key column keys the new rows.
 TEST(EngineCorrectness, ARebaselineReinitialisesTheTargetWithTheNewColumns) {

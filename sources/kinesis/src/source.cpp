@@ -64,6 +64,29 @@ struct Source::Impl {
   // A baseline completed since the last save: the next ack starts a new checkpoint lineage.
   // Guarded by ack_mutex.
   bool new_lineage = false;
+  // A baseline began since Init: the next one (a re-baseline, or a retry) looks for a newer
+  // manifest first.
+  bool baselined = false;
+
+  // A re-baseline loads the newest snapshot, not the one Init read: that one may be far behind
+  // (the records after its position aged out of the stream) or pruned by its producer. A newer
+  // manifest is taken only with the same stream and the same columns for `tables`, those the
+  // targets were initialised with; otherwise the one of Init stays, as before.
+  void AdoptNewestManifest(const std::vector<TableIdentifier>& tables) {
+    contract::Manifest newest =
+        contract::ParseManifest(s3->GetObjectText(options.bucket, Key("manifest.json")));
+    if (newest.snapshot_id <= manifest->snapshot_id || newest.stream != manifest->stream) return;
+    for (const auto& table : tables) {
+      const auto old_table = manifest->tables.find(table);
+      const auto new_table = newest.tables.find(table);
+      if (old_table == manifest->tables.end() || new_table == newest.tables.end() ||
+          old_table->second.columns != new_table->second.columns) {
+        return;
+      }
+    }
+    manifest = std::move(newest);
+    decoder = std::make_unique<contract::Decoder>(*manifest);
+  }
 
   [[nodiscard]] std::string Key(std::string_view relative) const {
     return options.prefix + std::string(relative);
@@ -160,6 +183,7 @@ std::map<TableIdentifier, std::vector<ColumnDefinition>> Source::Init(const Sour
     throw DataError(e.code(), fmt::format("manifest {}: {}", d.ManifestUrl(), e.what()));
   }
   d.decoder = std::make_unique<contract::Decoder>(*d.manifest);
+  d.baselined = false;
   d.stream = d.options.stream_name.empty() ? d.manifest->stream : d.options.stream_name;
   d.state = SourceState::Connected;
 
@@ -202,6 +226,8 @@ Position Source::Baseline(std::stop_token stop, const std::vector<TableIdentifie
                           const RowCallback& on_row) {
   Impl& d = *impl_;
   if (!d.manifest) throw FatalError(codes::kNotInitialized, "Baseline called before Init");
+  if (d.baselined) d.AdoptNewestManifest(tables);
+  d.baselined = true;
   const SnapshotLocation location{.bucket = d.options.bucket,
                                   .prefix = d.options.prefix,
                                   .list_page_size = d.options.list_page_size};

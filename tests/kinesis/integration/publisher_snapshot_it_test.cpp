@@ -62,6 +62,37 @@ TEST_F(PublisherSnapshotIt, ConsumersStartedAtEveryStageConvergeToTheOrigin) {
   engine->Stop();
 }
 
+// A consumer's re-baseline (the engine asks for one when a target cannot apply a change, or an
+// operator does) loads the newest snapshot: the one it started from may have been pruned, and its
+// stream position may be older than the stream's retention.
+TEST_F(PublisherSnapshotIt, AReBaselineLoadsTheNewestSnapshotNotTheOneTheConsumerStartedFrom) {
+  CreateStream(1);
+  AddBaselineRows();
+  auto publisher = std::make_shared<Publisher>(Publishing());  // keeps 2 snapshots
+  auto engine = Publish(publisher);
+  const std::string first = TopManifest().at("snapshot_id");
+  Consumer c = StartConsumer();
+  ASSERT_TRUE(c.engine->AwaitReady(30s)) << c.engine->SourceError("kinesis").value_or("");
+  std::mt19937 rng(11);
+  std::int64_t next_v = 1;
+  Mutate(next_v, rng, 100);
+  ASSERT_TRUE(publisher->SnapshotNow().ok);
+  const SnapshotReport third = publisher->SnapshotNow();
+  ASSERT_TRUE(third.ok);
+  // The first snapshot is pruned: its objects are gone.
+  EXPECT_TRUE(s3_->ListAllObjects(bucket_, "snap/" + first + "/", 1000).empty());
+
+  // The stream stops at once; the changes below reach the consumer only if the reload worked.
+  c.engine->Rebaseline("kinesis", "test: reload");
+  Mutate(next_v, rng, 100);
+  ASSERT_TRUE(source_->AwaitAck(source_->CurrentPosition(), 30s));
+  ExpectConverges(c, "consumer after its re-baseline");
+  EXPECT_FALSE(c.engine->SourceError("kinesis").has_value())
+      << c.engine->SourceError("kinesis").value_or("");
+  c.engine->Stop();
+  engine->Stop();
+}
+
 TEST_F(PublisherSnapshotIt, ASplitBetweenSnapshotsListsTheClosedParentAndNoConsumerRereadsIt) {
   CreateStream(1);
   AddBaselineRows();
