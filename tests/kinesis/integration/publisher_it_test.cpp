@@ -1,8 +1,10 @@
 // The publisher on kinesalite: an engine with the test source writes through `Publisher`, a
 // `kinesis::Source` consumer reads the stream back into an indexed target; the ACK never passes
 // what Kinesis acknowledged; throttling and partial failures (a real proxy in front of kinesalite)
-// keep every key in order.
+// keep every key in order, also across a shard split while records are in flight; a row over the
+// record limit becomes a dead letter and the rest is published.
 #include <map>
+#include <thread>
 
 #include "aws_env.hpp"
 #include "contract.hpp"
@@ -81,12 +83,13 @@ class PublisherIt : public AwsTest {
   }
 
   // Starts an engine: the test source -> `publisher`.
-  std::unique_ptr<Engine> Publish(const std::shared_ptr<Publisher>& publisher) {
+  std::unique_ptr<Engine> Publish(const std::shared_ptr<Publisher>& publisher,
+                                  PipelineOptions pipeline = {}) {
     EngineOptions options;
     options.ack_interval = 20ms;
     auto engine = std::make_unique<Engine>(options);
     engine->AddSource("pg", source_);
-    engine->AddPipeline("pg", kItems, publisher);
+    engine->AddPipeline("pg", kItems, publisher, std::move(pipeline));
     engine->Start();
     EXPECT_TRUE(engine->AwaitReady(20s));
     return engine;
@@ -148,6 +151,25 @@ class PublisherIt : public AwsTest {
       }
     }
     return by_key;
+  }
+
+  // Every key's values are those of `rounds` rounds, in order (a record written again right
+  // after itself, when its response was lost, is allowed).
+  static void ExpectEveryKeyInOrder(const std::map<std::int64_t, std::vector<std::int64_t>>& by_key,
+                                    int keys, int rounds) {
+    ASSERT_EQ(by_key.size(), static_cast<std::size_t>(keys));
+    for (const auto& [id, values] : by_key) {
+      std::vector<std::int64_t> distinct;
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        if (i > 0) {
+          ASSERT_LE(values[i - 1], values[i]) << "key " << id << " reordered";
+        }
+        if (distinct.empty() || distinct.back() != values[i]) distinct.push_back(values[i]);
+      }
+      std::vector<std::int64_t> all(static_cast<std::size_t>(rounds));
+      for (int r = 0; r < rounds; ++r) all[static_cast<std::size_t>(r)] = r + 1;
+      EXPECT_EQ(distinct, all) << "key " << id;
+    }
   }
 
   std::shared_ptr<testsource::TestSource> source_;
@@ -231,22 +253,76 @@ TEST_F(PublisherIt, ThrottlingAndPartialFailuresKeepEveryKeyInOrder) {
   EXPECT_GT(counts.lost_responses, 0);
   EXPECT_GT(publisher->GetStats().records_retried, 0U);
 
-  const auto by_key = ReadValuesByKey();
-  ASSERT_EQ(by_key.size(), static_cast<std::size_t>(kKeys));
-  for (const auto& [id, values] : by_key) {
-    // In order; a record whose response was lost is written again right after itself.
-    std::vector<std::int64_t> distinct;
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      if (i > 0) {
-        ASSERT_LE(values[i - 1], values[i]) << "key " << id << " reordered";
-      }
-      if (distinct.empty() || distinct.back() != values[i]) distinct.push_back(values[i]);
-    }
-    std::vector<std::int64_t> all(kRounds);
-    for (int r = 0; r < kRounds; ++r) all[r] = r + 1;
-    EXPECT_EQ(distinct, all) << "key " << id;
-  }
+  ExpectEveryKeyInOrder(ReadValuesByKey(), kKeys, kRounds);
   ExpectConsumerEqualsSource();
+}
+
+TEST_F(PublisherIt, AShardSplitWhileRecordsAreInFlightKeepsEveryKeyInOrder) {
+  CreateStream(1);
+  // Throttled, so the split lands while requests are still being retried.
+  FaultProxy proxy("127.0.0.1", http::Endpoint::Parse(env_.kinesis_endpoint).port);
+  proxy.SetFaults({.throttle_request_percent = 20, .fail_entry_percent = 20});
+  auto options = Publishing(proxy.Endpoint());
+  options.max_records_per_request = 25;
+  auto publisher = std::make_shared<Publisher>(options);
+  auto engine = Publish(publisher);
+  constexpr int kKeys = 40;
+  constexpr int kRounds = 30;
+  const auto emit_rounds = [&](int first, int last) {
+    for (int round = first; round <= last; ++round) {
+      for (int id = 1; id <= kKeys; ++id) {
+        if (round == 1) {
+          source_->EmitInsert(kItems, Item(id, 1));
+        } else {
+          source_->EmitUpdate(kItems, Item(id, round), Row{{"id", Value(id)}});
+        }
+      }
+    }
+  };
+  emit_rounds(1, 15);
+  const auto parent = kinesis_->ListShards(stream_).at(0).shard_id;
+  // Split while the first half is still being written (600 records through a throttling proxy).
+  kinesis_->SplitShard(stream_, parent, "170141183460469231731687303715884105728");
+  emit_rounds(16, 22);
+  ASSERT_TRUE(laredo::testing::Eventually(
+      [&] { return kinesis_->DescribeStreamStatus(stream_) == "ACTIVE"; }, 30s));
+  emit_rounds(23, kRounds);
+  ASSERT_TRUE(source_->AwaitAck(source_->CurrentPosition(), 60s))
+      << engine->SourceError("pg").value_or("");
+  engine->Stop();
+  ASSERT_EQ(kinesis_->ListShards(stream_).size(), 3U);
+  // Every key's records: the parent's first, then its child's (ListShards lists the parent
+  // first), in order across the split.
+  ExpectEveryKeyInOrder(ReadValuesByKey(), kKeys, kRounds);
+  ExpectConsumerEqualsSource();
+}
+
+TEST_F(PublisherIt, ARowOverTheRecordLimitIsADeadLetterAndTheRestIsPublished) {
+  CreateStream(1);
+  auto options = Publishing(env_.kinesis_endpoint);
+  options.max_record_bytes = 4096;  // the 1 MiB limit, scaled down
+  auto publisher = std::make_shared<Publisher>(options);
+  auto letters = std::make_shared<InMemoryDeadLetterSink>();
+  PipelineOptions pipeline{.error_policy = {.on_exhausted = ErrorAction::Skip},
+                           .dead_letter = letters};
+  auto engine = Publish(publisher, pipeline);
+  for (int id = 1; id <= 10; ++id) {
+    Row row = Item(id, 1);
+    if (id == 5) row["name"] = Value(std::string(8000, 'x'));
+    source_->EmitInsert(kItems, std::move(row));
+  }
+  ASSERT_TRUE(source_->AwaitAck(source_->CurrentPosition(), 30s))
+      << engine->SourceError("pg").value_or("");
+  ASSERT_EQ(letters->Count(), 1U);
+  const auto letter = letters->Letters().front();
+  EXPECT_EQ(letter.operation, "insert");
+  EXPECT_EQ(letter.new_values.at("id"), Value(std::int64_t{5}));
+  EXPECT_NE(letter.error.find("over the limit of 4096 bytes"), std::string::npos) << letter.error;
+  EXPECT_EQ(letter.attempts, 1);  // a DataError is not retried
+  engine->Stop();
+  const auto by_key = ReadValuesByKey();
+  EXPECT_EQ(by_key.size(), 9U);
+  EXPECT_FALSE(by_key.contains(5));
 }
 
 }  // namespace
