@@ -3,8 +3,8 @@
 // what Kinesis acknowledged; throttling and partial failures (a real proxy in front of kinesalite)
 // keep every key in order, also across a shard split while records are in flight; a row over the
 // record limit becomes a dead letter and the rest is published.
+#include <functional>
 #include <map>
-#include <thread>
 
 #include "aws_env.hpp"
 #include "contract.hpp"
@@ -172,6 +172,42 @@ class PublisherIt : public AwsTest {
     }
   }
 
+  // Publishes 30 rounds of updates of 40 keys through a throttling proxy and runs `reshard`
+  // while the first half is still being written; then every key's records, parents' before
+  // children's (ListShards lists parents first), are in order and the consumer equals the source.
+  void ReshardWhilePublishing(const std::function<void()>& reshard) {
+    FaultProxy proxy("127.0.0.1", http::Endpoint::Parse(env_.kinesis_endpoint).port);
+    proxy.SetFaults({.throttle_request_percent = 20, .fail_entry_percent = 20});
+    auto options = Publishing(proxy.Endpoint());
+    options.max_records_per_request = 25;
+    auto publisher = std::make_shared<Publisher>(options);
+    auto engine = Publish(publisher);
+    constexpr int kKeys = 40;
+    constexpr int kRounds = 30;
+    const auto emit_rounds = [&](int first, int last) {
+      for (int round = first; round <= last; ++round) {
+        for (int id = 1; id <= kKeys; ++id) {
+          if (round == 1) {
+            source_->EmitInsert(kItems, Item(id, 1));
+          } else {
+            source_->EmitUpdate(kItems, Item(id, round), Row{{"id", Value(id)}});
+          }
+        }
+      }
+    };
+    emit_rounds(1, 15);
+    reshard();
+    emit_rounds(16, 22);
+    ASSERT_TRUE(laredo::testing::Eventually(
+        [&] { return kinesis_->DescribeStreamStatus(stream_) == "ACTIVE"; }, 30s));
+    emit_rounds(23, kRounds);
+    ASSERT_TRUE(source_->AwaitAck(source_->CurrentPosition(), 60s))
+        << engine->SourceError("pg").value_or("");
+    engine->Stop();
+    ExpectEveryKeyInOrder(ReadValuesByKey(), kKeys, kRounds);
+    ExpectConsumerEqualsSource();
+  }
+
   std::shared_ptr<testsource::TestSource> source_;
 };
 
@@ -259,42 +295,20 @@ TEST_F(PublisherIt, ThrottlingAndPartialFailuresKeepEveryKeyInOrder) {
 
 TEST_F(PublisherIt, AShardSplitWhileRecordsAreInFlightKeepsEveryKeyInOrder) {
   CreateStream(1);
-  // Throttled, so the split lands while requests are still being retried.
-  FaultProxy proxy("127.0.0.1", http::Endpoint::Parse(env_.kinesis_endpoint).port);
-  proxy.SetFaults({.throttle_request_percent = 20, .fail_entry_percent = 20});
-  auto options = Publishing(proxy.Endpoint());
-  options.max_records_per_request = 25;
-  auto publisher = std::make_shared<Publisher>(options);
-  auto engine = Publish(publisher);
-  constexpr int kKeys = 40;
-  constexpr int kRounds = 30;
-  const auto emit_rounds = [&](int first, int last) {
-    for (int round = first; round <= last; ++round) {
-      for (int id = 1; id <= kKeys; ++id) {
-        if (round == 1) {
-          source_->EmitInsert(kItems, Item(id, 1));
-        } else {
-          source_->EmitUpdate(kItems, Item(id, round), Row{{"id", Value(id)}});
-        }
-      }
-    }
-  };
-  emit_rounds(1, 15);
-  const auto parent = kinesis_->ListShards(stream_).at(0).shard_id;
-  // Split while the first half is still being written (600 records through a throttling proxy).
-  kinesis_->SplitShard(stream_, parent, "170141183460469231731687303715884105728");
-  emit_rounds(16, 22);
-  ASSERT_TRUE(laredo::testing::Eventually(
-      [&] { return kinesis_->DescribeStreamStatus(stream_) == "ACTIVE"; }, 30s));
-  emit_rounds(23, kRounds);
-  ASSERT_TRUE(source_->AwaitAck(source_->CurrentPosition(), 60s))
-      << engine->SourceError("pg").value_or("");
-  engine->Stop();
-  ASSERT_EQ(kinesis_->ListShards(stream_).size(), 3U);
-  // Every key's records: the parent's first, then its child's (ListShards lists the parent
-  // first), in order across the split.
-  ExpectEveryKeyInOrder(ReadValuesByKey(), kKeys, kRounds);
-  ExpectConsumerEqualsSource();
+  ReshardWhilePublishing([&] {
+    const auto parent = kinesis_->ListShards(stream_).at(0).shard_id;
+    kinesis_->SplitShard(stream_, parent, "170141183460469231731687303715884105728");
+  });
+  EXPECT_EQ(kinesis_->ListShards(stream_).size(), 3U);
+}
+
+TEST_F(PublisherIt, AShardMergeWhileRecordsAreInFlightKeepsEveryKeyInOrder) {
+  CreateStream(2);
+  ReshardWhilePublishing([&] {
+    const auto shards = kinesis_->ListShards(stream_);
+    kinesis_->MergeShards(stream_, shards.at(0).shard_id, shards.at(1).shard_id);
+  });
+  EXPECT_EQ(kinesis_->ListShards(stream_).size(), 3U);
 }
 
 TEST_F(PublisherIt, ARowOverTheRecordLimitIsADeadLetterAndTheRestIsPublished) {
