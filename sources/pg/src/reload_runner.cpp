@@ -91,6 +91,7 @@ void ReloadRunner::EndStream() noexcept {
   types_ = nullptr;
 }
 
+// NOLINTNEXTLINE(performance-unnecessary-value-param): a copy, `active_` may hold the original.
 bool ReloadRunner::Start(TableIdentifier table) {
   active_.reset();
   const auto it = columns_->find(table);

@@ -255,6 +255,9 @@ class Chaos : public PgTest {
               << " error " << (p.last_error.empty() ? "-" : p.last_error) << "\n";
         }
         out << "not ready: " << engine.NotReadyReason() << "\n";
+        const auto reloads = source->ReloadStatistics();
+        out << "reloads requested " << reloads.requested << " completed " << reloads.completed
+            << " restarted " << reloads.restarted << "\n";
         std::ofstream(journal + ".status", std::ios::trunc) << out.str();
       };
       for (int signal = 0;;) {
@@ -368,6 +371,8 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
     for (int i = 1; i <= count; ++i) seeds.push_back(static_cast<std::uint64_t>(i) * 104729);
   }
   int faults = 0;
+  int reloads = 0;            // reload requests scheduled
+  int reloads_completed = 0;  // by the consumers alive at the end of each schedule
   int transactions = 0;
   std::uint64_t rows_checked = 0;
   for (const auto seed : seeds) {
@@ -498,6 +503,7 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
         ++faults;
         const bool a = pick(2) == 0;
         trace += a ? " reload-a" : " reload-b";
+        ++reloads;
         Command(consumer, a ? kReloadA : kReloadB);
       } else {
         ++faults;
@@ -548,12 +554,23 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
       break;
     }
     for (const auto& [t, rows] : expected) rows_checked += rows.size();
+    {
+      std::ifstream status(journal + ".status");
+      for (std::string word; status >> word;) {
+        if (word == "completed") {
+          int n = 0;
+          if (status >> n) reloads_completed += n;
+        }
+      }
+    }
     std::filesystem::remove(journal);
     std::filesystem::remove(journal + ".status");
   }
-  std::printf("chaos: %zu schedules, %d faults, %d transactions, %llu rows checked, %s\n",
-              seeds.size(), faults, transactions, static_cast<unsigned long long>(rows_checked),
-              HasFailure() ? "LOST CHANGES" : "0 lost");
+  std::printf(
+      "chaos: %zu schedules, %d faults (%d reloads asked for, %d completed by the last consumers), "
+      "%d transactions, %llu rows checked, %s\n",
+      seeds.size(), faults, reloads, reloads_completed, transactions,
+      static_cast<unsigned long long>(rows_checked), HasFailure() ? "LOST CHANGES" : "0 lost");
 }
 
 }  // namespace

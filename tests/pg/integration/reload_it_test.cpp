@@ -144,7 +144,7 @@ class PgReloadTest : public PgTest {
 
 TEST_F(PgReloadTest, AReplicaThatLostRowsIsRebuiltExactWhileTheStreamFlows) {
   CreateTables(3000);
-  Harness h(ReloadOptions(250, 20ms));
+  Harness h(ReloadOptions(150, 50ms));
   auto t = std::make_shared<LossyTarget>();
   auto u = std::make_shared<memory::IndexedTarget>();
   const auto t_id = h.engine.AddPipeline("pg", T("t"), t);
@@ -154,21 +154,23 @@ TEST_F(PgReloadTest, AReplicaThatLostRowsIsRebuiltExactWhileTheStreamFlows) {
   ASSERT_LT(t->inner.Count(), 3000U);  // diverged: the rows of multiples of 7 are missing
   t->lossy = false;
 
-  Writer writer(*this, 3000);
-  ASSERT_TRUE(Eventually([&] { return writer.rounds() >= 5; }, 30s));
   h.engine.ReloadTable("pg", T("t"));
   ASSERT_TRUE(Eventually([&] { return h.engine.Pipeline(t_id).reloading; }, 30s));
+  // Written only once the copy began: the old one lacks rows, and an update of one of them that
+  // leaves its TOASTed value unchanged would make the engine re-baseline the whole source.
+  Writer writer(*this, 3000);
+  ASSERT_TRUE(Eventually([&] { return writer.rounds() >= 5; }, 30s));
   // The other table streams on meanwhile.
   Exec("INSERT INTO " + Q("u") + " VALUES (-1, 'during the reload')");
   ASSERT_TRUE(Eventually([&] { return u->Get({Value(std::int64_t{-1})}).has_value(); }, 30s));
-  EXPECT_TRUE(h.engine.Pipeline(t_id).reloading);  // still reloading (chunks 20 ms apart)
+  EXPECT_TRUE(h.engine.Pipeline(t_id).reloading);  // still reloading (chunks 50 ms apart)
   ASSERT_TRUE(ReloadDone(*h.source));
   writer.Stop();
 
   EXPECT_TRUE(Eventually([&] { return Index(t->inner.All()) == ReadTable("t"); }, 30s));
   EXPECT_TRUE(Eventually([&] { return Index(u->All()) == ReadTable("u"); }, 30s));
   const auto stats = h.source->ReloadStatistics();
-  EXPECT_GE(stats.chunks, 3U);  // fewer than 12: the writer deletes and moves rows meanwhile
+  EXPECT_GE(stats.chunks, 5U);  // fewer than 20: the writer deletes and moves rows meanwhile
   EXPECT_EQ(stats.restarted, 0U);
   EXPECT_FALSE(h.engine.Pipeline(t_id).reloading);
   EXPECT_TRUE(h.observer->Rebaselines().empty());   // no other table was read again
