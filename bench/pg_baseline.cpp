@@ -7,9 +7,12 @@
 // LAREDO_BENCH_PARALLELISM=K copies on K connections (baseline_parallelism; the one table is then
 // split into block ranges of 64 MiB). Default 1.
 // psql COPY runs before and after them; the ratios are taken against the faster of the two, so
-// that neither a cold cache nor the order of the runs flatters laredo.
+// that neither a cold cache nor the order of the runs flatters laredo. Last, one reload of the
+// table while streaming (Engine::ReloadTable: chunks by primary key between watermarks), timed
+// from the request to the swap, against the same baseline.
 #include <algorithm>
 #include <cstdio>
+#include <thread>
 
 #include "laredo/laredo.hpp"
 #include "laredo/pg/source.hpp"
@@ -94,6 +97,40 @@ OurRun TimeLaredo(const std::string& conninfo, std::int64_t n, bool binary_copy)
   return run;
 }
 
+// One engine: a baseline (binary COPY), then a reload of the same table while it streams; the
+// reload's time from the request until its copy is swapped in.
+double TimeReload(const std::string& conninfo, std::int64_t n) {
+  auto replica = std::make_shared<laredo::memory::IndexedTarget>();
+  auto source = std::make_shared<laredo::pg::Source>(laredo::pg::SourceOptions{
+      .conninfo = conninfo,
+      .slot_mode = laredo::pg::SlotMode::Ephemeral,
+      .publication_name = kPublication,
+  });
+  laredo::Engine engine;
+  engine.AddSource("pg", source);
+  const auto id = engine.AddPipeline("pg", laredo::Table("public", "bench"), replica);
+  engine.Start();
+  if (!engine.AwaitReady(30min)) throw std::runtime_error("baseline did not complete");
+  const auto start = bench::Clock::now();
+  engine.ReloadTable("pg", laredo::Table("public", "bench"));
+  while (source->ReloadStatistics().completed == 0 || engine.Pipeline(id).reloading) {
+    if (bench::Clock::now() - start > 30min) throw std::runtime_error("reload did not complete");
+    std::this_thread::sleep_for(1ms);
+  }
+  const double seconds = bench::Seconds(bench::Clock::now() - start);
+  const auto stats = source->ReloadStatistics();
+  if (replica->Count() != static_cast<std::size_t>(n) ||
+      stats.rows != static_cast<std::uint64_t>(n)) {
+    throw std::runtime_error("the reload did not deliver every row");
+  }
+  std::printf("reload:       %.0f rows/s (%.2f s, %llu chunks of %zu rows)\n",
+              static_cast<double>(n) / seconds, seconds,
+              static_cast<unsigned long long>(stats.chunks),
+              laredo::pg::SourceOptions{}.reload_chunk_rows);
+  engine.Stop();
+  return seconds;
+}
+
 int RunBench(std::int64_t n) {
   bench::BenchServer server;
   const std::string& conninfo = server.conninfo();
@@ -139,6 +176,9 @@ int RunBench(std::int64_t n) {
               copy_s / text.seconds);
   std::printf("ratio laredo binary COPY / psql COPY: %.2fx (goal >= 1.5x)\n",
               copy_s / binary.seconds);
+  const double reload_s = TimeReload(conninfo, n);
+  std::printf("ratio laredo reload / laredo binary COPY baseline: %.2fx; / psql COPY: %.2fx\n",
+              binary.seconds / reload_s, copy_s / reload_s);
   conn.Exec("DROP PUBLICATION IF EXISTS " + std::string(kPublication));
   const auto expected = static_cast<std::size_t>(n);
   return text.rows == expected && binary.rows == expected ? 0 : 1;
