@@ -80,6 +80,9 @@ void Pipeline::ApplyResume() {
 }
 
 void Pipeline::ApplyReloadBegin(const ReloadBeginStep& step) {
+  // A baseline of this table starts, for observers too: the duration and rows they report at
+  // OnBaselineCompleted are the reload's, not counted from the first baseline.
+  observer_->OnBaselineStarted(source_id_, table_, std::nullopt);
   {
     TargetLock lock(target_mutex_);
     target_->OnBaselineBegin(table_, *step.columns);

@@ -14,12 +14,34 @@ namespace {
 
 using memory::IndexedTarget;
 
+// Counts baseline starts per table, the reloads' included.
+class StartCounter final : public EngineObserver {
+ public:
+  void OnBaselineStarted(std::string_view, const TableIdentifier& table,
+                         std::optional<std::uint64_t>) override {
+    std::lock_guard lk(mu_);
+    ++starts_[table.ToString()];
+  }
+  int Starts(const TableIdentifier& table) const {
+    std::lock_guard lk(mu_);
+    const auto it = starts_.find(table.ToString());
+    return it == starts_.end() ? 0 : it->second;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, int> starts_;
+};
+
 TEST(EngineReload, ReachesEveryPipelineOfTheTableAndNoOther) {
   auto source = UsersSource();
   for (int i = 1; i <= 50; ++i) source->AddRow(kUsers, User(i, "u"));
   source->AddRow(kOrders, User(1, "o"));
   auto observer = std::make_shared<RecordingObserver>();
-  Engine engine(FastOptions(observer));
+  auto starts = std::make_shared<StartCounter>();
+  auto options = FastOptions(observer);
+  options.observers.push_back(starts);
+  Engine engine(options);
   engine.AddSource("s", source);
   auto a = std::make_shared<IndexedTarget>();
   auto b = std::make_shared<RecordingTarget>();
@@ -47,6 +69,10 @@ TEST(EngineReload, ReachesEveryPipelineOfTheTableAndNoOther) {
   EXPECT_EQ(orders->Calls().size(), orders_calls);  // the other table heard nothing
   EXPECT_TRUE(observer->Rebaselines().empty());
   EXPECT_EQ(source->BaselineCount(), 1);
+  // Observers hear the reload start (once per pipeline of the table), so the duration they
+  // report at its completion is the reload's own; the other table's only start is its baseline.
+  EXPECT_EQ(starts->Starts(kUsers), 1 + 2);
+  EXPECT_EQ(starts->Starts(kOrders), 1);
   EXPECT_TRUE(engine.AwaitReady(std::vector<std::string>{a_id, b_id, orders_id}, 1s));
   engine.Stop();
 }
