@@ -179,8 +179,9 @@ class Engine {
   /// they are (a source that implements `ReloadableSource`: PostgreSQL, docs/pg-source.md,
   /// "Reloading one table"). Each pipeline of the table rebuilds its target aside
   /// (`OnBaselineBegin`, rows mixed with the table's changes, `OnBaselineComplete`) and stays
-  /// ready meanwhile; `PipelineStatus::reloading` says when it is done, and
-  /// `EngineObserver::OnBaselineCompleted` reports it. Snapshots are refused while a reload runs.
+  /// ready meanwhile; `PipelineStatus::reloading` says when it is done, and observers hear
+  /// `OnBaselineStarted` and `OnBaselineCompleted` for each pipeline (so baseline metrics count
+  /// the reload's rows and duration). Snapshots are refused while a reload runs.
   /// Returns once the reload is queued. A reload in progress when the stream reconnects starts
   /// again from nothing; a restart of the process forgets it. Throws `ConfigError` for an unknown
   /// source, a table none of its pipelines replicates, a source that cannot reload one table,
