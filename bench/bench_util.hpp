@@ -4,6 +4,7 @@
 // process used (CPU, resident memory).
 
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -58,6 +59,34 @@ inline std::int64_t ResidentBytes() {
     std::fclose(f);
   }
   return static_cast<std::int64_t>(pages_resident) * sysconf(_SC_PAGESIZE);
+}
+
+/// The wall clock in nanoseconds: a latency measured across processes (a row carries its send
+/// time) needs the clock both sides share.
+inline std::int64_t RealtimeNanos() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+/// Percentiles of latency samples, in milliseconds.
+struct LatencyLine {
+  double p50 = 0;
+  double p99 = 0;
+};
+
+/// Prints "label p50 .. ms, p99 .. ms, max .. ms (n samples)" for `nanos` and returns p50/p99.
+inline LatencyLine PrintLatency(const char* label, std::vector<std::int64_t> nanos) {
+  std::sort(nanos.begin(), nanos.end());
+  const auto at = [&](double p) {
+    if (nanos.empty()) return 0.0;
+    const auto i = static_cast<std::size_t>(p * static_cast<double>(nanos.size() - 1));
+    return static_cast<double>(nanos[i]) / 1e6;
+  };
+  const LatencyLine line{at(0.5), at(0.99)};
+  std::printf("%s p50 %8.3f ms, p99 %8.3f ms, max %8.3f ms (%zu samples)\n", label, line.p50,
+              line.p99, at(1.0), nanos.size());
+  return line;
 }
 
 }  // namespace laredo::bench

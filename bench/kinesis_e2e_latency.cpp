@@ -32,18 +32,6 @@ namespace bench = laredo::bench;
 
 const laredo::TableIdentifier kTable = laredo::Table("public", "bench_e2e_latency");
 
-std::int64_t RealtimeNanos() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-double Percentile(const std::vector<std::int64_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const auto i = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1));
-  return static_cast<double>(sorted[i]) / 1e6;
-}
-
 /// Latencies of one target's inserts, recorded by its listener (the pipeline thread).
 struct Arrivals {
   std::vector<std::int64_t> nanos;
@@ -55,25 +43,12 @@ struct Arrivals {
     target->AddListener(
         [this](const std::optional<laredo::Row>& old_row, const std::optional<laredo::Row>& row) {
           if (old_row || !row) return;
-          nanos.push_back(RealtimeNanos() - row->at("sent_ns").AsInt());
+          nanos.push_back(bench::RealtimeNanos() - row->at("sent_ns").AsInt());
           count.fetch_add(1, std::memory_order_release);
         });
     return target;
   }
 };
-
-struct Line {
-  double p50 = 0;
-  double p99 = 0;
-};
-
-Line Print(const char* label, std::vector<std::int64_t> nanos) {
-  std::sort(nanos.begin(), nanos.end());
-  const Line line{Percentile(nanos, 0.5), Percentile(nanos, 0.99)};
-  std::printf("%s p50 %8.3f ms, p99 %8.3f ms, max %8.3f ms (%zu samples)\n", label, line.p50,
-              line.p99, Percentile(nanos, 1.0), nanos.size());
-  return line;
-}
 
 bool AwaitTrue(const std::function<bool()>& condition, std::chrono::seconds timeout) {
   const auto deadline = bench::Clock::now() + timeout;
@@ -162,7 +137,7 @@ int Run(int seconds, int rate, int poll_ms) {
   for (std::size_t i = 0; i < total; ++i) {
     std::this_thread::sleep_until(start + interval * static_cast<std::int64_t>(i));
     const std::string id = std::to_string(i + 1);
-    const std::string sent = std::to_string(RealtimeNanos());
+    const std::string sent = std::to_string(bench::RealtimeNanos());
     const char* params[] = {id.c_str(), sent.c_str()};
     PGresult* res = PQexecPrepared(writer.get(), "ins", 2, params, nullptr, nullptr, 0);
     const bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
@@ -183,8 +158,10 @@ int Run(int seconds, int rate, int poll_ms) {
 
   std::printf("writer: %zu single-row transactions in %.2f s (%.0f tx/s); consumer poll %d ms\n",
               total, write_s, static_cast<double>(total) / write_s, poll_ms);
-  const Line k = Print("sent -> publisher -> Kinesis -> consumer:", via_kinesis.nanos);
-  const Line d = Print("sent -> pg::Source -> IndexedTarget:     ", direct.nanos);
+  const bench::LatencyLine k =
+      bench::PrintLatency("sent -> publisher -> Kinesis -> consumer:", via_kinesis.nanos);
+  const bench::LatencyLine d =
+      bench::PrintLatency("sent -> pg::Source -> IndexedTarget:     ", direct.nanos);
   std::printf("ratio (Kinesis path / direct): p50 %.1fx, p99 %.1fx\n", k.p50 / d.p50,
               k.p99 / d.p99);
   if (via_kinesis.nanos.size() != total || direct.nanos.size() != total) {

@@ -25,25 +25,6 @@ namespace bench = laredo::bench;
 
 constexpr const char* kPublication = "laredo_bench_latency_pub";
 
-std::int64_t RealtimeNanos() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-double Percentile(const std::vector<std::int64_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const auto i = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1));
-  return static_cast<double>(sorted[i]) / 1e6;
-}
-
-void PrintLine(const char* label, std::vector<std::int64_t> nanos) {
-  std::sort(nanos.begin(), nanos.end());
-  std::printf("%s p50 %.3f ms, p99 %.3f ms, max %.3f ms (%zu samples)\n", label,
-              Percentile(nanos, 0.5), Percentile(nanos, 0.99), Percentile(nanos, 1.0),
-              nanos.size());
-}
-
 int Run(int seconds, int rate) {
   bench::BenchServer server;
   const std::string& conninfo = server.conninfo();
@@ -59,7 +40,7 @@ int Run(int seconds, int rate) {
   replica->AddListener(
       [&](const std::optional<laredo::Row>& old_row, const std::optional<laredo::Row>& new_row) {
         if (old_row || !new_row) return;
-        latencies.push_back(RealtimeNanos() - new_row->at("sent_ns").AsInt());
+        latencies.push_back(bench::RealtimeNanos() - new_row->at("sent_ns").AsInt());
         arrived.fetch_add(1, std::memory_order_release);
       });
 
@@ -94,14 +75,14 @@ int Run(int seconds, int rate) {
   for (std::size_t i = 0; i < total; ++i) {
     std::this_thread::sleep_until(start + interval * static_cast<std::int64_t>(i));
     const std::string id = std::to_string(i + 1);
-    const std::int64_t sent = RealtimeNanos();
+    const std::int64_t sent = bench::RealtimeNanos();
     const std::string sent_text = std::to_string(sent);
     const char* params[] = {id.c_str(), sent_text.c_str()};
     PGresult* res = PQexecPrepared(writer.get(), "ins", 2, params, nullptr, nullptr, 0);
     const bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     if (!ok) throw std::runtime_error(PQerrorMessage(writer.get()));
-    round_trips.push_back(RealtimeNanos() - sent);
+    round_trips.push_back(bench::RealtimeNanos() - sent);
   }
   const double write_s = bench::Seconds(bench::Clock::now() - start);
 
@@ -112,8 +93,8 @@ int Run(int seconds, int rate) {
   engine.Stop();
   std::printf("writer: %zu single-row transactions in %.2f s (%.0f tx/s)\n", total, write_s,
               static_cast<double>(total) / write_s);
-  PrintLine("commit round trip (client):     ", round_trips);
-  PrintLine("sent -> target listener latency:", latencies);
+  bench::PrintLatency("commit round trip (client):     ", round_trips);
+  bench::PrintLatency("sent -> target listener latency:", latencies);
   conn.Exec("DROP PUBLICATION IF EXISTS " + std::string(kPublication));
   if (latencies.size() != total) {
     std::fprintf(stderr, "only %zu of %zu rows arrived\n", latencies.size(), total);
