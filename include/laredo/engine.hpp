@@ -124,8 +124,9 @@ struct SourceStatus {
 /// the newest position that every live pipeline of the source has made durable.
 ///
 /// Threading contract: configure (`AddSource`, `AddPipeline`) and then `Start()` from one thread.
-/// After `Start()`, every public method is thread-safe. `Stop()` is idempotent and runs from the
-/// destructor; it must not be called from an observer or target callback.
+/// After `Start()`, every public method is thread-safe (`AddPipeline` included: see there).
+/// `Stop()` is idempotent and runs from the destructor; it must not be called from an observer or
+/// target callback.
 class Engine {
  public:
   explicit Engine(EngineOptions options = {});
@@ -136,8 +137,22 @@ class Engine {
   /// Registers a source. Problems (duplicate id, null source) are reported by `Start()`.
   void AddSource(std::string id, std::shared_ptr<SyncSource> source);
 
-  /// Binds `table` of source `source_id` to `target`; returns the pipeline id. Problems are
-  /// reported by `Start()`.
+  /// Binds `table` of source `source_id` to `target`; returns the pipeline id. Before `Start`,
+  /// problems are reported by `Start()`.
+  ///
+  /// After `Start` (any thread), it adds the pipeline to the running source, for a source that
+  /// implements `ReloadableSource` (PostgreSQL: docs/pg-source.md, "Adding a table while
+  /// streaming"): the source adds the table (a managed publication gets it), and the pipeline is
+  /// loaded while the stream keeps flowing, as `ReloadTable` does, without a baseline of the other
+  /// tables. When the table is replicated already (a second target), every pipeline of it is
+  /// reloaded. The pipeline is not ready until its load ends (`AwaitReady({id}, ...)`); a table
+  /// that cannot be added (it does not exist, has no primary key, is missing from a publication
+  /// someone else manages) fails that pipeline alone, with the reason in its status. The running
+  /// stream ends and starts again at its place for the addition (for PostgreSQL, a reconnect).
+  /// Throws `ConfigError` at once for an unknown or failed source, a source that cannot add
+  /// tables, bad options, and a target that another pipeline uses already (targets shared by
+  /// pipelines are bound before `Start`). Add the pipeline before `Start` at the next start of
+  /// the service, or its table is not loaded then.
   std::string AddPipeline(std::string source_id, TableIdentifier table,
                           std::shared_ptr<SyncTarget> target, PipelineOptions options = {});
 

@@ -157,6 +157,14 @@ class ReloadableSource {
   /// Queues a reload of `table`. Any thread. Throws `ConfigError` when `table` is not one of the
   /// source's tables or cannot be reloaded (no primary key, a server too old).
   virtual void ReloadTable(const TableIdentifier& table) = 0;
+  /// Makes `table` one of the source's tables while it runs (`Engine::AddPipeline` after
+  /// `Start`), and returns its columns. The engine calls it on the source's lifecycle thread
+  /// between two `Stream` calls (never while `Stream` or `Baseline` runs), then loads the table
+  /// with `ReloadTable`, or with the next baseline when one is about to run. For a table that is
+  /// one of the source's already, returns its columns. Throws `ConfigError` when the table cannot
+  /// be added (it does not exist, cannot be reloaded, is not published), `RetryableError` when the
+  /// origin could not be reached.
+  virtual std::vector<ColumnDefinition> AddTable(const TableIdentifier& table) = 0;
 };
 
 /// Optional: a source that can estimate how many rows a baseline of a table will deliver, so

@@ -35,6 +35,11 @@ class Acker {
   void Stop();
   /// Acknowledges the current minimum if it advanced.
   void TryAck();
+  /// A pipeline added while the engine runs takes part from now on. Any thread.
+  void Add(Pipeline* pipeline) {
+    std::lock_guard lk(mu_);
+    pipelines_.push_back(pipeline);
+  }
   /// A resumed source starts from its saved position: the ACK state begins there.
   void StartAt(const Position& position, std::string text);
 
@@ -46,7 +51,7 @@ class Acker {
 
   const std::string source_id_;
   SyncSource& source_;
-  const std::vector<Pipeline*> pipelines_;
+  std::vector<Pipeline*> pipelines_;  // guarded by mu_
   const PublishedFrontier& frontier_;
   const std::shared_ptr<EngineObserver> observer_;
   const std::chrono::milliseconds interval_;

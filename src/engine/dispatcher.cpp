@@ -25,18 +25,36 @@ Dispatcher::Dispatcher(std::string source_id, SyncSource& source,
       change_pool_(std::make_shared<BatchPool<ChangeEvent>>()),
       row_pool_(std::make_shared<BatchPool<Row>>()) {
   max_batch_ = kMaxBatch;
-  for (Pipeline* p : pipelines_) {
-    auto [it, added] = route_index_.try_emplace(p->table(), routes_.size());
-    if (added) {
-      routes_.push_back(Route{.table = p->table(), .pipelines = {}, .rows = {}, .filled = 0});
-      tables_.push_back(p->table());
-    }
-    routes_[it->second].pipelines.push_back(p);
-    max_batch_ = std::min(max_batch_, std::max<std::size_t>(1, p->capacity()));
-    p->HoldPool(change_pool_);
-    p->HoldPool(row_pool_);
+  for (Pipeline* p : pipelines_) Attach(p, false);
+}
+
+void Dispatcher::Attach(Pipeline* p, bool join_later) {
+  auto [it, added] = route_index_.try_emplace(p->table(), routes_.size());
+  if (added) {
+    routes_.push_back(
+        Route{.table = p->table(), .pipelines = {}, .joining = {}, .rows = {}, .filled = 0});
+    tables_.push_back(p->table());
+    spans_.resize(routes_.size());
   }
-  spans_.resize(routes_.size());
+  auto& route = routes_[it->second];
+  (join_later ? route.joining : route.pipelines).push_back(p);
+  max_batch_ = std::min(max_batch_, std::max<std::size_t>(1, p->capacity()));
+  p->HoldPool(change_pool_);
+  p->HoldPool(row_pool_);
+}
+
+void Dispatcher::AddPipeline(Pipeline* pipeline) {
+  std::lock_guard lk(dispatch_mu_);
+  pipelines_.push_back(pipeline);
+  Attach(pipeline, true);
+}
+
+void Dispatcher::JoinAll() {
+  std::lock_guard lk(dispatch_mu_);
+  for (Route& route : routes_) {
+    route.pipelines.insert(route.pipelines.end(), route.joining.begin(), route.joining.end());
+    route.joining.clear();
+  }
 }
 
 const std::vector<Pipeline*>* Dispatcher::PipelinesOf(const TableIdentifier& table) const {
@@ -57,8 +75,11 @@ std::uint16_t Dispatcher::RouteOf(const TableIdentifier& table) {
   }
   const auto it = route_index_.find(table);
   if (it == route_index_.end()) {
-    Logger()->warn("source {}: change for unconfigured table {} ignored", source_id_,
-                   table.ToString());
+    // Once per table: a publication of every table would otherwise log every change.
+    if (ignored_.insert(table).second) {
+      Logger()->warn("source {}: changes of {} are ignored: no pipeline replicates it", source_id_,
+                     table.ToString());
+    }
     return ChangeBatch::kNoRoute;
   }
   cached_route_ = it->second;
@@ -194,9 +215,14 @@ void Dispatcher::OnSchemaChange(const TableIdentifier& table,
 
 void Dispatcher::OnReloadBegin(const TableIdentifier& table,
                                std::vector<ColumnDefinition> table_columns) {
-  const auto* route = PipelinesOf(table);
-  if (route == nullptr) return;
+  const auto it = route_index_.find(table);
+  if (it == route_index_.end()) return;
   std::lock_guard lk(dispatch_mu_);
+  Route& joined = routes_[it->second];
+  // Pipelines added for this table join here: from this point on they get what the others get.
+  joined.pipelines.insert(joined.pipelines.end(), joined.joining.begin(), joined.joining.end());
+  joined.joining.clear();
+  const auto* route = &joined.pipelines;
   if (std::find(reloading_.begin(), reloading_.end(), table) == reloading_.end()) {
     reloading_.push_back(table);
   }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <stop_token>
 #include <string>
@@ -48,6 +49,14 @@ class Dispatcher final : public ChangeHandler {
   [[nodiscard]] AckPoint Progress() const { return progress_.Get(); }
   [[nodiscard]] std::uint64_t NextSeq() { return ++next_seq_; }
   [[nodiscard]] std::size_t max_batch() const { return max_batch_; }
+
+  /// A pipeline added while the engine runs, between two Stream calls (lifecycle thread). It
+  /// joins its table's route at the table's next load: the next `OnReloadBegin` of the table or
+  /// the next baseline (`JoinAll`); until then it is given nothing, and changes of a table no
+  /// other pipeline replicates are dropped without a word (the load reads them).
+  void AddPipeline(Pipeline* pipeline);
+  /// Every added pipeline joins its route (a baseline begins). Lifecycle thread.
+  void JoinAll();
 
   /// A new Stream call starts (or the baseline, with `stop` its token): `stop` ends waits for
   /// buffer room. Clears the backpressure hook an earlier Stream left.
@@ -112,6 +121,7 @@ class Dispatcher final : public ChangeHandler {
   struct Route {
     TableIdentifier table;
     std::vector<Pipeline*> pipelines;
+    std::vector<Pipeline*> joining;  // added, waiting for the table's next load
     // The batch of baseline rows being gathered and how many of its slots are filled.
     BatchRef<Row> rows;
     std::size_t filled = 0;
@@ -123,11 +133,13 @@ class Dispatcher final : public ChangeHandler {
   bool PutRow(Route& route, Row row, const std::stop_token& stop, const BackpressureHook* hook);
   /// The route index of `table`, or kNoRoute (logged) for a table no pipeline replicates.
   std::uint16_t RouteOf(const TableIdentifier& table);
+  /// Adds `pipeline` to the route of its table (made when new); `join_later`: see AddPipeline.
+  void Attach(Pipeline* pipeline, bool join_later);
 
   const std::string source_id_;
   SyncSource& source_;
   const std::shared_ptr<EngineObserver> observer_;
-  const std::vector<Pipeline*> pipelines_;
+  std::vector<Pipeline*> pipelines_;
   // Shared with the pipelines (whose buffers hold batches), so each outlives every batch; declared
   // before the routes, whose row batches go back to them.
   std::shared_ptr<BatchPool<ChangeEvent>> change_pool_;
@@ -135,6 +147,7 @@ class Dispatcher final : public ChangeHandler {
   std::vector<TableIdentifier> tables_;
   std::vector<Route> routes_;
   std::unordered_map<TableIdentifier, std::uint16_t> route_index_;
+  std::set<TableIdentifier> ignored_;  // tables without a route, logged once
   std::size_t max_batch_ = 1;
 
   // Held by every stream dispatch and by InjectBarrier, so a barrier lands between two batches in

@@ -39,12 +39,19 @@ void DurabilityTracker::HoldForRebaseline(bool hold) {
 
 void DurabilityTracker::LimitToSnapshots() {
   std::lock_guard lk(mu_);
+  limited_ = true;
   cap_ = AckPoint{};
+}
+
+void DurabilityTracker::LimitToSnapshotsFromTheFirst() {
+  std::lock_guard lk(mu_);
+  limited_ = true;
+  cap_.reset();
 }
 
 void DurabilityTracker::RaiseCap(const AckPoint& point) {
   std::lock_guard lk(mu_);
-  if (cap_ && point.seq >= cap_->seq) cap_ = point;
+  if (limited_ && (!cap_ || point.seq >= cap_->seq)) cap_ = point;
 }
 
 AckPoint DurabilityTracker::Watermark(const AckPoint& published,

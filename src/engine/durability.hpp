@@ -48,6 +48,10 @@ class DurabilityTracker final : public DurabilityReporter {
   /// never passes the cap, which starts empty (nothing is acknowledged) and is raised by
   /// `RaiseCap`.
   void LimitToSnapshots();
+  /// Like `LimitToSnapshots` for a pipeline added while the engine runs: no cap until its first
+  /// snapshot. Until a snapshot holds it, a restart cannot restore its source from a snapshot at
+  /// all (the restore needs every pipeline) and baselines instead, which needs no history.
+  void LimitToSnapshotsFromTheFirst();
   /// A point a restart can rebuild this target at without the source's history before it: a
   /// committed snapshot's barrier, a completed baseline, the snapshot a restore started from.
   /// Only raises (by dispatch number).
@@ -66,6 +70,7 @@ class DurabilityTracker final : public DurabilityReporter {
   AckPoint confirmed_;
   bool held_ = false;
   std::optional<AckPoint> cap_;  // set under LimitToSnapshots
+  bool limited_ = false;         // cap_ applies once set
   std::atomic<std::uint64_t> applied_seq_{0};
 };
 

@@ -54,6 +54,13 @@ struct Engine::Impl {
   std::mutex stop_mu;  // serialises Stop()
 
   std::vector<std::string> Validate() const;
+  /// The problems of one pipeline's own settings (not its relations to the others).
+  static void ValidatePipeline(const PipelineEntry& p, std::vector<std::string>& problems);
+  /// `options.name`, or one made from the source and table that no pipeline has. With `mu` held.
+  std::string NewPipelineId(const std::string& source_id, const TableIdentifier& table,
+                            const PipelineOptions& pipeline_options) const;
+  /// `Engine::AddPipeline` after `Start`.
+  std::string AddWhileRunning(PipelineEntry entry);
   engine::SourceRunner* FindRunner(std::string_view id) const;
   /// The pipelines named by `ids` (every one when null), with their runners; ConfigError for an
   /// unknown id. With `mu` held.
@@ -92,23 +99,83 @@ void Engine::AddSource(std::string id, std::shared_ptr<SyncSource> source) {
   impl_->sources.push_back({std::move(id), std::move(source)});
 }
 
+std::string Engine::Impl::NewPipelineId(const std::string& source_id, const TableIdentifier& table,
+                                        const PipelineOptions& pipeline_options) const {
+  if (!pipeline_options.name.empty()) return pipeline_options.name;
+  const std::string base = source_id + "/" + table.ToString();
+  // Counted by exact id (not by prefix: "s/public.order" is no relative of "s/public.orders").
+  const auto taken = [&](const std::string& candidate) {
+    return std::any_of(pipeline_entries.begin(), pipeline_entries.end(),
+                       [&](const auto& p) { return p.id == candidate; });
+  };
+  std::string id = base;
+  for (int n = 2; taken(id); ++n) id = fmt::format("{}#{}", base, n);
+  return id;
+}
+
 std::string Engine::AddPipeline(std::string source_id, TableIdentifier table,
                                 std::shared_ptr<SyncTarget> target, PipelineOptions options) {
-  std::lock_guard lk(impl_->mu);
-  if (impl_->started) throw ConfigError({"AddPipeline(\"" + source_id + "\") after Start()"});
-  std::string id = options.name;
-  if (id.empty()) {
-    const std::string base = source_id + "/" + table.ToString();
-    // Counted by exact id (not by prefix: "s/public.order" is no relative of "s/public.orders").
-    const auto taken = [&](const std::string& candidate) {
-      return std::any_of(impl_->pipeline_entries.begin(), impl_->pipeline_entries.end(),
-                         [&](const auto& p) { return p.id == candidate; });
-    };
-    id = base;
-    for (int n = 2; taken(id); ++n) id = fmt::format("{}#{}", base, n);
+  auto& d = *impl_;
+  {
+    std::lock_guard lk(d.mu);
+    if (!d.started) {
+      std::string id = d.NewPipelineId(source_id, table, options);
+      d.pipeline_entries.push_back(
+          {id, std::move(source_id), std::move(table), std::move(target), std::move(options)});
+      return id;
+    }
   }
-  impl_->pipeline_entries.push_back(
-      {id, std::move(source_id), std::move(table), std::move(target), std::move(options)});
+  return d.AddWhileRunning(
+      {"", std::move(source_id), std::move(table), std::move(target), std::move(options)});
+}
+
+std::string Engine::Impl::AddWhileRunning(PipelineEntry entry) {
+  std::lock_guard stop_lock(stop_mu);  // not while Stop takes the pipelines down
+  std::unique_lock lk(mu);
+  const std::string where =
+      "AddPipeline(\"" + entry.source_id + "\", " + entry.table.ToString() + ")";
+  if (stopped) throw ConfigError({where + " after Stop()"});
+  std::vector<std::string> problems;
+  engine::SourceRunner* runner = nullptr;
+  for (const auto& r : runners) {
+    if (r->id() == entry.source_id) runner = r.get();
+  }
+  entry.id = NewPipelineId(entry.source_id, entry.table, entry.options);
+  if (runner == nullptr) {
+    problems.push_back(where + ": unknown source \"" + entry.source_id + "\"");
+  } else if (runner->Failed()) {
+    problems.push_back(where + ": source \"" + entry.source_id + "\" has failed");
+  } else if (dynamic_cast<ReloadableSource*>(runner->Source()) == nullptr) {
+    problems.push_back(where + ": source \"" + entry.source_id +
+                       "\" cannot add a table while it runs; add the pipeline before Start");
+  }
+  ValidatePipeline(entry, problems);
+  for (const auto& p : pipeline_entries) {
+    if (p.id == entry.id) problems.push_back(where + ": pipeline id \"" + entry.id + "\" is taken");
+    if (entry.target && p.target == entry.target) {
+      // Shared targets are serialised by one lock, which their pipelines get at Start.
+      problems.push_back(where + ": the target is bound to pipeline \"" + p.id +
+                         "\" already; a target shared by pipelines is bound before Start");
+    }
+  }
+  if (!problems.empty()) throw ConfigError(std::move(problems));
+  auto pipeline = std::make_unique<engine::Pipeline>(entry.id, entry.source_id, entry.table,
+                                                     entry.target, entry.options, observer, nullptr,
+                                                     /*spin_before_sleep=*/false);
+  if (options.snapshots.store &&
+      dynamic_cast<snapshot::SnapshotCapable*>(entry.target.get()) != nullptr &&
+      !entry.target->KeepsStateAcrossRestarts()) {
+    pipeline->MakeSnapshotDurable(/*added_while_running=*/true);
+  }
+  auto* added = pipeline.get();
+  const std::string id = entry.id;
+  pipeline_entries.push_back(entry);
+  pipelines.push_back(std::move(pipeline));
+  lk.unlock();
+  observer->OnPipelineAdded(id, entry.source_id, entry.table);
+  runner->AddPipeline(added);
+  Logger()->info("pipeline {} added while running", id);
+  NotifyStatus();
   return id;
 }
 
@@ -156,30 +223,11 @@ std::vector<std::string> Engine::Impl::Validate() const {
     if (!source_ids.contains(p.source_id)) {
       problems.push_back(where + " names unknown source \"" + p.source_id + "\"");
     }
-    if (p.table.schema.empty() || p.table.table.empty()) {
-      problems.push_back(where + " has an empty schema or table name");
-    }
-    if (!p.target) problems.push_back(where + " has a null target");
     if (!pipeline_ids.insert(p.id).second) problems.push_back(where + ": id used twice");
     if (p.target && !bindings.insert({p.source_id, p.table, p.target.get()}).second) {
       problems.push_back(where + " binds the same target to the same table twice");
     }
-    if (p.options.buffer_capacity == 0)
-      problems.push_back(where + ": buffer_capacity must be >= 1");
-    const auto& policy = p.options.error_policy;
-    if (policy.max_retries < -1) {
-      problems.push_back(where + ": error_policy.max_retries must be -1 (no count) or more");
-    }
-    if (policy.retry_timeout < std::chrono::milliseconds::zero()) {
-      problems.push_back(where + ": error_policy.retry_timeout must not be negative");
-    }
-    policy.backoff.Validate(where + ": error_policy.backoff", problems);
-    for (const auto& f : p.options.filters) {
-      if (!f) problems.push_back(where + " has an empty filter");
-    }
-    for (const auto& t : p.options.transforms) {
-      if (!t) problems.push_back(where + " has an empty transform");
-    }
+    ValidatePipeline(p, problems);
   }
   for (const auto& s : sources) {
     const bool used = std::any_of(pipeline_entries.begin(), pipeline_entries.end(),
@@ -187,6 +235,29 @@ std::vector<std::string> Engine::Impl::Validate() const {
     if (!used) problems.push_back("source \"" + s.id + "\" has no pipelines");
   }
   return problems;
+}
+
+void Engine::Impl::ValidatePipeline(const PipelineEntry& p, std::vector<std::string>& problems) {
+  const std::string where = "pipeline \"" + p.id + "\"";
+  if (p.table.schema.empty() || p.table.table.empty()) {
+    problems.push_back(where + " has an empty schema or table name");
+  }
+  if (!p.target) problems.push_back(where + " has a null target");
+  if (p.options.buffer_capacity == 0) problems.push_back(where + ": buffer_capacity must be >= 1");
+  const auto& policy = p.options.error_policy;
+  if (policy.max_retries < -1) {
+    problems.push_back(where + ": error_policy.max_retries must be -1 (no count) or more");
+  }
+  if (policy.retry_timeout < std::chrono::milliseconds::zero()) {
+    problems.push_back(where + ": error_policy.retry_timeout must not be negative");
+  }
+  policy.backoff.Validate(where + ": error_policy.backoff", problems);
+  for (const auto& f : p.options.filters) {
+    if (!f) problems.push_back(where + " has an empty filter");
+  }
+  for (const auto& t : p.options.transforms) {
+    if (!t) problems.push_back(where + " has an empty transform");
+  }
 }
 
 void Engine::Start() {

@@ -78,9 +78,14 @@ class Pipeline {
 
   /// The target takes part in snapshots: its ACK watermark stops at its newest snapshot (see
   /// `DurabilityTracker::LimitToSnapshots`). Before `Start`.
-  void MakeSnapshotDurable() {
+  /// `added_while_running`: see `DurabilityTracker::LimitToSnapshotsFromTheFirst`.
+  void MakeSnapshotDurable(bool added_while_running = false) {
     snapshot_durable_ = true;
-    durability_.LimitToSnapshots();
+    if (added_while_running) {
+      durability_.LimitToSnapshotsFromTheFirst();
+    } else {
+      durability_.LimitToSnapshots();
+    }
   }
   [[nodiscard]] bool snapshot_durable() const { return snapshot_durable_; }
   /// A committed snapshot (or the one restored) holds this target at `point`. Any thread.
@@ -212,6 +217,9 @@ class Pipeline {
 
   std::atomic<bool> ready_{false};
   std::atomic<bool> reloading_{false};  // between a ReloadBeginStep and its ReloadEndStep
+  /// The reload running is the pipeline's first load (a pipeline added while the engine runs): it
+  /// is in Baseline state and not ready until the reload ends. Worker thread only.
+  bool first_load_ = false;
   std::atomic<std::uint64_t> baseline_rows_{0};
   std::atomic<std::uint64_t> changes_applied_{0};
   std::stop_source hard_stop_;

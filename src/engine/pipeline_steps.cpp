@@ -31,6 +31,7 @@ void Pipeline::ApplyBaselineBegin(const BaselineBeginStep& step) {
   release_hold_when_durable_ = true;
   baseline_rows_.store(0);
   reloading_.store(false);  // a reload begun before is superseded
+  first_load_ = false;
   SetState(PipelineState::Baseline);
 }
 
@@ -90,7 +91,14 @@ void Pipeline::ApplyReloadBegin(const ReloadBeginStep& step) {
   columns_ = *step.columns;
   baseline_rows_.store(0);
   reloading_.store(true);
-  Logger()->info("pipeline {}: reloading its table while the stream flows", id_);
+  // Never loaded (added while the engine runs; a reload begun again after a reconnect is still
+  // the first load): the table's first copy, so not ready until it is whole.
+  if (first_load_ || Status().state == PipelineState::Pending) {
+    first_load_ = true;
+    SetState(PipelineState::Baseline);
+  }
+  Logger()->info("pipeline {}: {} its table while the stream flows", id_,
+                 first_load_ ? "loading" : "reloading");
   upstream_->PipelineStatusChanged();
 }
 
@@ -100,6 +108,12 @@ void Pipeline::ApplyReloadEnd() {
     target_->OnBaselineComplete(table_);
   }
   reloading_.store(false);
+  if (first_load_) {
+    first_load_ = false;
+    ClearRetryError();
+    SetState(PipelineState::Streaming);
+    ready_.store(true, std::memory_order_release);
+  }
   observer_->OnBaselineCompleted(id_, table_, baseline_rows_.load());
   upstream_->PipelineStatusChanged();
 }

@@ -19,6 +19,7 @@ std::optional<Position> SourceRunner::RunBaseline(const std::stop_token& stop) {
       generation_.fetch_add(1);
       rebaseline_reason_.reset();  // this baseline answers every request made so far
     }
+    dispatcher_.JoinAll();  // pipelines added since the last load are loaded with the others
     for (Pipeline* p : pipelines_) p->MarkNotReady();
     dispatcher_.SetBarriersOpen(false);  // until the stream after this baseline starts
     rebaselining_ = false;

@@ -39,7 +39,7 @@ void SourceRunner::Start() {
   acker_.Start([this] {
     dispatcher_.TrimPools();
     ReportState();
-    for (Pipeline* p : pipelines_) {
+    for (Pipeline* p : Pipelines()) {
       const auto status = p->Status();
       observer_->OnBufferDepth(status.id, status.buffer_depth, status.buffer_capacity);
     }
@@ -48,10 +48,70 @@ void SourceRunner::Start() {
 
 std::vector<Pipeline*> SourceRunner::SnapshotPipelines() const {
   std::vector<Pipeline*> out;
-  for (Pipeline* p : pipelines_) {
+  for (Pipeline* p : Pipelines()) {
     if (p->snapshot_durable()) out.push_back(p);
   }
   return out;
+}
+
+std::vector<Pipeline*> SourceRunner::Pipelines() const {
+  std::lock_guard lk(mu_);
+  std::vector<Pipeline*> out = pipelines_;
+  out.insert(out.end(), additions_.begin(), additions_.end());
+  return out;
+}
+
+void SourceRunner::AddPipeline(Pipeline* pipeline) {
+  pipeline->Start(*this);
+  std::lock_guard lk(mu_);
+  additions_.push_back(pipeline);
+  stream_source_.request_stop();  // the lifecycle adds it between two streams
+}
+
+void SourceRunner::ApplyAdditions(const std::stop_token& stop, bool baseline_follows) {
+  std::vector<Pipeline*> adding;
+  {
+    std::lock_guard lk(mu_);
+    adding.swap(additions_);
+    // Moved in the same turn, so Pipelines() never misses one.
+    pipelines_.insert(pipelines_.end(), adding.begin(), adding.end());
+  }
+  auto* reloadable = dynamic_cast<ReloadableSource*>(source_.get());  // checked by the engine
+  for (Pipeline* p : adding) {
+    const auto& table = p->table();
+    std::vector<ColumnDefinition> columns;
+    for (int failures = 0;;) {
+      try {
+        columns = reloadable->AddTable(table);
+        if (!baseline_follows) reloadable->ReloadTable(table);
+        break;
+      } catch (const std::exception& e) {
+        if (IsRetryable(e) && ++failures <= options_.source_max_retries &&
+            SleepFor(stop, options_.source_backoff.Delay(failures))) {
+          Logger()->warn("source {}: adding {} failed (retry {}): {}", id_, table.ToString(),
+                         failures, e.what());
+          continue;
+        }
+        if (stop.stop_requested()) return;
+        const auto message =
+            fmt::format("cannot add {} to source {}: {}", table.ToString(), id_, e.what());
+        Logger()->error("{}", message);
+        observer_->OnError(id_, message, false);
+        p->Halt(PipelineState::Error, message);
+        columns.clear();
+        break;
+      }
+    }
+    if (p->Failed()) continue;  // it stays listed, failed, and holds nothing
+    dispatcher_.columns[table] = columns;
+    auto shared = std::make_shared<const std::vector<ColumnDefinition>>(std::move(columns));
+    if (!p->Enqueue(InitStep{.columns = std::move(shared)}, stop)) return;
+    dispatcher_.AddPipeline(p);
+    acker_.Add(p);
+    Logger()->info("source {}: added pipeline {} ({}), loading it {}", id_, p->id(),
+                   table.ToString(), baseline_follows ? "with the baseline" : "while streaming");
+  }
+  if (!adding.empty()) hooks_.status_changed();
 }
 
 void SourceRunner::StopAndJoinSource() {
@@ -72,13 +132,13 @@ void SourceRunner::Finish() {
 }
 
 void SourceRunner::Pause() {
-  for (Pipeline* p : pipelines_) p->SetPaused(true);
+  for (Pipeline* p : Pipelines()) p->SetPaused(true);
   source_->Pause();
   ReportState();
 }
 
 void SourceRunner::Resume() {
-  for (Pipeline* p : pipelines_) p->SetPaused(false);
+  for (Pipeline* p : Pipelines()) p->SetPaused(false);
   source_->Resume();
   ReportState();
 }
@@ -96,7 +156,7 @@ void SourceRunner::StopForEngine(const std::string& reason) {
     std::lock_guard lk(mu_);
     if (!error_) error_ = "stopped by pipeline error policy: " + reason;
   }
-  for (Pipeline* p : pipelines_) p->Halt(PipelineState::Stopped, "source stopped: " + reason);
+  for (Pipeline* p : Pipelines()) p->Halt(PipelineState::Stopped, "source stopped: " + reason);
   thread_.request_stop();
   hooks_.status_changed();
 }
@@ -148,7 +208,7 @@ void SourceRunner::Fail(const std::string& message) {
     }
   }
   observer_->OnError(id_, message, false);
-  for (Pipeline* p : pipelines_) p->Halt(PipelineState::Error, message);
+  for (Pipeline* p : Pipelines()) p->Halt(PipelineState::Error, message);
   ReportState();
   hooks_.status_changed();
 }
@@ -211,7 +271,7 @@ bool SourceRunner::AwaitApplied(const Position& position, std::chrono::milliseco
     }
     if (through) {
       bool all = true;
-      for (const Pipeline* p : pipelines_) {
+      for (const Pipeline* p : Pipelines()) {
         if (p->Failed()) return false;  // a halted pipeline never catches up
         // Applied a change at or after `position` (a pipeline applies in stream order), or
         // everything it was given up to the goal.
@@ -373,18 +433,22 @@ void SourceRunner::Run(std::stop_token stop) {
       observer_->OnRebaseline(id_, *asked);
       need_baseline = true;
     }
+    ApplyAdditions(stop, need_baseline);
     if (need_baseline) {
       auto baseline_end = RunBaseline(stop);
       if (!baseline_end) return;
       from = std::move(*baseline_end);
       need_baseline = false;
+      ApplyAdditions(stop, false);  // added while the baseline ran: reloaded
     }
     std::stop_token stream_stop;
     {
       std::lock_guard lk(mu_);
       stream_source_ = std::stop_source();
       // A request made since the check above stopped the previous stream source: honour it.
-      if (stop.stop_requested() || rebaseline_reason_) stream_source_.request_stop();
+      if (stop.stop_requested() || rebaseline_reason_ || !additions_.empty()) {
+        stream_source_.request_stop();
+      }
       stream_stop = stream_source_.get_token();
     }
     dispatcher_.BeginStream(stream_stop);
@@ -395,9 +459,12 @@ void SourceRunner::Run(std::stop_token stop) {
       bool asked_for = false;
       {
         std::lock_guard lk(mu_);
-        asked_for = rebaseline_reason_.has_value();
+        asked_for = rebaseline_reason_.has_value() || !additions_.empty();
       }
       if (!asked_for) return Fail("Stream returned although it was not asked to stop");
+      // Ended to add pipelines: the next stream goes on after the last change every pipeline
+      // received.
+      if (dispatcher_.frontier().position().has_value()) from = dispatcher_.frontier().position();
     } catch (const RebaselineRequired& e) {
       if (stop.stop_requested()) break;
       rebaselining_ = true;

@@ -96,9 +96,19 @@ class SourceRunner final : public PipelineUpstream {
   SyncSource* Source() override { return source_.get(); }
   /// Whether a pipeline of this source replicates `table`. Any thread.
   [[nodiscard]] bool Replicates(const TableIdentifier& table) const {
-    return std::any_of(pipelines_.begin(), pipelines_.end(),
+    const auto all = Pipelines();
+    return std::any_of(all.begin(), all.end(),
                        [&](const Pipeline* p) { return p->table() == table; });
   }
+  /// Every pipeline of the source, those being added included. Any thread.
+  [[nodiscard]] std::vector<Pipeline*> Pipelines() const;
+
+  /// A pipeline added while the engine runs (`Engine::AddPipeline` after `Start`): starts its
+  /// worker, and the lifecycle thread adds its table at the next pass between two streams (the
+  /// running stream ends for it), then loads it: with the next baseline when one is due, else
+  /// with a reload (`ReloadableSource`). A table that cannot be added fails that pipeline only.
+  /// Any thread.
+  void AddPipeline(Pipeline* pipeline);
 
   /// A re-baseline asked for from outside (`Engine::Rebaseline`): answered by the next baseline.
   void RebaselineNow(const std::string& reason) { RequestRebaseline(reason, generation_.load()); }
@@ -140,12 +150,22 @@ class SourceRunner final : public PipelineUpstream {
   bool Retry(const std::stop_token& stop, int failures, const std::string& message);
   void Fail(const std::string& message);
   void ReportState();
+  /// Lifecycle thread, between two streams: adds the pipelines `AddPipeline` queued;
+  /// `baseline_follows`: a baseline is about to load every table, so no reload is asked for.
+  void ApplyAdditions(const std::stop_token& stop, bool baseline_follows);
+  /// Whether pipelines wait to be added.
+  [[nodiscard]] bool AdditionsPending() const {
+    std::lock_guard lk(mu_);
+    return !additions_.empty();
+  }
 
   const std::string id_;
   const std::shared_ptr<SyncSource> source_;
   const EngineOptions options_;
   const std::shared_ptr<EngineObserver> observer_;  // the engine's one (observer_fanout.hpp)
-  const std::vector<Pipeline*> pipelines_;
+  /// Written by the lifecycle thread only (under mu_), so it reads without the lock; other
+  /// threads call Pipelines().
+  std::vector<Pipeline*> pipelines_;
   const Hooks hooks_;
   Dispatcher dispatcher_;
   Acker acker_;
@@ -167,6 +187,7 @@ class SourceRunner final : public PipelineUpstream {
   bool retrying_ = false;
   std::optional<std::chrono::steady_clock::time_point> retrying_since_;  // first failure retried
   std::optional<std::string> rebaseline_reason_;
+  std::vector<Pipeline*> additions_;  // added while running, not yet taken by the lifecycle
   std::stop_source stream_source_;
   std::atomic<std::uint64_t> generation_{0};  // baselines begun
   std::atomic<bool> rebaselining_{false};

@@ -366,6 +366,15 @@ void TestSource::ReloadTable(const TableIdentifier& table) {
   impl_->cv.notify_all();
 }
 
+std::vector<ColumnDefinition> TestSource::AddTable(const TableIdentifier& table) {
+  std::lock_guard lk(impl_->mu);
+  const auto it = impl_->tables.find(table);
+  if (it == impl_->tables.end()) {
+    throw ConfigError({"TestSource: no schema set for " + table.ToString()});
+  }
+  return it->second.columns;
+}
+
 int TestSource::BaselineCount() const {
   std::lock_guard lk(impl_->mu);
   return impl_->baseline_count;

@@ -86,21 +86,7 @@ TEST(EngineReload, ReloadsMixedWithAStreamOfChangesLeaveTheReplicaEqualToTheSour
   engine.AddPipeline("s", kUsers, target);
   engine.Start();
   ASSERT_TRUE(engine.AwaitReady(10s));
-  std::jthread writer([&](const std::stop_token& stop) {
-    for (std::int64_t i = 0; !stop.stop_requested() && i < 3000; ++i) {
-      const std::int64_t id = 1 + (i * 37) % 300;
-      switch (i % 3) {
-        case 0:
-          source->EmitInsert(kUsers, User(id, "i" + std::to_string(i)));
-          break;
-        case 1:
-          source->EmitUpdate(kUsers, User(id, "w" + std::to_string(i)), User(id, ""));
-          break;
-        default:
-          source->EmitDelete(kUsers, User(id, ""));
-      }
-    }
-  });
+  auto writer = MixedWriter(source, kUsers, 3000);
   for (int k = 1; k <= 10; ++k) {
     engine.ReloadTable("s", kUsers);
     ASSERT_TRUE(Eventually([&] { return source->ReloadCount() >= k; }, 10s));
@@ -108,12 +94,7 @@ TEST(EngineReload, ReloadsMixedWithAStreamOfChangesLeaveTheReplicaEqualToTheSour
   writer.join();
   const auto last = source->EmitInsert(kUsers, User(-1, "end"));
   ASSERT_TRUE(source->AwaitAck(last, 10s));
-  const auto by_id = [](const std::vector<Row>& rows) {
-    std::map<std::string, Row> out;
-    for (const auto& r : rows) out.emplace(r.at("id").ToString(), r);
-    return out;
-  };
-  EXPECT_EQ(by_id(target->All()), by_id(source->Contents(kUsers)));
+  EXPECT_EQ(ById(target->All()), ById(source->Contents(kUsers)));
   engine.Stop();
 }
 

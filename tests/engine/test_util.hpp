@@ -273,6 +273,34 @@ class RecordingObserver : public EngineObserver {
   std::map<std::string, std::uint64_t> baseline_rows;
 };
 
+/// Rows by the text of their "id".
+inline std::map<std::string, Row> ById(const std::vector<Row>& rows) {
+  std::map<std::string, Row> out;
+  for (const auto& r : rows) out.emplace(r.at("id").ToString(), r);
+  return out;
+}
+
+/// Emits a mix of inserts, updates and deletes of `table` (ids 1 to 300) until stopped or
+/// `count` are emitted.
+inline std::jthread MixedWriter(const std::shared_ptr<testsource::TestSource>& source,
+                                const TableIdentifier& table, int count) {
+  return std::jthread([source, table, count](const std::stop_token& stop) {
+    for (std::int64_t i = 0; !stop.stop_requested() && i < count; ++i) {
+      const std::int64_t id = 1 + (i * 37) % 300;
+      switch (i % 3) {
+        case 0:
+          source->EmitInsert(table, User(id, "i" + std::to_string(i)));
+          break;
+        case 1:
+          source->EmitUpdate(table, User(id, "w" + std::to_string(i)), User(id, ""));
+          break;
+        default:
+          source->EmitDelete(table, User(id, ""));
+      }
+    }
+  });
+}
+
 /// Fast engine settings for tests: ACK every 5 ms, short retries.
 inline EngineOptions FastOptions(std::shared_ptr<EngineObserver> observer = nullptr) {
   EngineOptions o;

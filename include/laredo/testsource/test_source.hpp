@@ -144,6 +144,8 @@ class TestSource : public SyncSource, public SchemaReportingBaseline, public Rel
   void Close() override;
   /// Throws `ConfigError` for a table without a schema.
   void ReloadTable(const TableIdentifier& table) override;
+  /// Any table with a schema (`SetSchema`) can be added; its rows are delivered by the reload.
+  std::vector<ColumnDefinition> AddTable(const TableIdentifier& table) override;
 
   /// The `uint64_t` inside a position; throws `laredo::DataError` for any other type.
   static std::uint64_t Unwrap(const Position& position);

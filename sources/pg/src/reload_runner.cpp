@@ -9,6 +9,7 @@
 #include "laredo/error.hpp"
 #include "laredo/error_codes.hpp"
 #include "laredo/logging.hpp"
+#include "pg_snapshot.hpp"
 #include "type_mapping.hpp"
 
 namespace laredo::pg {
@@ -45,7 +46,12 @@ void ReloadRunner::Request(const TableIdentifier& table) {
   has_work_ = true;
 }
 
+void ReloadRunner::AwaitTransactionsBefore(const TableIdentifier& table, std::string server_time) {
+  older_than_[table] = std::move(server_time);
+}
+
 void ReloadRunner::Clear() {
+  older_than_.clear();
   std::lock_guard lk(mu_);
   queue_.clear();
   reloading_.reset();
@@ -80,6 +86,11 @@ void ReloadRunner::Restart() {
         table.ToString()));
   }
   if (begun) {
+    // Begun again at once, before the stream's first change: the copy half built is dropped
+    // now, and changes of rows it held go through the merge instead of reaching it (an update
+    // of a row it lacks would otherwise be one the engine cannot fill, and re-baseline).
+    inner_->OnReloadBegin(active_->table, active_->columns);
+    active_->begun = true;
     std::lock_guard lk(mu_);
     ++stats_.restarted;
   }
@@ -129,7 +140,11 @@ bool ReloadRunner::Start(TableIdentifier table) {
                          .after = std::nullopt,
                          .last = std::nullopt,
                          .bounded = false,
-                         .pending = std::nullopt});
+                         .pending = std::nullopt,
+                         .older_than = std::nullopt});
+  if (const auto wait = older_than_.find(table); wait != older_than_.end()) {
+    active_->older_than = wait->second;
+  }
   {
     std::lock_guard lk(mu_);
     reloading_ = table;
@@ -178,17 +193,38 @@ void ReloadRunner::ReadChunk() {
       conn_->Exec("SET statement_timeout = '30s'; SET synchronous_commit = local",
                   "setting up the reload's connection");
     }
+    if (active_->older_than && OlderTransactionsOpen(*conn_)) {
+      --chunk_numbers_;
+      next_read_ = Clock::now() + std::chrono::milliseconds(50);
+      return;
+    }
     if (!active_->bounded) ReadBound(*conn_);
-    Emit(*conn_, number, 'l');
     auto chunk = Read(*conn_, number);
+    if (StreamPassedUnseenTransaction(chunk.snapshot)) {
+      // Committed, handed on by the stream, and not yet visible to the read (see the class
+      // comment): the chunk may hold rows from before it. Read again in a moment.
+      {
+        std::lock_guard lk(mu_);
+        ++stats_.reads_repeated;
+      }
+      Logger()->debug(
+          "pg source: reload chunk {} read again: its snapshot missed a transaction "
+          "the stream had handed on",
+          number);
+      next_read_ = Clock::now() + std::chrono::milliseconds(2);
+      return;
+    }
     Emit(*conn_, number, 'h');
     // Counts only: key values are the user's data.
     Logger()->debug("pg source: reload chunk {}: {} rows, {} read again, scanned {}", number,
                     chunk.rows.size(), chunk.requested_again.size(), chunk.scanned);
+    // From here on every change the stream hands on is newer than the chunk.
+    active_->merge.OpenWindow(std::move(chunk.rows), chunk.requested_again);
+    chunk.rows.clear();
     active_->pending = std::move(chunk);
     failures_ = 0;
   } catch (const std::exception& e) {
-    // Whatever of the chunk's watermarks was committed is ignored: no chunk is pending.
+    // A watermark that was committed is ignored: no chunk is pending, no window open.
     conn_.reset();
     ++failures_;
     {
@@ -208,6 +244,29 @@ void ReloadRunner::ReadChunk() {
         active_->table.ToString(), failures_, settings_.max_attempts, delay.count(), e.what());
     next_read_ = Clock::now() + delay;
   }
+}
+
+bool ReloadRunner::OlderTransactionsOpen(PgConnection& conn) {
+  const auto open = conn.ExecParams(
+      "SELECT count(*), min(pid) FROM pg_stat_activity WHERE datname = current_database() AND "
+      "pid <> pg_backend_pid() AND backend_type = 'client backend' AND xact_start < $1",
+      {*active_->older_than}, "looking for transactions older than the publication change");
+  const auto count = GetValue(open.get(), 0, 0).value_or("0");
+  if (count == "0") {
+    active_->older_than.reset();
+    older_than_.erase(active_->table);
+    return false;
+  }
+  const auto message = fmt::format(
+      "{} waits for {} transaction(s) open since before it joined the publication to end "
+      "(pg_stat_activity, e.g. pid {})",
+      active_->table.ToString(), count, GetValue(open.get(), 0, 1).value_or("?"));
+  std::lock_guard lk(mu_);
+  if (stats_.last_error != message) {
+    Logger()->warn("pg source: loading {}", message);
+    stats_.last_error = message;
+  }
+  return true;
 }
 
 ReloadRunner::Sql ReloadRunner::QueryParts(PgConnection& conn) const {
@@ -257,6 +316,13 @@ ReloadRunner::Chunk ReloadRunner::Read(PgConnection& conn, std::uint64_t number)
   const auto& keys = parts.keys;
   const auto& select = parts.select;
   const auto what = fmt::format("reading a chunk of {}", a.table.ToString());
+  // One snapshot for the reads, and what it sees (a failure drops the connection, and so the
+  // transaction).
+  conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "beginning a chunk's read");
+  {
+    const auto snapshot = conn.Exec("SELECT pg_current_snapshot()::text", what);
+    chunk.snapshot = GetValue(snapshot.get(), 0, 0).value_or("");
+  }
   if (!chunk.scanned) {
     std::vector<std::string> params;
     std::string sql = select;
@@ -291,9 +357,32 @@ ReloadRunner::Chunk ReloadRunner::Read(PgConnection& conn, std::uint64_t number)
     const auto result = conn.ExecParams(sql, params, what);
     DecodeRows(result.get(), chunk.rows);
   }
+  conn.Exec("COMMIT", "ending a chunk's read");
   return chunk;
 }
 
+void ReloadRunner::NoteTransaction(const ChangeEvent& change) {
+  if (!change.transaction_id) return;
+  const auto xid = static_cast<std::uint32_t>(*change.transaction_id);
+  if (last_xid_ == xid) return;  // a transaction's changes come together
+  last_xid_ = xid;
+  // Long enough for any transaction still invisible to a read: the gap between its commit
+  // record and its visibility is a few scheduling delays, not thousands of transactions.
+  constexpr std::size_t kKept = 1U << 16;
+  recent_xids_.push_back(xid);
+  ++recent_count_[xid];
+  if (recent_xids_.size() > kKept) {
+    const auto old = recent_xids_.front();
+    recent_xids_.pop_front();
+    if (--recent_count_[old] == 0) recent_count_.erase(old);
+  }
+}
+
+bool ReloadRunner::StreamPassedUnseenTransaction(const std::string& snapshot) const {
+  const auto seen = PgSnapshot::Parse(snapshot);
+  return std::any_of(recent_count_.begin(), recent_count_.end(),
+                     [&](const auto& entry) { return !seen.Sees(entry.first); });
+}
 void ReloadRunner::DecodeRows(const PGresult* result, std::vector<Row>& out) const {
   const Active& a = *active_;
   std::vector<std::string> names;
@@ -325,12 +414,6 @@ void ReloadRunner::OnWatermark(const LogicalMessage& message) {
   if (!active_ || !active_->pending || inner_ == nullptr) return;
   Chunk& chunk = *active_->pending;
   // Another consumer's, an abandoned chunk's, or one of a reload begun again: not this chunk's.
-  if (message.content == Watermark(chunk.number, 'l')) {
-    if (!active_->merge.window_open()) {
-      active_->merge.OpenWindow(std::move(chunk.rows), chunk.requested_again);
-    }
-    return;
-  }
   if (message.content != Watermark(chunk.number, 'h') || !active_->merge.window_open()) return;
   auto rows = active_->merge.CloseWindow();
   active_->scanned = chunk.scanned;
@@ -360,6 +443,7 @@ void ReloadRunner::Finish() {
 void ReloadRunner::OnChange(ChangeEvent event) { OnChanges(std::span<ChangeEvent>(&event, 1)); }
 
 void ReloadRunner::OnChanges(std::span<ChangeEvent> events) {
+  for (const auto& e : events) NoteTransaction(e);
   if (!active_ || !active_->begun) {
     inner_->OnChanges(events);
     return;

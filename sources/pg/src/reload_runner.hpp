@@ -26,11 +26,19 @@ namespace laredo::pg {
 /// `ChangeHandler` of its own: changes of the table being reloaded pass through the merge, all
 /// else passes straight on.
 ///
-/// One chunk at a time, from the stream thread between two batches: commit a low watermark, read
-/// the chunk (`SELECT ... WHERE (key) > (last) ORDER BY key LIMIT n`, plus the keys the merge asks
-/// for again), commit a high watermark. The stream later reaches the two watermarks, in commit
-/// order with every other change, and the merge does the rest at the high one. The next chunk is
-/// read only after that, so at most one chunk is held in memory.
+/// One chunk at a time, from the stream thread between two batches: read the chunk in one
+/// REPEATABLE READ transaction (`SELECT ... WHERE (key) > (last) ORDER BY key LIMIT n`, plus the
+/// keys the merge asks for again), commit a high watermark, and open the merge's window at once.
+/// The window opens where the stream stands when the chunk was read, not at a low watermark in
+/// the WAL: a transaction whose commit record precedes such a watermark may still be invisible to
+/// the read's snapshot (PostgreSQL writes the commit record before it makes the transaction
+/// visible, and under load the gap is wide enough to lose a change; measured). Every change the
+/// stream hands on after the read therefore counts as newer than the chunk, which is safe either
+/// way. The one case left, a transaction the stream handed on before the read that the read's
+/// snapshot still does not see, is told from the snapshot (`pg_current_snapshot()`): the chunk is
+/// then thrown away and read again. The stream later reaches the high watermark, in commit order,
+/// and the merge does the rest there. The next chunk is read only after that, so at most one
+/// chunk is held in memory.
 ///
 /// A reload lives inside one stream: `BeginStream` starts one in progress again from nothing
 /// (its watermarks still in the WAL are told apart by a generation number in their content).
@@ -52,6 +60,12 @@ class ReloadRunner final : public ChangeHandler {
 
   /// Queues a reload of `table` (once: a table queued or reloading is not queued again).
   void Request(const TableIdentifier& table);
+  /// The reload of `table` reads its first chunk only once every transaction of the database
+  /// begun before `server_time` (the server's clock, as text) has ended: a table that has just
+  /// joined the publication (`Source::AddTable`). Servers before the 2025 minor releases could
+  /// decode a transaction open across that change without the table, so its changes would be in
+  /// neither the stream nor a chunk read before its commit. Lifecycle thread.
+  void AwaitTransactionsBefore(const TableIdentifier& table, std::string server_time);
   /// Forgets every request and the reload in progress (a full baseline reloads everything).
   void Clear();
   [[nodiscard]] ReloadStats Statistics() const;
@@ -85,13 +99,14 @@ class ReloadRunner final : public ChangeHandler {
   }
 
  private:
-  /// A chunk read, its watermarks on their way through the stream.
+  /// A chunk read, its high watermark on its way through the stream.
   struct Chunk {
     std::uint64_t number = 0;
     std::vector<Row> rows;
     std::vector<Row> requested_again;
     bool scanned = false;  // the scan reached the table's end
     std::optional<std::vector<std::string>> after;
+    std::string snapshot;  // the read's, as pg_current_snapshot() prints it
   };
   struct Active {
     TableIdentifier table;
@@ -109,6 +124,8 @@ class ReloadRunner final : public ChangeHandler {
     std::optional<std::vector<std::string>> last;
     bool bounded = false;
     std::optional<Chunk> pending;
+    /// See AwaitTransactionsBefore; cleared once none is left.
+    std::optional<std::string> older_than;
   };
 
   /// Makes `active_` a reload of `table` from nothing; false (logged) when it cannot be.
@@ -117,6 +134,14 @@ class ReloadRunner final : public ChangeHandler {
   /// never left half built: `RebaselineRequired`.
   void Restart();
   void ReadChunk();
+  /// Notes the transaction of a change the stream handed on (see `Read`).
+  void NoteTransaction(const ChangeEvent& change);
+  /// Whether a transaction the stream handed on already is one `snapshot` (pg_current_snapshot()
+  /// as text) does not see.
+  [[nodiscard]] bool StreamPassedUnseenTransaction(const std::string& snapshot) const;
+  /// Whether transactions `Active::older_than` waits for are still open (then the next read is
+  /// put off; logged once per reload).
+  bool OlderTransactionsOpen(PgConnection& conn);
   [[nodiscard]] Chunk Read(PgConnection& conn, std::uint64_t number);
   /// Reads `Active::last` (after the copy began: every row committed before holds a key up to
   /// it); an empty table has nothing to scan.
@@ -145,6 +170,12 @@ class ReloadRunner final : public ChangeHandler {
   int failures_ = 0;
   bool restart_pending_ = false;  // the table's columns changed: begin again at the next Step
   std::chrono::steady_clock::time_point next_read_{};
+  std::map<TableIdentifier, std::string> older_than_;  // AwaitTransactionsBefore
+  /// The ids of the last transactions the stream handed on (32-bit, as pgoutput sends them),
+  /// oldest first, and how often each is in the deque.
+  std::deque<std::uint32_t> recent_xids_;
+  std::map<std::uint32_t, int> recent_count_;
+  std::optional<std::uint32_t> last_xid_;
 
   mutable std::mutex mu_;  // guards the members below
   std::deque<TableIdentifier> queue_;

@@ -184,9 +184,38 @@ class PgTest : public ::testing::Test {
     for (const auto& r : rows) out.emplace(r.at(key).ToString(), r);
     return out;
   }
-  /// True once the target holds exactly the table's rows.
-  bool Converged(const memory::IndexedTarget& target, const std::string& table) {
-    return Eventually([&] { return Index(target.All()) == ReadTable(table); }, 30s);
+  /// True once the target holds exactly the table's rows; else a failure that names the first
+  /// rows that differ.
+  ::testing::AssertionResult Converged(const memory::IndexedTarget& target,
+                                       const std::string& table) {
+    if (Eventually([&] { return Index(target.All()) == ReadTable(table); }, 30s)) {
+      return ::testing::AssertionSuccess();
+    }
+    const auto have = Index(target.All());
+    const auto want = ReadTable(table);
+    auto failure = ::testing::AssertionFailure();
+    failure << table << ": the target holds " << have.size() << " rows, the table " << want.size();
+    int shown = 0;
+    for (const auto& [key, row] : want) {
+      const auto it = have.find(key);
+      if (it != have.end() && it->second == row) continue;
+      if (++shown > 5) break;
+      failure << "; id " << key << (it == have.end() ? " missing" : " differs");
+      const auto v = [](const Row& r) {
+        try {
+          return r.at("v").ToString();
+        } catch (const std::exception&) {
+          return std::string("?");
+        }
+      };
+      if (it != have.end()) failure << " (v " << v(it->second) << " instead of " << v(row) << ")";
+    }
+    for (const auto& [key, row] : have) {
+      if (want.contains(key)) continue;
+      if (++shown > 10) break;
+      failure << "; id " << key << " extra";
+    }
+    return failure;
   }
 
   SourceOptions Options(SlotMode mode = SlotMode::Stateful) const {

@@ -163,6 +163,9 @@ struct ReloadStats {
   std::uint64_t rows = 0;
   /// Chunk reads that failed (each is retried with the reconnect backoff).
   std::uint64_t failed_reads = 0;
+  /// Chunk reads thrown away and made again because their snapshot did not yet see a
+  /// transaction the stream had already delivered (a commit not yet visible; rare, under load).
+  std::uint64_t reads_repeated = 0;
   /// The last failure, with its SQLSTATE; empty when none has failed yet.
   std::string last_error;
 };
@@ -270,6 +273,15 @@ class Source final : public SyncSource,
   /// source does not replicate, one without a primary key, or a server older than 14 (no
   /// logical decoding messages). Any thread.
   void ReloadTable(const TableIdentifier& table) override;
+  /// Makes `table` one of the source's tables while it runs (`Engine::AddPipeline` after
+  /// `Start`; docs/pg-source.md, "Adding a table while streaming"): checks it as `ValidateTables`
+  /// does, adds it to a managed publication (an unmanaged one must publish it already), and
+  /// returns its columns; the engine then reloads it, and the reload reads its first chunk once
+  /// the transactions of the database open at that moment have ended (the stream flows
+  /// meanwhile; `ReloadStatistics().last_error` names the wait). Throws `ConfigError`
+  /// for a table that does not exist, has no primary key, is not published or is partitioned and
+  /// published under its partitions' names, and on a server older than 14. Lifecycle thread.
+  std::vector<ColumnDefinition> AddTable(const TableIdentifier& table) override;
   /// What reloads did so far (any thread).
   [[nodiscard]] ReloadStats ReloadStatistics() const;
 
