@@ -1,8 +1,9 @@
 // Adding a table to a running PostgreSQL source (Engine::AddPipeline after Start) against a real
 // server: the table joins the managed publication and is loaded exact under a writer making every
 // kind of change, without a baseline of the table that streams; a walsender killed during the
-// load and a restart after it lose nothing; a transaction open when the table joined is waited
-// for; and tables that cannot be added fail their pipeline alone with the reason.
+// load and a restart after it, and an addition inside another table's reload with a pause, lose
+// nothing; a transaction open when the table joined is waited for; and tables that cannot be
+// added fail their pipeline alone with the reason.
 #include <fmt/format.h>
 
 #include "reload_harness.hpp"
@@ -84,6 +85,33 @@ TEST_F(PgAddTableTest, AWalsenderKilledDuringTheLoadAndARestartAfterItLoseNothin
   Exec("DELETE FROM " + Q("t") + " WHERE id % 5 = 1");
   EXPECT_TRUE(Converged(*t, "t"));
   EXPECT_TRUE(Converged(*u, "u"));
+}
+
+// The addition lands inside a reload of the other table, under a writer, and the source is
+// paused and resumed while both load.
+TEST_F(PgAddTableTest, AnAdditionDuringAnotherTablesReloadAndAPauseLosesNothing) {
+  CreateTables(3000);
+  Harness h(ReloadOptions(150, 20ms));
+  auto t = std::make_shared<memory::IndexedTarget>();
+  const auto t_id = h.engine.AddPipeline("pg", T("t"), t);
+  h.engine.Start();
+  ASSERT_TRUE(h.engine.AwaitReady(30s)) << h.engine.NotReadyReason();
+  Writer writer(*this, 3000);
+  h.engine.ReloadTable("pg", T("t"));
+  ASSERT_TRUE(Eventually([&] { return h.source->ReloadStatistics().chunks >= 2; }, 30s));
+  auto u = std::make_shared<memory::IndexedTarget>();
+  const auto u_id = h.engine.AddPipeline("pg", T("u"), u);
+  h.engine.Pause("pg");
+  ASSERT_TRUE(Eventually([&] { return h.engine.GetSourceState("pg") == SourceState::Paused; }));
+  EXPECT_FALSE(h.engine.AwaitReady({u_id}, 0ms));
+  h.engine.Resume("pg");
+  ASSERT_TRUE(h.engine.AwaitReady({t_id, u_id}, 60s)) << h.engine.NotReadyReason({t_id, u_id});
+  ASSERT_TRUE(Eventually([&] { return h.source->ReloadStatistics().completed >= 2; }, 60s));
+  EXPECT_GE(h.source->ReloadStatistics().restarted, 1U);  // the stream restarted for u
+  writer.Stop();
+  EXPECT_TRUE(Converged(*t, "t"));
+  EXPECT_TRUE(Converged(*u, "u"));
+  EXPECT_TRUE(h.observer->Rebaselines().empty());
 }
 
 TEST_F(PgAddTableTest, ATransactionOpenWhenTheTableJoinsThePublicationIsWaitedFor) {
