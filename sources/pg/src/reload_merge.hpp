@@ -15,12 +15,15 @@
 namespace laredo::pg {
 
 /// The pure half of reloading one table while its stream flows (Netflix's DBLog, as in
-/// Debezium's incremental snapshots). The table is read in chunks, each between a low and a high
-/// watermark committed to the WAL; the target builds the table's new contents from nothing while
-/// the other tables stream on. This class decides, in stream order, what reaches that copy:
+/// Debezium's incremental snapshots). The table is read in chunks; a chunk's window opens where
+/// the stream stands at its read and closes at a high watermark committed to the WAL after it
+/// (see `ReloadRunner` for why not at a low watermark); the target builds the table's new
+/// contents from nothing while the other tables stream on. This class decides, in stream order,
+/// what reaches that copy:
 ///
 /// - **Outside a window**, a change of a row the copy does not hold yet is not delivered: the
-///   chunk that reads the row later sees the change (its read comes after the change's commit).
+///   chunk that reads the row later sees the change (its read's snapshot is checked to see every
+///   transaction the stream delivered before it).
 ///   Exceptions, so nothing is lost: an insert, or an update carrying every column, is delivered
 ///   as an insert (it stands for the whole row, wherever its key sorts); an update without every
 ///   column (PostgreSQL's unchanged TOAST values) cannot, so its key is queued to be read again.
@@ -45,7 +48,7 @@ class ReloadMerge {
   /// Throws `laredo::DataError` ("row_shape") for a row without a key column.
   bool OnChange(ChangeEvent& change);
 
-  /// The stream reached a chunk's low watermark. `rows`: what the chunk's read returned;
+  /// A chunk was read, at this point of the stream. `rows`: what the chunk's read returned;
   /// `requested_again`: the keys (key columns only) that read asked for again, as
   /// `ReadAgain` listed them. Throws `std::logic_error` when a window is open already.
   void OpenWindow(std::vector<Row> rows, const std::vector<Row>& requested_again);
