@@ -102,7 +102,13 @@ void SourceRunner::ApplyAdditions(const std::stop_token& stop, bool baseline_fol
         break;
       }
     }
-    if (p->Failed()) continue;  // it stays listed, failed, and holds nothing
+    if (p->Failed()) {
+      // Listed by the engine, failed; the source goes on without it (AwaitApplied, Pause and
+      // the ACK never wait for it).
+      std::lock_guard lk(mu_);
+      std::erase(pipelines_, p);
+      continue;
+    }
     dispatcher_.columns[table] = columns;
     auto shared = std::make_shared<const std::vector<ColumnDefinition>>(std::move(columns));
     if (!p->Enqueue(InitStep{.columns = std::move(shared)}, stop)) return;

@@ -101,6 +101,7 @@ TEST(EngineAddPipeline, ATableThatCannotBeAddedFailsItsPipelineAlone) {
   ASSERT_TRUE(source->AwaitAck(last, 10s));
   EXPECT_EQ(users->Count(), 11U);
   EXPECT_TRUE(engine.AwaitReady({"s/public.users"}, 1s));
+  EXPECT_TRUE(engine.AwaitApplied("s", Position(last), 1s));  // the failed one is not waited for
 
   // What can be told at once is a ConfigError.
   const auto other = std::make_shared<IndexedTarget>();
