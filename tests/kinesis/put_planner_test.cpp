@@ -105,6 +105,44 @@ TEST(PutPlanner, OneRecordPerKeyInFlightAndTheNextOnlyAfterItIsWritten) {
   EXPECT_EQ(planner.Get(again[0]).ticket, 3U);
 }
 
+TEST(PutPlanner, AFenceIsWrittenAloneAfterEverythingBeforeItAndBeforeEverythingAfter) {
+  PutPlanner planner;
+  planner.Add(1, Rec("a"));
+  planner.Add(2, Rec("b"));
+  auto truncate = Rec("public.t");
+  truncate.fence = true;
+  planner.Add(3, std::move(truncate));
+  planner.Add(4, Rec("a"));
+  planner.Add(5, Rec("c"));  // another key, free but for the fence
+  const auto before = planner.Plan({});
+  ASSERT_EQ(before.size(), 2U);
+  EXPECT_EQ(planner.Get(before[0]).ticket, 1U);
+  EXPECT_EQ(planner.Get(before[1]).ticket, 2U);
+  EXPECT_FALSE(planner.HasReady());  // the fence waits for both, and c for the fence
+  EXPECT_TRUE(planner.Plan({}).empty());
+  // b throttled: the fence still waits, and so does c.
+  planner.Complete(before, aws::ParsePutRecordsResponse(
+                               Response({"", "ProvisionedThroughputExceededException"}), 2));
+  const auto retry = planner.Plan({});
+  ASSERT_EQ(retry.size(), 1U);
+  EXPECT_EQ(planner.Get(retry[0]).ticket, 2U);
+  planner.Complete(retry, AllWritten(1));
+  const auto fence = planner.Plan({});
+  ASSERT_EQ(fence.size(), 1U);
+  EXPECT_EQ(planner.Get(fence[0]).ticket, 3U);
+  EXPECT_FALSE(planner.HasReady());  // nothing after it while it is in flight
+  EXPECT_TRUE(planner.Plan({}).empty());
+  planner.Abandon(fence);  // the request failed: it goes again, alone
+  const auto again = planner.Plan({});
+  ASSERT_EQ(again.size(), 1U);
+  EXPECT_EQ(planner.Get(again[0]).ticket, 3U);
+  planner.Complete(again, AllWritten(1));
+  const auto after = planner.Plan({});
+  ASSERT_EQ(after.size(), 2U);
+  EXPECT_EQ(planner.Get(after[0]).ticket, 4U);
+  EXPECT_EQ(planner.Get(after[1]).ticket, 5U);
+}
+
 TEST(PutPlanner, RandomPartialFailuresNeverReorderAKey) {
   std::mt19937 rng(20240501);
   PutPlanner planner;

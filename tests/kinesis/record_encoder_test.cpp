@@ -208,6 +208,8 @@ TEST_F(RecordEncoderTest, DeletesTruncatesCommitTimeAndSourcePosition) {
   const auto t = Encode(truncate);
   ASSERT_EQ(t.size(), 1U);
   EXPECT_EQ(t[0].partition_key, "public.kinds");
+  EXPECT_TRUE(t[0].fence);  // ordered against every key (PutPlanner)
+  EXPECT_FALSE(records[0].fence);
   EXPECT_EQ(decoder_.DecodeRecord(t[0].data).event.action, ChangeAction::Truncate);
 }
 

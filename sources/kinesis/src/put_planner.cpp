@@ -9,6 +9,7 @@ std::uint64_t PutPlanner::Add(std::uint64_t ticket, contract::EncodedRecord reco
   queue.insert(queue.end(), id);
   // The oldest record of a key with nothing in flight can go at once.
   if (queue.size() == 1) ready_.insert(id);
+  if (record.fence) fences_.insert(id);
   unwritten_tickets_.insert(ticket);
   if (!max_ticket_ || ticket > *max_ticket_) max_ticket_ = ticket;
   records_.emplace(id, Record{ticket, std::move(record)});
@@ -17,8 +18,23 @@ std::uint64_t PutPlanner::Add(std::uint64_t ticket, contract::EncodedRecord reco
 
 std::vector<std::uint64_t> PutPlanner::Plan(const PutLimits& limits) {
   std::vector<std::uint64_t> ids;
+  const std::optional<std::uint64_t> fence =
+      fences_.empty() ? std::nullopt : std::optional(*fences_.begin());
+  if (fence && records_.begin()->first == *fence) {
+    // Everything before it is written: it goes alone.
+    if (!in_flight_.empty() || !ready_.contains(*fence)) return ids;
+    ready_.erase(*fence);
+    in_flight_.insert(records_.at(*fence).record.partition_key);
+    ids.push_back(*fence);
+    return ids;
+  }
   std::size_t bytes = 0;
   for (auto it = ready_.begin(); it != ready_.end() && ids.size() < limits.max_records;) {
+    if (fence && *it > *fence) break;  // after the fence: waits until it is written
+    if (fence && *it == *fence) {
+      ++it;  // records before it are still unwritten
+      continue;
+    }
     const Record& r = records_.at(*it);
     // Oldest first: a record that does not fit waits for the next request rather than being
     // overtaken by smaller later ones.
@@ -29,6 +45,14 @@ std::vector<std::uint64_t> PutPlanner::Plan(const PutLimits& limits) {
     it = ready_.erase(it);
   }
   return ids;
+}
+
+bool PutPlanner::HasReady() const {
+  if (ready_.empty()) return false;
+  if (fences_.empty()) return true;
+  const std::uint64_t fence = *fences_.begin();
+  if (records_.begin()->first == fence) return in_flight_.empty() && ready_.contains(fence);
+  return *ready_.begin() < fence;  // a record before the fence can go
 }
 
 void PutPlanner::Written(std::uint64_t id) {
@@ -50,6 +74,7 @@ void PutPlanner::Written(std::uint64_t id) {
     unwritten_tickets_.erase(ticket);
   }
   unwritten_bytes_ -= found->second.record.Bytes();
+  fences_.erase(id);
   records_.erase(found);
 }
 

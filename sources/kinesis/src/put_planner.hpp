@@ -41,6 +41,11 @@ struct CompletionSummary {
 /// Kinesis does not promise that entries of one PutRecords request are written in request order,
 /// which is why two records of one key never share a request.
 ///
+/// A fence record (a truncate: `EncodedRecord::fence`) orders against every key: it is sent
+/// alone, once every record before it is written, and no record after it is sent until it is
+/// written. Without that, a truncate and the inserts after it (other keys) could be written in
+/// either order, on a stream of one shard too, and a consumer would empty the table after them.
+///
 /// Not thread-safe: the caller serialises access.
 class PutPlanner {
  public:
@@ -77,8 +82,8 @@ class PutPlanner {
   [[nodiscard]] std::size_t Unwritten() const noexcept { return records_.size(); }
   [[nodiscard]] std::size_t UnwrittenBytes() const noexcept { return unwritten_bytes_; }
   [[nodiscard]] std::size_t InFlight() const noexcept { return in_flight_.size(); }
-  /// Some record could go in the next `Plan`.
-  [[nodiscard]] bool HasReady() const noexcept { return !ready_.empty(); }
+  /// The next `Plan` returns at least one record.
+  [[nodiscard]] bool HasReady() const;
 
   /// True for per-entry errors that a later attempt may not get (throttling, internal failures).
   static bool IsRetryable(const std::string& error_code);
@@ -92,6 +97,7 @@ class PutPlanner {
   std::unordered_map<std::string, std::set<std::uint64_t>> by_key_;
   std::unordered_set<std::string> in_flight_;
   std::set<std::uint64_t> ready_;
+  std::set<std::uint64_t> fences_;  // unwritten fence records
   std::multiset<std::uint64_t> unwritten_tickets_;
   std::optional<std::uint64_t> max_ticket_;
   std::size_t unwritten_bytes_ = 0;

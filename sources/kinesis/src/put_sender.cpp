@@ -112,6 +112,7 @@ void PutSender::Run(const std::stop_token& stop) {
       continue;
     }
     const std::vector<std::uint64_t> ids = planner_.Plan(config_.limits);
+    if (ids.empty()) continue;  // HasReady promised one: never send an empty request
     std::vector<aws::PutRecordsEntry> entries;
     entries.reserve(ids.size());
     for (const auto id : ids) {

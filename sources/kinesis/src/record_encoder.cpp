@@ -155,7 +155,7 @@ void RecordEncoder::Encode(const TargetChange& change, std::vector<EncodedRecord
     }
     case ChangeAction::Truncate:
       // One record; see the contract on truncates across shards (`partition_by_table`).
-      out.push_back({table_name_, Record("truncate", change, nullptr, nullptr, false)});
+      out.push_back({table_name_, Record("truncate", change, nullptr, nullptr, false), true});
       return;
   }
 }

@@ -18,6 +18,9 @@ namespace laredo::kinesis::contract {
 struct EncodedRecord {
   std::string partition_key;
   std::string data;
+  /// Ordered against every other record, not only its key's (a truncate): written after every
+  /// record before it and before any record after it (see `PutPlanner`).
+  bool fence = false;
 
   /// What Kinesis counts against its record and request limits.
   [[nodiscard]] std::size_t Bytes() const noexcept { return partition_key.size() + data.size(); }
