@@ -8,8 +8,10 @@
 // split into block ranges of 64 MiB). Default 1.
 // psql COPY runs before and after them; the ratios are taken against the faster of the two, so
 // that neither a cold cache nor the order of the runs flatters laredo. Last, one reload of the
-// table while streaming (Engine::ReloadTable: chunks by primary key between watermarks), timed
-// from the request to the swap, against the same baseline.
+// table while streaming (Engine::ReloadTable: chunks by primary key, each up to a watermark),
+// timed from the request to the swap, and the same table added to a running source
+// (Engine::AddPipeline after Start), timed from the call until its pipeline is ready; both
+// against the same baseline.
 #include <algorithm>
 #include <cstdio>
 #include <thread>
@@ -131,6 +133,43 @@ double TimeReload(const std::string& conninfo, std::int64_t n) {
   return seconds;
 }
 
+// One engine streaming a one-row table; then the bench table is added to it while it runs. The
+// time from AddPipeline until the new pipeline is ready.
+double TimeAdd(const std::string& conninfo, const bench::PgConn& conn, std::int64_t n) {
+  conn.Exec("DROP TABLE IF EXISTS bench_seed");
+  conn.Exec("CREATE TABLE bench_seed (id int PRIMARY KEY)");
+  conn.Exec("INSERT INTO bench_seed VALUES (1)");
+  auto seed = std::make_shared<laredo::memory::IndexedTarget>();
+  auto replica = std::make_shared<laredo::memory::IndexedTarget>();
+  auto source = std::make_shared<laredo::pg::Source>(laredo::pg::SourceOptions{
+      .conninfo = conninfo,
+      .slot_mode = laredo::pg::SlotMode::Ephemeral,
+      .publication_name = kPublication,
+  });
+  laredo::Engine engine;
+  engine.AddSource("pg", source);
+  engine.AddPipeline("pg", laredo::Table("public", "bench_seed"), seed);
+  engine.Start();
+  if (!engine.AwaitReady(5min)) throw std::runtime_error("baseline did not complete");
+  const auto start = bench::Clock::now();
+  const auto id = engine.AddPipeline("pg", laredo::Table("public", "bench"), replica);
+  if (!engine.AwaitReady({id}, 30min)) {
+    throw std::runtime_error("the added table was not loaded: " + engine.NotReadyReason({id}));
+  }
+  const double seconds = bench::Seconds(bench::Clock::now() - start);
+  if (replica->Count() != static_cast<std::size_t>(n)) {
+    throw std::runtime_error("the added table's load did not deliver every row");
+  }
+  const auto stats = source->ReloadStatistics();
+  std::printf("add table:    %.0f rows/s (%.2f s, %llu chunks, %llu read again)\n",
+              static_cast<double>(n) / seconds, seconds,
+              static_cast<unsigned long long>(stats.chunks),
+              static_cast<unsigned long long>(stats.reads_repeated));
+  engine.Stop();
+  conn.Exec("DROP TABLE bench_seed");
+  return seconds;
+}
+
 int RunBench(std::int64_t n) {
   bench::BenchServer server;
   const std::string& conninfo = server.conninfo();
@@ -179,6 +218,9 @@ int RunBench(std::int64_t n) {
   const double reload_s = TimeReload(conninfo, n);
   std::printf("ratio laredo reload / laredo binary COPY baseline: %.2fx; / psql COPY: %.2fx\n",
               binary.seconds / reload_s, copy_s / reload_s);
+  const double add_s = TimeAdd(conninfo, conn, n);
+  std::printf("ratio laredo add table / laredo binary COPY baseline: %.2fx; / psql COPY: %.2fx\n",
+              binary.seconds / add_s, copy_s / add_s);
   conn.Exec("DROP PUBLICATION IF EXISTS " + std::string(kPublication));
   const auto expected = static_cast<std::size_t>(n);
   return text.rows == expected && binary.rows == expected ? 0 : 1;

@@ -202,7 +202,8 @@ void ReloadRunner::ReadChunk() {
     auto chunk = Read(*conn_, number);
     if (StreamPassedUnseenTransaction(chunk.snapshot)) {
       // Committed, handed on by the stream, and not yet visible to the read (see the class
-      // comment): the chunk may hold rows from before it. Read again in a moment.
+      // comment): the chunk may hold rows from before it. Read again in a moment (its watermark
+      // is ignored: no chunk is pending).
       {
         std::lock_guard lk(mu_);
         ++stats_.reads_repeated;
@@ -214,7 +215,6 @@ void ReloadRunner::ReadChunk() {
       next_read_ = Clock::now() + std::chrono::milliseconds(2);
       return;
     }
-    Emit(*conn_, number, 'h');
     // Counts only: key values are the user's data.
     Logger()->debug("pg source: reload chunk {}: {} rows, {} read again, scanned {}", number,
                     chunk.rows.size(), chunk.requested_again.size(), chunk.scanned);
@@ -318,9 +318,10 @@ ReloadRunner::Chunk ReloadRunner::Read(PgConnection& conn, std::uint64_t number)
   const auto what = fmt::format("reading a chunk of {}", a.table.ToString());
   // One snapshot for the reads, and what it sees (a failure drops the connection, and so the
   // transaction).
-  conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "beginning a chunk's read");
   {
-    const auto snapshot = conn.Exec("SELECT pg_current_snapshot()::text", what);
+    const auto snapshot = conn.Exec(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT pg_current_snapshot()::text",
+        what);
     chunk.snapshot = GetValue(snapshot.get(), 0, 0).value_or("");
   }
   if (!chunk.scanned) {
@@ -357,7 +358,11 @@ ReloadRunner::Chunk ReloadRunner::Read(PgConnection& conn, std::uint64_t number)
     const auto result = conn.ExecParams(sql, params, what);
     DecodeRows(result.get(), chunk.rows);
   }
-  conn.Exec("COMMIT", "ending a chunk's read");
+  // The high watermark in the same round trip, committed after the read's transaction ended.
+  conn.Exec(
+      fmt::format("COMMIT; SELECT pg_logical_emit_message(true, {}, {})",
+                  conn.QuoteLiteral(kWatermarkPrefix), conn.QuoteLiteral(Watermark(number, 'h'))),
+      "ending a chunk's read and writing its watermark");
   return chunk;
 }
 
@@ -402,12 +407,6 @@ void ReloadRunner::DecodeRows(const PGresult* result, std::vector<Row>& out) con
 
 std::string ReloadRunner::Watermark(std::uint64_t number, char kind) const {
   return fmt::format("{}/{}/{}/{}", instance_, active_->generation, number, kind);
-}
-
-void ReloadRunner::Emit(PgConnection& conn, std::uint64_t number, char kind) {
-  conn.ExecParams("SELECT pg_logical_emit_message(true, $1, $2)",
-                  {std::string(kWatermarkPrefix), Watermark(number, kind)},
-                  "writing a reload watermark");
 }
 
 void ReloadRunner::OnWatermark(const LogicalMessage& message) {

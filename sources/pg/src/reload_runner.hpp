@@ -152,7 +152,6 @@ class ReloadRunner final : public ChangeHandler {
     std::vector<std::string> keys;
   };
   [[nodiscard]] Sql QueryParts(PgConnection& conn) const;
-  void Emit(PgConnection& conn, std::uint64_t number, char kind);
   [[nodiscard]] std::string Watermark(std::uint64_t number, char kind) const;
   void DecodeRows(const PGresult* result, std::vector<Row>& out) const;
   void Finish();
