@@ -65,6 +65,28 @@ TEST(ReloadMerge, AKeyTheStreamChangedInTheWindowIsTheStreamsNotTheReads) {
   EXPECT_EQ(m.held(), 4U);        // 1, 5 from the read; 2, 3 from the stream
 }
 
+// The stream lags behind the read: a change the read's snapshot saw is older than the chunk and
+// leaves its row alone; one it did not see (in progress, or begun after it) is newer and drops
+// it; a change without a transaction id counts as newer.
+TEST(ReloadMerge, OnlyChangesTheReadsSnapshotDidNotSeeDropTheChunksRows) {
+  ReloadMerge m(kT, {"id"});
+  m.OpenWindow({R(1, "a"), R(2, "b"), R(3, "c"), R(4, "d"), R(5, "e")}, {},
+               PgSnapshot::Parse("100:110:104"));
+  const auto in = [](ChangeEvent e, std::optional<std::uint64_t> xid) {
+    e.transaction_id = xid;
+    return e;
+  };
+  EXPECT_TRUE(Pass(m, in(Update(1, Value("a0")), 99)));   // seen: the read holds its result
+  EXPECT_TRUE(Pass(m, in(Update(2, Value("b2")), 104)));  // in progress at the read
+  EXPECT_TRUE(Pass(m, in(Update(3, Value("c2")), 110)));  // begun after the read
+  EXPECT_TRUE(Pass(m, in(Update(4, Value("d2")), std::nullopt)));
+  EXPECT_TRUE(Pass(m, in(Update(5, Value("e0")), 105)));  // seen
+  const auto rows = m.CloseWindow();
+  EXPECT_EQ(Ids(rows), (std::vector<std::int64_t>{1, 5}));
+  EXPECT_EQ(rows[0], R(1, "a"));  // the read's row: it is at least as new as the change
+  EXPECT_EQ(m.held(), 5U);
+}
+
 TEST(ReloadMerge, AWholeUpdateOfARowNotHeldBecomesAnInsert) {
   ReloadMerge m(kT, {"id"});
   auto e = Update(7, Value("x"), 6);  // a key change of a row no chunk read yet

@@ -44,22 +44,22 @@ bool ReloadMerge::OnChange(ChangeEvent& change) {
       return true;
     case ChangeAction::Insert: {
       auto key = KeyOf(change.new_values);
-      NoteInWindow(key);
+      NoteInWindow(key, change);
       read_again_.erase(key);
       held_.insert(std::move(key));
       return true;
     }
     case ChangeAction::Delete: {
       const auto key = KeyOf(change.old_values);
-      NoteInWindow(key);
+      NoteInWindow(key, change);
       read_again_.erase(key);
       return held_.erase(key) > 0;  // a row the copy lacks: nothing to delete
     }
     case ChangeAction::Update: {
       auto new_key = KeyOf(change.new_values);
       const auto old_key = change.old_values.empty() ? new_key : KeyOf(change.old_values);
-      NoteInWindow(old_key);
-      NoteInWindow(new_key);
+      NoteInWindow(old_key, change);
+      NoteInWindow(new_key, change);
       if (held_.erase(old_key) > 0) {  // the copy holds the row: an ordinary update
         held_.insert(std::move(new_key));
         return true;
@@ -82,12 +82,14 @@ bool ReloadMerge::OnChange(ChangeEvent& change) {
   return true;
 }
 
-void ReloadMerge::OpenWindow(std::vector<Row> rows, const std::vector<Row>& requested_again) {
+void ReloadMerge::OpenWindow(std::vector<Row> rows, const std::vector<Row>& requested_again,
+                             std::optional<PgSnapshot> read) {
   if (window_) throw std::logic_error("ReloadMerge: a window is open already");
   for (const auto& row : rows) (void)KeyOf(row);  // every row has its key, before anything moves
   // The read saw these rows as they were at its time, after every change before this watermark.
   for (const auto& key : requested_again) read_again_.erase(KeyOf(key));
-  window_ = Window{.rows = std::move(rows), .changed = {}, .truncated = false};
+  window_ =
+      Window{.rows = std::move(rows), .changed = {}, .truncated = false, .read = std::move(read)};
 }
 
 std::vector<Row> ReloadMerge::CloseWindow() {

@@ -11,6 +11,7 @@
 #include "laredo/change_event.hpp"
 #include "laredo/row.hpp"
 #include "laredo/table_identifier.hpp"
+#include "pg_snapshot.hpp"
 
 namespace laredo::pg {
 
@@ -51,7 +52,11 @@ class ReloadMerge {
   /// A chunk was read, at this point of the stream. `rows`: what the chunk's read returned;
   /// `requested_again`: the keys (key columns only) that read asked for again, as
   /// `ReadAgain` listed them. Throws `std::logic_error` when a window is open already.
-  void OpenWindow(std::vector<Row> rows, const std::vector<Row>& requested_again);
+  /// `read`: the read's snapshot. A change whose transaction it saw is older than the chunk
+  /// (the stream lags behind the read), so it leaves the chunk's row alone; without a snapshot,
+  /// or for a change without a transaction id, every change counts as newer.
+  void OpenWindow(std::vector<Row> rows, const std::vector<Row>& requested_again,
+                  std::optional<PgSnapshot> read = std::nullopt);
   [[nodiscard]] bool window_open() const noexcept { return window_.has_value(); }
   /// The stream reached the chunk's high watermark: the rows to deliver, in read order.
   std::vector<Row> CloseWindow();
@@ -71,11 +76,19 @@ class ReloadMerge {
  private:
   struct Window {
     std::vector<Row> rows;
-    std::set<std::string> changed;  // keys the stream changed inside the window
+    std::set<std::string> changed;  // keys the stream changed after the read
     bool truncated = false;
+    std::optional<PgSnapshot> read;
   };
-  void NoteInWindow(const std::string& key) {
-    if (window_) window_->changed.insert(key);
+  /// `change` touched `key`: inside a window, the chunk's row of it is dropped unless the read
+  /// saw the change already.
+  void NoteInWindow(const std::string& key, const ChangeEvent& change) {
+    if (!window_) return;
+    if (window_->read && change.transaction_id &&
+        window_->read->Sees(static_cast<std::uint32_t>(*change.transaction_id))) {
+      return;
+    }
+    window_->changed.insert(key);
   }
 
   const TableIdentifier table_;

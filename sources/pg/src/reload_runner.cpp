@@ -200,7 +200,8 @@ void ReloadRunner::ReadChunk() {
     }
     if (!active_->bounded) ReadBound(*conn_);
     auto chunk = Read(*conn_, number);
-    if (StreamPassedUnseenTransaction(chunk.snapshot)) {
+    auto seen = PgSnapshot::Parse(chunk.snapshot);
+    if (StreamPassedUnseenTransaction(seen)) {
       // Committed, handed on by the stream, and not yet visible to the read (see the class
       // comment): the chunk may hold rows from before it. Read again in a moment (its watermark
       // is ignored: no chunk is pending).
@@ -218,8 +219,9 @@ void ReloadRunner::ReadChunk() {
     // Counts only: key values are the user's data.
     Logger()->debug("pg source: reload chunk {}: {} rows, {} read again, scanned {}", number,
                     chunk.rows.size(), chunk.requested_again.size(), chunk.scanned);
-    // From here on every change the stream hands on is newer than the chunk.
-    active_->merge.OpenWindow(std::move(chunk.rows), chunk.requested_again);
+    // From here on every change the stream hands on is newer than the chunk, unless the read's
+    // snapshot saw it (the stream lags behind the read).
+    active_->merge.OpenWindow(std::move(chunk.rows), chunk.requested_again, std::move(seen));
     chunk.rows.clear();
     active_->pending = std::move(chunk);
     failures_ = 0;
@@ -383,8 +385,7 @@ void ReloadRunner::NoteTransaction(const ChangeEvent& change) {
   }
 }
 
-bool ReloadRunner::StreamPassedUnseenTransaction(const std::string& snapshot) const {
-  const auto seen = PgSnapshot::Parse(snapshot);
+bool ReloadRunner::StreamPassedUnseenTransaction(const PgSnapshot& seen) const {
   return std::any_of(recent_count_.begin(), recent_count_.end(),
                      [&](const auto& entry) { return !seen.Sees(entry.first); });
 }

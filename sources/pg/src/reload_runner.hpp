@@ -16,6 +16,7 @@
 #include "laredo/pg/source.hpp"
 #include "laredo/pg/streaming.hpp"
 #include "pg_connection.hpp"
+#include "pg_snapshot.hpp"
 #include "reload_merge.hpp"
 #include "type_resolver.hpp"
 
@@ -32,13 +33,14 @@ namespace laredo::pg {
 /// The window opens where the stream stands when the chunk was read, not at a low watermark in
 /// the WAL: a transaction whose commit record precedes such a watermark may still be invisible to
 /// the read's snapshot (PostgreSQL writes the commit record before it makes the transaction
-/// visible, and under load the gap is wide enough to lose a change; measured). Every change the
-/// stream hands on after the read therefore counts as newer than the chunk, which is safe either
-/// way. The one case left, a transaction the stream handed on before the read that the read's
-/// snapshot still does not see, is told from the snapshot (`pg_current_snapshot()`): the chunk is
-/// then thrown away and read again. The stream later reaches the high watermark, in commit order,
-/// and the merge does the rest there. The next chunk is read only after that, so at most one
-/// chunk is held in memory.
+/// visible, and under load the gap is wide enough to lose a change; measured). A change the
+/// stream hands on after the read counts as newer than the chunk unless the read's snapshot saw
+/// its transaction (the stream lags behind the read: counting those too kept a reload under a
+/// busy writer from ever finishing, as its chunks' rows were dropped again and again). The one case
+/// left, a transaction the stream handed on before the read that the read's snapshot still does not
+/// see, is told from the snapshot (`pg_current_snapshot()`): the chunk is then thrown away and read
+/// again. The stream later reaches the high watermark, in commit order, and the merge does the rest
+/// there. The next chunk is read only after that, so at most one chunk is held in memory.
 ///
 /// A reload lives inside one stream: `BeginStream` starts one in progress again from nothing
 /// (its watermarks still in the WAL are told apart by a generation number in their content).
@@ -136,9 +138,8 @@ class ReloadRunner final : public ChangeHandler {
   void ReadChunk();
   /// Notes the transaction of a change the stream handed on (see `Read`).
   void NoteTransaction(const ChangeEvent& change);
-  /// Whether a transaction the stream handed on already is one `snapshot` (pg_current_snapshot()
-  /// as text) does not see.
-  [[nodiscard]] bool StreamPassedUnseenTransaction(const std::string& snapshot) const;
+  /// Whether a transaction the stream handed on already is one the read's snapshot does not see.
+  [[nodiscard]] bool StreamPassedUnseenTransaction(const PgSnapshot& seen) const;
   /// Whether transactions `Active::older_than` waits for are still open (then the next read is
   /// put off; logged once per reload).
   bool OlderTransactionsOpen(PgConnection& conn);
