@@ -64,6 +64,15 @@ struct OurRun {
   double rss_per_row = 0;
 };
 
+// The source every run here uses; the baseline runs set their COPY mode and parallelism on it.
+laredo::pg::SourceOptions BenchOptions(const std::string& conninfo) {
+  return laredo::pg::SourceOptions{
+      .conninfo = conninfo,
+      .slot_mode = laredo::pg::SlotMode::Ephemeral,
+      .publication_name = kPublication,
+  };
+}
+
 OurRun TimeLaredo(const std::string& conninfo, std::int64_t n, bool binary_copy) {
   auto replica = std::make_shared<laredo::memory::IndexedTarget>();
   const std::int64_t rss_before = bench::ResidentBytes();
@@ -73,13 +82,10 @@ OurRun TimeLaredo(const std::string& conninfo, std::int64_t n, bool binary_copy)
   laredo::EngineOptions options;
   options.observers = {observer};
   laredo::Engine engine(options);
-  engine.AddSource("pg", std::make_shared<laredo::pg::Source>(laredo::pg::SourceOptions{
-                             .conninfo = conninfo,
-                             .slot_mode = laredo::pg::SlotMode::Ephemeral,
-                             .publication_name = kPublication,
-                             .baseline_parallelism = Parallelism(),
-                             .binary_copy = binary_copy,
-                         }));
+  auto source_options = BenchOptions(conninfo);
+  source_options.baseline_parallelism = Parallelism();
+  source_options.binary_copy = binary_copy;
+  engine.AddSource("pg", std::make_shared<laredo::pg::Source>(std::move(source_options)));
   engine.AddPipeline("pg", laredo::Table("public", "bench"), replica);
   const auto start = bench::Clock::now();
   engine.Start();
@@ -103,11 +109,7 @@ OurRun TimeLaredo(const std::string& conninfo, std::int64_t n, bool binary_copy)
 // reload's time from the request until its copy is swapped in.
 double TimeReload(const std::string& conninfo, std::int64_t n) {
   auto replica = std::make_shared<laredo::memory::IndexedTarget>();
-  auto source = std::make_shared<laredo::pg::Source>(laredo::pg::SourceOptions{
-      .conninfo = conninfo,
-      .slot_mode = laredo::pg::SlotMode::Ephemeral,
-      .publication_name = kPublication,
-  });
+  auto source = std::make_shared<laredo::pg::Source>(BenchOptions(conninfo));
   laredo::Engine engine;
   engine.AddSource("pg", source);
   const auto id = engine.AddPipeline("pg", laredo::Table("public", "bench"), replica);
@@ -141,11 +143,7 @@ double TimeAdd(const std::string& conninfo, const bench::PgConn& conn, std::int6
   conn.Exec("INSERT INTO bench_seed VALUES (1)");
   auto seed = std::make_shared<laredo::memory::IndexedTarget>();
   auto replica = std::make_shared<laredo::memory::IndexedTarget>();
-  auto source = std::make_shared<laredo::pg::Source>(laredo::pg::SourceOptions{
-      .conninfo = conninfo,
-      .slot_mode = laredo::pg::SlotMode::Ephemeral,
-      .publication_name = kPublication,
-  });
+  auto source = std::make_shared<laredo::pg::Source>(BenchOptions(conninfo));
   laredo::Engine engine;
   engine.AddSource("pg", source);
   engine.AddPipeline("pg", laredo::Table("public", "bench_seed"), seed);

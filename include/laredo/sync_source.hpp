@@ -148,9 +148,10 @@ class ExactRelease {
 /// baseline of the others (PostgreSQL: DBLog's watermarked chunks, docs/pg-source.md). The reload
 /// reaches the engine through the `ChangeHandler` reload calls, in stream order. Requests are
 /// queued and carried out one table at a time inside `Stream`; a request for a table already
-/// queued or reloading is one request. A reload in progress when `Stream` ends (a reconnect, a
-/// stop) starts again from nothing in the next `Stream`; it does not outlive the process. Discover
-/// it with `dynamic_cast`.
+/// queued or reloading is one request. A reload in progress when `Stream` ends (a stop) either
+/// continues in the next `Stream` (sending nothing new: the copy goes on) or starts again from
+/// nothing (a new `OnReloadBegin`); it does not outlive the process. Discover it with
+/// `dynamic_cast`.
 class ReloadableSource {
  public:
   virtual ~ReloadableSource() = default;

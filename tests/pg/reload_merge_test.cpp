@@ -136,6 +136,32 @@ TEST(ReloadMerge, AKeyAskedForAgainThatTheReadDidNotFindIsNotAskedForForever) {
   EXPECT_EQ(m.ReadAgain(10).size(), 1U);
 }
 
+// A chunk whose stream ended before its high watermark (a reconnect): its rows never reach the
+// copy, and what its read asked for again is asked for again by the next read.
+TEST(ReloadMerge, AnAbandonedWindowDeliversNothingAndAsksForItsKeysAgain) {
+  ReloadMerge m(kT, {"id"});
+  EXPECT_FALSE(Pass(m, Update(3, Value::Unchanged())));
+  EXPECT_FALSE(Pass(m, Update(4, Value::Unchanged())));
+  m.OpenWindow({R(1, "a"), R(3, "c")}, {K(3)});
+  EXPECT_EQ(m.ReadAgain(10).size(), 1U);  // 4, not yet asked for
+  m.AbandonWindow();
+  EXPECT_FALSE(m.window_open());
+  EXPECT_EQ(m.held(), 0U);
+  EXPECT_EQ(m.ReadAgain(10).size(), 2U);  // 3 again, and 4
+  EXPECT_FALSE(Pass(m, Delete(1)));       // the copy never got row 1
+  m.AbandonWindow();                      // no window: nothing happens
+  m.OpenWindow({R(3, "c"), R(4, "d")}, m.ReadAgain(10));
+  EXPECT_EQ(Ids(m.CloseWindow()), (std::vector<std::int64_t>{3, 4}));
+  EXPECT_TRUE(m.read_again_empty());
+  // A truncate in the abandoned window emptied the table: nothing is asked for again.
+  EXPECT_FALSE(Pass(m, Update(7, Value::Unchanged())));
+  m.OpenWindow({R(7, "g")}, m.ReadAgain(10));
+  EXPECT_TRUE(Pass(m, Truncate()));
+  m.AbandonWindow();
+  EXPECT_TRUE(m.read_again_empty());
+  EXPECT_EQ(m.held(), 0U);
+}
+
 TEST(ReloadMerge, ChangesOfRowsTheCopyHoldsAreDeliveredAsTheyCame) {
   auto m = Windowed();
   (void)m.CloseWindow();

@@ -6,7 +6,8 @@ namespace laredo::pg {
 namespace {
 
 TEST(SqlStateTest, ClassifiesByCodeAlone) {
-  for (const auto* s : {"08006", "08001", "57P01", "57P03", "53300", "40001", "40P01", "55006"}) {
+  for (const auto* s :
+       {"08006", "08001", "57P01", "57P03", "53300", "40001", "40P01", "55006", "55P03"}) {
     EXPECT_EQ(ClassifySqlState(s), SqlStateClass::Transient) << s;
   }
   for (const auto* s : {"28P01", "28000", "3D000", "42501"}) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -216,6 +217,29 @@ std::vector<TableIdentifier> PartitionedTablesPublishedAsLeaves(
     if (PQntuples(kind.get()) == 1) leaves.push_back(t);
   }
   return leaves;
+}
+
+std::vector<ValidationError> PublicationProblems(PgConnection& conn, std::string_view publication,
+                                                 const std::vector<TableIdentifier>& tables,
+                                                 bool managed) {
+  std::vector<ValidationError> problems;
+  const auto as_leaves = PartitionedTablesPublishedAsLeaves(conn, publication, tables);
+  for (const auto& t : TablesMissingFrom(conn, publication, tables)) {
+    // Published, but under its partitions' names: reported below.
+    if (std::find(as_leaves.begin(), as_leaves.end(), t) != as_leaves.end()) continue;
+    problems.push_back({t, validation_codes::kTableNotInPublication,
+                        fmt::format("the table is not in publication \"{}\"{}", publication,
+                                    managed ? "" : " (ALTER PUBLICATION ... ADD TABLE)")});
+  }
+  for (const auto& t : as_leaves) {
+    problems.push_back(
+        {t, validation_codes::kPartitionsPublishedAsLeaves,
+         fmt::format("the table is partitioned and publication \"{}\" sends its changes under "
+                     "the partitions' names; ALTER PUBLICATION ... SET "
+                     "(publish_via_partition_root = true)",
+                     publication)});
+  }
+  return problems;
 }
 
 }  // namespace laredo::pg

@@ -50,4 +50,11 @@ std::string TableList(const std::vector<TableIdentifier>& tables);
 std::vector<TableIdentifier> PartitionedTablesPublishedAsLeaves(
     PgConnection& conn, std::string_view publication, const std::vector<TableIdentifier>& tables);
 
+/// Why the stream would not carry the changes of `tables` through `publication`: a table it does
+/// not publish, or a partitioned one it publishes under its partitions' names. Empty when it
+/// carries them all. `managed`: the source adds missing tables itself (no hint to do it by hand).
+std::vector<ValidationError> PublicationProblems(PgConnection& conn, std::string_view publication,
+                                                 const std::vector<TableIdentifier>& tables,
+                                                 bool managed);
+
 }  // namespace laredo::pg

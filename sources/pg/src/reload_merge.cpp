@@ -88,8 +88,23 @@ void ReloadMerge::OpenWindow(std::vector<Row> rows, const std::vector<Row>& requ
   for (const auto& row : rows) (void)KeyOf(row);  // every row has its key, before anything moves
   // The read saw these rows as they were at its time, after every change before this watermark.
   for (const auto& key : requested_again) read_again_.erase(KeyOf(key));
-  window_ =
-      Window{.rows = std::move(rows), .changed = {}, .truncated = false, .read = std::move(read)};
+  window_ = Window{.rows = std::move(rows),
+                   .requested_again = requested_again,
+                   .changed = {},
+                   .truncated = false,
+                   .read = std::move(read)};
+}
+
+void ReloadMerge::AbandonWindow() {
+  if (!window_) return;
+  // A key changed meanwhile is asked for again too: harmless, the read returns what is there.
+  if (!window_->truncated) {
+    for (auto& key : window_->requested_again) {
+      auto text = KeyOf(key);
+      read_again_.insert_or_assign(std::move(text), std::move(key));
+    }
+  }
+  window_.reset();
 }
 
 std::vector<Row> ReloadMerge::CloseWindow() {

@@ -60,6 +60,9 @@ class ReloadMerge {
   [[nodiscard]] bool window_open() const noexcept { return window_.has_value(); }
   /// The stream reached the chunk's high watermark: the rows to deliver, in read order.
   std::vector<Row> CloseWindow();
+  /// The chunk will never be merged (its stream ended before its high watermark): its rows are
+  /// dropped and the keys its read asked for again are asked for again. No-op without a window.
+  void AbandonWindow();
 
   /// Up to `max` keys (key columns only) to read again in the next chunk.
   [[nodiscard]] std::vector<Row> ReadAgain(std::size_t max) const;
@@ -76,7 +79,8 @@ class ReloadMerge {
  private:
   struct Window {
     std::vector<Row> rows;
-    std::set<std::string> changed;  // keys the stream changed after the read
+    std::vector<Row> requested_again;  // given back by AbandonWindow
+    std::set<std::string> changed;     // keys the stream changed after the read
     bool truncated = false;
     std::optional<PgSnapshot> read;
   };

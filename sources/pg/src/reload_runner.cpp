@@ -50,8 +50,13 @@ void ReloadRunner::AwaitTransactionsBefore(const TableIdentifier& table, std::st
   older_than_[table] = std::move(server_time);
 }
 
+void ReloadRunner::BeginAgain(const TableIdentifier& table) {
+  if (active_ && active_->table == table) again_ = true;
+}
+
 void ReloadRunner::Clear() {
   older_than_.clear();
+  again_ = false;
   std::lock_guard lk(mu_);
   queue_.clear();
   reloading_.reset();
@@ -66,14 +71,42 @@ ReloadStats ReloadRunner::Statistics() const {
 
 void ReloadRunner::BeginStream(
     ChangeHandler& inner, const std::map<TableIdentifier, std::vector<ColumnDefinition>>& columns,
-    TypeResolver& types) {
+    TypeResolver& types, const StreamPosition& from, std::stop_token stop) {
   inner_ = &inner;
   columns_ = &columns;
   types_ = &types;
+  stop_ = std::move(stop);
   failures_ = 0;
+  // The merge knows what the copy holds only if everything it handed on got there, and the new
+  // stream repeats none of that (it may repeat changes the merge kept from the copy: skipped).
+  const bool known =
+      handed_on_ && (!handed_through_ || StreamPosition::Compare(from, *handed_through_) >= 0);
+  const bool again = restart_pending_ || again_ || !known;
   restart_pending_ = false;
-  // The changes since the copy began may reach it again, or not at all: begin again.
-  if (active_) Restart();
+  again_ = false;
+  handed_on_ = true;
+  if (!active_) return;
+  if (again || !active_->begun) {
+    Restart();
+  } else {
+    Continue();
+  }
+}
+
+void ReloadRunner::Continue() {
+  if (active_->pending) {
+    // Its watermark may still arrive: ignored, as no chunk of that number is pending.
+    active_->merge.AbandonWindow();
+    active_->pending.reset();
+  }
+  skip_through_ = merged_through_;
+  next_read_ = {};
+  {
+    std::lock_guard lk(mu_);
+    ++stats_.continued;
+  }
+  Logger()->info("pg source: continuing the reload of {} from its last merged chunk ({} rows held)",
+                 active_->table.ToString(), active_->merge.held());
 }
 
 void ReloadRunner::Restart() {
@@ -89,6 +122,7 @@ void ReloadRunner::Restart() {
     // Begun again at once, before the stream's first change: the copy half built is dropped
     // now, and changes of rows it held go through the merge instead of reaching it (an update
     // of a row it lacks would otherwise be one the engine cannot fill, and re-baseline).
+    const HandOnGuard guard{*this};
     inner_->OnReloadBegin(active_->table, active_->columns);
     active_->begun = true;
     std::lock_guard lk(mu_);
@@ -105,6 +139,9 @@ void ReloadRunner::EndStream() noexcept {
 // NOLINTNEXTLINE(performance-unnecessary-value-param): a copy, `active_` may hold the original.
 bool ReloadRunner::Start(TableIdentifier table) {
   active_.reset();
+  handed_through_.reset();
+  merged_through_.reset();
+  skip_through_.reset();
   const auto it = columns_->find(table);
   std::vector<std::string> key_names;
   std::vector<std::size_t> key_index;
@@ -174,6 +211,7 @@ void ReloadRunner::Step() {
                    settings_.chunk_rows);
   }
   if (!active_->begun) {
+    const HandOnGuard guard{*this};
     inner_->OnReloadBegin(active_->table, active_->columns);
     active_->begun = true;
   }
@@ -424,7 +462,10 @@ void ReloadRunner::OnWatermark(const LogicalMessage& message) {
     ++stats_.chunks;
     stats_.rows += rows.size();
   }
-  if (!rows.empty()) inner_->OnReloadRows(active_->table, rows);
+  if (!rows.empty()) {
+    const HandOnGuard guard{*this};
+    inner_->OnReloadRows(active_->table, rows);
+  }
   next_read_ = Clock::now() + settings_.chunk_pause;
   if (active_->scanned && active_->merge.read_again_empty()) Finish();
 }
@@ -432,8 +473,14 @@ void ReloadRunner::OnWatermark(const LogicalMessage& message) {
 void ReloadRunner::Finish() {
   const auto table = active_->table;
   const auto held = active_->merge.held();
-  inner_->OnReloadEnd(table);
+  {
+    const HandOnGuard guard{*this};
+    inner_->OnReloadEnd(table);
+  }
   active_.reset();
+  handed_through_.reset();
+  merged_through_.reset();
+  skip_through_.reset();
   std::lock_guard lk(mu_);
   reloading_.reset();
   ++stats_.completed;
@@ -448,13 +495,26 @@ void ReloadRunner::OnChanges(std::span<ChangeEvent> events) {
     inner_->OnChanges(events);
     return;
   }
+  const HandOnGuard guard{*this};  // also for a change the merge rejects (DataError)
   std::size_t kept = 0;
   std::optional<Position> dropped_last;  // the batch ends with a change the copy does not need
   for (std::size_t i = 0; i < events.size(); ++i) {
-    if (!active_->merge.OnChange(events[i])) {
+    const auto* position = std::any_cast<StreamPosition>(&events[i].position);
+    bool pass = true;
+    if (events[i].table == active_->table) {
+      if (skip_through_ && position != nullptr &&
+          StreamPosition::Compare(*position, *skip_through_) <= 0) {
+        pass = false;  // the previous stream's, merged then
+      } else {
+        pass = active_->merge.OnChange(events[i]);
+        if (position != nullptr) merged_through_ = *position;
+      }
+    }
+    if (!pass) {
       if (i + 1 == events.size()) dropped_last = events[i].position;
       continue;
     }
+    if (position != nullptr) handed_through_ = *position;
     if (i != kept) std::swap(events[i], events[kept]);
     ++kept;
   }

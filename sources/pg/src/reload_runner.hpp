@@ -8,11 +8,13 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <vector>
 
 #include "laredo/backoff.hpp"
 #include "laredo/change_event.hpp"
+#include "laredo/pg/position.hpp"
 #include "laredo/pg/source.hpp"
 #include "laredo/pg/streaming.hpp"
 #include "pg_connection.hpp"
@@ -42,8 +44,12 @@ namespace laredo::pg {
 /// again. The stream later reaches the high watermark, in commit order, and the merge does the rest
 /// there. The next chunk is read only after that, so at most one chunk is held in memory.
 ///
-/// A reload lives inside one stream: `BeginStream` starts one in progress again from nothing
-/// (its watermarks still in the WAL are told apart by a generation number in their content).
+/// A reload outlives a reconnect: the next stream continues it from its last merged chunk (the
+/// chunk being read is read again), because the merge's state is exactly that of the changes up
+/// to where the new stream resumes. It begins again from nothing (its watermarks still in the WAL
+/// are told apart by a generation number in their content) when that cannot be known: the
+/// engine's handler threw or was stopped while taking something of the table's, or the new
+/// stream resumes before a change the runner handed on.
 ///
 /// Threading contract: `Request` and `Statistics` from any thread; everything else from the
 /// source's lifecycle thread (the one running `Stream`).
@@ -70,13 +76,18 @@ class ReloadRunner final : public ChangeHandler {
   void AwaitTransactionsBefore(const TableIdentifier& table, std::string server_time);
   /// Forgets every request and the reload in progress (a full baseline reloads everything).
   void Clear();
+  /// A target for `table` joins (`Source::AddTable` of a table replicated already): a reload of
+  /// it in progress begins again from nothing at the next stream, so the newcomer gets it whole.
+  /// Lifecycle thread, between two streams.
+  void BeginAgain(const TableIdentifier& table);
   [[nodiscard]] ReloadStats Statistics() const;
 
-  /// A stream starts: changes go on to `inner`; `columns` (the stream's, kept current by it) and
-  /// `types` outlive the stream. A reload in progress begins again from nothing.
+  /// A stream starts after `from` (what it skips): changes go on to `inner`; `columns` (the
+  /// stream's, kept current by it) and `types` outlive the stream; `stop` is the stream's. A
+  /// reload in progress continues or begins again (see the class comment).
   void BeginStream(ChangeHandler& inner,
                    const std::map<TableIdentifier, std::vector<ColumnDefinition>>& columns,
-                   TypeResolver& types);
+                   TypeResolver& types, const StreamPosition& from, std::stop_token stop);
   void EndStream() noexcept;
   /// Between two batches of the stream, while not paused: begins a queued reload, or reads its
   /// next chunk once the stream merged the last one. Throws `RebaselineRequired` when reads
@@ -135,6 +146,20 @@ class ReloadRunner final : public ChangeHandler {
   /// Begins the reload in progress again from nothing; a copy begun that cannot be finished is
   /// never left half built: `RebaselineRequired`.
   void Restart();
+  /// Goes on with the reload in progress in a new stream: the chunk being read is dropped, and
+  /// the table's changes up to the last one merged are not merged twice.
+  void Continue();
+  /// Notes that a call handing the reload's table on to `inner_` did not complete (threw, or
+  /// returned early on a stop): the merge may count as in the copy what never reached it.
+  struct HandOnGuard {
+    ReloadRunner& runner;
+    int exceptions = std::uncaught_exceptions();
+    ~HandOnGuard() {
+      if (std::uncaught_exceptions() > exceptions || runner.stop_.stop_requested()) {
+        runner.handed_on_ = false;
+      }
+    }
+  };
   void ReadChunk();
   /// Notes the transaction of a change the stream handed on (see `Read`).
   void NoteTransaction(const ChangeEvent& change);
@@ -169,6 +194,16 @@ class ReloadRunner final : public ChangeHandler {
   std::uint64_t chunk_numbers_ = 0;
   int failures_ = 0;
   bool restart_pending_ = false;  // the table's columns changed: begin again at the next Step
+  bool again_ = false;            // BeginAgain: begin again at the next stream
+  std::stop_token stop_;
+  /// Whether everything of the reload's table handed on to `inner_` got there (HandOnGuard).
+  bool handed_on_ = true;
+  /// Of the reload in progress: the last change handed on, and the last change of its table
+  /// merged (or dropped); after `Continue`, the table's changes up to `merged_through_` are the
+  /// previous stream's, merged already.
+  std::optional<StreamPosition> handed_through_;
+  std::optional<StreamPosition> merged_through_;
+  std::optional<StreamPosition> skip_through_;
   std::chrono::steady_clock::time_point next_read_{};
   std::map<TableIdentifier, std::string> older_than_;  // AwaitTransactionsBefore
   /// The ids of the last transactions the stream handed on (32-bit, as pgoutput sends them),

@@ -260,21 +260,8 @@ std::vector<ValidationError> Source::ValidateTables(const std::vector<TableIdent
     }
     if (!problems.empty()) return problems;
   }
-  const auto as_leaves = PartitionedTablesPublishedAsLeaves(conn, publication, tables);
-  for (const auto& t : TablesMissingFrom(conn, publication, tables)) {
-    // Published, but under its partitions' names: reported below.
-    if (std::find(as_leaves.begin(), as_leaves.end(), t) != as_leaves.end()) continue;
-    problems.push_back({t, validation_codes::kTableNotInPublication,
-                        fmt::format("the table is not in publication \"{}\"", publication)});
-  }
-  for (const auto& t : as_leaves) {
-    problems.push_back(
-        {t, validation_codes::kPartitionsPublishedAsLeaves,
-         fmt::format("the table is partitioned and publication \"{}\" sends its changes under "
-                     "the partitions' names; ALTER PUBLICATION ... SET "
-                     "(publish_via_partition_root = true)",
-                     publication)});
-  }
+  auto published = PublicationProblems(conn, publication, tables, o.manage_publication);
+  problems.insert(problems.end(), published.begin(), published.end());
   return problems;
 }
 

@@ -18,6 +18,7 @@ namespace laredo::pg {
 std::vector<ColumnDefinition> Source::AddTable(const TableIdentifier& table) {
   auto& impl = *impl_;
   if (std::find(impl.tables.begin(), impl.tables.end(), table) != impl.tables.end()) {
+    impl.reloads.BeginAgain(table);  // a second target: a reload under way begins again for it
     return impl.columns.at(table);
   }
   const auto name = table.ToString();
@@ -52,16 +53,8 @@ std::vector<ColumnDefinition> Source::AddTable(const TableIdentifier& table) {
     const auto sync = SyncPublication(conn, impl.publication, impl.consumer, tables, o.tables);
     for (const auto& p : sync.problems) problems.push_back(p.ToString());
   }
-  if (!PartitionedTablesPublishedAsLeaves(conn, impl.publication, {table}).empty()) {
-    problems.push_back(
-        fmt::format("{}: it is partitioned and publication \"{}\" sends its changes under the "
-                    "partitions' names; "
-                    "ALTER PUBLICATION ... SET (publish_via_partition_root = true)",
-                    name, impl.publication));
-  } else if (!TablesMissingFrom(conn, impl.publication, {table}).empty()) {
-    problems.push_back(
-        fmt::format("{}: it is not in publication \"{}\"{}", name, impl.publication,
-                    o.manage_publication ? "" : " (ALTER PUBLICATION ... ADD TABLE)"));
+  for (const auto& p : PublicationProblems(conn, impl.publication, {table}, o.manage_publication)) {
+    problems.push_back(p.ToString());
   }
   if (!problems.empty())
     throw ConfigError({fmt::format("pg source: {}", fmt::join(problems, "; "))});

@@ -109,7 +109,7 @@ void Source::Impl::Pump(std::stop_token stop, StreamPosition& resume, ChangeHand
       columns, resume, [this](std::uint32_t type) { return Types().ValueType(type); },
       on_added_column);
   // Every change and message goes through the reloads of single tables on its way to the engine.
-  reloads.BeginStream(engine, assembler.columns(), Types());
+  reloads.BeginStream(engine, assembler.columns(), Types(), resume, stop);
   struct EndReloads {
     ReloadRunner& r;
     ~EndReloads() { r.EndStream(); }

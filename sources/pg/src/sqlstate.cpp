@@ -10,9 +10,10 @@ bool IsSqlStateChar(char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <=
 }  // namespace
 
 SqlStateClass ClassifySqlState(std::string_view state) {
-  // 55006: a replication slot still held by a walsender that is exiting.
-  constexpr std::array<std::string_view, 7> kTransient = {"57P01", "57P02", "57P03", "53300",
-                                                          "40001", "40P01", "55006"};
+  // 55006: a replication slot still held by a walsender that is exiting. 55P03: a lock not
+  // granted within lock_timeout (a migration holding the table, say), worth waiting out.
+  constexpr std::array<std::string_view, 8> kTransient = {"57P01", "57P02", "57P03", "53300",
+                                                          "40001", "40P01", "55006", "55P03"};
   if (state.starts_with("08")) return SqlStateClass::Transient;  // connection exception
   for (auto s : kTransient) {
     if (state == s) return SqlStateClass::Transient;

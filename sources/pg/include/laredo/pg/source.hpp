@@ -155,8 +155,11 @@ struct SourceOptions {
 struct ReloadStats {
   std::uint64_t requested = 0;
   std::uint64_t completed = 0;
-  /// Reloads begun again from nothing: the stream reconnected, or the table's columns changed.
+  /// Reloads begun again from nothing: the table's columns changed, a target of it joined, or a
+  /// stream ended while the engine was taking the reload's rows (blocked on backpressure, say).
   std::uint64_t restarted = 0;
+  /// Reloads a new stream (a reconnect) continued from their last merged chunk.
+  std::uint64_t continued = 0;
   /// Chunks whose rows the stream merged (reads that failed are not counted).
   std::uint64_t chunks = 0;
   /// Rows delivered from chunks.
