@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <poll.h>
 
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -219,6 +220,21 @@ std::optional<std::string> GetValue(const PGresult* result, int row, int col) {
   if (PQgetisnull(result, row, col) != 0) return std::nullopt;
   return std::string(PQgetvalue(result, row, col),
                      static_cast<std::size_t>(PQgetlength(result, row, col)));
+}
+
+CancelOnStop::CancelOnStop(const PgConnection& conn, const std::stop_token& stop)
+    : cancel_(conn.get() != nullptr ? PQgetCancel(conn.get()) : nullptr) {
+  if (cancel_ != nullptr) on_stop_.emplace(stop, Cancel{cancel_});
+}
+
+CancelOnStop::~CancelOnStop() {
+  on_stop_.reset();  // waits for a cancel running on another thread
+  if (cancel_ != nullptr) PQfreeCancel(cancel_);
+}
+
+void CancelOnStop::Cancel::operator()() const noexcept {
+  std::array<char, 256> error{};
+  (void)PQcancel(cancel, error.data(), static_cast<int>(error.size()));  // best effort
 }
 
 }  // namespace laredo::pg

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +77,25 @@ class PgConnection {
   ResultPtr Check(PGresult* result, std::string_view what);
 
   std::unique_ptr<PGconn, Deleter> conn_;
+};
+
+/// While it lives, a stop of `stop` cancels the statement `conn` runs (PQcancel, which libpq
+/// allows from another thread), so a statement waiting on a lock or a slow scan does not hold up
+/// a stop for its whole statement_timeout. The statement then fails with SQLSTATE 57014.
+class CancelOnStop {
+ public:
+  CancelOnStop(const PgConnection& conn, const std::stop_token& stop);
+  ~CancelOnStop();
+  CancelOnStop(const CancelOnStop&) = delete;
+  CancelOnStop& operator=(const CancelOnStop&) = delete;
+
+ private:
+  struct Cancel {
+    PGcancel* cancel;
+    void operator()() const noexcept;
+  };
+  PGcancel* cancel_ = nullptr;
+  std::optional<std::stop_callback<Cancel>> on_stop_;
 };
 
 /// The value of column `col` in row `row`, or nullopt for NULL.

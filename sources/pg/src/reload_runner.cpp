@@ -231,6 +231,8 @@ void ReloadRunner::ReadChunk() {
       conn_->Exec("SET statement_timeout = '30s'; SET synchronous_commit = local",
                   "setting up the reload's connection");
     }
+    // A read waiting on a lock (a migration) must not hold up a stop for its statement_timeout.
+    const CancelOnStop cancel(*conn_, stop_);
     if (active_->older_than && OlderTransactionsOpen(*conn_)) {
       --chunk_numbers_;
       next_read_ = Clock::now() + std::chrono::milliseconds(50);
@@ -266,6 +268,7 @@ void ReloadRunner::ReadChunk() {
   } catch (const std::exception& e) {
     // A watermark that was committed is ignored: no chunk is pending, no window open.
     conn_.reset();
+    if (stop_.stop_requested()) return;  // cancelled by the stop: not a failure
     ++failures_;
     {
       std::lock_guard lk(mu_);

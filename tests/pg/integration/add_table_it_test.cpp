@@ -152,6 +152,28 @@ TEST_F(PgAddTableTest, ATransactionOpenWhenTheTableJoinsThePublicationIsWaitedFo
   EXPECT_TRUE(t->Get({Value(std::int64_t{-7})}).has_value());
 }
 
+// A second target of a table under reload: the reload begins again from nothing, so the newcomer
+// gets the table whole, and the first target's copy is exact too.
+TEST_F(PgAddTableTest, ASecondTargetAddedDuringItsTablesReloadGetsTheTableWhole) {
+  CreateTables(3000);
+  Harness h(ReloadOptions(100, 20ms));
+  auto t = std::make_shared<memory::IndexedTarget>();
+  h.engine.AddPipeline("pg", T("t"), t);
+  h.engine.Start();
+  ASSERT_TRUE(h.engine.AwaitReady(30s)) << h.engine.NotReadyReason();
+  Writer writer(*this, 3000);
+  h.engine.ReloadTable("pg", T("t"));
+  ASSERT_TRUE(Eventually([&] { return h.source->ReloadStatistics().chunks >= 3; }, 30s));
+  auto second = std::make_shared<memory::IndexedTarget>();
+  const auto second_id = h.engine.AddPipeline("pg", T("t"), second);
+  ASSERT_TRUE(h.engine.AwaitReady({second_id}, 60s)) << h.engine.NotReadyReason({second_id});
+  EXPECT_GE(h.source->ReloadStatistics().restarted, 1U);
+  writer.Stop();
+  EXPECT_TRUE(Converged(*second, "t"));
+  EXPECT_TRUE(Converged(*t, "t"));
+  EXPECT_TRUE(h.observer->Rebaselines().empty());
+}
+
 // A migration holds the table: the addition's ALTER PUBLICATION waits past lock_timeout (55P03).
 // That is worth waiting out, not a reason to fail the pipeline: each attempt (a new connection)
 // waits again until the lock is gone, and then the table loads.

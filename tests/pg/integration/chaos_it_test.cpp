@@ -193,10 +193,12 @@ class ReloadsNoted final : public EngineObserver {
   void SetSource(std::shared_ptr<Source> source) { source_ = std::move(source); }
   void OnBaselineCompleted(std::string_view, const TableIdentifier&, std::uint64_t) override {
     std::lock_guard lk(mu_);
-    const auto completed = source_ ? source_->ReloadStatistics().completed : 0;
-    if (completed <= noted_) return;  // a baseline, not a reload
+    const auto stats = source_ ? source_->ReloadStatistics() : ReloadStats{};
+    if (stats.completed <= noted_) return;  // a baseline, not a reload
     std::ofstream out(path_, std::ios::app);
-    for (; noted_ < completed; ++noted_) out << "completed\n";
+    for (; noted_ < stats.completed; ++noted_) out << "completed\n";
+    // Reloads a reconnect continued from their last chunk, among those that completed.
+    for (; continued_ < stats.continued; ++continued_) out << "continued\n";
   }
 
  private:
@@ -204,6 +206,7 @@ class ReloadsNoted final : public EngineObserver {
   std::mutex mu_;
   std::shared_ptr<Source> source_;
   std::uint64_t noted_ = 0;
+  std::uint64_t continued_ = 0;
 };
 
 class Chaos : public PgTest {
@@ -281,7 +284,7 @@ class Chaos : public PgTest {
         out << "not ready: " << engine.NotReadyReason() << "\n";
         const auto reloads = source->ReloadStatistics();
         out << "reloads requested " << reloads.requested << " completed " << reloads.completed
-            << " restarted " << reloads.restarted << "\n";
+            << " restarted " << reloads.restarted << " continued " << reloads.continued << "\n";
         std::ofstream(journal + ".status", std::ios::trunc) << out.str();
       };
       for (int signal = 0;;) {
@@ -397,6 +400,7 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
   int faults = 0;
   int reloads = 0;            // reload requests scheduled
   int reloads_completed = 0;  // by the consumers alive at the end of each schedule
+  int reloads_continued = 0;  // of those, continued by a reconnect
   int transactions = 0;
   std::uint64_t rows_checked = 0;
   for (const auto seed : seeds) {
@@ -581,16 +585,18 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
     for (const auto& [t, rows] : expected) rows_checked += rows.size();
     {
       std::ifstream noted(journal + ".reloads");
-      for (std::string line; std::getline(noted, line);) ++reloads_completed;
+      for (std::string line; std::getline(noted, line);) {
+        ++(line == "continued" ? reloads_continued : reloads_completed);
+      }
     }
     std::filesystem::remove(journal);
     std::filesystem::remove(journal + ".reloads");
     std::filesystem::remove(journal + ".status");
   }
   std::printf(
-      "chaos: %zu schedules, %d faults (%d reloads asked for, %d seen completed), "
-      "%d transactions, %llu rows checked, %s\n",
-      seeds.size(), faults, reloads, reloads_completed, transactions,
+      "chaos: %zu schedules, %d faults (%d reloads asked for, %d seen completed, %d continued "
+      "after a reconnect), %d transactions, %llu rows checked, %s\n",
+      seeds.size(), faults, reloads, reloads_completed, reloads_continued, transactions,
       static_cast<unsigned long long>(rows_checked), HasFailure() ? "LOST CHANGES" : "0 lost");
 }
 

@@ -11,6 +11,51 @@
 
 namespace laredo::pg::testing {
 
+/// A target that takes `delay` for every batch of changes and otherwise is `inner`: the stream
+/// then spends much of its time blocked on backpressure, with a small buffer.
+class SlowTarget final : public SyncTarget {
+ public:
+  SlowTarget(std::shared_ptr<memory::IndexedTarget> inner, std::chrono::microseconds delay)
+      : inner_(std::move(inner)), delay_(delay) {}
+  void OnInit(const TableIdentifier& t, const std::vector<ColumnDefinition>& c) override {
+    inner_->OnInit(t, c);
+  }
+  void OnBaselineBegin(const TableIdentifier& t, const std::vector<ColumnDefinition>& c) override {
+    inner_->OnBaselineBegin(t, c);
+  }
+  void OnBaselineRow(const TableIdentifier& t, const Row& row) override {
+    inner_->OnBaselineRow(t, row);
+  }
+  void OnBaselineComplete(const TableIdentifier& t) override { inner_->OnBaselineComplete(t); }
+  void OnInsert(const TableIdentifier& t, const Row& row) override { inner_->OnInsert(t, row); }
+  void OnUpdate(const TableIdentifier& t, const Row& row, const Row& identity) override {
+    inner_->OnUpdate(t, row, identity);
+  }
+  void OnDelete(const TableIdentifier& t, const Row& identity) override {
+    inner_->OnDelete(t, identity);
+  }
+  void OnTruncate(const TableIdentifier& t) override { inner_->OnTruncate(t); }
+  void OnChanges(const TableIdentifier& t, std::span<const TargetChange> changes) override {
+    std::this_thread::sleep_for(delay_);  // the slowness under test, not a synchronisation
+    inner_->OnChanges(t, changes);
+  }
+  bool IsDurable() override { return inner_->IsDurable(); }
+  bool CanReadRows() override { return inner_->CanReadRows(); }
+  std::optional<Row> ReadRow(const TableIdentifier& t, const Row& identity) override {
+    return inner_->ReadRow(t, identity);
+  }
+  SchemaChangeResponse OnSchemaChange(const TableIdentifier& t,
+                                      const std::vector<ColumnDefinition>& old_columns,
+                                      const std::vector<ColumnDefinition>& new_columns) override {
+    return inner_->OnSchemaChange(t, old_columns, new_columns);
+  }
+  void OnClose(const TableIdentifier& t) override { inner_->OnClose(t); }
+
+ private:
+  const std::shared_ptr<memory::IndexedTarget> inner_;
+  const std::chrono::microseconds delay_;
+};
+
 class PgReloadTest : public PgTest {
  public:
   void CreateTables(int rows) {

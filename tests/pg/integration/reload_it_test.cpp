@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include "reload_harness.hpp"
@@ -172,6 +173,73 @@ TEST_F(PgReloadTest, AColumnAddedMidReloadStartsItAgainWithTheNewColumns) {
   ASSERT_TRUE(ReloadDone(*h.source));
   EXPECT_GE(h.source->ReloadStatistics().restarted, 1U);
   EXPECT_TRUE(Eventually([&] { return Index(t->All()) == ReadTable("t"); }, 30s));
+}
+
+// Faults in combination: the walsender is killed three times during one reload, under a writer
+// making every kind of change, while a slow target behind a small buffer keeps the stream blocked
+// on backpressure much of the time. Each reconnect continues the reload, or begins it again when
+// the connection fell while the engine was taking its rows; the copy is exact either way.
+TEST_F(PgReloadTest, WalsenderKillsDuringAReloadUnderBackpressureAndAWriterConverge) {
+  CreateTables(3000);
+  Harness h(ReloadOptions(100, 0ms));
+  auto t = std::make_shared<memory::IndexedTarget>();
+  PipelineOptions pipeline;
+  pipeline.buffer_capacity = 16;
+  h.engine.AddPipeline("pg", T("t"), std::make_shared<SlowTarget>(t, 500us), pipeline);
+  h.engine.Start();
+  ASSERT_TRUE(h.engine.AwaitReady(30s)) << h.engine.NotReadyReason();
+  Writer writer(*this, 3000);
+  h.engine.ReloadTable("pg", T("t"));
+  for (std::uint64_t kill = 1; kill <= 3; ++kill) {
+    const auto chunks = h.source->ReloadStatistics().chunks;
+    ASSERT_TRUE(Eventually([&] { return h.source->ReloadStatistics().chunks >= chunks + 3; }, 30s));
+    ASSERT_TRUE(KillWalsender());
+    ASSERT_TRUE(Eventually(
+        [&] {
+          const auto s = h.source->ReloadStatistics();
+          return s.continued + s.restarted >= kill;
+        },
+        30s));
+  }
+  ASSERT_TRUE(ReloadDone(*h.source));
+  writer.Stop();
+  EXPECT_TRUE(Converged(*t, "t"));
+  EXPECT_TRUE(h.observer->Rebaselines().empty());
+  const auto s = h.source->ReloadStatistics();
+  std::printf("reload: %llu continued, %llu restarted, %llu chunks, %llu rows\n",
+              static_cast<unsigned long long>(s.continued),
+              static_cast<unsigned long long>(s.restarted),
+              static_cast<unsigned long long>(s.chunks), static_cast<unsigned long long>(s.rows));
+}
+
+// A chunk read waits on a lock a migration holds (the reload connection's statement_timeout is
+// 30 s): stopping the engine cancels the read instead of waiting the timeout out, and the stop
+// is no failed read.
+TEST_F(PgReloadTest, AStopWhileAChunkReadWaitsOnALockReturnsPromptly) {
+  CreateTables(500);
+  Harness h(ReloadOptions(100, 0ms));
+  auto t = std::make_shared<memory::IndexedTarget>();
+  ASSERT_NO_FATAL_FAILURE(StartT(h, t));
+  auto migration = PgConnection::Connect(conninfo_, ConnectionKind::Normal, "laredo test lock");
+  migration.Exec("BEGIN; LOCK TABLE " + Q("t") + " IN ACCESS EXCLUSIVE MODE", "locking");
+  h.engine.ReloadTable("pg", T("t"));
+  const auto app = ("laredo reload " + name_).substr(0, 63);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return Scalar(
+                   "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+                   "application_name = '" +
+                   app + "'") == "1";
+      },
+      30s));
+  auto stopped = std::async(std::launch::async, [&] { h.engine.Stop(); });
+  const bool prompt = stopped.wait_for(10s) == std::future_status::ready;
+  migration.Exec("COMMIT", "unlocking");  // lets a stop that waits finish, so the test ends
+  stopped.wait();
+  EXPECT_TRUE(prompt) << "Stop waited for the blocked chunk read";
+  EXPECT_EQ(h.source->ReloadStatistics().failed_reads, 0U);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + app + "'"),
+            "0");
 }
 
 TEST_F(PgReloadTest, RequestsThatCannotBeCarriedOutAreClearErrors) {
