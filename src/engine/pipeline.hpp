@@ -204,6 +204,10 @@ class Pipeline {
   /// The generation of the last baseline begun, and whether changes are discarded until the next.
   std::uint64_t generation_ = 0;
   bool awaiting_rebaseline_ = false;
+  /// Where the last update that could not be filled was (`PositionToString`): met again after the
+  /// re-baseline it asked for, the baseline cannot supply the row (a source that re-baselines
+  /// from an old snapshot and replays): a `DataError`, not the same re-baseline forever.
+  std::optional<std::string> unfillable_at_;
   /// The target was not durable when last asked: ask again every poll interval.
   bool durable_pending_ = false;
   /// A baseline began while the ACK was held for a re-baseline: release the hold once the target

@@ -203,6 +203,17 @@ void Pipeline::PrepareUpdate(const ChangeEvent& event, std::uint64_t seq) {
       }
     }
     if (left && (reads_rows || rows_.HasRowLogic())) {
+      auto at = event.position.has_value() ? source_->PositionToString(event.position) : "";
+      if (!at.empty() && unfillable_at_ == at) {
+        throw DataError(
+            codes::kUnchangedUnknownRow,
+            fmt::format("an update of {} {} at {} carries unchanged values that neither the "
+                        "change nor the target holds, again after the re-baseline that should "
+                        "have read the row: the source's baseline lacks its values there (it "
+                        "baselines from a snapshot older than the update and replays it)",
+                        table_.ToString(), raw_identity.ToString(), at));
+      }
+      unfillable_at_ = std::move(at);
       AwaitRebaseline(fmt::format(
           "an update of {} {} carries unchanged values that neither the change nor the target "
           "holds",

@@ -194,6 +194,45 @@ TEST(EngineCorrectness, UnchangedValuesNeverReachFiltersOrTheReplica) {
   EXPECT_EQ(source->BaselineCount(), 2);
 }
 
+// A source whose every baseline is the same old snapshot, its stream replayed from the snapshot's
+// position: a Kinesis consumer that re-baselines from the newest manifest, older than the update.
+class OldSnapshotSource final : public TestSource {
+ public:
+  Position BaselineWithColumns(std::stop_token, const std::vector<TableIdentifier>& tables,
+                               const ColumnsCallback& on_columns,
+                               const RowCallback& on_row) override {
+    ++baselines;
+    for (const auto& t : tables) on_columns(t, DocColumns());
+    on_row(kUsers, Doc(1, "draft", Value("a long body")));
+    return Position(std::uint64_t{0});
+  }
+  std::atomic<int> baselines{0};
+};
+
+// An update the engine cannot fill, met again after the re-baseline it asked for: the baseline
+// cannot supply the row, so asking again would loop for ever. The second time is a clear error for
+// the pipeline's error policy (here: isolated), and there is no third baseline.
+TEST(EngineCorrectness, AnUnfillableUpdateMetAgainAfterItsRebaselineIsAnErrorNotALoop) {
+  auto source = std::make_shared<OldSnapshotSource>();
+  source->SetSchema(kUsers, DocColumns());
+  auto target = std::make_shared<IndexedTarget>();
+  auto observer = std::make_shared<RecordingObserver>();
+  PipelineOptions options;
+  options.filters.push_back([](const Row& r) { return r.at("status").AsText() == "live"; });
+  options.error_policy.max_retries = 0;
+  Engine engine(FastOptions(observer));
+  engine.AddSource("s", source);
+  const auto id = engine.AddPipeline("s", kUsers, target, options);
+  engine.Start();
+  ASSERT_TRUE(engine.AwaitReady(10s));
+  source->EmitUpdate(kUsers, Doc(1, "live", Value::Unchanged()), Row{{"id", 1}});
+  ASSERT_TRUE(Eventually([&] { return engine.Pipeline(id).state == PipelineState::Error; }));
+  EXPECT_EQ(source->baselines.load(), 2);
+  EXPECT_EQ(observer->Rebaselines().size(), 1U);
+  EXPECT_NE(engine.Pipeline(id).last_error.find("again after the re-baseline"), std::string::npos)
+      << engine.Pipeline(id).last_error;
+}
+
 // A key change with an unchanged (TOAST) value, delivered twice (a publisher or slot replaying
 // after a crash): the second copy finds no row at the old key but the moved row at the new one,
 // and fills the value from it instead of asking for a re-baseline.
