@@ -66,7 +66,8 @@ struct ErrorPolicy {
 };
 
 /// Keeps a row when it returns true. Never sees `Value::Unchanged()`: the engine fills such columns
-/// in from the change's old row or the target's copy of the row, and re-baselines when it cannot.
+/// in from the change's old row or the target's copy of the row, and reloads the table (or
+/// re-baselines) when it cannot.
 using RowFilter = std::function<bool(const Row&)>;
 /// Rewrites a row, or drops it by returning nullopt. Applied to new rows and to identity rows
 /// (which may hold only the key columns), so a transform of a key column reaches updates and

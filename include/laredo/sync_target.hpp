@@ -71,9 +71,9 @@ struct SchemaChangeResponse {
 /// Unchanged values: a source may send `Value::Unchanged()` for a column it did not transmit
 /// (PostgreSQL's unchanged TOAST values). The engine fills them in from the change's old row, or,
 /// when the target can read its rows (`CanReadRows`), from the target's copy; when it cannot fill
-/// them for a target that reads its rows or a pipeline with filters or transforms, it re-baselines
-/// (once: the same update unfillable after that re-baseline is a `DataError`, see
-/// docs/writing-a-target.md).
+/// them for a target that reads its rows or a pipeline with filters or transforms, it reloads the
+/// table (`ReloadableSource`) or re-baselines (once: the same update unfillable after that
+/// re-baseline is a `DataError`, see docs/writing-a-target.md).
 /// So only a target that does not read its rows and has no filters or transforms in front of it
 /// can see the marker: it means "keep the value you have".
 ///

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "engine/change_queue.hpp"
@@ -142,6 +143,9 @@ class Pipeline {
   /// Asks for a re-baseline and discards changes until it begins; they are not confirmed, so the
   /// ACK cannot pass them before the baseline that replaces them is applied.
   void AwaitRebaseline(const std::string& reason);
+  /// As `AwaitRebaseline`, with a reload of this table alone when the source can (the other
+  /// tables of the source stream on untouched).
+  void AwaitReload(const std::string& reason);
 
   // pipeline_changes.cpp: change runs, in batches, one by one after a failure.
   bool ApplyRun(ChangeRun& run, const std::stop_token& stop);
@@ -204,6 +208,16 @@ class Pipeline {
   /// The generation of the last baseline begun, and whether changes are discarded until the next.
   std::uint64_t generation_ = 0;
   bool awaiting_rebaseline_ = false;
+  /// A reload of the table was asked for instead (`AwaitReload`): changes are discarded, and
+  /// the ACK held, until its begin; the reload then reads the rows they concerned.
+  bool awaiting_reload_ = false;
+  [[nodiscard]] bool Discarding() const noexcept {
+    return awaiting_rebaseline_ || awaiting_reload_;
+  }
+  /// The newest change discarded while awaiting the reload (ticket, position): the reload reads
+  /// what it changed, so its begin counts it as applied, and the ACK may pass it.
+  std::optional<std::pair<std::uint64_t, Position>> discarded_;
+  void NoteDiscarded(const ChangeRun& run, std::uint32_t from, std::uint32_t to);
   /// Where the last update that could not be filled was (`PositionToString`): met again after the
   /// re-baseline it asked for, the baseline cannot supply the row (a source that re-baselines
   /// from an old snapshot and replays): a `DataError`, not the same re-baseline forever.

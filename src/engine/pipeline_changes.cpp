@@ -62,7 +62,7 @@ void Pipeline::ApplyChanges(const ChangeRun& run, std::uint32_t from, std::uint3
   made_rows_.clear();
   std::uint32_t first = from;  // the first change not yet handed to the target
   std::uint32_t i = from;
-  for (; i < to && !awaiting_rebaseline_; ++i) {
+  for (; i < to && !Discarding(); ++i) {
     if (batch.routes[i] != run.route) continue;
     const ChangeEvent& event = batch.items[i];
     // Filling unchanged values may read the target's row: everything before it goes first.
@@ -82,12 +82,21 @@ void Pipeline::ApplyChanges(const ChangeRun& run, std::uint32_t from, std::uint3
       }
       throw;
     }
-    if (awaiting_rebaseline_) break;  // this change was not applied: it must not count
+    if (Discarding()) break;  // this change was not applied: it must not count
     pending_index_.resize(pending_.size(), i);
   }
   // Changes after a re-baseline request are discarded: not applied, not confirmed.
   FlushPending(run, first, i, done);
+  if (awaiting_reload_) NoteDiscarded(run, i, to);
   done = to;
+}
+
+void Pipeline::NoteDiscarded(const ChangeRun& run, std::uint32_t from, std::uint32_t to) {
+  for (std::uint32_t k = to; k-- > from;) {
+    if (run.batch->routes[k] != run.route) continue;
+    discarded_.emplace(run.batch->first_seq + k, run.batch->items[k].position);
+    return;
+  }
 }
 
 void Pipeline::FlushPending(const ChangeRun& run, std::uint32_t first, std::uint32_t end,
@@ -214,7 +223,7 @@ void Pipeline::PrepareUpdate(const ChangeEvent& event, std::uint64_t seq) {
                         table_.ToString(), raw_identity.ToString(), at));
       }
       unfillable_at_ = std::move(at);
-      AwaitRebaseline(fmt::format(
+      AwaitReload(fmt::format(
           "an update of {} {} carries unchanged values that neither the change nor the target "
           "holds",
           table_.ToString(), raw_identity.ToString()));

@@ -36,9 +36,10 @@ void Pipeline::ApplySnapshot(const SnapshotStep& step) {
     job.reports.Failed(id_, "it is reloading its table");
     return;
   }
-  if (awaiting_rebaseline_ || !Ready()) {
+  if (Discarding() || !Ready()) {
     // Its contents are about to be replaced: a snapshot of them would restore a stale table.
-    job.reports.Failed(id_, "it waits for a re-baseline");
+    job.reports.Failed(id_, awaiting_reload_ ? "it waits for a reload of its table"
+                                             : "it waits for a re-baseline");
     return;
   }
   try {

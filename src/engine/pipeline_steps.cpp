@@ -25,6 +25,8 @@ void Pipeline::ApplyBaselineBegin(const BaselineBeginStep& step) {
   columns_ = *step.columns;
   generation_ = step.generation;
   awaiting_rebaseline_ = false;
+  awaiting_reload_ = false;  // the baseline reads the table too
+  discarded_.reset();
   // Once the target has made this begin durable, a restart finds it mid-baseline (see
   // KeepsStateAcrossRestarts) and baselines again, so the ACK no longer needs holding for the
   // re-baseline request; until then it does (ConfirmApplied releases it).
@@ -91,6 +93,13 @@ void Pipeline::ApplyReloadBegin(const ReloadBeginStep& step) {
   columns_ = *step.columns;
   baseline_rows_.store(0);
   reloading_.store(true);
+  // The reload this pipeline asked for (AwaitReload): once its begin is durable, a restart finds
+  // the target mid-load and reads the table again, so the ACK need not be held any longer.
+  if (std::exchange(awaiting_reload_, false)) {
+    if (discarded_) durability_.NoteApplied(discarded_->first, discarded_->second);
+    discarded_.reset();
+    release_hold_when_durable_ = true;
+  }
   // Never loaded (added while the engine runs; a reload begun again after a reconnect is still
   // the first load): the table's first copy, so not ready until it is whole.
   if (first_load_ || Status().state == PipelineState::Pending) {
@@ -141,6 +150,18 @@ void Pipeline::ApplySchemaChange(const SchemaChangeStep& step) {
           codes::kSchemaChangeRejected,
           "target rejected the schema change of " + table_.ToString() + ": " + response.message);
   }
+}
+
+void Pipeline::AwaitReload(const std::string& reason) {
+  // During a reload of its own the copy being built lacks the row too: a baseline reads it.
+  if (!reloading_.load() && upstream_->RequestReload(table_, reason)) {
+    Logger()->warn("pipeline {}: its table is reloaded: {}", id_, reason);
+    awaiting_reload_ = true;
+    release_hold_when_durable_ = false;
+    durability_.HoldForRebaseline(true);
+    return;
+  }
+  AwaitRebaseline(reason);
 }
 
 void Pipeline::AwaitRebaseline(const std::string& reason) {

@@ -307,6 +307,21 @@ void SourceRunner::RequestRebaseline(const std::string& reason, std::uint64_t ge
   stream_source_.request_stop();
 }
 
+bool SourceRunner::RequestReload(const TableIdentifier& table, const std::string& reason) {
+  auto* reloadable = dynamic_cast<ReloadableSource*>(source_.get());
+  if (reloadable == nullptr) return false;
+  try {
+    reloadable->ReloadTable(table);
+  } catch (const std::exception& e) {
+    Logger()->info("source {}: {} cannot be reloaded alone ({}): re-baselining", id_,
+                   table.ToString(), e.what());
+    return false;
+  }
+  Logger()->warn("source {}: reloading {} while the stream flows: {}", id_, table.ToString(),
+                 reason);
+  return true;
+}
+
 bool SourceRunner::Initialise(const std::stop_token& stop) {
   // Init and validation, retried together while the failure is retryable: validation talks to
   // the origin too, and a server that restarts under it must not fail the source for good.

@@ -91,6 +91,7 @@ class SourceRunner final : public PipelineUpstream {
   /// Ends the stream and baselines again. Ignored when a baseline newer than `generation` (the
   /// pipeline's last) has begun since: it answers it.
   void RequestRebaseline(const std::string& reason, std::uint64_t generation) override;
+  bool RequestReload(const TableIdentifier& table, const std::string& reason) override;
   void PipelineStatusChanged() override { hooks_.status_changed(); }
   std::string PrintPosition(const Position& position) override;
   SyncSource* Source() override { return source_.get(); }

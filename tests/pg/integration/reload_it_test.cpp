@@ -212,6 +212,32 @@ TEST_F(PgReloadTest, WalsenderKillsDuringAReloadUnderBackpressureAndAWriterConve
               static_cast<unsigned long long>(s.chunks), static_cast<unsigned long long>(s.rows));
 }
 
+// An update leaving a TOASTed value unchanged, of a row a filter kept out of the target until now:
+// neither the change nor the target holds the value, so the table is reloaded alone while the
+// other table streams on (no baseline of the source), and the row arrives whole.
+TEST_F(PgReloadTest, AnUnfillableUpdateReloadsItsTableAloneWhileTheOtherStreams) {
+  CreateTables(300);
+  Exec("UPDATE " + Q("t") + " SET v = 'hidden' WHERE id = 5");
+  Harness h(ReloadOptions(100, 0ms));
+  auto t = std::make_shared<memory::IndexedTarget>();
+  auto u = std::make_shared<memory::IndexedTarget>();
+  PipelineOptions filtered;
+  filtered.filters.push_back([](const Row& r) { return r.at("v").AsText() != "hidden"; });
+  h.engine.AddPipeline("pg", T("t"), t, filtered);
+  h.engine.AddPipeline("pg", T("u"), u);
+  h.engine.Start();
+  ASSERT_TRUE(h.engine.AwaitReady(30s)) << h.engine.NotReadyReason();
+  ASSERT_FALSE(t->Get({Value(std::int64_t{5})}).has_value());
+  Exec("UPDATE " + Q("t") + " SET v = 'shown' WHERE id = 5");  // big: unchanged, not sent
+  Exec("INSERT INTO " + Q("u") + " VALUES (-1, 'meanwhile')");
+  ASSERT_TRUE(ReloadDone(*h.source));
+  ASSERT_TRUE(Eventually([&] { return t->Get({Value(std::int64_t{5})}).has_value(); }, 30s));
+  EXPECT_EQ(t->Get({Value(std::int64_t{5})})->at("big").AsText(),
+            Scalar("SELECT big FROM " + Q("t") + " WHERE id = 5"));
+  EXPECT_TRUE(Converged(*u, "u"));
+  EXPECT_TRUE(h.observer->Rebaselines().empty()) << h.observer->Rebaselines()[0];
+}
+
 // A chunk read waits on a lock a migration holds (the reload connection's statement_timeout is
 // 30 s): stopping the engine cancels the read instead of waiting the timeout out, and the stop
 // is no failed read.
