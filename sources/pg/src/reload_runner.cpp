@@ -113,7 +113,7 @@ void ReloadRunner::Restart() {
   const auto table = active_->table;
   const bool begun = active_->begun;
   if (!Start(table)) {
-    if (!begun) return;
+    // Begun or only asked for, the table is not dropped (see Step): a baseline reads it.
     throw RebaselineRequired(fmt::format(
         "reloading {}: the table can no longer be reloaded (see the log); taking a fresh baseline",
         table.ToString()));
@@ -206,7 +206,17 @@ void ReloadRunner::Step() {
       }
       has_work_ = !queue_.empty();
     }
-    if (!next || !Start(*next)) return;
+    if (!next) return;
+    if (!Start(*next)) {
+      // A reload asked for is never dropped: a pipeline that waits for it (a table added while
+      // running, an update it could not fill) would wait, discarding and holding the ACK,
+      // for good. The table lost what a reload needs since it was asked for (its primary key):
+      // a fresh baseline reads it instead.
+      throw RebaselineRequired(fmt::format(
+          "reloading {}: the table can no longer be reloaded alone (see the log); taking a fresh "
+          "baseline",
+          next->ToString()));
+    }
     Logger()->info("pg source: reloading {} while streaming (chunks of {} rows)", next->ToString(),
                    settings_.chunk_rows);
   }

@@ -91,7 +91,8 @@ class ReloadRunner final : public ChangeHandler {
   void EndStream() noexcept;
   /// Between two batches of the stream, while not paused: begins a queued reload, or reads its
   /// next chunk once the stream merged the last one. Throws `RebaselineRequired` when reads
-  /// failed `max_attempts` times in a row.
+  /// failed `max_attempts` times in a row, or when a table asked for can no longer be reloaded
+  /// alone (its primary key was dropped since): a reload asked for is never dropped.
   void Step();
   /// A transactional logical decoding message with `kWatermarkPrefix`, in stream order.
   void OnWatermark(const LogicalMessage& message);
@@ -143,8 +144,8 @@ class ReloadRunner final : public ChangeHandler {
 
   /// Makes `active_` a reload of `table` from nothing; false (logged) when it cannot be.
   bool Start(TableIdentifier table);
-  /// Begins the reload in progress again from nothing; a copy begun that cannot be finished is
-  /// never left half built: `RebaselineRequired`.
+  /// Begins the reload in progress again from nothing; one that cannot be (the table lost its
+  /// primary key) is never dropped or left half built: `RebaselineRequired`.
   void Restart();
   /// Goes on with the reload in progress in a new stream: the chunk being read is dropped, and
   /// the table's changes up to the last one merged are not merged twice.
