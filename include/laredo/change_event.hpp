@@ -135,6 +135,15 @@ class ChangeHandler {
     (void)rows;
   }
   virtual void OnReloadEnd(const TableIdentifier& table) { (void)table; }
+  /// Between `OnReloadBegin` and `OnReloadEnd`, in stream order: everything of the reload up to
+  /// here was sent, and a process restarted after this point may continue the reload from it
+  /// (`ReloadableSource::ContinueReload`) instead of from nothing. `checkpoint` is the source's
+  /// opaque text (no credentials; it may hold the table's key values). The default ignores it.
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): implementations keep the text.
+  virtual void OnReloadCheckpoint(const TableIdentifier& table, std::string checkpoint) {
+    (void)table;
+    (void)checkpoint;
+  }
 
   /// Lets a source keep its connection alive while a call blocks on backpressure. While a call
   /// waits for buffer room, the handler runs `hook` on the calling thread (the one running

@@ -40,6 +40,9 @@ inline constexpr char kNestedTransaction[] = "nested_transaction";
 // --- changes and positions --------------------------------------------------------------------
 /// `DataError`: a position string the source did not produce, or a `Position` of another source.
 inline constexpr char kBadPosition[] = "bad_position";
+/// `DataError`: a reload checkpoint the source did not write, or one of another table (see
+/// `ReloadableSource::ContinueReload`).
+inline constexpr char kBadReloadCheckpoint[] = "bad_reload_checkpoint";
 /// `DataError`: a change event that cannot be applied as it is (an update or delete without the
 /// identity it needs).
 inline constexpr char kBadEvent[] = "bad_event";

@@ -150,8 +150,9 @@ class ExactRelease {
 /// queued and carried out one table at a time inside `Stream`; a request for a table already
 /// queued or reloading is one request. A reload in progress when `Stream` ends (a stop) either
 /// continues in the next `Stream` (sending nothing new: the copy goes on) or starts again from
-/// nothing (a new `OnReloadBegin`); it does not outlive the process. Discover it with
-/// `dynamic_cast`.
+/// nothing (a new `OnReloadBegin`). Across a restart of the process it continues from its last
+/// checkpoint (`ChangeHandler::OnReloadCheckpoint`) when every target of the table kept one
+/// (`ContinueReload`). Discover it with `dynamic_cast`.
 class ReloadableSource {
  public:
   virtual ~ReloadableSource() = default;
@@ -166,6 +167,17 @@ class ReloadableSource {
   /// be added (it does not exist, cannot be reloaded, is not published), `RetryableError` when the
   /// origin could not be reached.
   virtual std::vector<ColumnDefinition> AddTable(const TableIdentifier& table) = 0;
+  /// At a resume without a baseline, before the first `Stream`: the targets of `table` hold a
+  /// reload of it up to `checkpoint` (the text of an `OnReloadCheckpoint`). True when the next
+  /// `Stream` goes on with that reload (no new `OnReloadBegin`; its rows, checkpoints and end
+  /// follow); false when it cannot, and the engine then asks for a reload from nothing
+  /// (`ReloadTable`). Throws `DataError` (`codes::kBadReloadCheckpoint`) for text it did not
+  /// write; the engine logs it and reloads from nothing too. Lifecycle thread. Default false.
+  virtual bool ContinueReload(const TableIdentifier& table, const std::string& checkpoint) {
+    (void)table;
+    (void)checkpoint;
+    return false;
+  }
 };
 
 /// Optional: a source that can estimate how many rows a baseline of a table will deliver, so

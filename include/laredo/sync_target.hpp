@@ -137,8 +137,30 @@ class SyncTarget {
   /// True when the target's contents survive a restart of the process, so the engine may resume a
   /// source from its last acknowledged position without a baseline. Default false. A target that
   /// keeps state must answer false while a baseline it began has not completed (its contents are
-  /// then neither the old nor the new table), so that a restart baselines again.
+  /// then neither the old nor the new table), so that a restart baselines again; a reload it holds
+  /// a checkpoint of is the one exception (see `OnReloadCheckpoint`).
   virtual bool KeepsStateAcrossRestarts() { return false; }
+
+  /// Reload checkpoints (docs/writing-a-target.md, "Reload checkpoints"): while the engine reloads
+  /// the table as the stream flows (`OnBaselineBegin` while streaming), the source marks points
+  /// from which a restarted process may continue the reload instead of beginning it again. A
+  /// target that keeps state stores `checkpoint` with the rows applied before it (atomically with
+  /// them, or after them), forgets it at the next `OnBaselineBegin` and at `OnBaselineComplete`,
+  /// and reports the one it holds from `ReloadCheckpoint`; while it holds one it may answer
+  /// `KeepsStateAcrossRestarts` true although its reload has not completed. The engine then
+  /// continues the reload after a restart (the copy being built must be kept, too), or reloads the
+  /// table from nothing when the source cannot. Defaults: ignored, none.
+  virtual void OnReloadCheckpoint(const TableIdentifier& table, const std::string& checkpoint) {
+    (void)table;
+    (void)checkpoint;
+  }
+  /// The checkpoint this target holds for `table` (see `OnReloadCheckpoint`). Asked once at start
+  /// before a resume without a baseline, as `KeepsStateAcrossRestarts` is, from the engine's
+  /// thread for the source: it may run while `OnInit` does, so guard what both touch.
+  virtual std::optional<std::string> ReloadCheckpoint(const TableIdentifier& table) {
+    (void)table;
+    return std::nullopt;
+  }
 
   /// True when `ReadRow` answers; the engine then fills Unchanged values from the target's rows.
   /// Default false.

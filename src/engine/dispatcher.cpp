@@ -254,6 +254,22 @@ void Dispatcher::OnReloadEnd(const TableIdentifier& table) {
   std::erase(reloading_, table);
 }
 
+void Dispatcher::OnReloadCheckpoint(const TableIdentifier& table, std::string checkpoint) {
+  const auto* route = PipelinesOf(table);
+  if (route == nullptr) return;
+  std::lock_guard lk(dispatch_mu_);
+  for (Pipeline* p : *route) {
+    if (!p->Enqueue(ReloadCheckpointStep{.checkpoint = checkpoint}, stop_, &hook_)) return;
+  }
+}
+
+void Dispatcher::NoteReloading(const TableIdentifier& table) {
+  std::lock_guard lk(dispatch_mu_);
+  if (std::find(reloading_.begin(), reloading_.end(), table) == reloading_.end()) {
+    reloading_.push_back(table);
+  }
+}
+
 void Dispatcher::OnInvalidRecord(InvalidRecord record) {
   if (stop_.stop_requested()) return;
   std::string position_text;

@@ -106,6 +106,10 @@ class Dispatcher final : public ChangeHandler {
   void OnReloadBegin(const TableIdentifier& table, std::vector<ColumnDefinition> columns) override;
   void OnReloadRows(const TableIdentifier& table, std::span<Row> rows) override;
   void OnReloadEnd(const TableIdentifier& table) override;
+  void OnReloadCheckpoint(const TableIdentifier& table, std::string checkpoint) override;
+  /// A reload of `table` continues from its checkpoint (a resume): snapshots wait for its end, as
+  /// for one begun in this run. Lifecycle thread, before the first Stream.
+  void NoteReloading(const TableIdentifier& table);
   [[nodiscard]] std::size_t MaxBatch() const override { return max_batch_; }
   void OnProgress(const Position& position) override { progress_.Publish(next_seq_, position); }
   void OnStateChanged(SourceState state) override {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -54,7 +55,11 @@ struct SchemaChangeStep {
   Columns columns;
 };
 /// No baseline: the source resumed and the target kept its rows (or was restored from a snapshot).
-struct ResumeStep {};
+/// `reload_continues`: the target holds part of a reload of its table, which the source goes on
+/// with (`ReloadableSource::ContinueReload`): the pipeline is loading until its end.
+struct ResumeStep {
+  bool reload_continues = false;
+};
 /// The snapshot barrier: export the target, which now holds exactly the changes dispatched
 /// before this step (docs/snapshots.md).
 struct SnapshotStep {
@@ -68,6 +73,10 @@ struct ReloadBeginStep {
 };
 /// Every row of the reload was delivered: `OnBaselineComplete`, the new contents are swapped in.
 struct ReloadEndStep {};
+/// `OnReloadCheckpoint(checkpoint)`: the reload can be continued from here after a restart.
+struct ReloadCheckpointStep {
+  std::string checkpoint;
+};
 /// Restore the target from its file in a snapshot, in place of a baseline.
 struct RestoreStep {
   std::shared_ptr<RestoreJob> job;
@@ -75,7 +84,7 @@ struct RestoreStep {
 
 using Item = std::variant<InitStep, BaselineBeginStep, BaselineRows, BaselineCompleteStep,
                           ChangeRun, SchemaChangeStep, ResumeStep, SnapshotStep, RestoreStep,
-                          ReloadBeginStep, ReloadEndStep>;
+                          ReloadBeginStep, ReloadEndStep, ReloadCheckpointStep>;
 
 /// Buffer slots an item takes: one per row or change, one per control step but the barrier.
 [[nodiscard]] inline std::size_t Weight(const Item& item) {

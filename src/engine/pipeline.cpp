@@ -208,9 +208,11 @@ bool Pipeline::Apply(Item& item, const std::stop_token& stop) {
           return step("reload_begin", [&] { ApplyReloadBegin(it); });
         } else if constexpr (std::is_same_v<T, ReloadEndStep>) {
           return step("reload_end", [&] { ApplyReloadEnd(); });
+        } else if constexpr (std::is_same_v<T, ReloadCheckpointStep>) {
+          return step("reload_checkpoint", [&] { ApplyReloadCheckpoint(it); });
         } else {
           static_assert(std::is_same_v<T, ResumeStep>);
-          return step("resume", [&] { ApplyResume(); });
+          return step("resume", [&] { ApplyResume(it); });
         }
       },
       item);

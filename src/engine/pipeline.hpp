@@ -132,10 +132,11 @@ class Pipeline {
   void ApplyBaselineBegin(const BaselineBeginStep& step);
   bool ApplyBaselineRows(BaselineRows& rows, const std::stop_token& stop);
   void ApplyBaselineComplete();
-  void ApplyResume();
+  void ApplyResume(const ResumeStep& step);
   void ApplySchemaChange(const SchemaChangeStep& step);
   void ApplyReloadBegin(const ReloadBeginStep& step);
   void ApplyReloadEnd();
+  void ApplyReloadCheckpoint(const ReloadCheckpointStep& step);
   // pipeline_snapshot.cpp: the snapshot barrier and the restore at start. They report to their
   // job instead of failing the pipeline: a snapshot that fails changes nothing here.
   void ApplySnapshot(const SnapshotStep& step);

@@ -76,7 +76,19 @@ void Pipeline::ApplyBaselineComplete() {
   upstream_->PipelineStatusChanged();
 }
 
-void Pipeline::ApplyResume() {
+void Pipeline::ApplyResume(const ResumeStep& step) {
+  if (step.reload_continues) {
+    // The target holds part of a reload the source goes on with: loading, as at a baseline,
+    // until the reload's end swaps the new copy in (whether it was a first load is not known).
+    observer_->OnBaselineStarted(source_id_, table_, std::nullopt);
+    baseline_rows_.store(0);
+    reloading_.store(true);
+    first_load_ = true;
+    SetState(PipelineState::Baseline);
+    Logger()->info("pipeline {}: continuing the reload of its table from its checkpoint", id_);
+    upstream_->PipelineStatusChanged();
+    return;
+  }
   SetState(PipelineState::Streaming);
   ready_.store(true, std::memory_order_release);
   upstream_->PipelineStatusChanged();
@@ -125,6 +137,12 @@ void Pipeline::ApplyReloadEnd() {
   }
   observer_->OnBaselineCompleted(id_, table_, baseline_rows_.load());
   upstream_->PipelineStatusChanged();
+}
+
+void Pipeline::ApplyReloadCheckpoint(const ReloadCheckpointStep& step) {
+  if (!reloading_.load()) return;  // a checkpoint of a reload this pipeline did not take part in
+  TargetLock lock(target_mutex_);
+  target_->OnReloadCheckpoint(table_, step.checkpoint);
 }
 
 void Pipeline::ApplySchemaChange(const SchemaChangeStep& step) {

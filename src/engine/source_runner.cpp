@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "laredo/backoff.hpp"
 #include "laredo/error.hpp"
@@ -387,16 +389,69 @@ std::optional<Position> SourceRunner::TryResume(const std::stop_token& stop) {
   }
   Position acked = source_->LastAckedPosition();
   if (!acked.has_value()) return std::nullopt;
+  const auto continued = ContinueReloads();
+  if (!continued) return std::nullopt;
   acker_.StartAt(acked, source_->PositionToString(acked));
   const bool queued = dispatcher_.StartStreamAt(0, acked, [&] {
     for (Pipeline* p : pipelines_) {
-      if (!p->Enqueue(ResumeStep{}, stop)) return false;
+      const bool continues = continued->contains(p->table());
+      if (!p->Enqueue(ResumeStep{.reload_continues = continues}, stop)) return false;
     }
     return true;
   });
   if (!queued) return std::nullopt;
+  for (const auto& table : *continued) dispatcher_.NoteReloading(table);
   Logger()->info("source {}: resuming from {} without a baseline", id_, acker_.LastAckedText());
   return acked;
+}
+
+std::optional<std::set<TableIdentifier>> SourceRunner::ContinueReloads() {
+  std::map<TableIdentifier, std::vector<std::optional<std::string>>> held;
+  for (Pipeline* p : pipelines_) {
+    held[p->table()].push_back(p->target()->ReloadCheckpoint(p->table()));
+  }
+  std::set<TableIdentifier> continued;
+  auto* reloadable = dynamic_cast<ReloadableSource*>(source_.get());
+  for (const auto& entry : held) {
+    const TableIdentifier& table = entry.first;
+    const auto& checkpoints = entry.second;
+    const bool any = std::any_of(checkpoints.begin(), checkpoints.end(),
+                                 [](const auto& c) { return c.has_value(); });
+    if (!any) continue;
+    // One stream feeds every target of the table: it can go on with one reload only.
+    const bool same = std::all_of(checkpoints.begin(), checkpoints.end(),
+                                  [&](const auto& c) { return c == checkpoints.front(); });
+    bool goes_on = false;
+    std::string why = "its targets hold different checkpoints";
+    if (reloadable == nullptr) {
+      why = "the source cannot reload one table";
+    } else if (same) {
+      why = "the source cannot continue it";
+      try {
+        goes_on = reloadable->ContinueReload(table, *checkpoints.front());
+      } catch (const std::exception& e) {
+        why = e.what();
+      }
+    }
+    if (goes_on) {
+      Logger()->info("source {}: continuing the reload of {} from its checkpoint", id_,
+                     table.ToString());
+      continued.insert(table);
+      continue;
+    }
+    // The half-built copies are dropped by the reload's begin, which reads the table whole.
+    Logger()->warn("source {}: the reload of {} begins again from nothing: {}", id_,
+                   table.ToString(), why);
+    try {
+      if (reloadable == nullptr) return std::nullopt;
+      reloadable->ReloadTable(table);
+    } catch (const std::exception& e) {
+      Logger()->warn("source {}: {} cannot be reloaded alone ({}): taking a baseline", id_,
+                     table.ToString(), e.what());
+      return std::nullopt;
+    }
+  }
+  return continued;
 }
 
 void SourceRunner::Run(std::stop_token stop) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -133,6 +134,10 @@ class SourceRunner final : public PipelineUpstream {
   bool Initialise(const std::stop_token& stop);
   /// Resumes from the source's saved position when it and every target kept their place.
   std::optional<Position> TryResume(const std::stop_token& stop);
+  /// At a resume: the tables whose targets hold a reload checkpoint the source goes on with
+  /// (`ReloadableSource::ContinueReload`); a table it cannot go on with is reloaded from nothing.
+  /// Nullopt when one of them cannot be reloaded at all: a baseline then reads everything.
+  std::optional<std::set<TableIdentifier>> ContinueReloads();
   /// Restores every pipeline from the newest snapshot when all of them can be and the source can
   /// stream from its position (source_restore.cpp); that position, or nullopt (with the reason
   /// reported) when the source must baseline.

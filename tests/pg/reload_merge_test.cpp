@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "laredo/error.hpp"
 
 namespace laredo::pg {
@@ -214,6 +216,39 @@ TEST(ReloadMerge, CompositeKeysDoNotRunTogether) {
   const auto rows = m.CloseWindow();
   ASSERT_EQ(rows.size(), 1U);
   EXPECT_EQ(rows[0].at("a"), Value("x,y"));
+}
+
+// After a restart the copy holds rows merged before it that this merge does not know of: a
+// delete always reaches it, and an update moving a row's key never leaves the row behind.
+TEST(ReloadMerge, AResumedMergeNeverLeavesARowTheCopyMayHoldBehind) {
+  ReloadMerge m(kT, {"id"});
+  m.Resume({K(40)});
+  EXPECT_TRUE(m.resumed());
+  EXPECT_EQ(Ids(m.ReadAgain(10)), (std::vector<std::int64_t>{40}));
+  EXPECT_TRUE(Pass(m, Delete(3)));  // a fresh merge drops it: the copy "lacks" 3
+
+  auto moved = Update(-5, Value("whole"), 5);  // every column: stays an update
+  EXPECT_TRUE(m.OnChange(moved));
+  EXPECT_EQ(moved.action, ChangeAction::Update);
+  EXPECT_EQ(moved.old_values, K(5));
+
+  auto partial = Update(-6, Value::Unchanged(), 6);  // cannot be an insert: deletes 6
+  EXPECT_TRUE(m.OnChange(partial));
+  EXPECT_EQ(partial.action, ChangeAction::Delete);
+  EXPECT_EQ(partial.old_values, K(6));
+  EXPECT_TRUE(partial.new_values.empty());
+  auto again = Ids(m.ReadAgain(10));
+  std::sort(again.begin(), again.end());
+  EXPECT_EQ(again, (std::vector<std::int64_t>{-6, 40}));  // its new key is read again
+
+  auto in_place = Update(7, Value("whole"));  // the key stays: an insert (upsert), as before
+  EXPECT_TRUE(m.OnChange(in_place));
+  EXPECT_EQ(in_place.action, ChangeAction::Insert);
+
+  // A truncate empties the copy: the merge knows all it holds again.
+  EXPECT_TRUE(Pass(m, Truncate()));
+  EXPECT_FALSE(m.resumed());
+  EXPECT_FALSE(Pass(m, Delete(8)));
 }
 
 TEST(ReloadMerge, ARowWithoutItsKeyIsAClearErrorAndWindowsDoNotNest) {

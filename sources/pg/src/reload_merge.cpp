@@ -40,6 +40,7 @@ bool ReloadMerge::OnChange(ChangeEvent& change) {
     case ChangeAction::Truncate:
       held_.clear();
       read_again_.clear();
+      resumed_ = false;  // the copy is empty: this merge knows all it holds again
       if (window_) window_->truncated = true;
       return true;
     case ChangeAction::Insert: {
@@ -53,7 +54,8 @@ bool ReloadMerge::OnChange(ChangeEvent& change) {
       const auto key = KeyOf(change.old_values);
       NoteInWindow(key, change);
       read_again_.erase(key);
-      return held_.erase(key) > 0;  // a row the copy lacks: nothing to delete
+      // A row the copy lacks: nothing to delete (unless it may hold it from before a restart).
+      return held_.erase(key) > 0 || resumed_;
     }
     case ChangeAction::Update: {
       auto new_key = KeyOf(change.new_values);
@@ -68,6 +70,18 @@ bool ReloadMerge::OnChange(ChangeEvent& change) {
       const bool whole = std::none_of(values.begin(), values.end(),
                                       [](const Value& v) { return v.IsUnchanged(); });
       read_again_.erase(old_key);  // moved away: nothing is left to read there
+      if (resumed_ && old_key != new_key) {
+        // The copy may hold the row at its old key from before the restart: it must go.
+        if (!whole) {
+          read_again_.insert_or_assign(std::move(new_key), KeyRow(change.new_values));
+          change.action = ChangeAction::Delete;
+          change.new_values = Row();
+          return true;
+        }
+        read_again_.erase(new_key);
+        held_.insert(std::move(new_key));
+        return true;
+      }
       if (whole) {
         change.action = ChangeAction::Insert;
         change.old_values = Row();
@@ -123,6 +137,14 @@ std::vector<Row> ReloadMerge::CloseWindow() {
     out.push_back(std::move(row));
   }
   return out;
+}
+
+void ReloadMerge::Resume(std::vector<Row> read_again) {
+  resumed_ = true;
+  for (auto& key : read_again) {
+    auto text = KeyOf(key);
+    read_again_.insert_or_assign(std::move(text), std::move(key));
+  }
 }
 
 std::vector<Row> ReloadMerge::ReadAgain(std::size_t max) const {

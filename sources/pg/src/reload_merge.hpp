@@ -64,6 +64,16 @@ class ReloadMerge {
   /// dropped and the keys its read asked for again are asked for again. No-op without a window.
   void AbandonWindow();
 
+  /// Continues a reload after a restart (see `ReloadCheckpoint`): `read_again` are the keys the
+  /// checkpoint had queued. The copy then holds rows this merge does not know of (those merged
+  /// before the restart), so, until a truncate empties it: a delete is always delivered (of a row
+  /// the copy may lack: targets that keep state accept that), an update of a row not known to be
+  /// held that moves its key stays an update when it carries every column and is delivered as a
+  /// delete of the old key otherwise (the new key is read again), so no row stays behind at a
+  /// key it left. Call before the first change.
+  void Resume(std::vector<Row> read_again);
+  [[nodiscard]] bool resumed() const noexcept { return resumed_; }
+
   /// Up to `max` keys (key columns only) to read again in the next chunk.
   [[nodiscard]] std::vector<Row> ReadAgain(std::size_t max) const;
   [[nodiscard]] bool read_again_empty() const noexcept { return read_again_.empty(); }
@@ -100,6 +110,7 @@ class ReloadMerge {
   std::unordered_set<std::string> held_;             // keys of the rows the copy holds
   std::unordered_map<std::string, Row> read_again_;  // key -> key columns
   std::optional<Window> window_;
+  bool resumed_ = false;  // see Resume
 };
 
 }  // namespace laredo::pg

@@ -4,7 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <random>
+#include <stdexcept>
+#include <utility>
 
 #include "laredo/error.hpp"
 #include "laredo/error_codes.hpp"
@@ -51,12 +54,17 @@ void ReloadRunner::AwaitTransactionsBefore(const TableIdentifier& table, std::st
 }
 
 void ReloadRunner::BeginAgain(const TableIdentifier& table) {
-  if (active_ && active_->table == table) again_ = true;
+  if ((active_ && active_->table == table) || (resume_ && resume_->table == table)) again_ = true;
 }
 
 void ReloadRunner::Clear() {
   older_than_.clear();
   again_ = false;
+  resume_.reset();
+  seen_through_.reset();
+  // A baseline starts the slot again (or confirms past everything): nothing to hold for.
+  checkpoints_.clear();
+  cap_.reset();
   std::lock_guard lk(mu_);
   queue_.clear();
   reloading_.reset();
@@ -77,6 +85,16 @@ void ReloadRunner::BeginStream(
   types_ = &types;
   stop_ = std::move(stop);
   failures_ = 0;
+  stream_from_ = from;
+  if (resume_) {
+    auto checkpoint = std::move(*resume_);
+    resume_.reset();
+    const bool again = std::exchange(again_, false);
+    restart_pending_ = false;
+    handed_on_ = true;
+    ResumeFrom(std::move(checkpoint), from, again);
+    return;
+  }
   // The merge knows what the copy holds only if everything it handed on got there, and the new
   // stream repeats none of that (it may repeat changes the merge kept from the copy: skipped).
   const bool known =
@@ -91,6 +109,122 @@ void ReloadRunner::BeginStream(
   } else {
     Continue();
   }
+}
+
+void ReloadRunner::ResumeAfterRestart(ReloadCheckpoint checkpoint) {
+  std::lock_guard lk(mu_);
+  reloading_ = checkpoint.table;
+  resume_ = std::move(checkpoint);
+}
+
+std::string ReloadRunner::ColumnsSignature(const std::vector<ColumnDefinition>& columns) {
+  std::string out;
+  for (const auto& c : columns) {
+    out += fmt::format("{}:{}:{}:{};", c.name.size(), c.name, c.type_oid,
+                       c.primary_key ? c.primary_key_ordinal : 0);
+  }
+  return out;
+}
+
+void ReloadRunner::ResumeFrom(ReloadCheckpoint checkpoint, const StreamPosition& from,
+                              bool from_nothing) {
+  if (!Start(checkpoint.table)) {
+    throw RebaselineRequired(fmt::format(
+        "continuing the reload of {}: the table can no longer be reloaded (see the log); taking "
+        "a fresh baseline",
+        checkpoint.table.ToString()));
+  }
+  Active& a = *active_;
+  const char* why = nullptr;
+  if (from_nothing) {
+    why = "a target of it joined";  // it gets the reload whole
+  } else if (ColumnsSignature(a.columns) != checkpoint.columns) {
+    why = "its columns changed";
+  } else if (StreamPosition::CompareResumePoints(from, checkpoint.through) > 0) {
+    why = "the stream resumes after its checkpoint";
+  }
+  std::vector<Row> read_again;
+  if (why == nullptr) {
+    try {
+      for (const auto& values : checkpoint.read_again) {
+        if (values.size() != a.key_index.size()) throw std::invalid_argument("key shape");
+        Row key;
+        for (std::size_t k = 0; k < values.size(); ++k) {
+          const auto i = a.key_index[k];
+          key[a.columns[i].name] = TextToValue(a.value_types[i], values[k]);
+        }
+        read_again.push_back(std::move(key));
+      }
+    } catch (const std::exception&) {
+      why = "a key it holds does not fit the table";  // the key's values are the user's data
+    }
+  }
+  if (why != nullptr) {
+    // Begun from nothing at the next Step (OnReloadBegin drops the half-built copies).
+    Logger()->warn("pg source: the reload of {} begins again from nothing: {}", a.table.ToString(),
+                   why);
+    std::lock_guard lk(mu_);
+    ++stats_.restarted;
+    return;
+  }
+  a.begun = true;
+  a.bounded = checkpoint.bounded;
+  a.scanned = checkpoint.scanned;
+  a.after = std::move(checkpoint.after);
+  a.last = std::move(checkpoint.last);
+  a.merge.Resume(std::move(read_again));
+  skip_through_ = checkpoint.through;
+  merged_through_ = checkpoint.through;
+  // Still held: the next acknowledged checkpoint moves it on.
+  checkpoints_.clear();
+  cap_ = Mark{.through = checkpoint.through, .end = false};
+  {
+    std::lock_guard lk(mu_);
+    ++stats_.resumed;
+  }
+  Logger()->info("pg source: continuing the reload of {} after a restart, from its checkpoint",
+                 a.table.ToString());
+}
+
+StreamPosition ReloadRunner::Through() const {
+  StreamPosition through = stream_from_.value_or(StreamPosition{});
+  for (const auto* p : {&seen_through_, &skip_through_}) {
+    if (*p && StreamPosition::Compare(**p, through) > 0) through = **p;
+  }
+  return through;
+}
+
+void ReloadRunner::Checkpoint() {
+  const Active& a = *active_;
+  ReloadCheckpoint checkpoint{.table = a.table,
+                              .slot = settings_.slot,
+                              .columns = ColumnsSignature(a.columns),
+                              .through = Through(),
+                              .bounded = a.bounded,
+                              .scanned = a.scanned,
+                              .after = a.after,
+                              .last = a.last,
+                              .read_again = {}};
+  for (const auto& key : a.merge.ReadAgain(std::numeric_limits<std::size_t>::max())) {
+    std::vector<std::string> values;
+    for (const auto i : a.key_index) values.push_back(key.at(a.columns[i].name).ToString());
+    checkpoint.read_again.push_back(std::move(values));
+  }
+  {
+    const HandOnGuard guard{*this};
+    inner_->OnReloadCheckpoint(a.table, checkpoint.Encode());
+  }
+  checkpoints_.push_back(Mark{.through = checkpoint.through, .end = false});
+}
+
+std::optional<Lsn> ReloadRunner::FlushCap(const StreamPosition& acked) {
+  while (!checkpoints_.empty() &&
+         StreamPosition::CompareResumePoints(checkpoints_.front().through, acked) <= 0) {
+    cap_ = checkpoints_.front();
+    checkpoints_.pop_front();
+  }
+  if (!cap_ || cap_->end) return std::nullopt;
+  return cap_->through.ack_lsn;
 }
 
 void ReloadRunner::Continue() {
@@ -119,6 +253,8 @@ void ReloadRunner::Restart() {
         table.ToString()));
   }
   if (begun) {
+    // The checkpoints of the copy dropped here no longer need the WAL after them.
+    checkpoints_.push_back(Mark{.through = Through(), .end = true});
     // Begun again at once, before the stream's first change: the copy half built is dropped
     // now, and changes of rows it held go through the merge instead of reaching it (an update
     // of a row it lacks would otherwise be one the engine cannot fill, and re-baseline).
@@ -480,7 +616,11 @@ void ReloadRunner::OnWatermark(const LogicalMessage& message) {
     inner_->OnReloadRows(active_->table, rows);
   }
   next_read_ = Clock::now() + settings_.chunk_pause;
-  if (active_->scanned && active_->merge.read_again_empty()) Finish();
+  if (active_->scanned && active_->merge.read_again_empty()) {
+    Finish();
+  } else {
+    Checkpoint();
+  }
 }
 
 void ReloadRunner::Finish() {
@@ -490,6 +630,7 @@ void ReloadRunner::Finish() {
     const HandOnGuard guard{*this};
     inner_->OnReloadEnd(table);
   }
+  checkpoints_.push_back(Mark{.through = Through(), .end = true});
   active_.reset();
   handed_through_.reset();
   merged_through_.reset();
@@ -504,6 +645,9 @@ void ReloadRunner::OnChange(ChangeEvent event) { OnChanges(std::span<ChangeEvent
 
 void ReloadRunner::OnChanges(std::span<ChangeEvent> events) {
   for (const auto& e : events) NoteTransaction(e);
+  if (!events.empty()) {
+    if (const auto* p = std::any_cast<StreamPosition>(&events.back().position)) seen_through_ = *p;
+  }
   if (!active_ || !active_->begun) {
     inner_->OnChanges(events);
     return;

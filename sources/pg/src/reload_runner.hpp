@@ -19,6 +19,7 @@
 #include "laredo/pg/streaming.hpp"
 #include "pg_connection.hpp"
 #include "pg_snapshot.hpp"
+#include "reload_checkpoint.hpp"
 #include "reload_merge.hpp"
 #include "type_resolver.hpp"
 
@@ -76,8 +77,22 @@ class ReloadRunner final : public ChangeHandler {
   void AwaitTransactionsBefore(const TableIdentifier& table, std::string server_time);
   /// Forgets every request and the reload in progress (a full baseline reloads everything).
   void Clear();
+  /// A restarted process continues the reload its targets hold up to `checkpoint` in the next
+  /// stream (see `Source::ContinueReload`): no new `OnReloadBegin`; the table's changes up to the
+  /// checkpoint are the previous run's, and the merge goes on in its resumed mode
+  /// (`ReloadMerge::Resume`). When the table's columns changed or the stream resumes after the
+  /// checkpoint, the reload begins again from nothing instead. Lifecycle thread, before `Stream`.
+  void ResumeAfterRestart(ReloadCheckpoint checkpoint);
+  /// The columns a checkpoint is valid for (names and types; see `ReloadCheckpoint::columns`).
+  [[nodiscard]] static std::string ColumnsSignature(const std::vector<ColumnDefinition>& columns);
+  /// The highest WAL position the slot may confirm while a reload's checkpoints are in flight,
+  /// given the engine's acknowledgement: that of the newest acknowledged checkpoint, so a restart
+  /// streams every change after it again; none when no reload needs one. Stream thread (or
+  /// after the stream ended).
+  [[nodiscard]] std::optional<Lsn> FlushCap(const StreamPosition& acked);
   /// A target for `table` joins (`Source::AddTable` of a table replicated already): a reload of
-  /// it in progress begins again from nothing at the next stream, so the newcomer gets it whole.
+  /// it in progress (or to be continued after a restart) begins again from nothing at the next
+  /// stream, so the newcomer gets it whole.
   /// Lifecycle thread, between two streams.
   void BeginAgain(const TableIdentifier& table);
   [[nodiscard]] ReloadStats Statistics() const;
@@ -182,6 +197,14 @@ class ReloadRunner final : public ChangeHandler {
   [[nodiscard]] std::string Watermark(std::uint64_t number, char kind) const;
   void DecodeRows(const PGresult* result, std::vector<Row>& out) const;
   void Finish();
+  /// After a merged chunk that did not end the reload: hands on a checkpoint of it.
+  void Checkpoint();
+  /// Of `ResumeAfterRestart`, at the stream's start; `from_nothing`: a target of the table joined
+  /// since (`BeginAgain`), so the reload begins again instead.
+  void ResumeFrom(ReloadCheckpoint checkpoint, const StreamPosition& from, bool from_nothing);
+  /// The last change the runner took (handed on, merged or skipped): a restart that streams the
+  /// changes after it again loses nothing.
+  [[nodiscard]] StreamPosition Through() const;
 
   const Settings settings_;
   const std::string instance_;  // tells this runner's watermarks from other consumers'
@@ -205,6 +228,18 @@ class ReloadRunner final : public ChangeHandler {
   std::optional<StreamPosition> handed_through_;
   std::optional<StreamPosition> merged_through_;
   std::optional<StreamPosition> skip_through_;
+  std::optional<StreamPosition> stream_from_;   // where the current stream starts
+  std::optional<StreamPosition> seen_through_;  // the last change of any table taken
+  std::optional<ReloadCheckpoint> resume_;      // ResumeAfterRestart, until the stream starts
+  /// Checkpoints handed on and not yet acknowledged, oldest first, and the newest acknowledged
+  /// one (see FlushCap); `end`: a reload ended or began again, so its checkpoints no longer
+  /// need the WAL after them.
+  struct Mark {
+    StreamPosition through;
+    bool end = false;
+  };
+  std::deque<Mark> checkpoints_;
+  std::optional<Mark> cap_;
   std::chrono::steady_clock::time_point next_read_{};
   std::map<TableIdentifier, std::string> older_than_;  // AwaitTransactionsBefore
   /// The ids of the last transactions the stream handed on (32-bit, as pgoutput sends them),

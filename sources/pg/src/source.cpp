@@ -211,6 +211,34 @@ void Source::ReloadTable(const TableIdentifier& table) {
   impl_->reloads.Request(table);
 }
 
+bool Source::ContinueReload(const TableIdentifier& table, const std::string& checkpoint) {
+  auto parsed = ReloadCheckpoint::Decode(checkpoint);
+  if (parsed.table != table || parsed.slot != impl_->slot) {
+    throw DataError(codes::kBadReloadCheckpoint,
+                    fmt::format("the reload checkpoint held for {} is of another {}",
+                                table.ToString(), parsed.table != table ? "table" : "slot"));
+  }
+  {
+    std::lock_guard lk(impl_->mu);
+    const auto it = impl_->reloadable.find(table);
+    if (it == impl_->reloadable.end() || !it->second) return false;  // ReloadTable says why
+    // The stream would resume after the checkpoint: the changes between are lost to the merge.
+    if (!impl_->has_ack || StreamPosition::CompareResumePoints(impl_->acked, parsed.through) > 0) {
+      Logger()->info("pg source: the slot is past the reload checkpoint of {}", table.ToString());
+      return false;
+    }
+  }
+  const auto columns = impl_->columns.find(table);
+  if (columns == impl_->columns.end() ||
+      ReloadRunner::ColumnsSignature(columns->second) != parsed.columns) {
+    Logger()->info("pg source: the columns of {} changed since its reload checkpoint",
+                   table.ToString());
+    return false;
+  }
+  impl_->reloads.ResumeAfterRestart(std::move(parsed));
+  return true;
+}
+
 ReloadStats Source::ReloadStatistics() const { return impl_->reloads.Statistics(); }
 
 HeartbeatStats Source::HeartbeatStatistics() const { return impl_->heartbeat_counters.Snapshot(); }
@@ -456,10 +484,7 @@ void Source::Close() {
   // (the drain after Stream may have made more durable) before closing.
   if (impl.repl && impl.repl_streaming && impl.options.slot_mode == SlotMode::Stateful) {
     try {
-      const Lsn flush(std::max(impl.sent_flush.load(), [&] {
-        std::lock_guard lk(impl.mu);
-        return impl.has_ack ? impl.acked.ack_lsn.value() : 0;
-      }()));
+      const Lsn flush = impl.AckedFlush();
       impl.repl->SendStatus(flush, flush, false);
     } catch (const std::exception& e) {
       Logger()->warn("pg source: final status update failed: {}", e.what());

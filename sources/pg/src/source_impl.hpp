@@ -48,6 +48,8 @@ struct Source::Impl {
   void SetInUse(bool value);
   /// The position the stream thread may report as flushed (see source_stream.cpp).
   Lsn ComputeFlush(const StreamPosition& last_delivered, Lsn idle_lsn);
+  /// What Close reports as flushed: the ACK, held as ComputeFlush holds it for a reload.
+  Lsn AckedFlush();
   /// Records `p` as acknowledged if it is newer than what is recorded.
   void RecordAck(const StreamPosition& p, bool replace);
   /// Lifecycle thread: see `TypeResolver`.

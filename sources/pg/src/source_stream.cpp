@@ -78,16 +78,38 @@ ReplicationConnection::StreamOptions Source::Impl::StreamOptionsFor(ReplicationC
 // nothing for us (a keepalive's end while no transaction was open) may be released too, so an
 // idle source does not pin WAL (unless the engine asked for exact release: ExactRelease). Never
 // moves backwards.
+//
+// While a reload of one table runs, no further than its newest acknowledged checkpoint: a
+// restarted process continues the reload from there and needs every change after it again.
 Lsn Source::Impl::ComputeFlush(const StreamPosition& last_delivered, Lsn idle_lsn) {
   Lsn flush;
+  std::optional<StreamPosition> ack;
   {
     std::lock_guard lk(mu);
     if (has_ack) {
+      ack = acked;
       flush = acked.ack_lsn;
       if (!exact_release.load() && StreamPosition::Compare(acked, last_delivered) >= 0) {
         flush = std::max(flush, idle_lsn);
       }
     }
+  }
+  if (ack) {
+    if (const auto cap = reloads.FlushCap(*ack)) flush = std::min(flush, *cap);
+  }
+  return std::max(flush, Lsn(sent_flush.load()));
+}
+
+Lsn Source::Impl::AckedFlush() {
+  std::optional<StreamPosition> ack;
+  {
+    std::lock_guard lk(mu);
+    if (has_ack) ack = acked;
+  }
+  Lsn flush;
+  if (ack) {
+    flush = ack->ack_lsn;
+    if (const auto cap = reloads.FlushCap(*ack)) flush = std::min(flush, *cap);
   }
   return std::max(flush, Lsn(sent_flush.load()));
 }

@@ -160,6 +160,8 @@ struct ReloadStats {
   std::uint64_t restarted = 0;
   /// Reloads a new stream (a reconnect) continued from their last merged chunk.
   std::uint64_t continued = 0;
+  /// Reloads a restarted process continued from their targets' checkpoint (`ContinueReload`).
+  std::uint64_t resumed = 0;
   /// Chunks whose rows the stream merged (reads that failed are not counted).
   std::uint64_t chunks = 0;
   /// Rows delivered from chunks.
@@ -285,6 +287,14 @@ class Source final : public SyncSource,
   /// for a table that does not exist, has no primary key, is not published or is partitioned and
   /// published under its partitions' names, and on a server older than 14. Lifecycle thread.
   std::vector<ColumnDefinition> AddTable(const TableIdentifier& table) override;
+  /// Continues, after a restart, the reload of `table` its targets hold up to `checkpoint`
+  /// (docs/pg-source.md, "Reloading one table"). While a reload runs, the slot's confirmed
+  /// position is held at its newest acknowledged checkpoint, so the next run streams every change
+  /// after it again. False (the engine reloads from nothing) when the table's columns changed since
+  /// or the slot's confirmed position is past the checkpoint. Throws `DataError`
+  /// (`codes::kBadReloadCheckpoint`) for text this source did not write, `ConfigError` as
+  /// `ReloadTable` does. Lifecycle thread, after `LastAckedPosition`.
+  bool ContinueReload(const TableIdentifier& table, const std::string& checkpoint) override;
   /// What reloads did so far (any thread).
   [[nodiscard]] ReloadStats ReloadStatistics() const;
 
