@@ -79,9 +79,11 @@ class PgReloadTest : public PgTest {
   // Writes to t (and u) until stopped: every kind of change, on rows read and not yet read. Keys
   // move below the range and new ones are added above it, past where the reload's scan ends
   // (their rows reach the copy through the stream).
+  // `spared`: ids 1..spared are left alone.
   class Writer {
    public:
-    Writer(PgReloadTest& test, std::int64_t rows) : test_(test), rows_(rows) {
+    Writer(PgReloadTest& test, std::int64_t rows, std::int64_t spared = 0)
+        : test_(test), rows_(rows), spared_(spared) {
       thread_ = std::jthread([this](const std::stop_token& stop) { Run(stop); });
     }
     ~Writer() { Stop(); }
@@ -96,17 +98,17 @@ class PgReloadTest : public PgTest {
       auto conn = PgConnection::Connect(test_.conninfo_, ConnectionKind::Normal, "laredo test");
       const auto t = test_.Q("t");
       std::int64_t next = rows_ + 1;
+      const auto pick = [&](std::int64_t x) { return spared_ + 1 + x % (rows_ - spared_); };
       for (std::int64_t i = 0; !stop.stop_requested(); ++i) {
-        const std::int64_t a = 1 + (i * 7919) % rows_;  // spread over the whole key range
-        const std::int64_t b = 1 + (i * 104729 + 13) % rows_;
+        const std::int64_t a = pick(i * 7919);  // spread over the whole key range
+        const std::int64_t b = pick(i * 104729 + 13);
         conn.Exec(fmt::format("BEGIN; UPDATE {0} SET v = 'w{1}' WHERE id = {2}; "
                               "DELETE FROM {0} WHERE id = {3}; "
                               "INSERT INTO {0} VALUES ({4}, 'new', repeat('n', 3000)); "
                               "UPDATE {0} SET id = -id WHERE id = {5}; "
                               "UPDATE {0} SET big = repeat(md5('{1}'), 90) WHERE id = {6}; "
                               "INSERT INTO {7} VALUES ({8}, 'u') ON CONFLICT DO NOTHING; COMMIT",
-                              t, i, a, b, next, (a + 17) % rows_ + 1, (b + 29) % rows_ + 1,
-                              test_.Q("u"), 1000 + i),
+                              t, i, a, b, next, pick(a + 17), pick(b + 29), test_.Q("u"), 1000 + i),
                   "writing");
         ++next;
         ++rounds_;
@@ -114,6 +116,7 @@ class PgReloadTest : public PgTest {
     }
     PgReloadTest& test_;
     const std::int64_t rows_;
+    const std::int64_t spared_;
     std::atomic<int> rounds_{0};
     std::jthread thread_;
   };
