@@ -136,14 +136,26 @@ double TimeReload(const std::string& conninfo, std::int64_t n) {
 }
 
 // One engine streaming a one-row table; then the bench table is added to it while it runs. The
-// time from AddPipeline until the new pipeline is ready.
+// time from AddPipeline until the new pipeline is ready. On a stateful slot: a temporary one goes
+// with the stream the addition ends, and the table would be loaded by a baseline of everything.
 double TimeAdd(const std::string& conninfo, const bench::PgConn& conn, std::int64_t n) {
+  const auto drop_slot = [&] {  // and its publication (a consumer of its own)
+    conn.Exec(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = "
+        "'laredo_bench_add'");
+    conn.Exec("DROP PUBLICATION IF EXISTS laredo_bench_add_pub");
+  };
+  drop_slot();
   conn.Exec("DROP TABLE IF EXISTS bench_seed");
   conn.Exec("CREATE TABLE bench_seed (id int PRIMARY KEY)");
   conn.Exec("INSERT INTO bench_seed VALUES (1)");
   auto seed = std::make_shared<laredo::memory::IndexedTarget>();
   auto replica = std::make_shared<laredo::memory::IndexedTarget>();
-  auto source = std::make_shared<laredo::pg::Source>(BenchOptions(conninfo));
+  auto options = BenchOptions(conninfo);
+  options.slot_mode = laredo::pg::SlotMode::Stateful;
+  options.slot_name = "laredo_bench_add";
+  options.publication_name = "laredo_bench_add_pub";
+  auto source = std::make_shared<laredo::pg::Source>(std::move(options));
   laredo::Engine engine;
   engine.AddSource("pg", source);
   engine.AddPipeline("pg", laredo::Table("public", "bench_seed"), seed);
@@ -163,7 +175,9 @@ double TimeAdd(const std::string& conninfo, const bench::PgConn& conn, std::int6
               static_cast<double>(n) / seconds, seconds,
               static_cast<unsigned long long>(stats.chunks),
               static_cast<unsigned long long>(stats.reads_repeated));
+  if (stats.chunks == 0) throw std::runtime_error("the added table was not loaded by a reload");
   engine.Stop();
+  drop_slot();
   conn.Exec("DROP TABLE bench_seed");
   return seconds;
 }
