@@ -408,7 +408,16 @@ std::optional<Position> SourceRunner::TryResume(const std::stop_token& stop) {
 std::optional<std::set<TableIdentifier>> SourceRunner::ContinueReloads() {
   std::map<TableIdentifier, std::vector<std::optional<std::string>>> held;
   for (Pipeline* p : pipelines_) {
-    held[p->table()].push_back(p->target()->ReloadCheckpoint(p->table()));
+    try {
+      held[p->table()].push_back(p->target()->ReloadCheckpoint(p->table()));
+    } catch (const std::exception& e) {
+      // What the target holds is unknown: a baseline reads every table (nothing is lost).
+      Logger()->warn(
+          "source {}: pipeline {} could not say which reload checkpoint it holds ({}): "
+          "taking a baseline",
+          id_, p->id(), e.what());
+      return std::nullopt;
+    }
   }
   std::set<TableIdentifier> continued;
   auto* reloadable = dynamic_cast<ReloadableSource*>(source_.get());

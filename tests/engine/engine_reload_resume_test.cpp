@@ -43,13 +43,14 @@ class CheckpointSource final : public testsource::TestSource {
   std::vector<std::string> asked_;
 };
 
-// A target that kept its rows and, maybe, a reload checkpoint.
+// A target that kept its rows and, maybe, a reload checkpoint ("throw": it fails to say).
 class HeldTarget final : public RecordingTarget {
  public:
   explicit HeldTarget(std::optional<std::string> checkpoint) : checkpoint_(std::move(checkpoint)) {
     SetKeepsState(true);
   }
   std::optional<std::string> ReloadCheckpoint(const TableIdentifier&) override {
+    if (checkpoint_ == "throw") throw RetryableError("store_down", "the store is down");
     return checkpoint_;
   }
 
@@ -111,6 +112,16 @@ TEST(EngineReloadResume, ACheckpointTheSourceRefusesOrCannotReadReloadsTheTableF
     EXPECT_FALSE(run.engine.Pipeline(run.a).reloading);
     EXPECT_EQ(run.source->BaselineCount(), 0);  // the other table was not read again
   }
+}
+
+// What a target holds is unknown when it cannot say: a baseline of the source, never a guess.
+TEST(EngineReloadResume, ATargetThatCannotSayWhatItHoldsMakesTheSourceBaseline) {
+  Started run;
+  Start(run, CheckpointSource::Answer::Yes, "c7", "throw");
+  ASSERT_TRUE(run.engine.AwaitReady(10s)) << run.engine.NotReadyReason();
+  EXPECT_EQ(run.source->BaselineCount(), 1);
+  EXPECT_TRUE(run.source->Asked().empty());
+  EXPECT_EQ(run.source->ReloadCount(), 0);
 }
 
 }  // namespace
