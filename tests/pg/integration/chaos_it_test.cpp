@@ -72,10 +72,12 @@ Row Decode(const std::string& text) {
 
 using TableRows = std::map<std::string, std::map<std::string, std::string>>;  // table -> key -> row
 
-// Replays a journal file: per table the rows (encoded) and whether its last baseline completed.
+// Replays a journal file: per table the rows (encoded), whether its last baseline completed, and
+// the checkpoint of a reload in progress.
 struct Replayed {
   TableRows rows;
   std::map<std::string, bool> complete;
+  std::map<std::string, std::string> checkpoint;
 };
 Replayed Replay(const std::string& path) {
   Replayed r;
@@ -94,6 +96,8 @@ Replayed Replay(const std::string& path) {
     if (op == "B" || op == "T") rows.clear();
     if (op == "B") r.complete[table] = false;
     if (op == "C") r.complete[table] = true;
+    if (op == "B" || op == "C") r.checkpoint.erase(table);
+    if (op == "K") r.checkpoint[table] = row;  // the text, where a row would be
     if (op == "U" || op == "D") rows.erase(old_key);
     if (op == "R" || op == "I" || op == "U") rows[key] = row;
   }
@@ -102,7 +106,8 @@ Replayed Replay(const std::string& path) {
 
 // The consumer's target: appends every write to a file before returning, so it is durable once
 // applied (a write() survives the death of the process). It answers every schema change with a
-// re-baseline, and reads its rows back so the engine can fill in unchanged TOAST values. While
+// re-baseline, and reads its rows back so the engine can fill in unchanged TOAST values. It keeps
+// reload checkpoints in the same file, so a consumer killed during a reload continues it. While
 // `stall_flag` exists it blocks, which is how the test applies backpressure.
 class FileJournal final : public SyncTarget {
  public:
@@ -110,6 +115,7 @@ class FileJournal final : public SyncTarget {
       : path_(std::move(path)), stall_(std::move(stall_flag)) {
     auto replayed = Replay(path_);
     complete_ = replayed.complete;
+    checkpoint_ = replayed.checkpoint;
     for (auto& [table, rows] : replayed.rows) {
       for (auto& [key, row] : rows) rows_[table][key] = Decode(row);
     }
@@ -120,11 +126,13 @@ class FileJournal final : public SyncTarget {
     Write(t, "B", "", "", nullptr);
     rows_[t.table].clear();
     complete_[t.table] = false;
+    checkpoint_.erase(t.table);
   }
   void OnBaselineRow(const TableIdentifier& t, const Row& row) override { Put(t, "R", row, ""); }
   void OnBaselineComplete(const TableIdentifier& t) override {
     Write(t, "C", "", "", nullptr);
     complete_[t.table] = true;
+    checkpoint_.erase(t.table);
   }
   void OnInsert(const TableIdentifier& t, const Row& row) override { Put(t, "I", row, ""); }
   void OnUpdate(const TableIdentifier& t, const Row& row, const Row& identity) override {
@@ -142,9 +150,20 @@ class FileJournal final : public SyncTarget {
     rows_[t.table].clear();
   }
   bool IsDurable() override { return true; }
+  // Every table whole, or in the middle of a reload it holds a checkpoint of.
   bool KeepsStateAcrossRestarts() override {
-    return complete_.size() == 2 &&
-           std::all_of(complete_.begin(), complete_.end(), [](const auto& c) { return c.second; });
+    return complete_.size() == 2 && std::all_of(complete_.begin(), complete_.end(), [&](auto& c) {
+             return c.second || checkpoint_.contains(c.first);
+           });
+  }
+  void OnReloadCheckpoint(const TableIdentifier& t, const std::string& checkpoint) override {
+    Write(t, "K", "", "", nullptr, &checkpoint);
+    checkpoint_[t.table] = checkpoint;
+  }
+  std::optional<std::string> ReloadCheckpoint(const TableIdentifier& t) override {
+    const auto it = checkpoint_.find(t.table);
+    if (it == checkpoint_.end()) return std::nullopt;
+    return it->second;
   }
   bool CanReadRows() override { return true; }
   std::optional<Row> ReadRow(const TableIdentifier& t, const Row& identity) override {
@@ -169,12 +188,12 @@ class FileJournal final : public SyncTarget {
     rows_[t.table][key] = row;
   }
   void Write(const TableIdentifier& t, const char* op, const std::string& key,
-             const std::string& old_key, const Row* row) {
+             const std::string& old_key, const Row* row, const std::string* text = nullptr) {
     while (std::filesystem::exists(stall_)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the injected stall
     }
     out_ << t.table << '\t' << op << '\t' << key << '\t' << old_key << '\t'
-         << (row != nullptr ? Encode(*row) : std::string()) << '\n';
+         << (row != nullptr ? Encode(*row) : (text != nullptr ? *text : std::string())) << '\n';
     out_.flush();
   }
 
@@ -183,6 +202,7 @@ class FileJournal final : public SyncTarget {
   std::ofstream out_;
   std::map<std::string, std::map<std::string, Row>> rows_;
   std::map<std::string, bool> complete_;
+  std::map<std::string, std::string> checkpoint_;  // JSON on one line: no tab, no newline
 };
 
 // In the consumer: appends a line to `path` for each reload of one table a pipeline finished
@@ -197,8 +217,10 @@ class ReloadsNoted final : public EngineObserver {
     if (stats.completed <= noted_) return;  // a baseline, not a reload
     std::ofstream out(path_, std::ios::app);
     for (; noted_ < stats.completed; ++noted_) out << "completed\n";
-    // Reloads a reconnect continued from their last chunk, among those that completed.
+    // Reloads a reconnect continued from their last chunk, and reloads a restarted consumer
+    // continued from its checkpoint, among those that completed.
     for (; continued_ < stats.continued; ++continued_) out << "continued\n";
+    for (; resumed_ < stats.resumed; ++resumed_) out << "resumed\n";
   }
 
  private:
@@ -207,6 +229,7 @@ class ReloadsNoted final : public EngineObserver {
   std::shared_ptr<Source> source_;
   std::uint64_t noted_ = 0;
   std::uint64_t continued_ = 0;
+  std::uint64_t resumed_ = 0;
 };
 
 class Chaos : public PgTest {
@@ -401,6 +424,7 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
   int reloads = 0;            // reload requests scheduled
   int reloads_completed = 0;  // by the consumers alive at the end of each schedule
   int reloads_continued = 0;  // of those, continued by a reconnect
+  int reloads_resumed = 0;    // of those, continued by a restarted consumer
   int transactions = 0;
   std::uint64_t rows_checked = 0;
   for (const auto seed : seeds) {
@@ -586,7 +610,8 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
     {
       std::ifstream noted(journal + ".reloads");
       for (std::string line; std::getline(noted, line);) {
-        ++(line == "continued" ? reloads_continued : reloads_completed);
+        ++(line == "continued" ? reloads_continued
+                               : (line == "resumed" ? reloads_resumed : reloads_completed));
       }
     }
     std::filesystem::remove(journal);
@@ -595,9 +620,10 @@ TEST_F(Chaos, RandomFaultsDuringAMixedWorkloadLoseNothing) {
   }
   std::printf(
       "chaos: %zu schedules, %d faults (%d reloads asked for, %d seen completed, %d continued "
-      "after a reconnect), %d transactions, %llu rows checked, %s\n",
-      seeds.size(), faults, reloads, reloads_completed, reloads_continued, transactions,
-      static_cast<unsigned long long>(rows_checked), HasFailure() ? "LOST CHANGES" : "0 lost");
+      "after a reconnect, %d after a restart), %d transactions, %llu rows checked, %s\n",
+      seeds.size(), faults, reloads, reloads_completed, reloads_continued, reloads_resumed,
+      transactions, static_cast<unsigned long long>(rows_checked),
+      HasFailure() ? "LOST CHANGES" : "0 lost");
 }
 
 }  // namespace
